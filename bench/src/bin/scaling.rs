@@ -1,0 +1,127 @@
+//! How the cost of one training step grows with the sequence length.
+//!
+//! Times forward + backward of an IRNN (batch 40, hidden 100, 1 input, last step -> linear
+//! 10 -> cross-entropy, the irnn-mnist shape) at T = 98 ... 1568, and fits
+//! `time = a * T^k` by least squares on the logs. A time loop whose backward pass is linear
+//! in T gives k ~ 1; the naive Burn-op loop gives k ~ 2.
+
+use std::time::Instant;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use clap::Parser;
+use rnn_models::{Elman, ElmanConfig, Path, Steps};
+use rnn_train::BackendChoice;
+
+#[derive(Parser, Debug)]
+#[command(about = "Sequence-length scaling of the IRNN's forward+backward time per batch")]
+struct Args {
+    /// Backend to run on.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Flex)]
+    backend: BackendChoice,
+    /// Time-loop implementation: the fused custom operation or the plain Burn-op reference.
+    #[arg(long, value_enum, default_value_t = PathArg::Fused)]
+    path: PathArg,
+    /// Timed batches per sequence length (the median is reported), after one warm-up batch.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// Sequence lengths to time.
+    #[arg(long, value_delimiter = ',', default_values_t = [98, 196, 392, 784, 1568])]
+    lengths: Vec<usize>,
+    /// Batch size.
+    #[arg(long, default_value_t = 40)]
+    batch: usize,
+    /// Hidden units.
+    #[arg(long, default_value_t = 100)]
+    hidden: usize,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum PathArg {
+    Fused,
+    Reference,
+}
+
+fn main() {
+    let args = Args::parse();
+    if args.repeats == 0 || args.lengths.len() < 2 || args.batch == 0 || args.hidden == 0 {
+        eprintln!(
+            "error: need --repeats >= 1, at least two --lengths, and non-zero --batch and --hidden"
+        );
+        std::process::exit(2);
+    }
+    let device = match args.backend.device() {
+        Ok(d) => d.autodiff(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    device.seed(0);
+    let path = match args.path {
+        PathArg::Fused => Path::Fused,
+        PathArg::Reference => Path::Reference,
+    };
+    let rnn = ElmanConfig::irnn(1, args.hidden).init(&device);
+    let head = LinearConfig::new(args.hidden, 10).init(&device);
+
+    println!(
+        "IRNN forward+backward per batch: backend {}, path {:?}, batch {}, hidden {}, median of {}",
+        args.backend, args.path, args.batch, args.hidden, args.repeats
+    );
+    println!("{:>6}  {:>12}  {:>14}", "T", "ms/batch", "us/step");
+    let mut points = vec![];
+    for &t in &args.lengths {
+        step(&rnn, &head, args.batch, t, path, &device); // warm-up
+        let mut times: Vec<f64> = (0..args.repeats)
+            .map(|_| step(&rnn, &head, args.batch, t, path, &device))
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        println!(
+            "{t:>6}  {:>12.2}  {:>14.2}",
+            median * 1e3,
+            median * 1e6 / t as f64
+        );
+        points.push((t as f64, median));
+    }
+    println!("scaling exponent: {:.3}", fit_exponent(&points));
+}
+
+/// One forward + backward; returns seconds.
+fn step(rnn: &Elman, head: &Linear, batch: usize, t: usize, path: Path, device: &Device) -> f64 {
+    let x = Tensor::<3>::random(
+        [batch, t, 1],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    let y = Tensor::<1, Int>::from_data(
+        TensorData::new(
+            (0..batch as i64).map(|i| i % 10).collect::<Vec<_>>(),
+            [batch],
+        ),
+        device,
+    );
+    let start = Instant::now();
+    let last = rnn.run(x, None, Steps::Last, path).last();
+    let loss = CrossEntropyLossConfig::new()
+        .init(device)
+        .forward(head.forward(last), y);
+    let grads = loss.backward();
+    // Read one gradient back so lazy backends finish the work inside the timed region.
+    let g = rnn.layers[0].w_hh.val().grad(&grads).expect("gradient");
+    let _: f32 = g.sum().into_scalar();
+    start.elapsed().as_secs_f64()
+}
+
+/// Least-squares slope of log(time) against log(T).
+fn fit_exponent(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let (lx, ly): (Vec<f64>, Vec<f64>) = points.iter().map(|(t, s)| (t.ln(), s.ln())).unzip();
+    let mx = lx.iter().sum::<f64>() / n;
+    let my = ly.iter().sum::<f64>() / n;
+    let cov: f64 = lx.iter().zip(&ly).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let var: f64 = lx.iter().map(|x| (x - mx) * (x - mx)).sum();
+    cov / var
+}

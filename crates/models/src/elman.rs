@@ -1,0 +1,144 @@
+//! The Elman RNN: `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`, tanh or ReLU, stacked.
+
+use burn::nn::{Dropout, DropoutConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::init::RecurrentInit;
+use crate::layer::{Path, RecurrentLayer, RnnOutput, Steps, initial_state, time_step};
+use crate::ops::elman_layer;
+
+/// The Elman cell's nonlinearity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Nonlinearity {
+    Tanh,
+    Relu,
+}
+
+/// A stack of Elman layers; layer `l > 0` reads the hidden states of layer `l - 1`.
+#[derive(Config, Debug)]
+pub struct ElmanConfig {
+    /// Features per time step of the input.
+    pub d_input: usize,
+    /// Hidden units per layer.
+    pub d_hidden: usize,
+    /// Stacked layers.
+    #[config(default = 1)]
+    pub num_layers: usize,
+    #[config(default = "Nonlinearity::Tanh")]
+    pub nonlinearity: Nonlinearity,
+    /// Whether the layers have biases (`b_ih` and `b_hh`).
+    #[config(default = true)]
+    pub bias: bool,
+    /// Dropout on the outputs of every layer but the last (training only).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    #[config(default = "RecurrentInit::PyTorchUniform")]
+    pub init: RecurrentInit,
+}
+
+impl ElmanConfig {
+    /// The IRNN: a ReLU Elman layer with identity recurrent weights, small Gaussian input
+    /// weights and zero biases (`RecurrentInit::IRNN`, the irnn-mnist tutorial's values).
+    pub fn irnn(d_input: usize, d_hidden: usize) -> Self {
+        Self::new(d_input, d_hidden)
+            .with_nonlinearity(Nonlinearity::Relu)
+            .with_init(RecurrentInit::IRNN)
+    }
+
+    pub fn init(&self, device: &Device) -> Elman {
+        assert!(
+            self.num_layers >= 1,
+            "an Elman stack needs at least one layer"
+        );
+        let layers = (0..self.num_layers)
+            .map(|l| {
+                let d_in = if l == 0 { self.d_input } else { self.d_hidden };
+                RecurrentLayer::new(d_in, self.d_hidden, 1, self.bias, &self.init, device)
+            })
+            .collect();
+        Elman {
+            layers,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            relu: self.nonlinearity == Nonlinearity::Relu,
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Elman {
+    pub layers: Vec<RecurrentLayer>,
+    pub dropout: Dropout,
+    /// ReLU (IRNN) instead of tanh.
+    pub relu: bool,
+}
+
+impl Elman {
+    /// All steps of the last layer and the final state of every layer.
+    /// `x`: `[B, T, D]`; `state`: `[L, B, H]` (zeros when `None`).
+    pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
+        self.run(x, state, Steps::All, Path::Fused)
+    }
+
+    /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`).
+    pub fn forward_last(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
+        self.run(x, state, Steps::Last, Path::Fused)
+    }
+
+    pub fn run(
+        &self,
+        x: Tensor<3>,
+        state: Option<Tensor<3>>,
+        steps: Steps,
+        path: Path,
+    ) -> RnnOutput {
+        let [b, _, _] = x.dims();
+        let device = x.device();
+        let n = self.layers.len();
+        let mut input = x;
+        let mut finals = Vec::with_capacity(n);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let h = layer.hidden_size();
+            let h0 = initial_state(state.as_ref(), l, b, h, &device);
+            let keep = l + 1 < n || steps == Steps::All;
+            let xw = layer.project(input, layer.summed_bias());
+            let out = match path {
+                Path::Fused => elman_layer(xw, layer.w_hh.val(), h0, self.relu, keep),
+                Path::Reference => self.reference(xw, layer.w_hh.val(), h0, keep),
+            };
+            let [_, t, _] = out.dims();
+            finals.push(out.clone().slice([0..b, t - 1..t, 0..h]).reshape([1, b, h]));
+            input = if l + 1 < n {
+                self.dropout.forward(out)
+            } else {
+                out
+            };
+        }
+        RnnOutput {
+            output: input,
+            h_n: Tensor::cat(finals, 0),
+        }
+    }
+
+    fn reference(&self, xw: Tensor<3>, w_hh: Tensor<2>, h0: Tensor<2>, keep: bool) -> Tensor<3> {
+        let [_, t, _] = xw.dims();
+        let mut h = h0;
+        let mut outs = Vec::with_capacity(t);
+        for s in 0..t {
+            let pre = time_step(&xw, s) + h.matmul(w_hh.clone());
+            h = if self.relu {
+                burn::tensor::activation::relu(pre)
+            } else {
+                pre.tanh()
+            };
+            if keep {
+                outs.push(h.clone());
+            }
+        }
+        if keep {
+            Tensor::stack(outs, 1)
+        } else {
+            h.unsqueeze_dim(1)
+        }
+    }
+}

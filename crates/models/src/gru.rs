@@ -1,0 +1,155 @@
+//! The GRU (gates r, z, n), stacked, in both of its published forms:
+//! `r = σ(W_ir x + b_ir + W_hr h + b_hr)`, `z = σ(W_iz x + b_iz + W_hz h + b_hz)`,
+//! `h' = (1 - z) ⊙ n + z ⊙ h`, and the candidate `n`:
+//! - reset after (cuDNN, PyTorch): `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`;
+//! - reset before (Cho et al. 2014): `n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)`.
+
+use burn::nn::{Dropout, DropoutConfig};
+use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
+
+use crate::init::RecurrentInit;
+use crate::layer::{Path, RecurrentLayer, RnnOutput, Steps, columns, initial_state, time_step};
+use crate::ops::gru_layer;
+
+#[derive(Config, Debug)]
+pub struct GruConfig {
+    pub d_input: usize,
+    pub d_hidden: usize,
+    #[config(default = 1)]
+    pub num_layers: usize,
+    #[config(default = true)]
+    pub bias: bool,
+    /// `true`: the reset gate multiplies `W_hn h + b_hn` (cuDNN/PyTorch form);
+    /// `false`: it multiplies `h` before the recurrent matmul (Cho et al. form).
+    #[config(default = true)]
+    pub reset_after: bool,
+    /// Dropout on the outputs of every layer but the last (training only).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    #[config(default = "RecurrentInit::PyTorchUniform")]
+    pub init: RecurrentInit,
+}
+
+impl GruConfig {
+    pub fn init(&self, device: &Device) -> Gru {
+        assert!(self.num_layers >= 1, "a GRU stack needs at least one layer");
+        let layers = (0..self.num_layers)
+            .map(|l| {
+                let d_in = if l == 0 { self.d_input } else { self.d_hidden };
+                RecurrentLayer::new(d_in, self.d_hidden, 3, self.bias, &self.init, device)
+            })
+            .collect();
+        Gru {
+            layers,
+            dropout: DropoutConfig::new(self.dropout).init(),
+            reset_after: self.reset_after,
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Gru {
+    pub layers: Vec<RecurrentLayer>,
+    pub dropout: Dropout,
+    pub reset_after: bool,
+}
+
+impl Gru {
+    pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
+        self.run(x, state, Steps::All, Path::Fused)
+    }
+
+    pub fn forward_last(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
+        self.run(x, state, Steps::Last, Path::Fused)
+    }
+
+    pub fn run(
+        &self,
+        x: Tensor<3>,
+        state: Option<Tensor<3>>,
+        steps: Steps,
+        path: Path,
+    ) -> RnnOutput {
+        let [b, _, _] = x.dims();
+        let device = x.device();
+        let n = self.layers.len();
+        let mut input = x;
+        let mut finals = Vec::with_capacity(n);
+        for (l, layer) in self.layers.iter().enumerate() {
+            let h = layer.hidden_size();
+            let h0 = initial_state(state.as_ref(), l, b, h, &device);
+            let keep = l + 1 < n || steps == Steps::All;
+            // b_hr and b_hz fold into the input projection; b_hn stays inside the candidate.
+            let (bias, b_hn) = match (&layer.b_ih, &layer.b_hh) {
+                (b_ih, Some(b_hh)) => {
+                    let b_hh = b_hh.val();
+                    let rz = b_hh.clone().slice([0..2 * h]);
+                    let folded = Tensor::cat(vec![rz, Tensor::zeros([h], &device)], 0);
+                    let bias = match b_ih {
+                        Some(b_ih) => b_ih.val() + folded,
+                        None => folded,
+                    };
+                    (Some(bias), b_hh.slice([2 * h..3 * h]))
+                }
+                (b_ih, None) => (b_ih.as_ref().map(|b| b.val()), Tensor::zeros([h], &device)),
+            };
+            let xw = layer.project(input, bias);
+            let out = match path {
+                Path::Fused => gru_layer(xw, layer.w_hh.val(), b_hn, h0, self.reset_after, keep),
+                Path::Reference => {
+                    reference(xw, layer.w_hh.val(), b_hn, h0, self.reset_after, keep)
+                }
+            };
+            let [_, t, _] = out.dims();
+            finals.push(out.clone().slice([0..b, t - 1..t, 0..h]).reshape([1, b, h]));
+            input = if l + 1 < n {
+                self.dropout.forward(out)
+            } else {
+                out
+            };
+        }
+        RnnOutput {
+            output: input,
+            h_n: Tensor::cat(finals, 0),
+        }
+    }
+}
+
+fn reference(
+    xw: Tensor<3>,
+    w_hh: Tensor<2>,
+    b_hn: Tensor<1>,
+    h0: Tensor<2>,
+    reset_after: bool,
+    keep: bool,
+) -> Tensor<3> {
+    let [_, t, g] = xw.dims();
+    let hidden = g / 3;
+    let w_rz = w_hh.clone().slice([0..hidden, 0..2 * hidden]);
+    let w_n = w_hh.clone().slice([0..hidden, 2 * hidden..3 * hidden]);
+    let b_hn = b_hn.unsqueeze::<2>();
+    let mut h = h0;
+    let mut outs = Vec::with_capacity(t);
+    for s in 0..t {
+        let x = time_step(&xw, s);
+        let rz = sigmoid(columns(&x, 0, 2 * hidden) + h.clone().matmul(w_rz.clone()));
+        let r = columns(&rz, 0, hidden);
+        let z = columns(&rz, hidden, 2 * hidden);
+        let x_n = columns(&x, 2 * hidden, 3 * hidden);
+        let n = if reset_after {
+            (x_n + r * (h.clone().matmul(w_n.clone()) + b_hn.clone())).tanh()
+        } else {
+            (x_n + (r * h.clone()).matmul(w_n.clone()) + b_hn.clone()).tanh()
+        };
+        h = (z.clone().neg() + 1.0) * n + z * h;
+        if keep {
+            outs.push(h.clone());
+        }
+    }
+    if keep {
+        Tensor::stack(outs, 1)
+    } else {
+        h.unsqueeze_dim(1)
+    }
+}

@@ -1,0 +1,137 @@
+//! One recurrent layer's parameters, shared by every cell kind, and the input projection.
+
+use burn::module::Param;
+use burn::prelude::*;
+
+use crate::init::RecurrentInit;
+
+/// The weights of one layer, gates packed along the last axis (`G = gates * H`).
+///
+/// Weights are stored in row layout and applied as `x · w` (Burn's `Linear` convention);
+/// a PyTorch-style `W [H, in]` maps to `w = W^T`. Both biases are kept, as PyTorch keeps
+/// them, so parameter counts and imported weights match the tutorials.
+#[derive(Module, Debug)]
+pub struct RecurrentLayer {
+    /// Input weights `[d_in, G]`.
+    pub w_ih: Param<Tensor<2>>,
+    /// Recurrent weights `[H, G]`.
+    pub w_hh: Param<Tensor<2>>,
+    /// Input bias `[G]`.
+    pub b_ih: Option<Param<Tensor<1>>>,
+    /// Recurrent bias `[G]`.
+    pub b_hh: Option<Param<Tensor<1>>>,
+}
+
+impl RecurrentLayer {
+    pub(crate) fn new(
+        d_in: usize,
+        hidden: usize,
+        gates: usize,
+        bias: bool,
+        init: &RecurrentInit,
+        device: &Device,
+    ) -> Self {
+        Self {
+            w_ih: init.input_weight(d_in, hidden, gates, device),
+            w_hh: init.recurrent_weight(hidden, gates, device),
+            b_ih: bias.then(|| init.bias(hidden, gates, device)),
+            b_hh: bias.then(|| init.bias(hidden, gates, device)),
+        }
+    }
+
+    pub fn hidden_size(&self) -> usize {
+        self.w_hh.dims()[0]
+    }
+
+    /// `x [B, T, D] · w_ih` for all steps in one matmul, plus `bias` (`[G]`) if any.
+    pub(crate) fn project(&self, x: Tensor<3>, bias: Option<Tensor<1>>) -> Tensor<3> {
+        let [b, t, d] = x.dims();
+        let g = self.w_ih.dims()[1];
+        let xw = x.reshape([b * t, d]).matmul(self.w_ih.val());
+        let xw = match bias {
+            Some(bias) => xw + bias.unsqueeze::<2>(),
+            None => xw,
+        };
+        xw.reshape([b, t, g])
+    }
+
+    /// `b_ih + b_hh`, the bias that an Elman or LSTM cell can add to the input projection.
+    pub(crate) fn summed_bias(&self) -> Option<Tensor<1>> {
+        match (&self.b_ih, &self.b_hh) {
+            (Some(a), Some(b)) => Some(a.val() + b.val()),
+            (Some(a), None) => Some(a.val()),
+            (None, Some(b)) => Some(b.val()),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Which implementation of the time loop runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Path {
+    /// The recurrence as one custom operation with a hand-written backward pass
+    /// (linear in the sequence length).
+    #[default]
+    Fused,
+    /// Plain Burn tensor ops step by step, differentiated by Burn's autodiff. Slow on long
+    /// sequences (quadratic backward); kept as the reference the fused path is tested against.
+    Reference,
+}
+
+/// Which hidden states a forward pass returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Steps {
+    /// The last layer's hidden state at every step: `[B, T, H]`.
+    All,
+    /// Only the last step's, `[B, 1, H]`; the `[B, T, H]` output is never built.
+    Last,
+}
+
+/// What an Elman or GRU stack returns.
+#[derive(Debug, Clone)]
+pub struct RnnOutput {
+    /// Hidden states of the last layer: `[B, T, H]`, or `[B, 1, H]` with [`Steps::Last`].
+    pub output: Tensor<3>,
+    /// Final hidden state of every layer: `[L, B, H]`.
+    pub h_n: Tensor<3>,
+}
+
+impl RnnOutput {
+    /// The last layer's final hidden state `[B, H]`.
+    pub fn last(&self) -> Tensor<2> {
+        let [b, t, h] = self.output.dims();
+        self.output
+            .clone()
+            .slice([0..b, t - 1..t, 0..h])
+            .reshape([b, h])
+    }
+}
+
+/// Zeros for a missing initial state, or layer `l` of a given `[L, B, H]` state.
+pub(crate) fn initial_state(
+    state: Option<&Tensor<3>>,
+    layer: usize,
+    batch: usize,
+    hidden: usize,
+    device: &Device,
+) -> Tensor<2> {
+    match state {
+        Some(s) => s
+            .clone()
+            .slice([layer..layer + 1, 0..batch, 0..hidden])
+            .reshape([batch, hidden]),
+        None => Tensor::zeros([batch, hidden], device),
+    }
+}
+
+/// One time step `[B, G]` of `xw [B, T, G]` (reference path only).
+pub(crate) fn time_step(xw: &Tensor<3>, t: usize) -> Tensor<2> {
+    let [b, _, g] = xw.dims();
+    xw.clone().slice([0..b, t..t + 1, 0..g]).reshape([b, g])
+}
+
+/// Columns `start..end` of a `[B, G]` tensor.
+pub(crate) fn columns(x: &Tensor<2>, start: usize, end: usize) -> Tensor<2> {
+    let [b, _] = x.dims();
+    x.clone().slice([0..b, start..end])
+}

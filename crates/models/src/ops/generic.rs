@@ -1,0 +1,531 @@
+//! The recurrence written once over any backend's tensor primitives.
+//!
+//! The time loop runs on the *inner* (non-autodiff) backend, so it records no autodiff
+//! nodes: each step is a handful of primitive ops on `[B, H]`-sized tensors, and the
+//! backward pass below is hand-written BPTT. Nothing inside the loop touches a whole
+//! `[B, T, *]` tensor except through views, which is what keeps the cost linear in T.
+//!
+//! Layout conventions (see `ops/mod.rs`): `xw` is the input projection `[B, T, G]` with
+//! every bias that can be folded into it already added; `w_hh` is `[H, G]` and applied as
+//! `h · w_hh` (row layout); gates are packed along G in the order i, f, g, o (LSTM) and
+//! r, z, n (GRU).
+
+use burn::backend::{
+    Backend, FloatDType, Scalar, Shape, Slice, TensorMetadata, tensor::FloatTensor,
+};
+
+use super::{ElmanGrads, GruGrads, LstmGrads, Tape};
+
+fn dims3<B: Backend>(x: &FloatTensor<B>) -> [usize; 3] {
+    x.shape().dims::<3>()
+}
+
+fn dtype<B: Backend>(x: &FloatTensor<B>) -> FloatDType {
+    x.dtype().into()
+}
+
+/// `[T, B, G]` (a view of `[B, T, G]`) -> step `t` as `[B, G]`.
+fn step<B: Backend>(x_tm: &FloatTensor<B>, t: usize, b: usize, g: usize) -> FloatTensor<B> {
+    let s = B::float_slice(
+        x_tm.clone(),
+        &[
+            Slice::new(t as isize, Some(t as isize + 1), 1),
+            Slice::full(),
+            Slice::full(),
+        ],
+    );
+    B::float_reshape(s, Shape::new([b, g]))
+}
+
+/// Columns `start..end` of a `[B, G]` tensor.
+fn cols<B: Backend>(x: &FloatTensor<B>, start: usize, end: usize) -> FloatTensor<B> {
+    B::float_slice(
+        x.clone(),
+        &[
+            Slice::full(),
+            Slice::new(start as isize, Some(end as isize), 1),
+        ],
+    )
+}
+
+/// Stacks `[B, H]` steps into `[T, B, H]`.
+fn stack_time<B: Backend>(steps: Vec<FloatTensor<B>>) -> FloatTensor<B> {
+    let steps = steps
+        .into_iter()
+        .map(|s| {
+            let [b, h] = s.shape().dims::<2>();
+            B::float_reshape(s, Shape::new([1, b, h]))
+        })
+        .collect();
+    B::float_cat(steps, 0)
+}
+
+/// `[T, B, H]` -> `[T * B, H]`, the operand of the one large weight-gradient GEMM.
+fn flat_time<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    let [t, b, h] = dims3::<B>(&x);
+    B::float_reshape(x, Shape::new([t * b, h]))
+}
+
+fn one_minus<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_add_scalar(B::float_neg(x), Scalar::Float(1.0))
+}
+
+/// Derivative of the logistic function from its output: `s (1 - s)`.
+fn sigmoid_grad<B: Backend>(s: &FloatTensor<B>) -> FloatTensor<B> {
+    B::float_mul(s.clone(), one_minus::<B>(s.clone()))
+}
+
+/// Derivative of tanh from its output: `1 - y^2`.
+fn tanh_grad<B: Backend>(y: &FloatTensor<B>) -> FloatTensor<B> {
+    one_minus::<B>(B::float_mul(y.clone(), y.clone()))
+}
+
+/// Sums a `[B, H]` gradient over the batch into `[H]`.
+fn sum_batch<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    let [_, h] = x.shape().dims::<2>();
+    B::float_reshape(B::float_sum_dim(x, 0), Shape::new([h]))
+}
+
+fn last<B: Backend>(xs: &[FloatTensor<B>]) -> FloatTensor<B> {
+    xs[xs.len() - 1].clone()
+}
+
+/// Drops the states of earlier steps when neither the output nor a backward pass needs
+/// them, so a forward-only "last state" run holds O(1) steps in memory.
+fn forget_history<B: Backend>(xs: &mut Vec<FloatTensor<B>>, keep: bool) {
+    if !keep {
+        xs.clear();
+    }
+}
+
+/// The output tensor: all steps `[B, T, H]`, or the last step `[B, H]`; for the LSTM the
+/// final cell state rides along as one more row (`[B, T + 1, H]` or `[B, 2, H]`), because an
+/// autodiff operation has exactly one output.
+fn assemble_output<B: Backend>(
+    hs: &[FloatTensor<B>],
+    extra_last: Option<FloatTensor<B>>,
+    keep_sequence: bool,
+) -> FloatTensor<B> {
+    let mut rows: Vec<FloatTensor<B>> = if keep_sequence {
+        hs[1..].to_vec()
+    } else if extra_last.is_some() {
+        vec![hs[hs.len() - 1].clone()]
+    } else {
+        return hs[hs.len() - 1].clone();
+    };
+    rows.extend(extra_last);
+    B::float_swap_dims(stack_time::<B>(rows), 0, 1)
+}
+
+/// The gradient arriving for step `t`'s hidden state from the output (zero-free: `None`
+/// when the output holds only the last state and `t` is not the last step).
+struct OutputGrad<B: Backend> {
+    grad_tm: FloatTensor<B>,
+    b: usize,
+    h: usize,
+}
+
+impl<B: Backend> OutputGrad<B> {
+    fn new(grad_out: FloatTensor<B>) -> Self {
+        let (b, h) = {
+            let s = grad_out.shape();
+            (s[0], s[s.num_dims() - 1])
+        };
+        let grad_tm = if grad_out.shape().num_dims() == 3 {
+            B::float_swap_dims(grad_out, 0, 1)
+        } else {
+            B::float_reshape(grad_out, Shape::new([1, b, h]))
+        };
+        Self { grad_tm, b, h }
+    }
+
+    fn row(&self, r: usize) -> FloatTensor<B> {
+        step::<B>(&self.grad_tm, r, self.b, self.h)
+    }
+}
+
+pub fn elman_forward<B: Backend>(
+    xw: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    h0: FloatTensor<B>,
+    relu: bool,
+    keep_sequence: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B>>) {
+    let [b, t, h] = dims3::<B>(&xw);
+    let x_tm = B::float_swap_dims(xw, 0, 1);
+    let mut hs = Vec::with_capacity(t + 1);
+    hs.push(h0);
+    for s in 0..t {
+        let prev = last::<B>(&hs);
+        let pre = B::float_add(
+            step::<B>(&x_tm, s, b, h),
+            B::float_matmul(prev, w_hh.clone()),
+        );
+        forget_history::<B>(&mut hs, save || keep_sequence);
+        hs.push(if relu {
+            B::relu(pre)
+        } else {
+            B::float_tanh(pre)
+        });
+    }
+    let out = assemble_output::<B>(&hs, None, keep_sequence);
+    (out, save.then_some(Tape { tensors: hs }))
+}
+
+pub fn elman_backward<B: Backend>(
+    tape: Tape<B>,
+    w_hh: FloatTensor<B>,
+    grad_out: FloatTensor<B>,
+    relu: bool,
+    keep_sequence: bool,
+) -> ElmanGrads<B> {
+    let hs = tape.tensors;
+    let t = hs.len() - 1;
+    let og = OutputGrad::<B>::new(grad_out);
+    let w_t = B::float_transpose(w_hh);
+    let mut dh: Option<FloatTensor<B>> = None;
+    let mut das = Vec::with_capacity(t);
+    for s in (0..t).rev() {
+        let g_out = if keep_sequence {
+            Some(og.row(s))
+        } else if s == t - 1 {
+            Some(og.row(0))
+        } else {
+            None
+        };
+        let d = match (dh.take(), g_out) {
+            (Some(a), Some(b)) => B::float_add(a, b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => unreachable!("the last step always receives a gradient"),
+        };
+        let da = if relu {
+            B::relu_backward(hs[s + 1].clone(), d)
+        } else {
+            B::float_mul(d, tanh_grad::<B>(&hs[s + 1]))
+        };
+        dh = Some(B::float_matmul(da.clone(), w_t.clone()));
+        das.push(da);
+    }
+    das.reverse();
+    let da_tm = stack_time::<B>(das);
+    let h_prev = flat_time::<B>(stack_time::<B>(hs[..t].to_vec()));
+    let w_hh = B::float_matmul(B::float_transpose(h_prev), flat_time::<B>(da_tm.clone()));
+    ElmanGrads {
+        xw: B::float_swap_dims(da_tm, 0, 1),
+        w_hh,
+        h0: dh.expect("at least one time step"),
+    }
+}
+
+pub fn lstm_forward<B: Backend>(
+    xw: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    h0: FloatTensor<B>,
+    c0: FloatTensor<B>,
+    keep_sequence: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B>>) {
+    let [b, t, g4] = dims3::<B>(&xw);
+    let h = g4 / 4;
+    let x_tm = B::float_swap_dims(xw, 0, 1);
+    let mut hs = Vec::with_capacity(t + 1);
+    let mut cs = Vec::with_capacity(t + 1);
+    // Per step: the activated gates [B, 4H] (sigmoid on i, f, o; tanh on g).
+    let mut acts = Vec::with_capacity(if save { t } else { 0 });
+    hs.push(h0);
+    cs.push(c0);
+    for s in 0..t {
+        let gates = B::float_add(
+            step::<B>(&x_tm, s, b, g4),
+            B::float_matmul(last::<B>(&hs), w_hh.clone()),
+        );
+        let sig = B::sigmoid(gates.clone());
+        let i = cols::<B>(&sig, 0, h);
+        let f = cols::<B>(&sig, h, 2 * h);
+        let o = cols::<B>(&sig, 3 * h, 4 * h);
+        let g = B::float_tanh(cols::<B>(&gates, 2 * h, 3 * h));
+        let c = B::float_add(
+            B::float_mul(f.clone(), last::<B>(&cs)),
+            B::float_mul(i.clone(), g.clone()),
+        );
+        let hn = B::float_mul(o.clone(), B::float_tanh(c.clone()));
+        if save {
+            acts.push(B::float_cat(vec![i, f, g, o], 1));
+        }
+        forget_history::<B>(&mut hs, save || keep_sequence);
+        forget_history::<B>(&mut cs, save);
+        hs.push(hn);
+        cs.push(c);
+    }
+    let out = assemble_output::<B>(&hs, Some(last::<B>(&cs)), keep_sequence);
+    let tape = save.then(|| {
+        let mut tensors = Vec::with_capacity(3 * t + 2);
+        tensors.extend(hs);
+        tensors.extend(cs);
+        tensors.extend(acts);
+        Tape { tensors }
+    });
+    (out, tape)
+}
+
+pub fn lstm_backward<B: Backend>(
+    tape: Tape<B>,
+    w_hh: FloatTensor<B>,
+    grad_out: FloatTensor<B>,
+    keep_sequence: bool,
+) -> LstmGrads<B> {
+    let t = (tape.tensors.len() - 2) / 3;
+    let mut it = tape.tensors.into_iter();
+    let hs: Vec<_> = it.by_ref().take(t + 1).collect();
+    let cs: Vec<_> = it.by_ref().take(t + 1).collect();
+    let acts: Vec<_> = it.collect();
+    let h = hs[0].shape()[1];
+    let og = OutputGrad::<B>::new(grad_out);
+    let w_t = B::float_transpose(w_hh);
+    // The cell-state row sits after the hidden rows of the output.
+    let mut dc = og.row(if keep_sequence { t } else { 1 });
+    let mut dh: Option<FloatTensor<B>> = None;
+    let mut dgs = Vec::with_capacity(t);
+    for s in (0..t).rev() {
+        let g_out = if keep_sequence {
+            Some(og.row(s))
+        } else if s == t - 1 {
+            Some(og.row(0))
+        } else {
+            None
+        };
+        let d = match (dh.take(), g_out) {
+            (Some(a), Some(b)) => B::float_add(a, b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => unreachable!("the last step always receives a gradient"),
+        };
+        let a = &acts[s];
+        let i = cols::<B>(a, 0, h);
+        let f = cols::<B>(a, h, 2 * h);
+        let g = cols::<B>(a, 2 * h, 3 * h);
+        let o = cols::<B>(a, 3 * h, 4 * h);
+        let tc = B::float_tanh(cs[s + 1].clone());
+        let d_o = B::float_mul(d.clone(), tc.clone());
+        dc = B::float_add(
+            dc,
+            B::float_mul(B::float_mul(d, o.clone()), tanh_grad::<B>(&tc)),
+        );
+        let d_i = B::float_mul(dc.clone(), g.clone());
+        let d_g = B::float_mul(dc.clone(), i.clone());
+        let d_f = B::float_mul(dc.clone(), cs[s].clone());
+        dc = B::float_mul(dc, f.clone());
+        let dg = B::float_cat(
+            vec![
+                B::float_mul(d_i, sigmoid_grad::<B>(&i)),
+                B::float_mul(d_f, sigmoid_grad::<B>(&f)),
+                B::float_mul(d_g, tanh_grad::<B>(&g)),
+                B::float_mul(d_o, sigmoid_grad::<B>(&o)),
+            ],
+            1,
+        );
+        dh = Some(B::float_matmul(dg.clone(), w_t.clone()));
+        dgs.push(dg);
+    }
+    dgs.reverse();
+    let dg_tm = stack_time::<B>(dgs);
+    let h_prev = flat_time::<B>(stack_time::<B>(hs[..t].to_vec()));
+    let w_hh = B::float_matmul(B::float_transpose(h_prev), flat_time::<B>(dg_tm.clone()));
+    LstmGrads {
+        xw: B::float_swap_dims(dg_tm, 0, 1),
+        w_hh,
+        h0: dh.expect("at least one time step"),
+        c0: dc,
+    }
+}
+
+pub fn gru_forward<B: Backend>(
+    xw: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    b_hn: FloatTensor<B>,
+    h0: FloatTensor<B>,
+    reset_after: bool,
+    keep_sequence: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B>>) {
+    let [b, t, g3] = dims3::<B>(&xw);
+    let h = g3 / 3;
+    let x_tm = B::float_swap_dims(xw, 0, 1);
+    let b_hn = B::float_reshape(b_hn, Shape::new([1, h]));
+    let w_rz = cols::<B>(&w_hh, 0, 2 * h);
+    let w_n = cols::<B>(&w_hh, 2 * h, 3 * h);
+    let mut hs = Vec::with_capacity(t + 1);
+    // Per step: [r, z, n, q] with q = h W_hn + b_hn (reset after) or q = r * h (reset before),
+    // each [B, H], concatenated to [B, 4H].
+    let mut saved = Vec::with_capacity(if save { t } else { 0 });
+    hs.push(h0);
+    for s in 0..t {
+        let x = step::<B>(&x_tm, s, b, g3);
+        let hp = last::<B>(&hs);
+        let (r, z, n, q) = if reset_after {
+            let hw = B::float_matmul(hp.clone(), w_hh.clone());
+            let rz = B::sigmoid(B::float_add(
+                cols::<B>(&x, 0, 2 * h),
+                cols::<B>(&hw, 0, 2 * h),
+            ));
+            let r = cols::<B>(&rz, 0, h);
+            let z = cols::<B>(&rz, h, 2 * h);
+            let q = B::float_add(cols::<B>(&hw, 2 * h, 3 * h), b_hn.clone());
+            let n = B::float_tanh(B::float_add(
+                cols::<B>(&x, 2 * h, 3 * h),
+                B::float_mul(r.clone(), q.clone()),
+            ));
+            (r, z, n, q)
+        } else {
+            let hw = B::float_matmul(hp.clone(), w_rz.clone());
+            let rz = B::sigmoid(B::float_add(cols::<B>(&x, 0, 2 * h), hw));
+            let r = cols::<B>(&rz, 0, h);
+            let z = cols::<B>(&rz, h, 2 * h);
+            let q = B::float_mul(r.clone(), hp.clone());
+            let pre = B::float_add(
+                B::float_add(
+                    cols::<B>(&x, 2 * h, 3 * h),
+                    B::float_matmul(q.clone(), w_n.clone()),
+                ),
+                b_hn.clone(),
+            );
+            (r, z, B::float_tanh(pre), q)
+        };
+        // h' = (1 - z) n + z h = n + z (h - n)
+        let hn = B::float_add(
+            n.clone(),
+            B::float_mul(z.clone(), B::float_sub(hp, n.clone())),
+        );
+        if save {
+            saved.push(B::float_cat(vec![r, z, n, q], 1));
+        }
+        forget_history::<B>(&mut hs, save || keep_sequence);
+        hs.push(hn);
+    }
+    let out = assemble_output::<B>(&hs, None, keep_sequence);
+    let tape = save.then(|| {
+        let mut tensors = hs;
+        tensors.extend(saved);
+        Tape { tensors }
+    });
+    (out, tape)
+}
+
+pub fn gru_backward<B: Backend>(
+    tape: Tape<B>,
+    w_hh: FloatTensor<B>,
+    grad_out: FloatTensor<B>,
+    reset_after: bool,
+    keep_sequence: bool,
+) -> GruGrads<B> {
+    let t = (tape.tensors.len() - 1) / 2;
+    let mut it = tape.tensors.into_iter();
+    let hs: Vec<_> = it.by_ref().take(t + 1).collect();
+    let saved: Vec<_> = it.collect();
+    let h = hs[0].shape()[1];
+    let og = OutputGrad::<B>::new(grad_out);
+    let w_t = B::float_transpose(w_hh.clone());
+    let w_rz_t = B::float_transpose(cols::<B>(&w_hh, 0, 2 * h));
+    let w_n_t = B::float_transpose(cols::<B>(&w_hh, 2 * h, 3 * h));
+    let mut dh: Option<FloatTensor<B>> = None;
+    // dx: gradient w.r.t. the input projection [B, 3H]; dq: the n-part of the recurrent
+    // gradient (w.r.t. h W_hn for reset-after, w.r.t. (r h) W_hn for reset-before).
+    let mut dxs = Vec::with_capacity(t);
+    let mut dqs = Vec::with_capacity(t);
+    for s in (0..t).rev() {
+        let g_out = if keep_sequence {
+            Some(og.row(s))
+        } else if s == t - 1 {
+            Some(og.row(0))
+        } else {
+            None
+        };
+        let d = match (dh.take(), g_out) {
+            (Some(a), Some(b)) => B::float_add(a, b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => unreachable!("the last step always receives a gradient"),
+        };
+        let sv = &saved[s];
+        let r = cols::<B>(sv, 0, h);
+        let z = cols::<B>(sv, h, 2 * h);
+        let n = cols::<B>(sv, 2 * h, 3 * h);
+        let q = cols::<B>(sv, 3 * h, 4 * h);
+        let hp = hs[s].clone();
+        let dn_pre = B::float_mul(
+            B::float_mul(d.clone(), one_minus::<B>(z.clone())),
+            tanh_grad::<B>(&n),
+        );
+        let dz_pre = B::float_mul(
+            B::float_mul(d.clone(), B::float_sub(hp.clone(), n)),
+            sigmoid_grad::<B>(&z),
+        );
+        let mut dh_prev = B::float_mul(d, z);
+        let (dr, dq) = if reset_after {
+            // n = tanh(x_n + r * q), q = h W_hn + b_hn
+            (
+                B::float_mul(dn_pre.clone(), q),
+                B::float_mul(dn_pre.clone(), r.clone()),
+            )
+        } else {
+            // n = tanh(x_n + q W_hn + b_hn), q = r * h
+            let d_rh = B::float_matmul(dn_pre.clone(), w_n_t.clone());
+            dh_prev = B::float_add(dh_prev, B::float_mul(d_rh.clone(), r.clone()));
+            (B::float_mul(d_rh, hp), dn_pre.clone())
+        };
+        let dr_pre = B::float_mul(dr, sigmoid_grad::<B>(&r));
+        let drz = B::float_cat(vec![dr_pre, dz_pre], 1);
+        let rec = if reset_after {
+            B::float_matmul(B::float_cat(vec![drz.clone(), dq.clone()], 1), w_t.clone())
+        } else {
+            B::float_matmul(drz.clone(), w_rz_t.clone())
+        };
+        dh = Some(B::float_add(dh_prev, rec));
+        dxs.push(B::float_cat(vec![drz, dn_pre], 1));
+        dqs.push(dq);
+    }
+    dxs.reverse();
+    dqs.reverse();
+    let dx_tm = stack_time::<B>(dxs);
+    let dq_tm = stack_time::<B>(dqs);
+    let h_prev_t = B::float_transpose(flat_time::<B>(stack_time::<B>(hs[..t].to_vec())));
+    let dx_flat = flat_time::<B>(dx_tm.clone());
+    let dq_flat = flat_time::<B>(dq_tm);
+    let b_hn = sum_batch::<B>(dq_flat.clone());
+    let w_hh = if reset_after {
+        let drz = B::float_slice(
+            dx_flat,
+            &[Slice::full(), Slice::new(0, Some(2 * h as isize), 1)],
+        );
+        B::float_matmul(h_prev_t, B::float_cat(vec![drz, dq_flat], 1))
+    } else {
+        let drz = B::float_slice(
+            dx_flat,
+            &[Slice::full(), Slice::new(0, Some(2 * h as isize), 1)],
+        );
+        let rh_t = B::float_transpose(flat_time::<B>(stack_time::<B>(
+            saved.iter().map(|sv| cols::<B>(sv, 3 * h, 4 * h)).collect(),
+        )));
+        B::float_cat(
+            vec![
+                B::float_matmul(h_prev_t, drz),
+                B::float_matmul(rh_t, dq_flat),
+            ],
+            1,
+        )
+    };
+    GruGrads {
+        xw: B::float_swap_dims(dx_tm, 0, 1),
+        w_hh,
+        b_hn,
+        h0: dh.expect("at least one time step"),
+    }
+}
+
+/// Zeros shaped like `x`.
+#[allow(dead_code)]
+pub fn zeros_like<B: Backend>(x: &FloatTensor<B>) -> FloatTensor<B> {
+    B::float_zeros(x.shape(), &x.device(), dtype::<B>(x))
+}

@@ -1,0 +1,461 @@
+#![allow(deprecated)] // NdArray (deprecated in Burn 0.22) stays selectable with --backend ndarray.
+
+//! The recurrence of one layer as a single custom autodiff operation.
+//!
+//! Written with ordinary Burn tensor ops, a time loop slices the input projection once per
+//! step; Burn's backward of a slice materialises a zero tensor of the *whole* input and
+//! writes the step's gradient into it, so the backward pass costs O(T^2). Here the loop runs
+//! on the inner backend (no autodiff nodes), and the backward pass is hand-written BPTT
+//! (`generic.rs`) whose per-step work touches only `[B, H]`-sized tensors, with the weight
+//! gradient computed as one large matmul after the loop.
+//!
+//! Two traits:
+//! - [`RecurrenceKernels`]: forward (optionally recording a [`Tape`]) and backward for each
+//!   cell kind. The default bodies are the backend-generic implementation; a backend can
+//!   override them with a specialised kernel.
+//! - [`RecurrenceOps`]: the backend extension that Burn's `Dispatch` routes to the tensor's
+//!   backend. Its implementation for `Autodiff<B>` registers the hand-written backward.
+//!
+//! Layout: input projection `xw` `[B, T, G]` (input weights applied, foldable biases added),
+//! recurrent weight `w_hh` `[H, G]` applied as `h · w_hh`, states `[B, H]`.
+
+pub mod generic;
+
+use burn::backend::autodiff::{
+    Autodiff,
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::{Backend, Cube, Dispatch, Flex, backend_extension, tensor::FloatTensor};
+use burn::tensor::Tensor;
+
+/// What a forward pass keeps for its backward pass. The meaning of the tensors is private
+/// to the kernel that wrote them (forward and backward of one kernel come in pairs).
+#[derive(Clone, Debug)]
+pub struct Tape<B: Backend> {
+    pub tensors: Vec<FloatTensor<B>>,
+}
+
+pub struct ElmanGrads<B: Backend> {
+    pub xw: FloatTensor<B>,
+    pub w_hh: FloatTensor<B>,
+    pub h0: FloatTensor<B>,
+}
+
+pub struct LstmGrads<B: Backend> {
+    pub xw: FloatTensor<B>,
+    pub w_hh: FloatTensor<B>,
+    pub h0: FloatTensor<B>,
+    pub c0: FloatTensor<B>,
+}
+
+pub struct GruGrads<B: Backend> {
+    pub xw: FloatTensor<B>,
+    pub w_hh: FloatTensor<B>,
+    pub b_hn: FloatTensor<B>,
+    pub h0: FloatTensor<B>,
+}
+
+/// Forward and backward of each cell's time loop on one backend's primitives.
+///
+/// `keep_sequence` selects the output: all hidden states `[B, T, H]`, or only the last one
+/// `[B, H]`. The LSTM output carries its final cell state as one extra time row
+/// (`[B, T + 1, H]` or `[B, 2, H]`). `save` asks for a [`Tape`] for the backward pass.
+pub trait RecurrenceKernels: Backend {
+    fn elman_forward(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        relu: bool,
+        keep_sequence: bool,
+        save: bool,
+    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
+        generic::elman_forward::<Self>(xw, w_hh, h0, relu, keep_sequence, save)
+    }
+
+    fn elman_backward(
+        tape: Tape<Self>,
+        w_hh: FloatTensor<Self>,
+        grad_out: FloatTensor<Self>,
+        relu: bool,
+        keep_sequence: bool,
+    ) -> ElmanGrads<Self> {
+        generic::elman_backward::<Self>(tape, w_hh, grad_out, relu, keep_sequence)
+    }
+
+    fn lstm_forward(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        keep_sequence: bool,
+        save: bool,
+    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
+        generic::lstm_forward::<Self>(xw, w_hh, h0, c0, keep_sequence, save)
+    }
+
+    fn lstm_backward(
+        tape: Tape<Self>,
+        w_hh: FloatTensor<Self>,
+        grad_out: FloatTensor<Self>,
+        keep_sequence: bool,
+    ) -> LstmGrads<Self> {
+        generic::lstm_backward::<Self>(tape, w_hh, grad_out, keep_sequence)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn gru_forward(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_hn: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        reset_after: bool,
+        keep_sequence: bool,
+        save: bool,
+    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
+        generic::gru_forward::<Self>(xw, w_hh, b_hn, h0, reset_after, keep_sequence, save)
+    }
+
+    fn gru_backward(
+        tape: Tape<Self>,
+        w_hh: FloatTensor<Self>,
+        grad_out: FloatTensor<Self>,
+        reset_after: bool,
+        keep_sequence: bool,
+    ) -> GruGrads<Self> {
+        generic::gru_backward::<Self>(tape, w_hh, grad_out, reset_after, keep_sequence)
+    }
+}
+
+impl RecurrenceKernels for Flex {}
+impl RecurrenceKernels for Cube {}
+#[allow(deprecated)]
+impl RecurrenceKernels for burn::backend::NdArray {}
+
+/// The backend extension: one recurrent layer's time loop as one operation.
+#[allow(deprecated)]
+#[backend_extension(Autodiff, Flex, NdArray, Cube)]
+pub trait RecurrenceOps: burn::backend::Backend {
+    fn rnn_elman(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        relu: bool,
+        keep_sequence: bool,
+    ) -> FloatTensor<Self>;
+
+    fn rnn_lstm(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        keep_sequence: bool,
+    ) -> FloatTensor<Self>;
+
+    fn rnn_gru(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_hn: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        reset_after: bool,
+        keep_sequence: bool,
+    ) -> FloatTensor<Self>;
+}
+
+macro_rules! forward_only_impl {
+    ($backend:ty) => {
+        impl RecurrenceOps for $backend {
+            fn rnn_elman(
+                xw: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                relu: bool,
+                keep_sequence: bool,
+            ) -> FloatTensor<Self> {
+                Self::elman_forward(xw, w_hh, h0, relu, keep_sequence, false).0
+            }
+
+            fn rnn_lstm(
+                xw: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                c0: FloatTensor<Self>,
+                keep_sequence: bool,
+            ) -> FloatTensor<Self> {
+                Self::lstm_forward(xw, w_hh, h0, c0, keep_sequence, false).0
+            }
+
+            fn rnn_gru(
+                xw: FloatTensor<Self>,
+                w_hh: FloatTensor<Self>,
+                b_hn: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                reset_after: bool,
+                keep_sequence: bool,
+            ) -> FloatTensor<Self> {
+                Self::gru_forward(xw, w_hh, b_hn, h0, reset_after, keep_sequence, false).0
+            }
+        }
+    };
+}
+
+forward_only_impl!(Flex);
+forward_only_impl!(Cube);
+#[allow(deprecated)]
+mod ndarray_impl {
+    use super::*;
+    forward_only_impl!(burn::backend::NdArray);
+}
+
+#[derive(Debug)]
+struct ElmanBackward;
+
+impl<B: RecurrenceKernels> Backward<B, 3> for ElmanBackward {
+    type State = (Tape<B>, FloatTensor<B>, bool, bool);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [n_xw, n_w, n_h0] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (tape, w_hh, relu, keep) = ops.state;
+        let g = B::elman_backward(tape, w_hh, grad, relu, keep);
+        for (node, value) in [(n_xw, g.xw), (n_w, g.w_hh), (n_h0, g.h0)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LstmBackward;
+
+impl<B: RecurrenceKernels> Backward<B, 4> for LstmBackward {
+    type State = (Tape<B>, FloatTensor<B>, bool);
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [n_xw, n_w, n_h0, n_c0] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (tape, w_hh, keep) = ops.state;
+        let g = B::lstm_backward(tape, w_hh, grad, keep);
+        for (node, value) in [(n_xw, g.xw), (n_w, g.w_hh), (n_h0, g.h0), (n_c0, g.c0)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct GruBackward;
+
+impl<B: RecurrenceKernels> Backward<B, 4> for GruBackward {
+    type State = (Tape<B>, FloatTensor<B>, bool, bool);
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [n_xw, n_w, n_b, n_h0] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (tape, w_hh, reset_after, keep) = ops.state;
+        let g = B::gru_backward(tape, w_hh, grad, reset_after, keep);
+        for (node, value) in [(n_xw, g.xw), (n_w, g.w_hh), (n_b, g.b_hn), (n_h0, g.h0)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
+impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, C> {
+    fn rnn_elman(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        relu: bool,
+        keep_sequence: bool,
+    ) -> FloatTensor<Self> {
+        let prep = ElmanBackward
+            .prepare::<C>([xw.node(), w_hh.node(), h0.node()])
+            .compute_bound()
+            .stateful();
+        match prep {
+            OpsKind::Tracked(prep) => {
+                let w = w_hh.primitive().clone();
+                let (out, tape) = B::elman_forward(
+                    xw.primitive().clone(),
+                    w.clone(),
+                    h0.primitive().clone(),
+                    relu,
+                    keep_sequence,
+                    true,
+                );
+                let tape = tape.expect("a tape was requested");
+                prep.finish((tape, w, relu, keep_sequence), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(
+                B::elman_forward(
+                    xw.into_primitive(),
+                    w_hh.into_primitive(),
+                    h0.into_primitive(),
+                    relu,
+                    keep_sequence,
+                    false,
+                )
+                .0,
+            ),
+        }
+    }
+
+    fn rnn_lstm(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        keep_sequence: bool,
+    ) -> FloatTensor<Self> {
+        let prep = LstmBackward
+            .prepare::<C>([xw.node(), w_hh.node(), h0.node(), c0.node()])
+            .compute_bound()
+            .stateful();
+        match prep {
+            OpsKind::Tracked(prep) => {
+                let w = w_hh.primitive().clone();
+                let (out, tape) = B::lstm_forward(
+                    xw.primitive().clone(),
+                    w.clone(),
+                    h0.primitive().clone(),
+                    c0.primitive().clone(),
+                    keep_sequence,
+                    true,
+                );
+                let tape = tape.expect("a tape was requested");
+                prep.finish((tape, w, keep_sequence), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(
+                B::lstm_forward(
+                    xw.into_primitive(),
+                    w_hh.into_primitive(),
+                    h0.into_primitive(),
+                    c0.into_primitive(),
+                    keep_sequence,
+                    false,
+                )
+                .0,
+            ),
+        }
+    }
+
+    fn rnn_gru(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_hn: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        reset_after: bool,
+        keep_sequence: bool,
+    ) -> FloatTensor<Self> {
+        let prep = GruBackward
+            .prepare::<C>([xw.node(), w_hh.node(), b_hn.node(), h0.node()])
+            .compute_bound()
+            .stateful();
+        match prep {
+            OpsKind::Tracked(prep) => {
+                let w = w_hh.primitive().clone();
+                let (out, tape) = B::gru_forward(
+                    xw.primitive().clone(),
+                    w.clone(),
+                    b_hn.primitive().clone(),
+                    h0.primitive().clone(),
+                    reset_after,
+                    keep_sequence,
+                    true,
+                );
+                let tape = tape.expect("a tape was requested");
+                prep.finish((tape, w, reset_after, keep_sequence), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(
+                B::gru_forward(
+                    xw.into_primitive(),
+                    w_hh.into_primitive(),
+                    b_hn.into_primitive(),
+                    h0.into_primitive(),
+                    reset_after,
+                    keep_sequence,
+                    false,
+                )
+                .0,
+            ),
+        }
+    }
+}
+
+/// Elman time loop on `Tensor`s: `[B, T, H]` (all steps) or `[B, H]` (last step) as a
+/// rank-3 tensor `[B, T or 1, H]`.
+pub fn elman_layer(
+    xw: Tensor<3>,
+    w_hh: Tensor<2>,
+    h0: Tensor<2>,
+    relu: bool,
+    keep_sequence: bool,
+) -> Tensor<3> {
+    let [b, _, h] = xw.dims();
+    let out = <Dispatch as RecurrenceOps>::rnn_elman(
+        xw.into_dispatch(),
+        w_hh.into_dispatch(),
+        h0.into_dispatch(),
+        relu,
+        keep_sequence,
+    );
+    if keep_sequence {
+        Tensor::<3>::from_dispatch(out)
+    } else {
+        Tensor::<2>::from_dispatch(out).reshape([b, 1, h])
+    }
+}
+
+/// LSTM time loop: returns `[B, T or 1, H]` hidden states and the final cell state `[B, H]`.
+pub fn lstm_layer(
+    xw: Tensor<3>,
+    w_hh: Tensor<2>,
+    h0: Tensor<2>,
+    c0: Tensor<2>,
+    keep_sequence: bool,
+) -> (Tensor<3>, Tensor<2>) {
+    let [b, t, g] = xw.dims();
+    let h = g / 4;
+    let out = Tensor::<3>::from_dispatch(<Dispatch as RecurrenceOps>::rnn_lstm(
+        xw.into_dispatch(),
+        w_hh.into_dispatch(),
+        h0.into_dispatch(),
+        c0.into_dispatch(),
+        keep_sequence,
+    ));
+    let rows = if keep_sequence { t } else { 1 };
+    let hidden = out.clone().slice([0..b, 0..rows, 0..h]);
+    let cell = out.slice([0..b, rows..rows + 1, 0..h]).reshape([b, h]);
+    (hidden, cell)
+}
+
+/// GRU time loop: `[B, T or 1, H]`.
+pub fn gru_layer(
+    xw: Tensor<3>,
+    w_hh: Tensor<2>,
+    b_hn: Tensor<1>,
+    h0: Tensor<2>,
+    reset_after: bool,
+    keep_sequence: bool,
+) -> Tensor<3> {
+    let [b, _, g] = xw.dims();
+    let h = g / 3;
+    let out = <Dispatch as RecurrenceOps>::rnn_gru(
+        xw.into_dispatch(),
+        w_hh.into_dispatch(),
+        b_hn.into_dispatch(),
+        h0.into_dispatch(),
+        reset_after,
+        keep_sequence,
+    );
+    if keep_sequence {
+        Tensor::<3>::from_dispatch(out)
+    } else {
+        Tensor::<2>::from_dispatch(out).reshape([b, 1, h])
+    }
+}

@@ -1,0 +1,20 @@
+# rnn-burn tasks. `just --list` shows them; extra arguments pass through to the program,
+# e.g. `just bench-scaling --backend wgpu`.
+
+set positional-arguments
+
+# Run the test suite (CPU, flex backend); MNIST and golden vectors from ../shared.
+test *args:
+    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --workspace "$@"
+
+# The cell tests on another backend, e.g. `just test-cells wgpu`.
+test-cells backend="wgpu":
+    RNN_TEST_BACKEND={{backend}} RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --test cells
+
+# The benchmarks (for now: sequence-length scaling of the IRNN).
+bench *args:
+    cargo run --release -p rnn-bench --bin scaling -- "$@"
+
+# Forward+backward time per batch of the IRNN at T = 98 ... 1568 and the fitted exponent.
+bench-scaling *args:
+    cargo run --release -p rnn-bench --bin scaling -- "$@"

@@ -1,0 +1,1 @@
+//! rnn-burn: see README.md. The code lives in crates/, experiments/ and bench/.

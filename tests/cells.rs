@@ -1,0 +1,616 @@
+//! Cell tests: golden vectors and fused-vs-reference agreement.
+//!
+//! The backend comes from `RNN_TEST_BACKEND` (default flex), so CI runs this same file on
+//! wgpu under Mesa's software Vulkan driver.
+
+use std::path::{Path as FsPath, PathBuf};
+
+use burn::module::Param;
+use burn::prelude::*;
+use rnn_models::{
+    Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, LstmState, Nonlinearity, Path,
+    RecurrentLayer, Steps,
+};
+use rnn_train::BackendChoice;
+use serde_json::Value;
+
+fn device() -> Device {
+    let backend = BackendChoice::from_env("RNN_TEST_BACKEND").expect("RNN_TEST_BACKEND");
+    backend.device().expect("test backend").autodiff()
+}
+
+fn golden_dir() -> PathBuf {
+    match std::env::var("RNN_GOLDEN_DIR") {
+        Ok(d) if !d.is_empty() => PathBuf::from(d),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/golden"),
+    }
+}
+
+// ---------------------------------------------------------------- JSON helpers
+
+fn flat(v: &Value, out: &mut Vec<f32>) {
+    match v {
+        Value::Array(a) => a.iter().for_each(|x| flat(x, out)),
+        Value::Number(n) => out.push(n.as_f64().expect("number") as f32),
+        other => panic!("expected numbers, found {other}"),
+    }
+}
+
+fn shape_of(v: &Value) -> Vec<usize> {
+    let mut shape = vec![];
+    let mut cur = v;
+    while let Value::Array(a) = cur {
+        shape.push(a.len());
+        match a.first() {
+            Some(x) => cur = x,
+            None => break,
+        }
+    }
+    shape
+}
+
+fn tensor<const D: usize>(v: &Value, device: &Device) -> Tensor<D> {
+    let mut data = vec![];
+    flat(v, &mut data);
+    let shape = shape_of(v);
+    assert_eq!(shape.len(), D, "rank of {v:.40}");
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+fn field<'a>(case: &'a Value, key: &str) -> &'a Value {
+    case.get(key)
+        .unwrap_or_else(|| panic!("golden case lacks field '{key}'"))
+}
+
+// ---------------------------------------------------------------- comparison
+
+/// Worst element-wise relative error, `|a - b| / max(|b|, 1e-3)`.
+fn rel_err(actual: &[f32], expected: &[f32]) -> f64 {
+    assert_eq!(actual.len(), expected.len(), "element count");
+    actual
+        .iter()
+        .zip(expected)
+        .map(|(a, b)| ((a - b).abs() as f64) / (b.abs() as f64).max(1e-3))
+        .fold(0.0, f64::max)
+}
+
+struct Report {
+    worst: f64,
+    field: String,
+}
+
+impl Report {
+    fn new() -> Self {
+        Self {
+            worst: 0.0,
+            field: String::new(),
+        }
+    }
+
+    fn check<const D: usize>(&mut self, name: &str, actual: Tensor<D>, expected: &Value) {
+        let mut want = vec![];
+        flat(expected, &mut want);
+        let got: Vec<f32> = actual
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let err = rel_err(&got, &want);
+        if err > self.worst || self.field.is_empty() {
+            self.worst = err.max(self.worst);
+            if err >= self.worst {
+                self.field = name.to_string();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- weight mapping
+
+/// Gate names of each kind, in the packing order of the fused weights.
+fn gate_names(kind: &str) -> Option<&'static [&'static str]> {
+    match kind {
+        "elman_tanh" | "elman_relu" => Some(&[""]),
+        "lstm" => Some(&["i", "f", "g", "o"]),
+        "gru" | "gru_reset_before" => Some(&["r", "z", "n"]),
+        _ => None,
+    }
+}
+
+/// Packs per-gate `W [H, in]` matrices into `[in, G]` and biases into `[G]`.
+fn load_layer(layer: &mut RecurrentLayer, params: &Value, gates: &[&str], device: &Device) {
+    let w = |side: &str| -> Tensor<2> {
+        let parts = gates
+            .iter()
+            .map(|g| {
+                let k = if g.is_empty() {
+                    format!("W_{side}h")
+                } else {
+                    format!("W_{side}{g}")
+                };
+                tensor::<2>(field(params, &k), device).transpose()
+            })
+            .collect();
+        Tensor::cat(parts, 1)
+    };
+    let b = |side: &str| -> Tensor<1> {
+        let parts = gates
+            .iter()
+            .map(|g| {
+                let k = if g.is_empty() {
+                    format!("b_{side}h")
+                } else {
+                    format!("b_{side}{g}")
+                };
+                tensor::<1>(field(params, &k), device)
+            })
+            .collect();
+        Tensor::cat(parts, 0)
+    };
+    layer.w_ih = Param::from_tensor(w("i"));
+    layer.w_hh = Param::from_tensor(w("h"));
+    layer.b_ih = Some(Param::from_tensor(b("i")));
+    layer.b_hh = Some(Param::from_tensor(b("h")));
+}
+
+/// Checks a layer's parameter gradients against the case's per-gate `grad_params`.
+fn check_layer_grads(
+    report: &mut Report,
+    l: usize,
+    layer: &RecurrentLayer,
+    grads: &burn::tensor::Gradients,
+    expected: &Value,
+    gates: &[&str],
+) {
+    let h = layer.hidden_size();
+    let gw_ih = layer.w_ih.val().grad(grads).expect("grad w_ih");
+    let gw_hh = layer.w_hh.val().grad(grads).expect("grad w_hh");
+    let gb_ih = layer
+        .b_ih
+        .as_ref()
+        .unwrap()
+        .val()
+        .grad(grads)
+        .expect("grad b_ih");
+    let gb_hh = layer
+        .b_hh
+        .as_ref()
+        .unwrap()
+        .val()
+        .grad(grads)
+        .expect("grad b_hh");
+    for (j, g) in gates.iter().enumerate() {
+        let cols = j * h..(j + 1) * h;
+        for (side, gw, gb) in [("i", &gw_ih, &gb_ih), ("h", &gw_hh, &gb_hh)] {
+            let suffix = if g.is_empty() {
+                "h".to_string()
+            } else {
+                g.to_string()
+            };
+            let wk = format!("W_{side}{suffix}");
+            let bk = format!("b_{side}{suffix}");
+            let rows = gw.dims()[0];
+            let wpart = gw.clone().slice([0..rows, cols.clone()]).transpose();
+            report.check(
+                &format!("grad_params[{l}].{wk}"),
+                wpart,
+                field(expected, &wk),
+            );
+            report.check(
+                &format!("grad_params[{l}].{bk}"),
+                gb.clone().slice([cols.clone()]),
+                field(expected, &bk),
+            );
+        }
+    }
+}
+
+enum Model {
+    Elman(Elman),
+    Lstm(Lstm),
+    Gru(Gru),
+}
+
+impl Model {
+    fn layers(&self) -> &[RecurrentLayer] {
+        match self {
+            Model::Elman(m) => &m.layers,
+            Model::Lstm(m) => &m.layers,
+            Model::Gru(m) => &m.layers,
+        }
+    }
+
+    fn layers_mut(&mut self) -> &mut Vec<RecurrentLayer> {
+        match self {
+            Model::Elman(m) => &mut m.layers,
+            Model::Lstm(m) => &mut m.layers,
+            Model::Gru(m) => &mut m.layers,
+        }
+    }
+}
+
+fn run_case(case: &Value, path: Path, device: &Device) -> Result<Report, String> {
+    let kind = field(case, "kind").as_str().unwrap_or_default().to_string();
+    let gates = gate_names(&kind).ok_or_else(|| format!("unknown cell kind '{kind}'"))?;
+    let n = |k: &str| field(case, k).as_u64().expect("integer field") as usize;
+    let (d, h, layers) = (n("input_size"), n("hidden_size"), n("num_layers"));
+    let mut model = match kind.as_str() {
+        "elman_tanh" | "elman_relu" => {
+            let nl = if kind == "elman_relu" {
+                Nonlinearity::Relu
+            } else {
+                Nonlinearity::Tanh
+            };
+            Model::Elman(
+                ElmanConfig::new(d, h)
+                    .with_num_layers(layers)
+                    .with_nonlinearity(nl)
+                    .init(device),
+            )
+        }
+        "lstm" => Model::Lstm(LstmConfig::new(d, h).with_num_layers(layers).init(device)),
+        _ => Model::Gru(
+            GruConfig::new(d, h)
+                .with_num_layers(layers)
+                .with_reset_after(kind == "gru")
+                .init(device),
+        ),
+    };
+    let params = field(case, "params").as_array().expect("params list");
+    for (layer, p) in model.layers_mut().iter_mut().zip(params) {
+        load_layer(layer, p, gates, device);
+    }
+
+    let x = tensor::<3>(field(case, "input"), device).require_grad();
+    let h0 = tensor::<3>(field(case, "h0"), device).require_grad();
+    let cot_out = tensor::<3>(field(case, "cot_outputs"), device);
+    let cot_h = tensor::<3>(field(case, "cot_h_final"), device);
+    let mut report = Report::new();
+    let (loss, c0) = match &model {
+        Model::Elman(m) => {
+            let out = m.run(x.clone(), Some(h0.clone()), Steps::All, path);
+            report.check("outputs", out.output.clone(), field(case, "outputs"));
+            report.check("h_final", out.h_n.clone(), field(case, "h_final"));
+            ((out.output * cot_out).sum() + (out.h_n * cot_h).sum(), None)
+        }
+        Model::Gru(m) => {
+            let out = m.run(x.clone(), Some(h0.clone()), Steps::All, path);
+            report.check("outputs", out.output.clone(), field(case, "outputs"));
+            report.check("h_final", out.h_n.clone(), field(case, "h_final"));
+            ((out.output * cot_out).sum() + (out.h_n * cot_h).sum(), None)
+        }
+        Model::Lstm(m) => {
+            let c0 = tensor::<3>(field(case, "c0"), device).require_grad();
+            let cot_c = tensor::<3>(field(case, "cot_c_final"), device);
+            let state = LstmState {
+                h: h0.clone(),
+                c: c0.clone(),
+            };
+            let out = m.run(x.clone(), Some(state), Steps::All, path);
+            report.check("outputs", out.output.clone(), field(case, "outputs"));
+            report.check("h_final", out.state.h.clone(), field(case, "h_final"));
+            report.check("c_final", out.state.c.clone(), field(case, "c_final"));
+            let loss = (out.output * cot_out).sum()
+                + (out.state.h * cot_h).sum()
+                + (out.state.c * cot_c).sum();
+            (loss, Some(c0))
+        }
+    };
+    report.check(
+        "loss_value",
+        loss.clone(),
+        &Value::from(vec![field(case, "loss_value").clone()]),
+    );
+    let grads = loss.backward();
+    report.check(
+        "grad_input",
+        x.grad(&grads).expect("grad input"),
+        field(case, "grad_input"),
+    );
+    report.check(
+        "grad_h0",
+        h0.grad(&grads).expect("grad h0"),
+        field(case, "grad_h0"),
+    );
+    if let Some(c0) = c0 {
+        report.check(
+            "grad_c0",
+            c0.grad(&grads).expect("grad c0"),
+            field(case, "grad_c0"),
+        );
+    }
+    let expected = field(case, "grad_params")
+        .as_array()
+        .expect("grad_params list");
+    for (l, (layer, e)) in model.layers().iter().zip(expected).enumerate() {
+        check_layer_grads(&mut report, l, layer, &grads, e, gates);
+    }
+    Ok(report)
+}
+
+fn golden_cases(dir: &FsPath) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot read golden directory {}: {e} (set RNN_GOLDEN_DIR)",
+                dir.display()
+            )
+        })
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every `*.json` in `RNN_GOLDEN_DIR` (default `../shared/golden`) through both paths.
+#[test]
+fn golden_vectors() {
+    const TOLERANCE: f64 = 1e-4;
+    let device = device();
+    let dir = golden_dir();
+    let files = golden_cases(&dir);
+    assert!(!files.is_empty(), "no golden cases in {}", dir.display());
+    let mut failures = vec![];
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read golden case");
+        let case: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", file.display()));
+        let name = case
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| file.file_stem().unwrap().to_string_lossy().into_owned());
+        let mut line = Vec::new();
+        for path in [Path::Fused, Path::Reference] {
+            match run_case(&case, path, &device) {
+                Ok(r) if r.worst <= TOLERANCE => {}
+                Ok(r) => line.push(format!(
+                    "{path:?}: worst relative error {:.3e} in {}",
+                    r.worst, r.field
+                )),
+                Err(e) => line.push(e),
+            }
+        }
+        if line.is_empty() {
+            println!("golden {name}: ok");
+        } else {
+            let msg = format!("golden {name}: {}", line.join("; "));
+            println!("{msg}");
+            failures.push(msg);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "golden failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------- fused vs reference
+
+/// A small deterministic generator, so the random shapes are the same on every backend.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    fn tensor<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        scale: f32,
+        device: &Device,
+    ) -> Tensor<D> {
+        let n = shape.iter().product();
+        let data: Vec<f32> = (0..n).map(|_| self.next() * scale).collect();
+        Tensor::from_data(TensorData::new(data, shape), device)
+    }
+}
+
+/// Runs `f` on both paths and compares the output and the gradients of a random
+/// projection of it w.r.t. the input and every parameter.
+fn compare_paths<M: Module>(
+    name: &str,
+    model: &M,
+    x: &Tensor<3>,
+    f: impl Fn(&M, Tensor<3>, Path) -> Tensor<3>,
+    rng: &mut Lcg,
+) {
+    let device = x.device();
+    let mut results = vec![];
+    let mut probe: Option<Tensor<3>> = None;
+    for path in [Path::Fused, Path::Reference] {
+        let x = x.clone().detach().require_grad();
+        let out = f(model, x.clone(), path);
+        let probe = probe.get_or_insert_with(|| rng.tensor(out.dims(), 1.0, &device));
+        let loss = (out.clone() * probe.clone()).sum();
+        let grads = loss.backward();
+        let mut params: Vec<Vec<f32>> = vec![];
+        let mut visitor = CollectGrads {
+            grads: &grads,
+            out: &mut params,
+        };
+        model.visit(&mut visitor);
+        let gx: Vec<f32> = x
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let o: Vec<f32> = out.into_data().try_to_vec::<f32>().unwrap();
+        results.push((o, gx, params));
+    }
+    let (fused, reference) = (&results[0], &results[1]);
+    let tol = 2e-4;
+    let e = rel_err(&fused.0, &reference.0);
+    assert!(e < tol, "{name}: output differs (rel {e:.2e})");
+    let e = rel_err(&fused.1, &reference.1);
+    assert!(e < tol, "{name}: input gradient differs (rel {e:.2e})");
+    assert_eq!(fused.2.len(), reference.2.len());
+    for (i, (a, b)) in fused.2.iter().zip(&reference.2).enumerate() {
+        let e = rel_err(a, b);
+        assert!(
+            e < tol,
+            "{name}: gradient of parameter #{i} differs (rel {e:.2e})"
+        );
+    }
+}
+
+struct CollectGrads<'a> {
+    grads: &'a burn::tensor::Gradients,
+    out: &'a mut Vec<Vec<f32>>,
+}
+
+impl burn::module::ModuleVisitor for CollectGrads<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(g) = param.val().grad(self.grads) {
+            self.out.push(g.into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+}
+
+/// Odd shapes included: hidden 1, 3 and 257, batch 1, a single time step.
+const SHAPES: [(usize, usize, usize, usize); 6] = [
+    // (batch, time, input, hidden)
+    (2, 5, 3, 4),
+    (1, 7, 2, 3),
+    (3, 1, 4, 5),
+    (4, 6, 1, 1),
+    (2, 3, 5, 257),
+    (1, 9, 3, 8),
+];
+
+#[test]
+fn fused_matches_reference_on_random_shapes() {
+    let device = device();
+    let mut rng = Lcg(42);
+    for (b, t, d, h) in SHAPES {
+        let x = rng.tensor([b, t, d], 1.0, &device);
+        let h0 = rng.tensor([2, b, h], 0.5, &device);
+        for nl in [Nonlinearity::Tanh, Nonlinearity::Relu] {
+            let m = ElmanConfig::new(d, h)
+                .with_num_layers(2)
+                .with_nonlinearity(nl)
+                .init(&device);
+            let s = h0.clone();
+            compare_paths(
+                &format!("elman {nl:?} {b}x{t}x{d}x{h}"),
+                &m,
+                &x,
+                |m, x, p| {
+                    let o = m.run(x, Some(s.clone()), Steps::All, p);
+                    Tensor::cat(vec![o.output, o.h_n.swap_dims(0, 1)], 1)
+                },
+                &mut rng,
+            );
+            compare_paths(
+                &format!("elman-last {nl:?} {b}x{t}x{d}x{h}"),
+                &m,
+                &x,
+                |m, x, p| m.run(x, None, Steps::Last, p).output,
+                &mut rng,
+            );
+        }
+        let m = ElmanConfig::irnn(d, h).init(&device);
+        compare_paths(
+            &format!("irnn-last {b}x{t}x{d}x{h}"),
+            &m,
+            &x,
+            |m, x, p| m.run(x, None, Steps::Last, p).output,
+            &mut rng,
+        );
+        let m = LstmConfig::new(d, h)
+            .with_num_layers(2)
+            .with_forget_bias(Some(1.0))
+            .init(&device);
+        let c0 = rng.tensor([2, b, h], 0.5, &device);
+        for steps in [Steps::All, Steps::Last] {
+            let st = LstmState {
+                h: h0.clone(),
+                c: c0.clone(),
+            };
+            compare_paths(
+                &format!("lstm {steps:?} {b}x{t}x{d}x{h}"),
+                &m,
+                &x,
+                |m, x, p| {
+                    let o = m.run(x, Some(st.clone()), steps, p);
+                    Tensor::cat(
+                        vec![
+                            o.output,
+                            o.state.h.swap_dims(0, 1),
+                            o.state.c.swap_dims(0, 1),
+                        ],
+                        1,
+                    )
+                },
+                &mut rng,
+            );
+        }
+        for reset_after in [true, false] {
+            let m = GruConfig::new(d, h)
+                .with_num_layers(2)
+                .with_reset_after(reset_after)
+                .init(&device);
+            for steps in [Steps::All, Steps::Last] {
+                let s = h0.clone();
+                compare_paths(
+                    &format!("gru reset_after={reset_after} {steps:?} {b}x{t}x{d}x{h}"),
+                    &m,
+                    &x,
+                    |m, x, p| {
+                        let o = m.run(x, Some(s.clone()), steps, p);
+                        Tensor::cat(vec![o.output, o.h_n.swap_dims(0, 1)], 1)
+                    },
+                    &mut rng,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn irnn_initialisation_is_identity_and_small_gaussian() {
+    let device = device();
+    let m = ElmanConfig::irnn(1, 100).init(&device);
+    let layer = &m.layers[0];
+    let w_hh: Vec<f32> = layer.w_hh.val().into_data().try_to_vec::<f32>().unwrap();
+    for i in 0..100 {
+        for j in 0..100 {
+            assert_eq!(w_hh[i * 100 + j], if i == j { 1.0 } else { 0.0 });
+        }
+    }
+    let w_ih: Vec<f32> = layer.w_ih.val().into_data().try_to_vec::<f32>().unwrap();
+    let std = (w_ih.iter().map(|v| v * v).sum::<f32>() / w_ih.len() as f32).sqrt();
+    assert!(std > 3e-4 && std < 3e-3, "input weight std {std}");
+    let b: Vec<f32> = layer
+        .b_ih
+        .as_ref()
+        .unwrap()
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert!(b.iter().all(|&v| v == 0.0));
+    assert!(m.relu);
+}
+
+#[test]
+fn forward_last_keeps_only_the_last_step() {
+    let device = device();
+    let mut rng = Lcg(7);
+    let x = rng.tensor([3, 11, 2], 1.0, &device);
+    let m = GruConfig::new(2, 6).init(&device);
+    let all = m.forward(x.clone(), None);
+    let last = m.forward_last(x, None);
+    assert_eq!(last.output.dims(), [3, 1, 6]);
+    let a: Vec<f32> = all.last().into_data().try_to_vec::<f32>().unwrap();
+    let b: Vec<f32> = last.last().into_data().try_to_vec::<f32>().unwrap();
+    assert!(rel_err(&b, &a) < 1e-6);
+}
