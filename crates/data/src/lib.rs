@@ -1,0 +1,46 @@
+//! Every data set the rnn-burn experiments train on, and the plumbing that gets it onto a
+//! Burn device.
+//!
+//! * **MNIST** ([`Mnist`], [`MnistSource`]): the four standard IDX files, raw or gzipped, held
+//!   in memory as `u8`. They are looked up in an explicit directory (`--data-dir`), then in
+//!   `$MNIST_DIR`, then in the per-user cache (`$RNN_BURN_CACHE/mnist`, by default
+//!   `<cache dir>/rnn-burn/mnist`, see [`default_cache_dir`]); when none has them they are
+//!   downloaded into the cache from [`MNIST_MIRRORS`]. Every file's decompressed bytes are
+//!   checked against the published sha256 once; the verified state is remembered in a small
+//!   marker file so later runs do not re-hash 47 MB. Downloads go to a temporary file that is
+//!   renamed into place only after verification, so an interrupted run never leaves a file that
+//!   looks complete. Failures are [`MnistError`] values whose messages say what to do.
+//! * **MNIST as sequences** ([`MnistSequences`], [`MnistSequenceBatcher`]): pixel-by-pixel
+//!   (784 x 1), permuted pixel-by-pixel (a fixed permutation from a seed) or row-by-row
+//!   (28 x 28), with the two normalisations the tutorials use ([`Normalisation`]).
+//! * **Adding problem** ([`AddingProblem`]): two marked values in a sequence of uniform noise,
+//!   target = their sum, generated lazily from a seed.
+//! * **Counting sequence** ([`counting_sequence`]) and the **truncated-BPTT iterator**
+//!   ([`TbpttIterator`]) that walks a token stream with `batch` parallel cursors, in a fixed
+//!   order that can be saved and restored.
+//!
+//! Randomness comes from ChaCha8 keyed by the user's seed ([`rng`]), never from a global or
+//! platform generator, so the same seed gives the same data on every machine and backend.
+//! Tensors are always created on the [`burn::tensor::Device`] the caller passes in.
+
+pub mod adding;
+pub mod error;
+pub mod idx;
+pub mod mnist;
+pub mod rng;
+pub mod sequence;
+pub mod source;
+pub mod tbptt;
+
+pub use adding::{AddingBatch, AddingBatcher, AddingItem, AddingProblem};
+pub use error::{ConfigError, MnistError, Origin, SearchedPlace};
+pub use mnist::{Mnist, MnistSplit};
+pub use sequence::{
+    MnistBatch, MnistSequenceBatcher, MnistSequenceItem, MnistSequences, Normalisation,
+    SequenceView,
+};
+pub use source::{
+    CACHE_ENV, DownloadOptions, FileSpec, MNIST_DIR_ENV, MNIST_FILES, MNIST_MIRRORS, MnistSource,
+    default_cache_dir, download_file, locate, verify_dir,
+};
+pub use tbptt::{TbpttIterator, TbpttPosition, TbpttWindow, counting_sequence};
