@@ -19,6 +19,8 @@
 //! Layout: input projection `xw` `[B, T, G]` (input weights applied, foldable biases added),
 //! recurrent weight `w_hh` `[H, G]` applied as `h · w_hh`, states `[B, H]`.
 
+pub mod cpu;
+mod flex;
 pub mod generic;
 
 use burn::backend::autodiff::{
@@ -128,7 +130,6 @@ pub trait RecurrenceKernels: Backend {
     }
 }
 
-impl RecurrenceKernels for Flex {}
 impl RecurrenceKernels for Cube {}
 #[allow(deprecated)]
 impl RecurrenceKernels for burn::backend::NdArray {}

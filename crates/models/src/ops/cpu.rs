@@ -1,0 +1,630 @@
+//! A specialised CPU kernel for the flex backend: the whole time loop of a layer on plain
+//! `f32` buffers.
+//!
+//! Why not the backend-generic loop: at the experiments' shapes (e.g. a 40 x 100 by
+//! 100 x 100 product per step, 784 steps) the arithmetic per step is tiny, so the cost is
+//! per-operation overhead and re-packing the recurrent matrix at every call. Here:
+//! - the recurrent matrix is packed once per call into zero-padded 16-wide panels, and a
+//!   register-blocked kernel ([`gemm`]) multiplies it at every step;
+//! - the batch is split across the rayon threads, each running the whole time loop on its
+//!   own rows (the recurrence is independent per sequence, so no per-step synchronisation);
+//! - the weight gradient is one large product after the loop, split across threads;
+//! - denormal floats are flushed to zero on the computing threads ([`FlushDenormals`]):
+//!   decaying hidden states and gradients otherwise fall into denormals, which are many
+//!   times slower on x86. This changes results only for values below ~1.2e-38.
+//!
+//! Internal buffers are time-major with rows padded to `hp` (a multiple of 16) columns; the
+//! padding stays zero, so the kernel never needs a ragged tail.
+
+use rayon::prelude::*;
+
+/// Lanes per vector panel of the kernel.
+pub const LANES: usize = 16;
+
+pub fn padded(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
+}
+
+/// A `k x n` matrix stored row-major with rows padded to `padded(n)` columns of zeros.
+pub struct Packed {
+    pub data: Vec<f32>,
+    pub k: usize,
+    pub n: usize,
+    pub np: usize,
+}
+
+impl Packed {
+    /// Packs `m` (row-major `k x n`), or its transpose when `transpose` (then `m` is `n x k`).
+    pub fn new(m: &[f32], k: usize, n: usize, transpose: bool) -> Self {
+        let np = padded(n);
+        let mut data = vec![0.0; k * np];
+        for r in 0..k {
+            for c in 0..n {
+                data[r * np + c] = if transpose {
+                    m[c * k + r]
+                } else {
+                    m[r * n + c]
+                };
+            }
+        }
+        Self { data, k, n, np }
+    }
+}
+
+/// `C[i, 0..np] (+)= sum_kk A(i, kk) * B[kk, 0..np]` for `i < m`, where
+/// `A(i, kk) = a[i * rsa + kk * csa]`, `B` is row-major with `ldb >= np` and `np` a multiple
+/// of [`LANES`]; `C` has row stride `ldc >= np`.
+///
+/// # Safety
+/// All indexed elements must be in bounds of the pointed-to buffers.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm(
+    m: usize,
+    k: usize,
+    np: usize,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    debug_assert_eq!(np % LANES, 0);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return unsafe { gemm_avx512(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return unsafe { gemm_avx2(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) };
+        }
+    }
+    unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_avx512(
+    m: usize,
+    k: usize,
+    np: usize,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_avx2(
+    m: usize,
+    k: usize,
+    np: usize,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_body(
+    m: usize,
+    k: usize,
+    np: usize,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    let mut i = 0;
+    while i + 4 <= m {
+        unsafe { row_block::<4>(i, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) };
+        i += 4;
+    }
+    while i < m {
+        unsafe { row_block::<1>(i, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) };
+        i += 1;
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_block<const MR: usize>(
+    i: usize,
+    k: usize,
+    np: usize,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    let mut j = 0;
+    while j < np {
+        let left = (np - j) / LANES;
+        unsafe {
+            match left {
+                1 => panel::<MR, 1>(i, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate),
+                2 => panel::<MR, 2>(i, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate),
+                3 => panel::<MR, 3>(i, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate),
+                _ => panel::<MR, 4>(i, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate),
+            }
+        }
+        j += LANES * left.min(4);
+    }
+}
+
+/// `MR` rows by `NV * 16` columns of `C`, accumulated in registers over all of `k`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn panel<const MR: usize, const NV: usize>(
+    i: usize,
+    j: usize,
+    k: usize,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    let mut acc = [[[0.0f32; LANES]; NV]; MR];
+    if accumulate {
+        for (r, row) in acc.iter_mut().enumerate() {
+            for (v, vec) in row.iter_mut().enumerate() {
+                let src = unsafe { c.add((i + r) * ldc + j + v * LANES) };
+                for (l, x) in vec.iter_mut().enumerate() {
+                    *x = unsafe { *src.add(l) };
+                }
+            }
+        }
+    }
+    for kk in 0..k {
+        let brow = unsafe { b.add(kk * ldb + j) };
+        let mut bv = [[0.0f32; LANES]; NV];
+        for (v, vec) in bv.iter_mut().enumerate() {
+            for (l, x) in vec.iter_mut().enumerate() {
+                *x = unsafe { *brow.add(v * LANES + l) };
+            }
+        }
+        for (r, row) in acc.iter_mut().enumerate() {
+            let av = unsafe { *a.add((i + r) * rsa + kk * csa) };
+            for (v, vec) in row.iter_mut().enumerate() {
+                for (l, x) in vec.iter_mut().enumerate() {
+                    *x = av.mul_add(bv[v][l], *x);
+                }
+            }
+        }
+    }
+    for (r, row) in acc.iter().enumerate() {
+        for (v, vec) in row.iter().enumerate() {
+            let dst = unsafe { c.add((i + r) * ldc + j + v * LANES) };
+            for (l, x) in vec.iter().enumerate() {
+                unsafe { *dst.add(l) = *x };
+            }
+        }
+    }
+}
+
+/// `e^x` for `f32` without a libm call, so loops over it vectorise: range reduction to
+/// `2^n e^r` with `|r| <= ln2 / 2` and a degree-6 polynomial (the Cephes `expf`
+/// coefficients); relative error ~1e-7 over the range that does not overflow.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let x = x.clamp(-87.3, 88.7);
+    let n = (x * LOG2E).round();
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.987_569_1e-4_f32;
+    let p = p.mul_add(r, 1.398_199_9e-3);
+    let p = p.mul_add(r, 8.333_452e-3);
+    let p = p.mul_add(r, 4.166_579_6e-2);
+    let p = p.mul_add(r, 1.666_666_5e-1);
+    let p = p.mul_add(r, 5.000_000_1e-1);
+    let e = p.mul_add(r * r, r) + 1.0;
+    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `tanh` through [`exp`]: `(1 - e) / (1 + e)` with `e = e^{-2|x|}`, and the Taylor series
+/// near zero where that difference would cancel.
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    let a = x.abs();
+    let e = exp(-2.0 * a);
+    let big = (1.0 - e) / (1.0 + e);
+    let x2 = a * a;
+    let small = a * (1.0 - x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0)));
+    let t = if a < 0.0625 { small } else { big };
+    t.copysign(x)
+}
+
+/// The logistic function through [`exp`].
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// Sets flush-to-zero and denormals-are-zero on this thread while alive.
+pub struct FlushDenormals {
+    #[cfg(target_arch = "x86_64")]
+    saved: u32,
+}
+
+impl FlushDenormals {
+    #[allow(deprecated)]
+    pub fn new() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+            // SAFETY: reading and writing MXCSR only changes this thread's float modes.
+            let saved = unsafe { _mm_getcsr() };
+            unsafe { _mm_setcsr(saved | 0x8040) };
+            Self { saved }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Self {}
+    }
+}
+
+impl Default for FlushDenormals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for FlushDenormals {
+    #[allow(deprecated)]
+    fn drop(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            std::arch::x86_64::_mm_setcsr(self.saved)
+        };
+    }
+}
+
+/// A raw pointer that threads may share because each writes disjoint rows.
+#[derive(Clone, Copy)]
+struct Shared(*mut f32);
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+/// Splits `0..b` into one contiguous row range per worker thread.
+fn row_chunks(b: usize) -> Vec<(usize, usize)> {
+    let n = rayon::current_num_threads().clamp(1, b.max(1));
+    (0..n)
+        .map(|i| (i * b / n, (i + 1) * b / n))
+        .filter(|(s, e)| e > s)
+        .collect()
+}
+
+/// Elman forward. `xw` `[B, T, H]`, `w` `[H, H]` (applied as `h · w`), `h0` `[B, H]`.
+/// Returns the states `[slots, B, hp]` (time-major, padded): all `T + 1` steps when
+/// `keep_all`, else two slots used in turn (the last state is in slot `T % 2`).
+#[allow(clippy::too_many_arguments)]
+pub fn elman_forward(
+    xw: &[f32],
+    w: &[f32],
+    h0: &[f32],
+    b: usize,
+    t: usize,
+    h: usize,
+    relu: bool,
+    keep_all: bool,
+) -> Vec<f32> {
+    let hp = padded(h);
+    let slots = if keep_all { t + 1 } else { 2 };
+    let slot = move |s: usize| if keep_all { s } else { s % 2 };
+    let mut hs = vec![0.0f32; slots * b * hp];
+    for r in 0..b {
+        hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
+    }
+    let wp = Packed::new(w, h, h, false);
+    let out = Shared(hs.as_mut_ptr());
+    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
+        let _ftz = FlushDenormals::new();
+        let out = out;
+        let rows = r1 - r0;
+        for s in 0..t {
+            let prev = unsafe { out.0.add((slot(s) * b + r0) * hp) };
+            let cur = unsafe { out.0.add((slot(s + 1) * b + r0) * hp) };
+            for r in 0..rows {
+                let dst = unsafe { std::slice::from_raw_parts_mut(cur.add(r * hp), h) };
+                let src = &xw[((r0 + r) * t + s) * h..((r0 + r) * t + s + 1) * h];
+                dst.copy_from_slice(src);
+            }
+            unsafe {
+                gemm(
+                    rows,
+                    h,
+                    hp,
+                    prev,
+                    hp,
+                    1,
+                    wp.data.as_ptr(),
+                    hp,
+                    cur,
+                    hp,
+                    true,
+                )
+            };
+            let cur = unsafe { std::slice::from_raw_parts_mut(cur, rows * hp) };
+            if relu {
+                cur.iter_mut().for_each(|x| *x = x.max(0.0));
+            } else {
+                cur.iter_mut().for_each(|x| *x = tanh(*x));
+            }
+        }
+    });
+    hs
+}
+
+/// Elman backward from the states of [`elman_forward`] (`keep_all`). `grad_out` is
+/// `[B, T, H]` when `keep_sequence`, else `[B, H]` (the last step's). Returns
+/// (`d xw` as `[T, B, hp]` time-major padded, `d w` `[H, H]`, `d h0` `[B, H]`).
+#[allow(clippy::too_many_arguments)]
+pub fn elman_backward(
+    hs: &[f32],
+    w: &[f32],
+    grad_out: &[f32],
+    b: usize,
+    t: usize,
+    h: usize,
+    relu: bool,
+    keep_sequence: bool,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let hp = padded(h);
+    let wt = Packed::new(w, h, h, true);
+    let mut da = vec![0.0f32; t * b * hp];
+    let mut dh0 = vec![0.0f32; b * h];
+    let da_ptr = Shared(da.as_mut_ptr());
+    let dh0_ptr = Shared(dh0.as_mut_ptr());
+    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
+        let _ftz = FlushDenormals::new();
+        let (da_ptr, dh0_ptr) = (da_ptr, dh0_ptr);
+        let rows = r1 - r0;
+        // dh: gradient w.r.t. the state after step s, for this chunk's rows.
+        let mut dh = vec![0.0f32; rows * hp];
+        for s in (0..t).rev() {
+            for r in 0..rows {
+                let g = if keep_sequence {
+                    Some(&grad_out[((r0 + r) * t + s) * h..((r0 + r) * t + s + 1) * h])
+                } else if s == t - 1 {
+                    Some(&grad_out[(r0 + r) * h..(r0 + r + 1) * h])
+                } else {
+                    None
+                };
+                if let Some(g) = g {
+                    dh[r * hp..r * hp + h]
+                        .iter_mut()
+                        .zip(g)
+                        .for_each(|(d, g)| *d += g);
+                }
+            }
+            let hcur = &hs[((s + 1) * b + r0) * hp..((s + 1) * b + r1) * hp];
+            let da_s = unsafe {
+                std::slice::from_raw_parts_mut(da_ptr.0.add((s * b + r0) * hp), rows * hp)
+            };
+            if relu {
+                for ((a, d), y) in da_s.iter_mut().zip(&dh).zip(hcur) {
+                    *a = if *y > 0.0 { *d } else { 0.0 };
+                }
+            } else {
+                for ((a, d), y) in da_s.iter_mut().zip(&dh).zip(hcur) {
+                    *a = d * (1.0 - y * y);
+                }
+            }
+            // dh_{s-1} = da_s · W^T
+            unsafe {
+                gemm(
+                    rows,
+                    h,
+                    hp,
+                    da_s.as_ptr(),
+                    hp,
+                    1,
+                    wt.data.as_ptr(),
+                    hp,
+                    dh.as_mut_ptr(),
+                    hp,
+                    false,
+                )
+            };
+        }
+        for r in 0..rows {
+            let dst = unsafe { std::slice::from_raw_parts_mut(dh0_ptr.0.add((r0 + r) * h), h) };
+            dst.copy_from_slice(&dh[r * hp..r * hp + h]);
+        }
+    });
+    let dw = weight_grad(&hs[..t * b * hp], &da, t * b, h, hp, h);
+    (da, dw, dh0)
+}
+
+/// `dW [k_out, n] = X^T · D` summed over `rows` time-batch rows: `X` is `[rows, xp]` (the
+/// first `k_out` columns used), `D` is `[rows, np]` padded. Threads split the output rows;
+/// the row loop is blocked so a block of `D` stays in cache while every output row uses it.
+pub fn weight_grad(
+    x: &[f32],
+    d: &[f32],
+    rows: usize,
+    k_out: usize,
+    xp: usize,
+    n: usize,
+) -> Vec<f32> {
+    let np = padded(n);
+    const KC: usize = 256;
+    let mut dw = vec![0.0f32; k_out * np];
+    let chunk = k_out.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    dw.par_chunks_mut(chunk * np)
+        .enumerate()
+        .for_each(|(ci, out)| {
+            let _ftz = FlushDenormals::new();
+            let i0 = ci * chunk;
+            let m = out.len() / np;
+            let mut start = 0;
+            while start < rows {
+                let kc = KC.min(rows - start);
+                unsafe {
+                    gemm(
+                        m,
+                        kc,
+                        np,
+                        x.as_ptr().add(start * xp + i0),
+                        1,
+                        xp,
+                        d.as_ptr().add(start * np),
+                        np,
+                        out.as_mut_ptr(),
+                        np,
+                        start > 0,
+                    )
+                };
+                start += kc;
+            }
+        });
+    if np == n {
+        dw
+    } else {
+        dw.chunks(np).flat_map(|r| r[..n].iter().copied()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, k: usize, n: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|kk| a[i * k + kk] * b[kk * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn gemm_matches_naive_on_ragged_shapes() {
+        for (m, k, n) in [
+            (1, 1, 1),
+            (5, 3, 17),
+            (9, 100, 100),
+            (4, 7, 64),
+            (3, 20, 80),
+        ] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7 % 11) as f32 - 5.0) / 3.0)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 5 % 13) as f32 - 6.0) / 4.0)
+                .collect();
+            let bp = Packed::new(&b, k, n, false);
+            let mut c = vec![0.0; m * bp.np];
+            unsafe {
+                gemm(
+                    m,
+                    k,
+                    bp.np,
+                    a.as_ptr(),
+                    k,
+                    1,
+                    bp.data.as_ptr(),
+                    bp.np,
+                    c.as_mut_ptr(),
+                    bp.np,
+                    false,
+                )
+            };
+            let want = naive(m, k, n, &a, &b);
+            for i in 0..m {
+                for j in 0..n {
+                    assert!(
+                        (c[i * bp.np + j] - want[i * n + j]).abs() < 1e-4,
+                        "{m}x{k}x{n} at {i},{j}"
+                    );
+                }
+                assert!(c[i * bp.np + n..(i + 1) * bp.np].iter().all(|&v| v == 0.0));
+            }
+        }
+    }
+
+    #[test]
+    fn fast_exp_tanh_sigmoid_are_accurate() {
+        let mut worst = (0.0f64, 0.0f64, 0.0f64);
+        for i in -20000..=20000 {
+            let x = i as f32 * 1e-3;
+            let rel = |a: f32, b: f32| ((a - b).abs() / b.abs().max(1e-30)) as f64;
+            worst.0 = worst.0.max(rel(exp(x), x.exp()));
+            worst.1 = worst.1.max(rel(tanh(x), x.tanh()));
+            worst.2 = worst.2.max(rel(sigmoid(x), 1.0 / (1.0 + (-x).exp())));
+        }
+        assert!(
+            worst.0 < 1e-6 && worst.1 < 1e-6 && worst.2 < 1e-6,
+            "{worst:?}"
+        );
+        assert_eq!(tanh(0.0), 0.0);
+        assert!(tanh(50.0) == 1.0 && tanh(-50.0) == -1.0);
+    }
+
+    #[test]
+    fn weight_grad_is_x_transpose_times_d() {
+        let (rows, k, n) = (600, 7, 20);
+        let (xp, np) = (padded(k), padded(n));
+        let x: Vec<f32> = (0..rows * xp)
+            .map(|i| {
+                if i % xp < k {
+                    ((i % 9) as f32 - 4.0) / 5.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let d: Vec<f32> = (0..rows * np)
+            .map(|i| {
+                if i % np < n {
+                    ((i % 7) as f32 - 3.0) / 2.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let dw = weight_grad(&x, &d, rows, k, xp, n);
+        for i in 0..k {
+            for j in 0..n {
+                let want: f32 = (0..rows).map(|r| x[r * xp + i] * d[r * np + j]).sum();
+                assert!(
+                    (dw[i * n + j] - want).abs() < 1e-3 * want.abs().max(1.0),
+                    "{i},{j}"
+                );
+            }
+        }
+    }
+}

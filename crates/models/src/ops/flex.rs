@@ -1,0 +1,95 @@
+//! The flex backend's recurrence: the CPU kernel of `cpu.rs` on `f32` tensors, the generic
+//! loop for any other dtype.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::{DType, Flex, tensor::FloatTensor};
+use burn::tensor::TensorData;
+
+use super::cpu::{self, padded};
+use super::{ElmanGrads, RecurrenceKernels, Tape, generic};
+
+/// The contiguous `f32` data and shape of a tensor, or `None` for other dtypes.
+fn f32_data(t: &FlexTensor) -> Option<(FlexTensor, Vec<usize>)> {
+    (t.dtype() == DType::F32).then(|| (t.to_contiguous(), t.layout().shape().to_vec()))
+}
+
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("contiguous f32 tensor")
+}
+
+fn tensor(data: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+/// `[slots, B, hp]` time-major padded -> `[B, T, H]` (steps `first..first + T`).
+fn to_batch_major(src: &[f32], first: usize, t: usize, b: usize, h: usize) -> Vec<f32> {
+    let hp = padded(h);
+    let mut out = vec![0.0f32; b * t * h];
+    for r in 0..b {
+        for s in 0..t {
+            let from = ((first + s) * b + r) * hp;
+            out[(r * t + s) * h..(r * t + s + 1) * h].copy_from_slice(&src[from..from + h]);
+        }
+    }
+    out
+}
+
+impl RecurrenceKernels for Flex {
+    fn elman_forward(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        relu: bool,
+        keep_sequence: bool,
+        save: bool,
+    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
+        let (Some((xw_c, shape)), Some((w, _)), Some((h0, _))) =
+            (f32_data(&xw), f32_data(&w_hh), f32_data(&h0))
+        else {
+            return generic::elman_forward::<Self>(xw, w_hh, h0, relu, keep_sequence, save);
+        };
+        let [b, t, h] = [shape[0], shape[1], shape[2]];
+        let keep_all = save || keep_sequence;
+        let hs = cpu::elman_forward(slice(&xw_c), slice(&w), slice(&h0), b, t, h, relu, keep_all);
+        let out = if keep_sequence {
+            tensor(to_batch_major(&hs, 1, t, b, h), vec![b, t, h])
+        } else {
+            let last = if keep_all { t } else { t % 2 };
+            tensor(to_batch_major(&hs, last, 1, b, h), vec![b, h])
+        };
+        let tape = save.then(|| Tape {
+            tensors: vec![tensor(hs, vec![t + 1, b, padded(h)])],
+        });
+        (out, tape)
+    }
+
+    fn elman_backward(
+        tape: Tape<Self>,
+        w_hh: FloatTensor<Self>,
+        grad_out: FloatTensor<Self>,
+        relu: bool,
+        keep_sequence: bool,
+    ) -> ElmanGrads<Self> {
+        let (Some((w, wshape)), Some((g, _))) = (f32_data(&w_hh), f32_data(&grad_out)) else {
+            return generic::elman_backward::<Self>(tape, w_hh, grad_out, relu, keep_sequence);
+        };
+        let hs = &tape.tensors[0];
+        let dims = hs.layout().shape().to_vec();
+        let (t, b, h) = (dims[0] - 1, dims[1], wshape[0]);
+        let (da, dw, dh0) = cpu::elman_backward(
+            slice(hs),
+            slice(&w),
+            slice(&g),
+            b,
+            t,
+            h,
+            relu,
+            keep_sequence,
+        );
+        ElmanGrads {
+            xw: tensor(to_batch_major(&da, 0, t, b, h), vec![b, t, h]),
+            w_hh: tensor(dw, vec![h, h]),
+            h0: tensor(dh0, vec![b, h]),
+        }
+    }
+}
