@@ -468,6 +468,189 @@ pub fn elman_backward(
     (da, dw, dh0)
 }
 
+/// LSTM forward (gates i, f, g, o). `xw` `[B, T, 4H]`, `w` `[H, 4H]`, `h0`, `c0` `[B, H]`.
+/// Returns `(hs, cs, acts)`: states `[slots, B, hp]` as in [`elman_forward`] and, when
+/// `keep_all`, the activated gates `[T, B, padded(4H)]` for the backward pass.
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_forward(
+    xw: &[f32],
+    w: &[f32],
+    h0: &[f32],
+    c0: &[f32],
+    b: usize,
+    t: usize,
+    h: usize,
+    keep_all: bool,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (hp, g4, gp) = (padded(h), 4 * h, padded(4 * h));
+    let slots = if keep_all { t + 1 } else { 2 };
+    let slot = move |s: usize| if keep_all { s } else { s % 2 };
+    let mut hs = vec![0.0f32; slots * b * hp];
+    let mut cs = vec![0.0f32; slots * b * hp];
+    let mut acts = vec![0.0f32; if keep_all { t * b * gp } else { 0 }];
+    for r in 0..b {
+        hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
+        cs[r * hp..r * hp + h].copy_from_slice(&c0[r * h..(r + 1) * h]);
+    }
+    let wp = Packed::new(w, h, g4, false);
+    let (hs_p, cs_p, acts_p) = (
+        Shared(hs.as_mut_ptr()),
+        Shared(cs.as_mut_ptr()),
+        Shared(acts.as_mut_ptr()),
+    );
+    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
+        let _ftz = FlushDenormals::new();
+        let (hs_p, cs_p, acts_p) = (hs_p, cs_p, acts_p);
+        let rows = r1 - r0;
+        let mut gates = vec![0.0f32; rows * gp];
+        for s in 0..t {
+            for r in 0..rows {
+                let src = &xw[((r0 + r) * t + s) * g4..((r0 + r) * t + s + 1) * g4];
+                gates[r * gp..r * gp + g4].copy_from_slice(src);
+            }
+            let prev = unsafe { hs_p.0.add((slot(s) * b + r0) * hp) };
+            unsafe {
+                gemm(
+                    rows,
+                    h,
+                    gp,
+                    prev,
+                    hp,
+                    1,
+                    wp.data.as_ptr(),
+                    gp,
+                    gates.as_mut_ptr(),
+                    gp,
+                    true,
+                )
+            };
+            for r in 0..rows {
+                let g = &mut gates[r * gp..r * gp + g4];
+                let (ifg, o) = g.split_at_mut(3 * h);
+                let (i_f, gg) = ifg.split_at_mut(2 * h);
+                i_f.iter_mut().for_each(|x| *x = sigmoid(*x));
+                gg.iter_mut().for_each(|x| *x = tanh(*x));
+                o.iter_mut().for_each(|x| *x = sigmoid(*x));
+                let base_prev = (slot(s) * b + r0 + r) * hp;
+                let base = (slot(s + 1) * b + r0 + r) * hp;
+                let c_prev = unsafe { std::slice::from_raw_parts(cs_p.0.add(base_prev), h) };
+                let c = unsafe { std::slice::from_raw_parts_mut(cs_p.0.add(base), h) };
+                let hn = unsafe { std::slice::from_raw_parts_mut(hs_p.0.add(base), h) };
+                for u in 0..h {
+                    let cv = g[h + u] * c_prev[u] + g[u] * g[2 * h + u];
+                    c[u] = cv;
+                    hn[u] = g[3 * h + u] * tanh(cv);
+                }
+                if keep_all {
+                    let dst = unsafe {
+                        std::slice::from_raw_parts_mut(acts_p.0.add((s * b + r0 + r) * gp), g4)
+                    };
+                    dst.copy_from_slice(g);
+                }
+            }
+        }
+    });
+    (hs, cs, acts)
+}
+
+/// LSTM backward from [`lstm_forward`] (`keep_all`). `grad_h` is `[B, T, H]` when
+/// `keep_sequence`, else `[B, H]`; `grad_c` is the final cell state's `[B, H]`. Returns
+/// (`d xw` `[T, B, padded(4H)]`, `d w` `[H, 4H]`, `d h0`, `d c0` `[B, H]`).
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn lstm_backward(
+    hs: &[f32],
+    cs: &[f32],
+    acts: &[f32],
+    w: &[f32],
+    grad_h: &[f32],
+    grad_c: &[f32],
+    b: usize,
+    t: usize,
+    h: usize,
+    keep_sequence: bool,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (hp, g4, gp) = (padded(h), 4 * h, padded(4 * h));
+    let wt = Packed::new(w, g4, h, true);
+    let mut dg = vec![0.0f32; t * b * gp];
+    let mut dh0 = vec![0.0f32; b * h];
+    let mut dc0 = vec![0.0f32; b * h];
+    let (dg_p, dh0_p, dc0_p) = (
+        Shared(dg.as_mut_ptr()),
+        Shared(dh0.as_mut_ptr()),
+        Shared(dc0.as_mut_ptr()),
+    );
+    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
+        let _ftz = FlushDenormals::new();
+        let (dg_p, dh0_p, dc0_p) = (dg_p, dh0_p, dc0_p);
+        let rows = r1 - r0;
+        let mut dh = vec![0.0f32; rows * hp];
+        let mut dc = vec![0.0f32; rows * h];
+        for r in 0..rows {
+            dc[r * h..(r + 1) * h].copy_from_slice(&grad_c[(r0 + r) * h..(r0 + r + 1) * h]);
+        }
+        for s in (0..t).rev() {
+            for r in 0..rows {
+                let row = r0 + r;
+                let g_out = if keep_sequence {
+                    Some(&grad_h[(row * t + s) * h..(row * t + s + 1) * h])
+                } else if s == t - 1 {
+                    Some(&grad_h[row * h..(row + 1) * h])
+                } else {
+                    None
+                };
+                let dh_r = &mut dh[r * hp..r * hp + h];
+                if let Some(g) = g_out {
+                    dh_r.iter_mut().zip(g).for_each(|(d, g)| *d += g);
+                }
+                let a = &acts[(s * b + row) * gp..(s * b + row) * gp + g4];
+                let c = &cs[((s + 1) * b + row) * hp..((s + 1) * b + row) * hp + h];
+                let c_prev = &cs[(s * b + row) * hp..(s * b + row) * hp + h];
+                let out =
+                    unsafe { std::slice::from_raw_parts_mut(dg_p.0.add((s * b + row) * gp), g4) };
+                let dc_r = &mut dc[r * h..(r + 1) * h];
+                for u in 0..h {
+                    let (i, f, g, o) = (a[u], a[h + u], a[2 * h + u], a[3 * h + u]);
+                    let tc = tanh(c[u]);
+                    let d = dh_r[u];
+                    let dcu = dc_r[u] + d * o * (1.0 - tc * tc);
+                    out[u] = dcu * g * i * (1.0 - i);
+                    out[h + u] = dcu * c_prev[u] * f * (1.0 - f);
+                    out[2 * h + u] = dcu * i * (1.0 - g * g);
+                    out[3 * h + u] = d * tc * o * (1.0 - o);
+                    dc_r[u] = dcu * f;
+                }
+            }
+            let dg_s = unsafe { dg_p.0.add((s * b + r0) * gp) };
+            unsafe {
+                gemm(
+                    rows,
+                    g4,
+                    hp,
+                    dg_s,
+                    gp,
+                    1,
+                    wt.data.as_ptr(),
+                    hp,
+                    dh.as_mut_ptr(),
+                    hp,
+                    false,
+                )
+            };
+        }
+        for r in 0..rows {
+            let row = r0 + r;
+            unsafe {
+                std::slice::from_raw_parts_mut(dh0_p.0.add(row * h), h)
+                    .copy_from_slice(&dh[r * hp..r * hp + h]);
+                std::slice::from_raw_parts_mut(dc0_p.0.add(row * h), h)
+                    .copy_from_slice(&dc[r * h..(r + 1) * h]);
+            }
+        }
+    });
+    let dw = weight_grad(&hs[..t * b * hp], &dg, t * b, h, hp, g4);
+    (dg, dw, dh0, dc0)
+}
+
 /// `dW [k_out, n] = X^T · D` summed over `rows` time-batch rows: `X` is `[rows, xp]` (the
 /// first `k_out` columns used), `D` is `[rows, np]` padded. Threads split the output rows;
 /// the row loop is blocked so a block of `D` stays in cache while every output row uses it.

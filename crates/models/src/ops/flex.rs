@@ -6,7 +6,7 @@ use burn::backend::{DType, Flex, tensor::FloatTensor};
 use burn::tensor::TensorData;
 
 use super::cpu::{self, padded};
-use super::{ElmanGrads, RecurrenceKernels, Tape, generic};
+use super::{ElmanGrads, LstmGrads, RecurrenceKernels, Tape, generic};
 
 /// The contiguous `f32` data and shape of a tensor, or `None` for other dtypes.
 fn f32_data(t: &FlexTensor) -> Option<(FlexTensor, Vec<usize>)> {
@@ -90,6 +90,97 @@ impl RecurrenceKernels for Flex {
             xw: tensor(to_batch_major(&da, 0, t, b, h), vec![b, t, h]),
             w_hh: tensor(dw, vec![h, h]),
             h0: tensor(dh0, vec![b, h]),
+        }
+    }
+
+    fn lstm_forward(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        keep_sequence: bool,
+        save: bool,
+    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
+        let (Some((xw_c, shape)), Some((w, _)), Some((h0c, _)), Some((c0c, _))) =
+            (f32_data(&xw), f32_data(&w_hh), f32_data(&h0), f32_data(&c0))
+        else {
+            return generic::lstm_forward::<Self>(xw, w_hh, h0, c0, keep_sequence, save);
+        };
+        let [b, t, h] = [shape[0], shape[1], shape[2] / 4];
+        let keep_all = save || keep_sequence;
+        let (hs, cs, acts) = cpu::lstm_forward(
+            slice(&xw_c),
+            slice(&w),
+            slice(&h0c),
+            slice(&c0c),
+            b,
+            t,
+            h,
+            keep_all,
+        );
+        let last = if keep_all { t } else { t % 2 };
+        // Hidden rows, then the final cell state as one more row (see `RecurrenceKernels`).
+        let (first, rows) = if keep_sequence { (1, t) } else { (last, 1) };
+        let hidden = to_batch_major(&hs, first, rows, b, h);
+        let cell = to_batch_major(&cs, last, 1, b, h);
+        let mut out = Vec::with_capacity(b * (rows + 1) * h);
+        for r in 0..b {
+            out.extend_from_slice(&hidden[r * rows * h..(r + 1) * rows * h]);
+            out.extend_from_slice(&cell[r * h..(r + 1) * h]);
+        }
+        let out = tensor(out, vec![b, rows + 1, h]);
+        let tape = save.then(|| {
+            let hp = padded(h);
+            Tape {
+                tensors: vec![
+                    tensor(hs, vec![t + 1, b, hp]),
+                    tensor(cs, vec![t + 1, b, hp]),
+                    tensor(acts, vec![t, b, padded(4 * h)]),
+                ],
+            }
+        });
+        (out, tape)
+    }
+
+    fn lstm_backward(
+        tape: Tape<Self>,
+        w_hh: FloatTensor<Self>,
+        grad_out: FloatTensor<Self>,
+        keep_sequence: bool,
+    ) -> LstmGrads<Self> {
+        let (Some((w, wshape)), Some((g, gshape))) = (f32_data(&w_hh), f32_data(&grad_out)) else {
+            return generic::lstm_backward::<Self>(tape, w_hh, grad_out, keep_sequence);
+        };
+        let h = wshape[0];
+        let dims = tape.tensors[0].layout().shape().to_vec();
+        let (t, b) = (dims[0] - 1, dims[1]);
+        // Split the output gradient into the hidden rows and the cell-state row.
+        let rows = gshape[1] - 1;
+        let g = slice(&g);
+        let mut grad_h = Vec::with_capacity(b * rows * h);
+        let mut grad_c = Vec::with_capacity(b * h);
+        for r in 0..b {
+            let base = r * (rows + 1) * h;
+            grad_h.extend_from_slice(&g[base..base + rows * h]);
+            grad_c.extend_from_slice(&g[base + rows * h..base + (rows + 1) * h]);
+        }
+        let (dg, dw, dh0, dc0) = cpu::lstm_backward(
+            slice(&tape.tensors[0]),
+            slice(&tape.tensors[1]),
+            slice(&tape.tensors[2]),
+            slice(&w),
+            &grad_h,
+            &grad_c,
+            b,
+            t,
+            h,
+            keep_sequence,
+        );
+        LstmGrads {
+            xw: tensor(to_batch_major(&dg, 0, t, b, 4 * h), vec![b, t, 4 * h]),
+            w_hh: tensor(dw, vec![h, 4 * h]),
+            h0: tensor(dh0, vec![b, h]),
+            c0: tensor(dc0, vec![b, h]),
         }
     }
 }
