@@ -49,6 +49,36 @@ impl Packed {
         }
         Self { data, k, n, np }
     }
+
+    /// Packs columns `c0..c1` of the row-major `k x n_total` matrix `m`.
+    pub fn columns(m: &[f32], k: usize, n_total: usize, c0: usize, c1: usize) -> Self {
+        let n = c1 - c0;
+        let np = padded(n);
+        let mut data = vec![0.0; k * np];
+        for r in 0..k {
+            data[r * np..r * np + n].copy_from_slice(&m[r * n_total + c0..r * n_total + c1]);
+        }
+        Self { data, k, n, np }
+    }
+
+    /// Packs the transpose of columns `c0..c1` of the row-major `k x n_total` matrix `m`:
+    /// a `(c1 - c0) x k` matrix.
+    pub fn columns_transposed(m: &[f32], k: usize, n_total: usize, c0: usize, c1: usize) -> Self {
+        let rows = c1 - c0;
+        let np = padded(k);
+        let mut data = vec![0.0; rows * np];
+        for r in 0..rows {
+            for c in 0..k {
+                data[r * np + c] = m[c * n_total + c0 + r];
+            }
+        }
+        Self {
+            data,
+            k: rows,
+            n: k,
+            np,
+        }
+    }
 }
 
 /// `C[i, 0..np] (+)= sum_kk A(i, kk) * B[kk, 0..np]` for `i < m`, where
@@ -649,6 +679,311 @@ pub fn lstm_backward(
     });
     let dw = weight_grad(&hs[..t * b * hp], &dg, t * b, h, hp, g4);
     (dg, dw, dh0, dc0)
+}
+
+/// GRU forward (gates r, z, n). `xw` `[B, T, 3H]` (with `b_hr`, `b_hz` folded in), `w`
+/// `[H, 3H]`, `b_hn` `[H]`, `h0` `[B, H]`. Returns `(hs, saved)`: states as in
+/// [`elman_forward`] and, when `keep_all`, per step `[r, z, n, q]` rows `[T, B, padded(4H)]`
+/// with `q = h W_hn + b_hn` (reset after) or `q = r * h` (reset before).
+#[allow(clippy::too_many_arguments)]
+pub fn gru_forward(
+    xw: &[f32],
+    w: &[f32],
+    b_hn: &[f32],
+    h0: &[f32],
+    b: usize,
+    t: usize,
+    h: usize,
+    reset_after: bool,
+    keep_all: bool,
+) -> (Vec<f32>, Vec<f32>) {
+    let (hp, g3, sp) = (padded(h), 3 * h, padded(4 * h));
+    let slots = if keep_all { t + 1 } else { 2 };
+    let slot = move |s: usize| if keep_all { s } else { s % 2 };
+    let mut hs = vec![0.0f32; slots * b * hp];
+    let mut saved = vec![0.0f32; if keep_all { t * b * sp } else { 0 }];
+    for r in 0..b {
+        hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
+    }
+    // Reset after: one product with all of W. Reset before: h W_rz, then (r h) W_n.
+    let (w_a, w_n) = if reset_after {
+        (Packed::new(w, h, g3, false), None)
+    } else {
+        (
+            Packed::columns(w, h, g3, 0, 2 * h),
+            Some(Packed::columns(w, h, g3, 2 * h, g3)),
+        )
+    };
+    let (hs_p, saved_p) = (Shared(hs.as_mut_ptr()), Shared(saved.as_mut_ptr()));
+    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
+        let _ftz = FlushDenormals::new();
+        let (hs_p, saved_p) = (hs_p, saved_p);
+        let rows = r1 - r0;
+        let mut hw = vec![0.0f32; rows * w_a.np];
+        let mut q = vec![0.0f32; rows * hp];
+        let mut qn = vec![0.0f32; rows * hp];
+        let mut row_save = vec![0.0f32; 4 * h];
+        for s in 0..t {
+            let prev = unsafe { hs_p.0.add((slot(s) * b + r0) * hp) };
+            unsafe {
+                gemm(
+                    rows,
+                    h,
+                    w_a.np,
+                    prev,
+                    hp,
+                    1,
+                    w_a.data.as_ptr(),
+                    w_a.np,
+                    hw.as_mut_ptr(),
+                    w_a.np,
+                    false,
+                )
+            };
+            if let Some(w_n) = &w_n {
+                for r in 0..rows {
+                    let x = &xw[((r0 + r) * t + s) * g3..];
+                    let hprev = unsafe { std::slice::from_raw_parts(prev.add(r * hp), h) };
+                    for u in 0..h {
+                        let rr = sigmoid(x[u] + hw[r * w_a.np + u]);
+                        q[r * hp + u] = rr * hprev[u];
+                    }
+                }
+                unsafe {
+                    gemm(
+                        rows,
+                        h,
+                        hp,
+                        q.as_ptr(),
+                        hp,
+                        1,
+                        w_n.data.as_ptr(),
+                        hp,
+                        qn.as_mut_ptr(),
+                        hp,
+                        false,
+                    )
+                };
+            }
+            for r in 0..rows {
+                let x = &xw[((r0 + r) * t + s) * g3..((r0 + r) * t + s + 1) * g3];
+                let hw_r = &hw[r * w_a.np..];
+                let hprev = unsafe { std::slice::from_raw_parts(prev.add(r * hp), h) };
+                let hn = unsafe {
+                    std::slice::from_raw_parts_mut(hs_p.0.add((slot(s + 1) * b + r0 + r) * hp), h)
+                };
+                for u in 0..h {
+                    let rr = sigmoid(x[u] + hw_r[u]);
+                    let z = sigmoid(x[h + u] + hw_r[h + u]);
+                    let (n, qq) = if reset_after {
+                        let qq = hw_r[2 * h + u] + b_hn[u];
+                        (tanh(x[2 * h + u] + rr * qq), qq)
+                    } else {
+                        (tanh(x[2 * h + u] + qn[r * hp + u] + b_hn[u]), q[r * hp + u])
+                    };
+                    hn[u] = n + z * (hprev[u] - n);
+                    row_save[u] = rr;
+                    row_save[h + u] = z;
+                    row_save[2 * h + u] = n;
+                    row_save[3 * h + u] = qq;
+                }
+                if keep_all {
+                    let dst = unsafe {
+                        std::slice::from_raw_parts_mut(saved_p.0.add((s * b + r0 + r) * sp), 4 * h)
+                    };
+                    dst.copy_from_slice(&row_save);
+                }
+            }
+        }
+    });
+    (hs, saved)
+}
+
+/// GRU backward from [`gru_forward`] (`keep_all`). Returns (`d xw` `[T, B, padded(3H)]`,
+/// `d w` `[H, 3H]`, `d b_hn` `[H]`, `d h0` `[B, H]`).
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn gru_backward(
+    hs: &[f32],
+    saved: &[f32],
+    w: &[f32],
+    grad_out: &[f32],
+    b: usize,
+    t: usize,
+    h: usize,
+    reset_after: bool,
+    keep_sequence: bool,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (hp, g3, xp, sp) = (padded(h), 3 * h, padded(3 * h), padded(4 * h));
+    // Recurrent-side gradients: [dr, dz, dq] against all of W (reset after), or [dr, dz]
+    // against W_rz plus dn against W_n through (r h) (reset before).
+    let (wt_a, wt_n) = if reset_after {
+        (Packed::new(w, g3, h, true), None)
+    } else {
+        (
+            Packed::columns_transposed(w, h, g3, 0, 2 * h),
+            Some(Packed::columns_transposed(w, h, g3, 2 * h, g3)),
+        )
+    };
+    let rec_w = if reset_after { g3 } else { 2 * h };
+    let rp = padded(rec_w);
+    let mut dx = vec![0.0f32; t * b * xp];
+    let mut drec = vec![0.0f32; t * b * rp];
+    let mut dh0 = vec![0.0f32; b * h];
+    let (dx_p, drec_p, dh0_p) = (
+        Shared(dx.as_mut_ptr()),
+        Shared(drec.as_mut_ptr()),
+        Shared(dh0.as_mut_ptr()),
+    );
+    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
+        let _ftz = FlushDenormals::new();
+        let (dx_p, drec_p, dh0_p) = (dx_p, drec_p, dh0_p);
+        let rows = r1 - r0;
+        let mut dh = vec![0.0f32; rows * hp];
+        let mut direct = vec![0.0f32; rows * hp];
+        let mut drh = vec![0.0f32; rows * hp];
+        for s in (0..t).rev() {
+            if let Some(wt_n) = &wt_n {
+                // d(r h) = dn_pre · W_n^T needs dn_pre first: compute it per row.
+                for r in 0..rows {
+                    let row = r0 + r;
+                    let sv = &saved[(s * b + row) * sp..];
+                    let g = out_grad(grad_out, keep_sequence, row, s, t, h);
+                    let out = unsafe {
+                        std::slice::from_raw_parts_mut(dx_p.0.add((s * b + row) * xp), g3)
+                    };
+                    for u in 0..h {
+                        let d = dh[r * hp + u] + g.map_or(0.0, |g| g[u]);
+                        let (z, n) = (sv[h + u], sv[2 * h + u]);
+                        out[2 * h + u] = d * (1.0 - z) * (1.0 - n * n);
+                    }
+                }
+                let dn = unsafe { dx_p.0.add((s * b + r0) * xp + 2 * h) };
+                unsafe {
+                    gemm(
+                        rows,
+                        h,
+                        hp,
+                        dn,
+                        xp,
+                        1,
+                        wt_n.data.as_ptr(),
+                        hp,
+                        drh.as_mut_ptr(),
+                        hp,
+                        false,
+                    )
+                };
+            }
+            for r in 0..rows {
+                let row = r0 + r;
+                let sv = &saved[(s * b + row) * sp..(s * b + row) * sp + 4 * h];
+                let hprev = &hs[(s * b + row) * hp..(s * b + row) * hp + h];
+                let g = out_grad(grad_out, keep_sequence, row, s, t, h);
+                let out =
+                    unsafe { std::slice::from_raw_parts_mut(dx_p.0.add((s * b + row) * xp), g3) };
+                let rec = unsafe {
+                    std::slice::from_raw_parts_mut(drec_p.0.add((s * b + row) * rp), rec_w)
+                };
+                for u in 0..h {
+                    let d = dh[r * hp + u] + g.map_or(0.0, |g| g[u]);
+                    let (rr, z, n, q) = (sv[u], sv[h + u], sv[2 * h + u], sv[3 * h + u]);
+                    let dn_pre = d * (1.0 - z) * (1.0 - n * n);
+                    let dz_pre = d * (hprev[u] - n) * z * (1.0 - z);
+                    let mut dprev = d * z;
+                    let dr = if reset_after {
+                        rec[2 * h + u] = dn_pre * rr;
+                        dn_pre * q
+                    } else {
+                        dprev += drh[r * hp + u] * rr;
+                        drh[r * hp + u] * hprev[u]
+                    };
+                    let dr_pre = dr * rr * (1.0 - rr);
+                    out[u] = dr_pre;
+                    out[h + u] = dz_pre;
+                    out[2 * h + u] = dn_pre;
+                    rec[u] = dr_pre;
+                    rec[h + u] = dz_pre;
+                    direct[r * hp + u] = dprev;
+                }
+            }
+            let rec_s = unsafe { drec_p.0.add((s * b + r0) * rp) };
+            unsafe {
+                gemm(
+                    rows,
+                    rec_w,
+                    hp,
+                    rec_s,
+                    rp,
+                    1,
+                    wt_a.data.as_ptr(),
+                    hp,
+                    dh.as_mut_ptr(),
+                    hp,
+                    false,
+                )
+            };
+            dh.iter_mut().zip(&direct).for_each(|(a, d)| *a += d);
+        }
+        for r in 0..rows {
+            let dst = unsafe { std::slice::from_raw_parts_mut(dh0_p.0.add((r0 + r) * h), h) };
+            dst.copy_from_slice(&dh[r * hp..r * hp + h]);
+        }
+    });
+    let rows = t * b;
+    let h_prev = &hs[..rows * hp];
+    let (dw, db_hn) = if reset_after {
+        let dw = weight_grad(h_prev, &drec, rows, h, hp, g3);
+        let db = column_sums(&drec, rows, rp, 2 * h, g3);
+        (dw, db)
+    } else {
+        let dw_rz = weight_grad(h_prev, &drec, rows, h, hp, 2 * h);
+        // dn sits at columns 2H..3H of dx; q = r h at columns 3H..4H of the saved rows.
+        let dn: Vec<f32> = dx
+            .chunks(xp)
+            .flat_map(|r| {
+                let mut v = r[2 * h..g3].to_vec();
+                v.resize(hp, 0.0);
+                v
+            })
+            .collect();
+        let dw_n = weight_grad(&saved[3 * h..], &dn, rows, h, sp, h);
+        let mut dw = vec![0.0f32; h * g3];
+        for i in 0..h {
+            dw[i * g3..i * g3 + 2 * h].copy_from_slice(&dw_rz[i * 2 * h..(i + 1) * 2 * h]);
+            dw[i * g3 + 2 * h..(i + 1) * g3].copy_from_slice(&dw_n[i * h..(i + 1) * h]);
+        }
+        (dw, column_sums(&dn, rows, hp, 0, h))
+    };
+    (dx, dw, db_hn, dh0)
+}
+
+/// The output gradient for `row` at step `s`, if the output holds that step.
+fn out_grad(
+    grad_out: &[f32],
+    keep_sequence: bool,
+    row: usize,
+    s: usize,
+    t: usize,
+    h: usize,
+) -> Option<&[f32]> {
+    if keep_sequence {
+        Some(&grad_out[(row * t + s) * h..(row * t + s + 1) * h])
+    } else if s == t - 1 {
+        Some(&grad_out[row * h..(row + 1) * h])
+    } else {
+        None
+    }
+}
+
+/// Sums columns `c0..c1` over `rows` rows of stride `ld`.
+fn column_sums(x: &[f32], rows: usize, ld: usize, c0: usize, c1: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; c1 - c0];
+    for r in 0..rows {
+        out.iter_mut()
+            .zip(&x[r * ld + c0..r * ld + c1])
+            .for_each(|(o, v)| *o += v);
+    }
+    out
 }
 
 /// `dW [k_out, n] = X^T · D` summed over `rows` time-batch rows: `X` is `[rows, xp]` (the

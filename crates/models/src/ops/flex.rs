@@ -6,7 +6,7 @@ use burn::backend::{DType, Flex, tensor::FloatTensor};
 use burn::tensor::TensorData;
 
 use super::cpu::{self, padded};
-use super::{ElmanGrads, LstmGrads, RecurrenceKernels, Tape, generic};
+use super::{ElmanGrads, GruGrads, LstmGrads, RecurrenceKernels, Tape, generic};
 
 /// The contiguous `f32` data and shape of a tensor, or `None` for other dtypes.
 fn f32_data(t: &FlexTensor) -> Option<(FlexTensor, Vec<usize>)> {
@@ -181,6 +181,91 @@ impl RecurrenceKernels for Flex {
             w_hh: tensor(dw, vec![h, 4 * h]),
             h0: tensor(dh0, vec![b, h]),
             c0: tensor(dc0, vec![b, h]),
+        }
+    }
+
+    fn gru_forward(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_hn: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        reset_after: bool,
+        keep_sequence: bool,
+        save: bool,
+    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
+        let (Some((xw_c, shape)), Some((w, _)), Some((bn, _)), Some((h0c, _))) = (
+            f32_data(&xw),
+            f32_data(&w_hh),
+            f32_data(&b_hn),
+            f32_data(&h0),
+        ) else {
+            return generic::gru_forward::<Self>(
+                xw,
+                w_hh,
+                b_hn,
+                h0,
+                reset_after,
+                keep_sequence,
+                save,
+            );
+        };
+        let [b, t, h] = [shape[0], shape[1], shape[2] / 3];
+        let keep_all = save || keep_sequence;
+        let (hs, saved) = cpu::gru_forward(
+            slice(&xw_c),
+            slice(&w),
+            slice(&bn),
+            slice(&h0c),
+            b,
+            t,
+            h,
+            reset_after,
+            keep_all,
+        );
+        let out = if keep_sequence {
+            tensor(to_batch_major(&hs, 1, t, b, h), vec![b, t, h])
+        } else {
+            let last = if keep_all { t } else { t % 2 };
+            tensor(to_batch_major(&hs, last, 1, b, h), vec![b, h])
+        };
+        let tape = save.then(|| Tape {
+            tensors: vec![
+                tensor(hs, vec![t + 1, b, padded(h)]),
+                tensor(saved, vec![t, b, padded(4 * h)]),
+            ],
+        });
+        (out, tape)
+    }
+
+    fn gru_backward(
+        tape: Tape<Self>,
+        w_hh: FloatTensor<Self>,
+        grad_out: FloatTensor<Self>,
+        reset_after: bool,
+        keep_sequence: bool,
+    ) -> GruGrads<Self> {
+        let (Some((w, wshape)), Some((g, _))) = (f32_data(&w_hh), f32_data(&grad_out)) else {
+            return generic::gru_backward::<Self>(tape, w_hh, grad_out, reset_after, keep_sequence);
+        };
+        let h = wshape[0];
+        let dims = tape.tensors[0].layout().shape().to_vec();
+        let (t, b) = (dims[0] - 1, dims[1]);
+        let (dx, dw, db_hn, dh0) = cpu::gru_backward(
+            slice(&tape.tensors[0]),
+            slice(&tape.tensors[1]),
+            slice(&w),
+            slice(&g),
+            b,
+            t,
+            h,
+            reset_after,
+            keep_sequence,
+        );
+        GruGrads {
+            xw: tensor(to_batch_major(&dx, 0, t, b, 3 * h), vec![b, t, 3 * h]),
+            w_hh: tensor(dw, vec![h, 3 * h]),
+            b_hn: tensor(db_hn, vec![h]),
+            h0: tensor(dh0, vec![b, h]),
         }
     }
 }
