@@ -11,9 +11,9 @@ test *args:
 test-cells backend="wgpu":
     RNN_TEST_BACKEND={{backend}} RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --test cells
 
-# The benchmarks (for now: sequence-length scaling of the IRNN).
+# Training throughput of every experiment's shape (`--shape NAME`, `--backend`, `--threads`).
 bench *args:
-    cargo run --release -p rnn-bench --bin scaling -- "$@"
+    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p rnn-bench --bin bench -- "$@"
 
 # Forward+backward time per batch of the IRNN at T = 98 ... 1568 and the fitted exponent.
 bench-scaling *args:

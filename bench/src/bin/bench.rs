@@ -1,0 +1,469 @@
+//! Training throughput of every experiment's shape: forward, loss, backward and optimiser
+//! step with the project's models, on batches built by the data crate's batchers.
+//!
+//! Prints a table (samples/s median, min and max over repeats, peak RSS) and one JSON line
+//! per shape: `{"shape": ..., "backend": ..., "samples_per_second": median, ...}`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::module::Module;
+use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
+use burn::nn::{Linear, LinearConfig};
+use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
+use burn::prelude::*;
+use clap::Parser;
+use rnn_data::{
+    AddingBatcher, AddingProblem, Mnist, MnistSequenceBatcher, MnistSequences, MnistSplit,
+    Normalisation, SequenceView,
+};
+use rnn_models::{Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrentInit};
+use rnn_train::BackendChoice;
+
+#[derive(Parser, Debug)]
+#[command(about = "Training throughput (samples/s) of each experiment's shape")]
+struct Args {
+    /// Backend to run on.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Flex)]
+    backend: BackendChoice,
+    /// Worker threads for the CPU backends (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Run only this shape (repeatable). Default: all of them.
+    #[arg(long, value_parser = shape_names())]
+    shape: Vec<String>,
+    /// Untimed training steps before timing.
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Training steps per timed repeat.
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// Timed repeats (median, min and max are reported).
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// MNIST directory (default: MNIST_DIR, then the cache; see the data crate).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cell {
+    Irnn,
+    Tanh,
+    Lstm,
+    Gru,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Task {
+    /// MNIST with a sequence view; classification into 10 digits.
+    Mnist(SequenceView),
+    /// The adding problem with T steps; regression.
+    Adding(usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    name: &'static str,
+    task: Task,
+    cell: Cell,
+    batch: usize,
+    hidden: usize,
+    layers: usize,
+    /// The head reads every step's hidden state (elman-mnist) instead of the last one.
+    all_steps: bool,
+    sgd: bool,
+    lr: f64,
+}
+
+const SHAPES: [Shape; 9] = [
+    shape(
+        "irnn-mnist",
+        Task::Mnist(SequenceView::Pixel),
+        Cell::Irnn,
+        40,
+        100,
+        1,
+        false,
+        false,
+        1e-6,
+    ),
+    shape(
+        "elman-mnist",
+        Task::Mnist(SequenceView::Row),
+        Cell::Tanh,
+        64,
+        256,
+        2,
+        true,
+        false,
+        1e-3,
+    ),
+    shape(
+        "lstm-mnist",
+        Task::Mnist(SequenceView::Row),
+        Cell::Lstm,
+        100,
+        20,
+        1,
+        false,
+        true,
+        0.1,
+    ),
+    shape(
+        "adding6-rnn",
+        Task::Adding(6),
+        Cell::Tanh,
+        100,
+        64,
+        1,
+        false,
+        false,
+        1e-3,
+    ),
+    shape(
+        "adding6-lstm",
+        Task::Adding(6),
+        Cell::Lstm,
+        100,
+        100,
+        1,
+        false,
+        false,
+        1e-3,
+    ),
+    shape(
+        "adding6-gru",
+        Task::Adding(6),
+        Cell::Gru,
+        100,
+        100,
+        1,
+        false,
+        false,
+        1e-3,
+    ),
+    shape(
+        "adding100-rnn",
+        Task::Adding(100),
+        Cell::Tanh,
+        100,
+        64,
+        1,
+        false,
+        false,
+        1e-3,
+    ),
+    shape(
+        "adding100-lstm",
+        Task::Adding(100),
+        Cell::Lstm,
+        100,
+        100,
+        1,
+        false,
+        false,
+        1e-3,
+    ),
+    shape(
+        "adding100-gru",
+        Task::Adding(100),
+        Cell::Gru,
+        100,
+        100,
+        1,
+        false,
+        false,
+        1e-3,
+    ),
+];
+
+#[allow(clippy::too_many_arguments)]
+const fn shape(
+    name: &'static str,
+    task: Task,
+    cell: Cell,
+    batch: usize,
+    hidden: usize,
+    layers: usize,
+    all_steps: bool,
+    sgd: bool,
+    lr: f64,
+) -> Shape {
+    Shape {
+        name,
+        task,
+        cell,
+        batch,
+        hidden,
+        layers,
+        all_steps,
+        sgd,
+        lr,
+    }
+}
+
+fn shape_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(SHAPES.map(|s| s.name))
+}
+
+/// One of the cells, then a linear head.
+#[derive(Module, Debug)]
+struct Net {
+    elman: Option<Elman>,
+    lstm: Option<Lstm>,
+    gru: Option<Gru>,
+    head: Linear,
+    all_steps: bool,
+}
+
+impl Net {
+    fn new(s: &Shape, d_in: usize, steps: usize, outputs: usize, device: &Device) -> Self {
+        let (h, l) = (s.hidden, s.layers);
+        let xavier = matches!(s.task, Task::Adding(_));
+        let init = if xavier {
+            RecurrentInit::XavierUniform
+        } else {
+            RecurrentInit::PyTorchUniform
+        };
+        let (mut elman, mut lstm, mut gru) = (None, None, None);
+        match s.cell {
+            Cell::Irnn => elman = Some(ElmanConfig::irnn(d_in, h).init(device)),
+            Cell::Tanh => {
+                elman = Some(
+                    ElmanConfig::new(d_in, h)
+                        .with_num_layers(l)
+                        .with_init(init)
+                        .init(device),
+                )
+            }
+            Cell::Lstm => {
+                lstm = Some(
+                    LstmConfig::new(d_in, h)
+                        .with_num_layers(l)
+                        .with_init(init)
+                        .init(device),
+                )
+            }
+            Cell::Gru => {
+                gru = Some(
+                    GruConfig::new(d_in, h)
+                        .with_num_layers(l)
+                        .with_reset_after(false)
+                        .with_init(init)
+                        .init(device),
+                )
+            }
+        }
+        let head_in = if s.all_steps { h * steps } else { h };
+        Net {
+            elman,
+            lstm,
+            gru,
+            head: LinearConfig::new(head_in, outputs).init(device),
+            all_steps: s.all_steps,
+        }
+    }
+
+    fn forward(&self, x: Tensor<3>) -> Tensor<2> {
+        let features = if self.all_steps {
+            let out = match (&self.elman, &self.lstm, &self.gru) {
+                (Some(m), _, _) => m.forward(x, None).output,
+                (_, Some(m), _) => m.forward(x, None).output,
+                (_, _, Some(m)) => m.forward(x, None).output,
+                _ => unreachable!("one cell is set"),
+            };
+            let [b, t, h] = out.dims();
+            out.reshape([b, t * h])
+        } else {
+            match (&self.elman, &self.lstm, &self.gru) {
+                (Some(m), _, _) => m.forward_last(x, None).last(),
+                (_, Some(m), _) => m.forward_last(x, None).last(),
+                (_, _, Some(m)) => m.forward_last(x, None).last(),
+                _ => unreachable!("one cell is set"),
+            }
+        };
+        self.head.forward(features)
+    }
+}
+
+/// Batches for one shape, built by the data crate's batchers on each call.
+enum Source {
+    Mnist(MnistSequences, MnistSequenceBatcher),
+    Adding(AddingProblem, AddingBatcher),
+}
+
+impl Source {
+    fn batch(&self, step: usize, size: usize, device: &Device) -> (Tensor<3>, Target) {
+        match self {
+            Source::Mnist(data, batcher) => {
+                let items = (0..size)
+                    .map(|i| data.get((step * size + i) % data.len()).unwrap())
+                    .collect();
+                let b = batcher.batch(items, device);
+                (b.inputs, Target::Class(b.targets))
+            }
+            Source::Adding(data, batcher) => {
+                let items = (0..size)
+                    .map(|i| data.get((step * size + i) % data.len()).unwrap())
+                    .collect();
+                let b = batcher.batch(items, device);
+                (b.inputs, Target::Value(b.targets))
+            }
+        }
+    }
+}
+
+enum Target {
+    Class(Tensor<1, Int>),
+    Value(Tensor<2>),
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn main() {
+    let args = Args::parse();
+    if args.steps == 0 || args.repeats == 0 {
+        eprintln!("error: --steps and --repeats must be at least 1");
+        std::process::exit(2);
+    }
+    if let Some(n) = args.threads {
+        if n == 0
+            || rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build_global()
+                .is_err()
+        {
+            eprintln!("error: cannot use --threads {n}");
+            std::process::exit(2);
+        }
+    }
+    let device = match args.backend.device() {
+        Ok(d) => d.autodiff(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    device.seed(0);
+    let selected: Vec<Shape> = SHAPES
+        .into_iter()
+        .filter(|s| args.shape.is_empty() || args.shape.iter().any(|n| n == s.name))
+        .collect();
+    let mnist = if selected.iter().any(|s| matches!(s.task, Task::Mnist(_))) {
+        match Mnist::load(MnistSplit::Train, args.data_dir.as_deref()) {
+            Ok(m) => Some(Arc::new(m)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        None
+    };
+
+    println!(
+        "training throughput: backend {}, threads {}, {} warm-up + {} x {} timed steps",
+        args.backend,
+        rayon::current_num_threads(),
+        args.warmup,
+        args.repeats,
+        args.steps
+    );
+    println!(
+        "{:<16} {:>7} {:>12} {:>10} {:>10} {:>14}",
+        "shape", "backend", "samples/s", "min", "max", "peak RSS MiB"
+    );
+    let mut json = vec![];
+    for s in selected {
+        let (source, d_in, steps, outputs) = match s.task {
+            Task::Mnist(view) => {
+                let data = MnistSequences::new(mnist.clone().expect("loaded above"));
+                let norm = if s.cell == Cell::Irnn {
+                    Normalisation::IrnnTutorial
+                } else {
+                    Normalisation::UnitRange
+                };
+                (
+                    Source::Mnist(data, MnistSequenceBatcher::new(view, norm)),
+                    view.features(),
+                    view.steps(),
+                    10,
+                )
+            }
+            Task::Adding(t) => {
+                let data = AddingProblem::new(10_000, t, 0).expect("valid adding problem");
+                (Source::Adding(data, AddingBatcher), 2, t, 1)
+            }
+        };
+        let mut net = Net::new(&s, d_in, steps, outputs, &device);
+        let mut optim = if s.sgd {
+            SgdConfig::new().init()
+        } else {
+            AdamConfig::new().init()
+        };
+        let mut step_no = 0;
+        let mut train_step = |net: Net| -> Net {
+            let (x, target) = source.batch(step_no, s.batch, &device);
+            step_no += 1;
+            let out = net.forward(x);
+            let loss = match target {
+                Target::Class(y) => CrossEntropyLossConfig::new().init(&device).forward(out, y),
+                Target::Value(y) => MseLoss::new().forward(out, y, Reduction::Mean),
+            };
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            optim.step(s.lr, net, grads)
+        };
+        for _ in 0..args.warmup {
+            net = train_step(net);
+        }
+        let mut rates = vec![];
+        for _ in 0..args.repeats {
+            let start = Instant::now();
+            for _ in 0..args.steps {
+                net = train_step(net);
+            }
+            // Finish lazy work (GPU backends) inside the timed region.
+            let _: f32 = net.head.weight.val().sum().into_scalar();
+            rates.push((args.steps * s.batch) as f64 / start.elapsed().as_secs_f64());
+        }
+        rates.sort_by(f64::total_cmp);
+        let (median, min, max) = (rates[rates.len() / 2], rates[0], rates[rates.len() - 1]);
+        let rss = peak_rss_mib();
+        println!(
+            "{:<16} {:>7} {:>12.0} {:>10.0} {:>10.0} {:>14.0}",
+            s.name,
+            args.backend.name(),
+            median,
+            min,
+            max,
+            rss
+        );
+        json.push(format!(
+            "{{\"shape\": \"{}\", \"backend\": \"{}\", \"samples_per_second\": {:.1}, \"min\": {:.1}, \"max\": {:.1}, \"peak_rss_mib\": {:.0}, \"threads\": {}}}",
+            s.name,
+            args.backend.name(),
+            median,
+            min,
+            max,
+            rss,
+            rayon::current_num_threads()
+        ));
+    }
+    for line in json {
+        println!("{line}");
+    }
+}
