@@ -11,6 +11,18 @@ test *args:
 test-cells backend="wgpu":
     RNN_TEST_BACKEND={{backend}} RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --test cells
 
+# IRNN on pixel-by-pixel MNIST (NeoML tutorial defaults: 200 epochs). e.g. `just irnn-mnist --epochs 5`
+irnn-mnist *args:
+    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p irnn-mnist -- "$@"
+
+# Two-layer Elman RNN on row-by-row MNIST (PyTorch tutorial, 3 epochs).
+elman-mnist *args:
+    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p elman-mnist -- "$@"
+
+# LSTM on row-by-row MNIST (PyTorch tutorial, 10 epochs); `just lstm-mnist show RUN_DIR` shows predictions.
+lstm-mnist *args:
+    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p lstm-mnist -- "$@"
+
 # Training throughput of every experiment's shape (`--shape NAME`, `--backend`, `--threads`).
 bench *args:
     MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p rnn-bench --bin bench -- "$@"

@@ -1,6 +1,49 @@
-//! What every rnn-burn experiment shares around training: the backend flag (and, as the
-//! experiments arrive, the run directory, metrics, plots and checkpoints).
+//! What every rnn-burn experiment shares around training, written once:
+//!
+//! * the command line: [`CommonArgs`] (`--backend`, `--epochs`, `--batch-size`, `--lr`,
+//!   `--seed`, `--data-dir`, `--out`, `--resume`, `--limit-train/--limit-test`, `--plain`, ...)
+//!   with each experiment's tutorial defaults ([`TrainingDefaults`]), and [`cli_main`], the
+//!   `main` of every experiment binary (clear `error:`/`hint:` lines and exit codes,
+//!   [`exit_code`], instead of panics);
+//! * the run: [`Session`] (validation, run directory, resume, seeded device) and
+//!   [`RunDir`] (config.json, metrics.csv, plots, summary.json, model.bpk, checkpoints);
+//! * training: [`TaskModel`] (an experiment's forward pass) wrapped by [`Trainer`] (backward
+//!   and global-norm gradient clipping, [`clip`]), trained by [`train_classifier`] or
+//!   [`train_regressor`] with Burn's `SupervisedTraining` Learner: TUI dashboard on a
+//!   terminal, [`PlainRenderer`] otherwise, checkpoints every epoch, the non-finite-loss guard;
+//! * data plumbing: [`EpochLoader`] (per-epoch shuffles that a resumed run reproduces);
+//! * output: [`record`] (per-epoch rows and their PNG plots), [`digits`] (MNIST digits in a
+//!   terminal).
+//!
+//! An experiment only adds its model, its data view and its hyper-parameters.
 
 pub mod backend;
+pub mod cli;
+pub mod clip;
+pub mod config;
+pub mod console;
+pub mod digits;
+pub mod error;
+pub mod fit;
+pub mod loader;
+pub mod plot;
+pub mod record;
+pub mod recorder;
+pub mod renderer;
+pub mod run_dir;
+pub mod session;
+pub mod task;
 
 pub use backend::{BackendChoice, BackendError};
+pub use cli::{CommonArgs, Parsed, TrainingDefaults, cli_main, parse_from};
+pub use clip::{clip_global_norm, global_norm};
+pub use config::{OptimizerConfig, TrainingConfig};
+pub use console::{Captured, Console};
+pub use error::{RunError, exit_code};
+pub use fit::{Fit, Outcome, Summary, evaluate_classifier, train_classifier, train_regressor};
+pub use loader::EpochLoader;
+pub use record::{EpochRecord, TaskKind};
+pub use renderer::PlainRenderer;
+pub use run_dir::RunDir;
+pub use session::{ExperimentConfig, Session, device_for};
+pub use task::{TaskModel, TaskOutput, Trainer};

@@ -1,0 +1,288 @@
+//! Starting a run: validating the settings, creating (or re-opening, for `--resume`) the run
+//! directory, choosing and seeding the device, and the data-loading helpers that depend on
+//! them.
+
+use std::collections::BTreeSet;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use burn::data::dataloader::DataLoader;
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::backend::BackendChoice;
+use crate::cli::CommonArgs;
+use crate::config::{TrainingConfig, reconcile};
+use crate::console::Console;
+use crate::error::{RunError, shell_quote};
+use crate::loader::EpochLoader;
+use crate::record::EpochRecord;
+use crate::run_dir::RunDir;
+
+/// An experiment's complete configuration: serialisable (it is saved in `config.json` and
+/// reloaded by `--resume`) and holding the shared [`TrainingConfig`].
+pub trait ExperimentConfig: Serialize + DeserializeOwned + Clone {
+    /// The loop settings.
+    fn training(&self) -> &TrainingConfig;
+}
+
+/// A started run (see the module docs).
+pub struct Session {
+    /// The experiment's name (binary name, `runs/<name>/`).
+    pub experiment: &'static str,
+    /// Where everything is written.
+    pub run_dir: RunDir,
+    /// The device the model is created on (without autodiff; the Learner adds it).
+    pub device: Device,
+    /// The backend behind `device`.
+    pub backend: BackendChoice,
+    /// The run's seed.
+    pub seed: u64,
+    /// For a resumed run: the checkpoint epoch it continues from.
+    pub resume_from: Option<usize>,
+    /// For a resumed run: the metrics of the epochs already done.
+    pub previous: Vec<EpochRecord>,
+    /// `--stop-after-epoch`.
+    pub stop_after_epoch: Option<usize>,
+    /// Use the plain-text renderer even on a terminal.
+    pub plain: bool,
+    /// Where messages go.
+    pub console: Console,
+    started: Instant,
+}
+
+/// Serialises model initialisation across threads: the backend's random generator is global,
+/// so two runs in one process (tests) would otherwise interleave their draws.
+static INIT: Mutex<()> = Mutex::new(());
+
+impl Session {
+    /// Starts a run of `experiment` with the `requested` configuration (from the command
+    /// line), or, with `--resume`, continues the saved one (see
+    /// [`crate::config::reconcile`] for which flags may change it). Returns the session and
+    /// the configuration to run with.
+    pub fn start<C: ExperimentConfig>(
+        experiment: &'static str,
+        common: &CommonArgs,
+        requested: C,
+        explicit: &BTreeSet<String>,
+        console: &Console,
+    ) -> Result<(Session, C), RunError> {
+        requested.training().validate()?;
+        let (run_dir, config, resume_from, previous) = match &common.resume {
+            Some(path) => {
+                let (dir, config, epoch, previous) =
+                    Self::reopen(experiment, path, &requested, explicit)?;
+                (Some(dir), config, Some(epoch), previous)
+            }
+            None => (None, requested, None, Vec::new()),
+        };
+        // The device is checked before anything is written.
+        let training = config.training();
+        let backend = training.backend;
+        let device = device_for(backend)?;
+        let run_dir = match run_dir {
+            Some(dir) => dir,
+            None => {
+                let path = common
+                    .out
+                    .clone()
+                    .unwrap_or_else(|| RunDir::default_path(experiment));
+                RunDir::create(&path)?
+            }
+        };
+        run_dir.write_config(experiment, &config)?;
+        let session = Session {
+            experiment,
+            run_dir,
+            device,
+            backend,
+            seed: training.seed,
+            resume_from,
+            previous,
+            stop_after_epoch: common.stop_after_epoch,
+            plain: common.plain,
+            console: console.clone(),
+            started: Instant::now(),
+        };
+        Ok((session, config))
+    }
+
+    fn reopen<C: ExperimentConfig>(
+        experiment: &str,
+        path: &Path,
+        requested: &C,
+        explicit: &BTreeSet<String>,
+    ) -> Result<(RunDir, C, usize, Vec<EpochRecord>), RunError> {
+        let dir = RunDir::open(path, experiment)?;
+        let fail = |message: String, hint: Option<String>| RunError::Resume {
+            dir: path.to_path_buf(),
+            message,
+            hint,
+        };
+        let saved: C = dir.read_config()?;
+        let config = reconcile(&saved, requested, explicit).map_err(|conflicts| {
+            fail(
+                format!("the command line changes the run's settings: {conflicts}"),
+                Some(
+                    "drop those flags to continue the run as it was configured (only --epochs \
+                     and --backend may change), or start a new run with --out"
+                        .into(),
+                ),
+            )
+        })?;
+        config.training().validate()?;
+        let quoted = shell_quote(&path.display().to_string());
+        let Some(epoch) = dir.last_checkpoint() else {
+            return Err(fail(
+                format!(
+                    "there is no checkpoint in {} (the run stopped before finishing its first \
+                     epoch)",
+                    dir.checkpoint_dir().display()
+                ),
+                Some("start the run again without --resume (with another --out)".into()),
+            ));
+        };
+        let epochs = config.training().epochs;
+        if epoch >= epochs {
+            return Err(fail(
+                format!("the run has already finished epoch {epoch} of {epochs}"),
+                Some(format!(
+                    "to train further, pass more epochs: --resume {quoted} --epochs {}",
+                    epoch + 1
+                )),
+            ));
+        }
+        let previous = dir
+            .read_metrics()?
+            .into_iter()
+            .filter(|r| r.epoch <= epoch)
+            .collect();
+        Ok((dir, config, epoch, previous))
+    }
+
+    /// The device training runs on: `device` with autodiff.
+    pub fn training_device(&self) -> Device {
+        self.device.clone().autodiff()
+    }
+
+    /// Runs `init` (which creates the model's parameters) on the training device, with the
+    /// backend's generator seeded by the run's seed, so the same seed gives the same initial
+    /// weights. (Parameters must be created on an autodiff device to be trainable.)
+    pub fn init<T: Module>(&self, init: impl FnOnce(&Device) -> T) -> T {
+        let _guard = INIT.lock().unwrap_or_else(|p| p.into_inner());
+        let device = self.training_device();
+        device.seed(self.seed);
+        materialized(init(&device))
+    }
+
+    /// The training and test loaders of `training`'s settings: batches of `batch_size`, the
+    /// training set limited to `limit_train` and reshuffled per epoch from the seed (when
+    /// `shuffle`), starting at the right epoch for a resumed run; the test set in order,
+    /// limited to `limit_test`.
+    #[allow(clippy::type_complexity)]
+    pub fn loaders<I, O, D, B>(
+        &self,
+        training: &TrainingConfig,
+        train: D,
+        test: D,
+        batcher: B,
+    ) -> (Arc<dyn DataLoader<O>>, Arc<dyn DataLoader<O>>)
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        D: Dataset<I> + 'static,
+        B: Batcher<I, O> + Clone + 'static,
+    {
+        let shuffle = training.shuffle.then_some(training.seed);
+        let train = EpochLoader::new(
+            train,
+            batcher.clone(),
+            training.batch_size,
+            training.limit_train,
+            shuffle,
+            &self.device,
+        )
+        .starting_at_epoch(self.resume_from.map_or(1, |e| e + 1));
+        let test = EpochLoader::new(
+            test,
+            batcher,
+            training.batch_size,
+            training.limit_test,
+            None,
+            &self.device,
+        );
+        (train.into_arc(), test.into_arc())
+    }
+
+    /// Seconds since the session started.
+    pub fn elapsed_seconds(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+}
+
+/// The device for `backend`, checked to work: creating a wgpu or CUDA device is lazy and
+/// panics on first use when there is no adapter or driver, so a tiny computation is tried
+/// here and a failure becomes a [`RunError::Backend`].
+pub fn device_for(backend: BackendChoice) -> Result<Device, RunError> {
+    let device = backend.device().map_err(|e| RunError::Backend {
+        backend: backend.to_string(),
+        message: e.to_string(),
+        hint: None,
+    })?;
+    if matches!(backend, BackendChoice::Flex | BackendChoice::Ndarray) {
+        return Ok(device);
+    }
+    let probe = device.clone();
+    let previous_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(move || {
+        Tensor::<1>::ones([4], &probe).sum().into_scalar::<f32>()
+    }));
+    std::panic::set_hook(previous_hook);
+    match outcome {
+        Ok(v) if v == 4.0 => Ok(device),
+        Ok(v) => Err(RunError::Backend {
+            backend: backend.to_string(),
+            message: format!("a test computation gave {v} instead of 4"),
+            hint: Some("use --backend flex".into()),
+        }),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the device could not be initialised".into());
+            let hint = match backend {
+                BackendChoice::Wgpu => {
+                    "wgpu needs a GPU driver or Mesa's software Vulkan (apt install libvulkan1 \
+                     mesa-vulkan-drivers) and XDG_RUNTIME_DIR set; or use --backend flex"
+                }
+                _ => "cuda needs the NVIDIA driver (libcuda, libnvrtc); or use --backend flex",
+            };
+            Err(RunError::Backend {
+                backend: backend.to_string(),
+                message: message.lines().next().unwrap_or_default().to_string(),
+                hint: Some(hint.into()),
+            })
+        }
+    }
+}
+
+/// Draws every lazily initialised parameter now. Burn creates parameter values on first
+/// use, so without this the random draws would happen outside [`Session::init`]'s seeded,
+/// locked section, and runs in one process (tests) would race on the global generator.
+fn materialized<M: Module>(model: M) -> M {
+    struct Draw;
+    impl burn::module::ModuleVisitor for Draw {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    model.visit(&mut Draw);
+    model
+}

@@ -1,0 +1,597 @@
+//! The MNIST experiments, end to end, on real MNIST (`MNIST_DIR`, else
+//! `<workspace>/../shared/data/mnist`) with tiny settings: each experiment's code path learns,
+//! a stopped run resumes where it stopped and ends like an uninterrupted one, the plain-text
+//! log carries the metric values, and user mistakes end with a clear `error:` line and a
+//! non-zero exit code instead of a panic.
+//!
+//! The experiments run in-process through their `main_with` (the binaries' whole `main`),
+//! with output captured. Cases that depend on the process environment or need a real exit
+//! status run in a child process: this test binary re-executes itself with
+//! `RNN_EXPERIMENT_CHILD` set, and the `child_process_entry` test then runs the experiment's
+//! `main_with` on the real stdout/stderr and exits with its code.
+//!
+//! Everything runs on flex unless `RNN_TEST_BACKEND` names another backend.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rnn_train::{BackendChoice, Captured, Console, EpochRecord, exit_code};
+
+type MainWith = fn(Vec<OsString>, &Console) -> i32;
+
+fn irnn(argv: Vec<OsString>, console: &Console) -> i32 {
+    irnn_mnist::main_with(argv, console)
+}
+fn elman(argv: Vec<OsString>, console: &Console) -> i32 {
+    elman_mnist::main_with(argv, console)
+}
+fn lstm(argv: Vec<OsString>, console: &Console) -> i32 {
+    lstm_mnist::main_with(argv, console)
+}
+
+fn experiment(name: &str) -> MainWith {
+    match name {
+        "irnn-mnist" => irnn,
+        "elman-mnist" => elman,
+        "lstm-mnist" => lstm,
+        other => panic!("unknown experiment {other}"),
+    }
+}
+
+fn mnist_dir() -> PathBuf {
+    let dir = std::env::var_os("MNIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist"));
+    assert!(
+        dir.join("train-images-idx3-ubyte.gz").is_file()
+            || dir.join("train-images-idx3-ubyte").is_file(),
+        "MNIST not found in {} (set MNIST_DIR to a directory with the four IDX files)",
+        dir.display()
+    );
+    dir
+}
+
+fn backend() -> String {
+    BackendChoice::from_env("RNN_TEST_BACKEND")
+        .expect("RNN_TEST_BACKEND names a backend")
+        .to_string()
+}
+
+/// Runs `name` in-process with `args` plus the test settings (plain renderer, local MNIST,
+/// the test backend); returns the exit code and the captured output.
+fn run(name: &str, args: &[&str]) -> (i32, Captured) {
+    let mut argv: Vec<OsString> = vec![name.into()];
+    argv.extend(args.iter().map(OsString::from));
+    if !args.contains(&"--help") {
+        if args.first() != Some(&"show") {
+            argv.push("--plain".into());
+        }
+        argv.extend(["--offline", "--data-dir"].map(OsString::from));
+        argv.push(mnist_dir().into());
+        if !args.contains(&"--resume") {
+            argv.extend(["--backend".into(), backend().into()]);
+        }
+    }
+    let (console, captured) = Console::buffer();
+    let code = experiment(name)(argv, &console);
+    (code, captured)
+}
+
+fn read_csv(run_dir: &Path) -> Vec<EpochRecord> {
+    let text = std::fs::read_to_string(run_dir.join("metrics.csv")).expect("metrics.csv");
+    rnn_train::record::from_csv(&text).expect("valid metrics.csv")
+}
+
+fn read_summary(run_dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run_dir.join("summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("valid summary.json")
+}
+
+fn assert_ok(name: &str, code: i32, out: &Captured) {
+    assert_eq!(
+        code,
+        0,
+        "{name} failed.\nstdout:\n{}\nstderr:\n{}",
+        out.stdout(),
+        out.stderr()
+    );
+}
+
+/// Asserts that a finished run beat chance (10 %) by a clear margin and left every file.
+fn assert_learned(run_dir: &Path, min_accuracy: f64) -> f64 {
+    let summary = read_summary(run_dir);
+    let accuracy = summary["test_accuracy"].as_f64().expect("test_accuracy");
+    assert!(
+        accuracy >= min_accuracy,
+        "test accuracy {accuracy} is below {min_accuracy} (chance is 0.1)"
+    );
+    for key in [
+        "epochs",
+        "wall_seconds",
+        "backend",
+        "seed",
+        "train_samples_per_second",
+    ] {
+        assert!(
+            !summary[key].is_null(),
+            "summary.json lacks {key}: {summary}"
+        );
+    }
+    for file in [
+        "config.json",
+        "metrics.csv",
+        "loss.png",
+        "accuracy.png",
+        "model.bpk",
+    ] {
+        assert!(
+            run_dir.join(file).is_file(),
+            "{file} missing in {}",
+            run_dir.display()
+        );
+    }
+    accuracy
+}
+
+#[test]
+fn irnn_code_path_learns_on_rows_with_a_larger_learning_rate() {
+    // The tutorial's IRNN learns slowly by design (lr 1e-6, 784 steps, 200 epochs). This test
+    // runs the same code path (IRNN init, ReLU, tutorial normalisation, Adam, global-norm
+    // clipping at 1) on the ROW view (28 steps of 28) with lr 1e-3, so that 2000 samples and
+    // 2 epochs (100 steps) show learning in about a second.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("irnn");
+    let (code, out) = run(
+        "irnn-mnist",
+        &[
+            "--view",
+            "row",
+            "--lr",
+            "1e-3",
+            "--epochs",
+            "2",
+            "--limit-train",
+            "2000",
+            "--limit-test",
+            "500",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_ok("irnn-mnist", code, &out);
+    let accuracy = assert_learned(&dir, 0.35);
+    eprintln!("irnn-mnist (row view, lr 1e-3, 2000 samples, 2 epochs): test accuracy {accuracy}");
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    assert!(config.contains("\"clip_norm\": 1.0"), "{config}");
+}
+
+#[test]
+fn elman_learns() {
+    // The tutorial's settings except the data size: 1280 training samples, 2 epochs.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("elman");
+    let (code, out) = run(
+        "elman-mnist",
+        &[
+            "--epochs",
+            "2",
+            "--limit-train",
+            "1280",
+            "--limit-test",
+            "500",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_ok("elman-mnist", code, &out);
+    let accuracy = assert_learned(&dir, 0.5);
+    eprintln!("elman-mnist (1280 samples, 2 epochs): test accuracy {accuracy}");
+}
+
+#[test]
+fn lstm_learns_and_the_plain_log_shows_every_metric() {
+    // Hidden 20 and plain SGD as the tutorial, with lr 0.5 and batch 20 so that 5000 samples
+    // and 2 epochs (500 steps, about a second) are enough to learn.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lstm");
+    let (code, out) = run(
+        "lstm-mnist",
+        &[
+            "--epochs",
+            "2",
+            "--lr",
+            "0.5",
+            "--batch-size",
+            "20",
+            "--limit-train",
+            "5000",
+            "--limit-test",
+            "500",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_ok("lstm-mnist", code, &out);
+    let accuracy = assert_learned(&dir, 0.3);
+    eprintln!("lstm-mnist (5000 samples, 2 epochs, lr 0.5): test accuracy {accuracy}");
+
+    // Epoch 0 is the evaluation before training, near chance.
+    let records = read_csv(&dir);
+    assert_eq!(
+        records.iter().map(|r| r.epoch).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    let before = records[0].test_accuracy.unwrap();
+    assert!(before < 0.25, "accuracy before training {before}");
+    assert!(
+        read_summary(&dir)["initial_test_accuracy"]
+            .as_f64()
+            .is_some()
+    );
+
+    // The plain log has one line per epoch and split, with every metric's epoch value.
+    let stdout = out.stdout();
+    assert!(stdout.contains("before training: test loss"), "{stdout}");
+    for r in &records[1..] {
+        let train = line_of(&stdout, &format!("epoch {}/2  train", r.epoch));
+        let test = line_of(&stdout, &format!("epoch {}/2  test", r.epoch));
+        let loss = format!("loss {:.4}", r.train_loss.unwrap());
+        let acc = format!("accuracy {:.2} %", r.train_accuracy.unwrap() * 100.0);
+        assert!(
+            train.contains(&loss) && train.contains(&acc),
+            "{train} lacks {loss} / {acc}"
+        );
+        for metric in ["lr 0.5", "it/s", "cpu ", "mem "] {
+            assert!(train.contains(metric), "{train} lacks {metric}");
+        }
+        let loss = format!("loss {:.4}", r.test_loss.unwrap());
+        let acc = format!("accuracy {:.2} %", r.test_accuracy.unwrap() * 100.0);
+        assert!(
+            test.contains(&loss) && test.contains(&acc),
+            "{test} lacks {loss} / {acc}"
+        );
+    }
+    assert!(stdout.contains("test accuracy"), "final report: {stdout}");
+
+    // `show` draws digits from the saved model.
+    let (code, shown) = run(
+        "lstm-mnist",
+        &["show", dir.to_str().unwrap(), "--count", "3", "--seed", "1"],
+    );
+    assert_ok("lstm-mnist show", code, &shown);
+    let text = shown.stdout();
+    assert!(
+        text.contains('█') && text.matches("true ").count() == 3,
+        "{text}"
+    );
+}
+
+fn line_of<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with {prefix:?} in:\n{text}"))
+}
+
+#[test]
+fn resume_continues_a_stopped_run_and_matches_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stopped = tmp.path().join("stopped");
+    let common = [
+        "--epochs",
+        "3",
+        "--lr",
+        "0.5",
+        "--batch-size",
+        "25",
+        "--limit-train",
+        "1000",
+        "--limit-test",
+        "200",
+        "--seed",
+        "7",
+    ];
+    fn with<'a>(common: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        common.iter().chain(extra).copied().collect()
+    }
+
+    // Stopped after epoch 1 of 3: exit code 5, a hint to resume, a checkpoint of epoch 1.
+    let (code, out) = run(
+        "lstm-mnist",
+        &with(
+            &common,
+            &[
+                "--stop-after-epoch",
+                "1",
+                "--out",
+                stopped.to_str().unwrap(),
+            ],
+        ),
+    );
+    assert_eq!(code, exit_code::STOPPED, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("stopped after epoch 1 of 3"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr().contains("hint: continue it with --resume"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        read_csv(&stopped)
+            .iter()
+            .map(|r| r.epoch)
+            .collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+
+    // A flag that would change the run is refused.
+    let (code, out) = run(
+        "lstm-mnist",
+        &["--resume", stopped.to_str().unwrap(), "--hidden", "30"],
+    );
+    assert_eq!(code, exit_code::USAGE);
+    assert!(
+        out.stderr()
+            .contains("--hidden 30 differs from the run's 20"),
+        "{}",
+        out.stderr()
+    );
+
+    // Resumed: continues at epoch 2, ends at epoch 3 with a complete CSV.
+    let (code, out) = run("lstm-mnist", &["--resume", stopped.to_str().unwrap()]);
+    assert_ok("lstm-mnist --resume", code, &out);
+    assert!(out.stdout().contains("epochs 2..=3"), "{}", out.stdout());
+    assert!(
+        !out.stdout().contains("epoch 1/3  train"),
+        "epoch 1 was re-run"
+    );
+    let resumed = read_csv(&stopped);
+    assert_eq!(
+        resumed.iter().map(|r| r.epoch).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3]
+    );
+    assert!(resumed.iter().all(|r| r.test_accuracy.is_some()));
+    let summary = read_summary(&stopped);
+    assert_eq!(summary["epochs"], 3);
+    assert_eq!(summary["completed"], true);
+    assert_eq!(summary["resumed_from_epoch"], 1);
+
+    // The same run without interruption: the same weights, data order and metrics.
+    let straight = tmp.path().join("straight");
+    let (code, out) = run(
+        "lstm-mnist",
+        &with(&common, &["--out", straight.to_str().unwrap()]),
+    );
+    assert_ok("lstm-mnist", code, &out);
+    let reference = read_csv(&straight);
+    for (a, b) in resumed.iter().zip(&reference) {
+        for (what, x, y) in [
+            ("test_loss", a.test_loss, b.test_loss),
+            ("test_accuracy", a.test_accuracy, b.test_accuracy),
+            ("train_loss", a.train_loss, b.train_loss),
+        ] {
+            let (x, y) = (x.unwrap_or(0.0), y.unwrap_or(0.0));
+            assert!(
+                (x - y).abs() <= 1e-5 * y.abs().max(1.0),
+                "epoch {}: {what} {x} (resumed) vs {y} (uninterrupted)",
+                a.epoch
+            );
+        }
+    }
+}
+
+#[test]
+fn non_finite_loss_stops_the_run_naming_epoch_and_iteration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("nan");
+    let (code, out) = run(
+        "irnn-mnist",
+        &[
+            "--view",
+            "row",
+            "--lr",
+            "100",
+            "--no-clip",
+            "--epochs",
+            "2",
+            "--limit-train",
+            "400",
+            "--limit-test",
+            "100",
+            "--batch-size",
+            "20",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        code,
+        exit_code::NON_FINITE,
+        "{}\n{}",
+        out.stdout(),
+        out.stderr()
+    );
+    let err = out.stderr();
+    assert!(err.starts_with("error: the training loss became "), "{err}");
+    assert!(err.contains(" at epoch 1, iteration "), "{err}");
+    assert!(err.contains("hint: lower the learning rate"), "{err}");
+}
+
+#[test]
+fn help_states_the_tutorial_defaults() {
+    for (name, expected) in [
+        (
+            "irnn-mnist",
+            ["tutorial: 200", "tutorial: 40", "tutorial: 0.000001"],
+        ),
+        (
+            "elman-mnist",
+            ["tutorial: 3", "tutorial: 64", "tutorial: 0.001"],
+        ),
+        (
+            "lstm-mnist",
+            ["tutorial: 10", "tutorial: 100", "tutorial: 0.1"],
+        ),
+    ] {
+        let (code, out) = run(name, &["--help"]);
+        assert_eq!(code, 0);
+        let help = out.stdout();
+        for text in expected
+            .iter()
+            .chain(&["--backend", "--resume", "--plain", "Exit codes"])
+        {
+            assert!(help.contains(text), "{name} --help lacks {text:?}:\n{help}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// User mistakes, checked on real processes (exit status, stderr, no panic).
+
+const CHILD_ENV: &str = "RNN_EXPERIMENT_CHILD";
+const CHILD_ARGS: &str = "RNN_EXPERIMENT_ARGS";
+
+/// Not a test of its own: the body of the child process started by [`child`].
+#[test]
+fn child_process_entry() {
+    let Some(name) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let name = name.into_string().unwrap();
+    let args = std::env::var(CHILD_ARGS).unwrap_or_default();
+    let mut argv: Vec<OsString> = vec![name.clone().into()];
+    argv.extend(
+        args.split('\u{1f}')
+            .filter(|a| !a.is_empty())
+            .map(OsString::from),
+    );
+    let code = experiment(&name)(argv, &Console::stdio());
+    std::process::exit(code);
+}
+
+/// Runs `name args...` in a child process with `env` changes; returns (status, stderr).
+fn child(name: &str, args: &[&str], env: &[(&str, Option<&str>)]) -> (i32, String) {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "child_process_entry",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env(CHILD_ENV, name)
+    .env(CHILD_ARGS, args.join("\u{1f}"))
+    .env("RUST_BACKTRACE", "1");
+    for (key, value) in env {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+fn assert_clean_error(what: &str, (code, stderr): (i32, String), expected_code: i32, text: &str) {
+    assert_eq!(code, expected_code, "{what}: exit code; stderr:\n{stderr}");
+    assert!(stderr.starts_with("error: "), "{what}: stderr:\n{stderr}");
+    assert!(
+        stderr.contains(text),
+        "{what}: stderr lacks {text:?}:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
+        "{what}: a panic:\n{stderr}"
+    );
+}
+
+#[test]
+fn user_mistakes_end_with_a_clear_error_and_exit_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnist = mnist_dir();
+    let data = ["--data-dir", mnist.to_str().unwrap(), "--offline"];
+    let with_data = |extra: &[&str]| -> Vec<String> {
+        data.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    fn strs(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+
+    assert_clean_error(
+        "--batch-size 0",
+        child("elman-mnist", &["--batch-size", "0"], &[]),
+        exit_code::USAGE,
+        "must be at least 1",
+    );
+    assert_clean_error(
+        "--epochs 0",
+        child("lstm-mnist", &["--epochs", "0"], &[]),
+        exit_code::USAGE,
+        "must be at least 1",
+    );
+    assert_clean_error(
+        "--backend nosuch",
+        child("irnn-mnist", &["--backend", "nosuch"], &[]),
+        exit_code::USAGE,
+        "invalid value 'nosuch'",
+    );
+
+    // MNIST nowhere: not in --data-dir, no MNIST_DIR, an empty cache, no download.
+    let empty_cache = tmp.path().join("cache");
+    std::fs::create_dir_all(&empty_cache).unwrap();
+    let missing = tmp.path().join("no-mnist-here");
+    assert_clean_error(
+        "missing MNIST",
+        child(
+            "lstm-mnist",
+            &[
+                "--data-dir",
+                missing.to_str().unwrap(),
+                "--offline",
+                "--plain",
+            ],
+            &[
+                ("MNIST_DIR", None),
+                ("RNN_BURN_CACHE", empty_cache.to_str()),
+            ],
+        ),
+        exit_code::DATA,
+        "MNIST data not found",
+    );
+
+    // --resume of a directory that does not exist, and of a run without a checkpoint.
+    let nowhere = tmp.path().join("nowhere");
+    let args = with_data(&["--resume", nowhere.to_str().unwrap()]);
+    assert_clean_error(
+        "--resume of a missing directory",
+        child("lstm-mnist", &strs(&args), &[]),
+        exit_code::USAGE,
+        "no such directory",
+    );
+    let fresh = tmp.path().join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    let config = serde_json::json!({
+        "experiment": "lstm-mnist",
+        "version": "0.1.0",
+        "config": serde_json::to_value(lstm_mnist::LstmMnistConfig::new()).unwrap(),
+    });
+    std::fs::write(fresh.join("config.json"), config.to_string()).unwrap();
+    let args = with_data(&["--resume", fresh.to_str().unwrap()]);
+    assert_clean_error(
+        "--resume without a checkpoint",
+        child("lstm-mnist", &strs(&args), &[]),
+        exit_code::USAGE,
+        "there is no checkpoint",
+    );
+    let args = with_data(&["--resume", fresh.to_str().unwrap()]);
+    assert_clean_error(
+        "--resume with the wrong experiment",
+        child("elman-mnist", &strs(&args), &[]),
+        exit_code::USAGE,
+        "it is a run of lstm-mnist, not of elman-mnist",
+    );
+}
