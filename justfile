@@ -23,6 +23,14 @@ elman-mnist *args:
 lstm-mnist *args:
     MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p lstm-mnist -- "$@"
 
+# RNN vs LSTM vs GRU on the adding problem (MinPy tutorial: T = 6, 10 epochs; `--paper` for T = 150). e.g. `just adding-problem --model gru`
+adding-problem *args:
+    cargo run --release -p adding-problem -- "$@"
+
+# Next-token prediction on the counting sequence with truncated BPTT (Chainer tutorial, 10 epochs); `just simple-sequence generate RUN_DIR` continues a prompt.
+simple-sequence *args:
+    cargo run --release -p simple-sequence -- "$@"
+
 # Training throughput of every experiment's shape (`--shape NAME`, `--backend`, `--threads`).
 bench *args:
     MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p rnn-bench --bin bench -- "$@"

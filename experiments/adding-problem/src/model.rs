@@ -1,0 +1,151 @@
+//! The networks: a recurrent layer reads the `[value, mask]` sequence, and a linear layer maps
+//! its last hidden state to the predicted sum.
+
+use burn::module::Initializer;
+use burn::nn::Linear;
+use burn::nn::loss::{MseLoss, Reduction};
+use burn::prelude::*;
+use burn::train::RegressionOutput;
+use rnn_data::AddingBatch;
+use rnn_models::{Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrentInit};
+use rnn_train::TaskModel;
+use serde::{Deserialize, Serialize};
+
+/// Which recurrent cell reads the sequence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Cell {
+    /// Vanilla Elman RNN, `h = tanh(x W_x + h W_h + b)` (the tutorial's `rnn_step`).
+    Rnn,
+    /// LSTM (the tutorial's `lstm_step`).
+    Lstm,
+    /// GRU with the reset gate applied to `h` before the recurrent matmul (the tutorial's
+    /// `gru_step`, Cho et al. 2014).
+    Gru,
+    /// ReLU RNN with identity recurrent weights (Le, Jaitly & Hinton 2015).
+    Irnn,
+}
+
+impl Cell {
+    /// The tutorial's three, in the order it introduces them.
+    pub const TUTORIAL: [Cell; 3] = [Cell::Rnn, Cell::Lstm, Cell::Gru];
+
+    /// Hidden units the tutorial gives each network (64 for the vanilla RNN, 100 for the
+    /// gated ones; the IRNN paper uses 100).
+    pub fn tutorial_hidden(self) -> usize {
+        match self {
+            Cell::Rnn => 64,
+            Cell::Lstm | Cell::Gru | Cell::Irnn => 100,
+        }
+    }
+
+    /// `rnn`, `lstm`, `gru`, `irnn`: the flag value and the run directory's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cell::Rnn => "rnn",
+            Cell::Lstm => "lstm",
+            Cell::Gru => "gru",
+            Cell::Irnn => "irnn",
+        }
+    }
+}
+
+impl std::fmt::Display for Cell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One network of the comparison.
+#[derive(Config, Debug)]
+pub struct AdderConfig {
+    /// The recurrent cell.
+    pub cell: Cell,
+    /// Its hidden units.
+    pub hidden: usize,
+    /// Features per step: the value and the mask bit.
+    #[config(default = 2)]
+    pub d_input: usize,
+}
+
+impl AdderConfig {
+    /// `cell` with the tutorial's hidden size.
+    pub fn tutorial(cell: Cell) -> Self {
+        Self::new(cell, cell.tutorial_hidden())
+    }
+
+    /// The network, Xavier-initialised as the tutorial's `init_rule='xavier'` asks (Glorot
+    /// uniform weights per gate matrix, zero biases; the IRNN keeps its identity start).
+    pub fn init(&self, device: &Device) -> Adder {
+        let (d, h) = (self.d_input, self.hidden);
+        let xavier = RecurrentInit::XavierUniform;
+        let rnn = match self.cell {
+            Cell::Rnn => Recurrent::Elman(ElmanConfig::new(d, h).with_init(xavier).init(device)),
+            Cell::Irnn => Recurrent::Elman(ElmanConfig::irnn(d, h).init(device)),
+            Cell::Lstm => Recurrent::Lstm(LstmConfig::new(d, h).with_init(xavier).init(device)),
+            Cell::Gru => Recurrent::Gru(
+                GruConfig::new(d, h)
+                    .with_reset_after(false)
+                    .with_init(xavier)
+                    .init(device),
+            ),
+        };
+        // Burn's `LinearConfig` would give the bias the weight's initializer; the tutorial's
+        // affine layer starts with a zero bias.
+        let output = Linear {
+            weight: Initializer::XavierUniform { gain: 1.0 }.init_with(
+                [h, 1],
+                Some(h),
+                Some(1),
+                device,
+            ),
+            bias: Some(Initializer::Zeros.init([1], device)),
+        };
+        Adder { rnn, output }
+    }
+}
+
+/// The recurrent layer of an [`Adder`].
+#[derive(Module, Debug)]
+pub enum Recurrent {
+    /// Vanilla RNN or IRNN.
+    Elman(Elman),
+    /// LSTM.
+    Lstm(Lstm),
+    /// GRU.
+    Gru(Gru),
+}
+
+/// Recurrent layer -> last hidden state -> linear -> the predicted sum.
+#[derive(Module, Debug)]
+pub struct Adder {
+    /// Reads the sequence.
+    pub rnn: Recurrent,
+    /// Hidden state -> one number.
+    pub output: Linear,
+}
+
+impl Adder {
+    /// Predicted sums `[B, 1]` for inputs `[B, T, 2]` (only the last hidden state is kept).
+    pub fn forward(&self, inputs: Tensor<3>) -> Tensor<2> {
+        let last = match &self.rnn {
+            Recurrent::Elman(rnn) => rnn.forward_last(inputs, None).last(),
+            Recurrent::Lstm(lstm) => lstm.forward_last(inputs, None).last(),
+            Recurrent::Gru(gru) => gru.forward_last(inputs, None).last(),
+        };
+        self.output.forward(last)
+    }
+}
+
+impl TaskModel for Adder {
+    type Batch = AddingBatch;
+    type Output = RegressionOutput;
+
+    /// MSE over the batch: the tutorial's `l2_loss` (sum of squares / N, one output).
+    fn forward_step(&self, batch: AddingBatch) -> RegressionOutput {
+        let predicted = self.forward(batch.inputs);
+        let loss =
+            MseLoss::new().forward(predicted.clone(), batch.targets.clone(), Reduction::Mean);
+        RegressionOutput::new(loss, predicted, batch.targets)
+    }
+}
