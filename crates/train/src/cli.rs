@@ -12,7 +12,7 @@ use clap::{Args, CommandFactory, Parser};
 use rnn_data::{Mnist, MnistSource, MnistSplit};
 
 use crate::backend::BackendChoice;
-use crate::config::TrainingConfig;
+use crate::config::{OptimizerConfig, TrainingConfig};
 use crate::console::Console;
 use crate::error::{EXIT_CODES_HELP, RunError};
 
@@ -365,5 +365,51 @@ mod tests {
         });
         assert_eq!(code, 2);
         assert_eq!(captured.stderr(), "error: bad thing\nhint: do this\n");
+    }
+}
+
+/// Adam's hyper-parameters as flags, shared by every experiment that trains with Adam.
+/// The defaults are Adam's usual ones (and PyTorch's, Chainer's and MinPy's); an experiment
+/// whose tutorial differs changes a default with clap's `mut_arg`.
+#[derive(Args, Debug, Clone)]
+pub struct AdamArgs {
+    /// Adam's first-moment decay.
+    #[arg(
+        long,
+        value_name = "B1",
+        help_heading = "Optimiser",
+        default_value_t = 0.9
+    )]
+    pub beta1: f32,
+
+    /// Adam's second-moment decay.
+    #[arg(
+        long,
+        value_name = "B2",
+        help_heading = "Optimiser",
+        default_value_t = 0.999
+    )]
+    pub beta2: f32,
+
+    /// Adam's epsilon, added to the denominator.
+    #[arg(
+        long,
+        value_name = "EPS",
+        help_heading = "Optimiser",
+        default_value_t = 1e-8
+    )]
+    pub epsilon: f32,
+}
+
+impl AdamArgs {
+    /// The flag names, for checks of which optimiser flags a user typed.
+    pub const IDS: [&'static str; 3] = ["beta1", "beta2", "epsilon"];
+
+    pub fn config(&self) -> OptimizerConfig {
+        OptimizerConfig::Adam {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            epsilon: self.epsilon,
+        }
     }
 }

@@ -35,7 +35,7 @@ pub mod session;
 pub mod task;
 
 pub use backend::{BackendChoice, BackendError};
-pub use cli::{CommonArgs, Parsed, TrainingDefaults, cli_main, parse_from};
+pub use cli::{AdamArgs, CommonArgs, Parsed, TrainingDefaults, cli_main, parse_from};
 pub use clip::{clip_global_norm, global_norm};
 pub use config::{OptimizerConfig, TrainingConfig};
 pub use console::{Captured, Console};

@@ -15,8 +15,8 @@ use clap::Parser;
 use rnn_data::{AddingBatcher, AddingProblem};
 use rnn_train::cli::{positive_count, positive_number};
 use rnn_train::{
-    CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed, RunDir, RunError,
-    Session, Summary, TrainingConfig, TrainingDefaults, train_regressor,
+    AdamArgs, CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed, RunDir,
+    RunError, Session, Summary, TrainingConfig, TrainingDefaults, train_regressor,
 };
 use serde::{Deserialize, Serialize};
 
@@ -186,32 +186,8 @@ pub struct Cli {
     #[arg(long, help_heading = "Optimiser", conflicts_with = "clip_norm")]
     pub no_clip: bool,
 
-    /// Adam's first-moment decay (MinPy's default).
-    #[arg(
-        long,
-        value_name = "B1",
-        help_heading = "Optimiser",
-        default_value_t = 0.9
-    )]
-    pub beta1: f32,
-
-    /// Adam's second-moment decay (MinPy's default).
-    #[arg(
-        long,
-        value_name = "B2",
-        help_heading = "Optimiser",
-        default_value_t = 0.999
-    )]
-    pub beta2: f32,
-
-    /// Adam's epsilon (MinPy's default).
-    #[arg(
-        long,
-        value_name = "EPS",
-        help_heading = "Optimiser",
-        default_value_t = 1e-8
-    )]
-    pub epsilon: f32,
+    #[command(flatten)]
+    pub adam: AdamArgs,
 }
 
 fn at_least_two(s: &str) -> Result<usize, String> {
@@ -271,11 +247,7 @@ impl Cli {
         AddingConfig {
             model: AdderConfig::new(cell, hidden),
             data,
-            optimizer: OptimizerConfig::Adam {
-                beta1: self.beta1,
-                beta2: self.beta2,
-                epsilon: self.epsilon,
-            },
+            optimizer: self.adam.config(),
             training,
         }
     }
@@ -571,7 +543,7 @@ fn requested_on_resume(
     if typed("shuffle") {
         r.shuffle = flags.shuffle;
     }
-    if ["beta1", "beta2", "epsilon"].iter().any(|id| typed(id)) {
+    if AdamArgs::IDS.iter().any(|id| typed(id)) {
         requested.optimizer = from_flags.optimizer;
     }
     requested

@@ -7,8 +7,8 @@ use clap::Parser;
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit, Normalisation, SequenceView};
 use rnn_train::cli::{positive_count, positive_number};
 use rnn_train::{
-    CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed, RunError,
-    Session, TrainingConfig, TrainingDefaults, train_classifier,
+    AdamArgs, CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed,
+    RunError, Session, TrainingConfig, TrainingDefaults, train_classifier,
 };
 
 use crate::model::{IrnnClassifier, IrnnClassifierConfig};
@@ -51,6 +51,8 @@ impl ExperimentConfig for IrnnMnistConfig {
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = NAME,
+    mut_arg("epsilon", |a| a.default_value("1e-6").help("Adam's epsilon, added to the denominator (NeoML's default)")),
+
     version,
     about = "IRNN on pixel-by-pixel MNIST (the NeoML IRNN tutorial; Le, Jaitly & Hinton 2015)",
     long_about = "IRNN on pixel-by-pixel MNIST, reproducing the NeoML IRNN tutorial (after Le, \
@@ -117,32 +119,8 @@ pub struct Cli {
     #[arg(long, help_heading = "Optimiser", conflicts_with = "clip_norm")]
     pub no_clip: bool,
 
-    /// Adam's first-moment decay.
-    #[arg(
-        long,
-        value_name = "B1",
-        help_heading = "Optimiser",
-        default_value_t = 0.9
-    )]
-    pub beta1: f32,
-
-    /// Adam's second-moment decay.
-    #[arg(
-        long,
-        value_name = "B2",
-        help_heading = "Optimiser",
-        default_value_t = 0.999
-    )]
-    pub beta2: f32,
-
-    /// Adam's epsilon (NeoML's default).
-    #[arg(
-        long,
-        value_name = "EPS",
-        help_heading = "Optimiser",
-        default_value_t = 1e-6
-    )]
-    pub epsilon: f32,
+    #[command(flatten)]
+    pub adam: AdamArgs,
 }
 
 impl Cli {
@@ -166,11 +144,7 @@ impl Cli {
                 .with_input_std(self.input_std),
             view,
             normalisation: self.normalisation,
-            optimizer: OptimizerConfig::Adam {
-                beta1: self.beta1,
-                beta2: self.beta2,
-                epsilon: self.epsilon,
-            },
+            optimizer: self.adam.config(),
             training,
         }
     }

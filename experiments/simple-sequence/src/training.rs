@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use rnn_data::{TbpttIterator, counting_sequence};
 use rnn_train::cli::{positive_count, positive_number};
 use rnn_train::{
-    CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed, RunError,
-    Session, TrainingConfig, TrainingDefaults, train_classifier,
+    AdamArgs, CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed,
+    RunError, Session, TrainingConfig, TrainingDefaults, train_classifier,
 };
 
 use crate::data::TbpttLoader;
@@ -131,32 +131,8 @@ pub struct Cli {
     #[arg(long, value_name = "NORM", value_parser = positive_number, help_heading = "Optimiser")]
     pub clip_norm: Option<f64>,
 
-    /// Adam's first-moment decay (Chainer's default).
-    #[arg(
-        long,
-        value_name = "B1",
-        help_heading = "Optimiser",
-        default_value_t = 0.9
-    )]
-    pub beta1: f32,
-
-    /// Adam's second-moment decay (Chainer's default).
-    #[arg(
-        long,
-        value_name = "B2",
-        help_heading = "Optimiser",
-        default_value_t = 0.999
-    )]
-    pub beta2: f32,
-
-    /// Adam's epsilon (Chainer's default).
-    #[arg(
-        long,
-        value_name = "EPS",
-        help_heading = "Optimiser",
-        default_value_t = 1e-8
-    )]
-    pub epsilon: f32,
+    #[command(flatten)]
+    pub adam: AdamArgs,
 }
 
 /// Subcommands besides training.
@@ -206,11 +182,7 @@ impl Cli {
                 .with_n_vocab(self.n_vocab),
             repeat: self.repeat,
             bprop_len: self.bprop_len,
-            optimizer: OptimizerConfig::Adam {
-                beta1: self.beta1,
-                beta2: self.beta2,
-                epsilon: self.epsilon,
-            },
+            optimizer: self.adam.config(),
             training,
         }
     }
