@@ -5,7 +5,7 @@ set positional-arguments
 
 # Run the test suite (CPU, flex backend); MNIST and golden vectors from ../shared.
 test *args:
-    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --workspace "$@"
+    BURN_DEVICE=flex MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --workspace "$@"
 
 # The cell tests on another backend, e.g. `just test-cells wgpu`.
 test-cells backend="wgpu":

@@ -85,6 +85,7 @@ impl Session {
         let training = config.training();
         let backend = training.backend;
         let device = device_for(backend)?;
+        make_default_device(backend);
         let run_dir = match run_dir {
             Some(dir) => dir,
             None => {
@@ -285,4 +286,16 @@ fn materialized<M: Module>(model: M) -> M {
     }
     model.visit(&mut Draw);
     model
+}
+
+/// Makes `backend` Burn's default device for this process. Burn puts some state on
+/// `Device::default()` (the optimiser's state loaded from a checkpoint on `--resume`), and
+/// with wgpu compiled in that default is the GPU whatever `--backend` says.
+fn make_default_device(backend: BackendChoice) {
+    const VAR: &str = "BURN_DEVICE";
+    if std::env::var(VAR).ok().as_deref() != Some(backend.name()) {
+        // SAFETY: set once per run before training starts its threads; when the variable
+        // already holds this value (CI and the tests set BURN_DEVICE=flex) nothing is written.
+        unsafe { std::env::set_var(VAR, backend.name()) };
+    }
 }
