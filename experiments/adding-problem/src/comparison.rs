@@ -9,8 +9,8 @@ use rnn_train::renderer::fmt_duration;
 use rnn_train::{Console, EpochRecord, RunError};
 use serde::{Deserialize, Serialize};
 
-use crate::comparison_plot::{Curve, CurveStyle, Reference, comparison_plot};
 use crate::training::{AddingConfig, ComparisonFile, ModelRun, NAME};
+use rnn_train::plot::{Curve, CurveStyle, Reference, comparison_plot};
 
 /// The MSE baseline Le et al. quote for always predicting 1 (the expected value is 1/6; the
 /// table uses the test set's own figure).

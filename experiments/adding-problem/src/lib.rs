@@ -18,7 +18,6 @@
 //! [`comparison`] turns the runs into the table and the plot.
 
 pub mod comparison;
-pub mod comparison_plot;
 pub mod model;
 pub mod training;
 
