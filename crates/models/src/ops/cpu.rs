@@ -347,6 +347,27 @@ struct Shared(*mut f32);
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
+/// Copies step `s` of rows `r0..r0 + rows` (each `width` values of a padded row of stride
+/// `ld` in `src`) into the batch-major `[B, T, width]` buffer `dst`, while the rows are
+/// still in cache: a separate strided copy of the whole buffer afterwards costs more than
+/// the time loop's products at the IRNN shape.
+fn write_batch_major(
+    dst: Shared,
+    src: &[f32],
+    ld: usize,
+    rows: usize,
+    r0: usize,
+    s: usize,
+    t: usize,
+    width: usize,
+) {
+    for r in 0..rows {
+        let out =
+            unsafe { std::slice::from_raw_parts_mut(dst.0.add(((r0 + r) * t + s) * width), width) };
+        out.copy_from_slice(&src[r * ld..r * ld + width]);
+    }
+}
+
 /// Splits `0..b` into one contiguous row range per worker thread.
 fn row_chunks(b: usize) -> Vec<(usize, usize)> {
     let n = rayon::current_num_threads().clamp(1, b.max(1));
@@ -419,7 +440,7 @@ pub fn elman_forward(
 
 /// Elman backward from the states of [`elman_forward`] (`keep_all`). `grad_out` is
 /// `[B, T, H]` when `keep_sequence`, else `[B, H]` (the last step's). Returns
-/// (`d xw` as `[T, B, hp]` time-major padded, `d w` `[H, H]`, `d h0` `[B, H]`).
+/// (`d xw` `[B, T, H]`, `d w` `[H, H]`, `d h0` `[B, H]`).
 #[allow(clippy::too_many_arguments)]
 pub fn elman_backward(
     hs: &[f32],
@@ -434,12 +455,14 @@ pub fn elman_backward(
     let hp = padded(h);
     let wt = Packed::new(w, h, h, true);
     let mut da = vec![0.0f32; t * b * hp];
+    let mut dxw = vec![0.0f32; b * t * h];
     let mut dh0 = vec![0.0f32; b * h];
     let da_ptr = Shared(da.as_mut_ptr());
+    let dxw_ptr = Shared(dxw.as_mut_ptr());
     let dh0_ptr = Shared(dh0.as_mut_ptr());
     row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
-        let (da_ptr, dh0_ptr) = (da_ptr, dh0_ptr);
+        let (da_ptr, dxw_ptr, dh0_ptr) = (da_ptr, dxw_ptr, dh0_ptr);
         let rows = r1 - r0;
         // dh: gradient w.r.t. the state after step s, for this chunk's rows.
         let mut dh = vec![0.0f32; rows * hp];
@@ -472,6 +495,7 @@ pub fn elman_backward(
                     *a = d * (1.0 - y * y);
                 }
             }
+            write_batch_major(dxw_ptr, da_s, hp, rows, r0, s, t, h);
             // dh_{s-1} = da_s · W^T
             unsafe {
                 gemm(
@@ -495,7 +519,7 @@ pub fn elman_backward(
         }
     });
     let dw = weight_grad(&hs[..t * b * hp], &da, t * b, h, hp, h);
-    (da, dw, dh0)
+    (dxw, dw, dh0)
 }
 
 /// LSTM forward (gates i, f, g, o). `xw` `[B, T, 4H]`, `w` `[H, 4H]`, `h0`, `c0` `[B, H]`.
@@ -585,7 +609,7 @@ pub fn lstm_forward(
 
 /// LSTM backward from [`lstm_forward`] (`keep_all`). `grad_h` is `[B, T, H]` when
 /// `keep_sequence`, else `[B, H]`; `grad_c` is the final cell state's `[B, H]`. Returns
-/// (`d xw` `[T, B, padded(4H)]`, `d w` `[H, 4H]`, `d h0`, `d c0` `[B, H]`).
+/// (`d xw` `[B, T, 4H]`, `d w` `[H, 4H]`, `d h0`, `d c0` `[B, H]`).
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn lstm_backward(
     hs: &[f32],
@@ -602,16 +626,18 @@ pub fn lstm_backward(
     let (hp, g4, gp) = (padded(h), 4 * h, padded(4 * h));
     let wt = Packed::new(w, g4, h, true);
     let mut dg = vec![0.0f32; t * b * gp];
+    let mut dxw = vec![0.0f32; b * t * g4];
     let mut dh0 = vec![0.0f32; b * h];
     let mut dc0 = vec![0.0f32; b * h];
-    let (dg_p, dh0_p, dc0_p) = (
+    let (dg_p, dxw_p, dh0_p, dc0_p) = (
         Shared(dg.as_mut_ptr()),
+        Shared(dxw.as_mut_ptr()),
         Shared(dh0.as_mut_ptr()),
         Shared(dc0.as_mut_ptr()),
     );
     row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
-        let (dg_p, dh0_p, dc0_p) = (dg_p, dh0_p, dc0_p);
+        let (dg_p, dxw_p, dh0_p, dc0_p) = (dg_p, dxw_p, dh0_p, dc0_p);
         let rows = r1 - r0;
         let mut dh = vec![0.0f32; rows * hp];
         let mut dc = vec![0.0f32; rows * h];
@@ -651,6 +677,8 @@ pub fn lstm_backward(
                 }
             }
             let dg_s = unsafe { dg_p.0.add((s * b + r0) * gp) };
+            let dg_rows = unsafe { std::slice::from_raw_parts(dg_s, rows * gp) };
+            write_batch_major(dxw_p, dg_rows, gp, rows, r0, s, t, g4);
             unsafe {
                 gemm(
                     rows,
@@ -678,7 +706,7 @@ pub fn lstm_backward(
         }
     });
     let dw = weight_grad(&hs[..t * b * hp], &dg, t * b, h, hp, g4);
-    (dg, dw, dh0, dc0)
+    (dxw, dw, dh0, dc0)
 }
 
 /// GRU forward (gates r, z, n). `xw` `[B, T, 3H]` (with `b_hr`, `b_hz` folded in), `w`
@@ -799,7 +827,7 @@ pub fn gru_forward(
     (hs, saved)
 }
 
-/// GRU backward from [`gru_forward`] (`keep_all`). Returns (`d xw` `[T, B, padded(3H)]`,
+/// GRU backward from [`gru_forward`] (`keep_all`). Returns (`d xw` `[B, T, 3H]`,
 /// `d w` `[H, 3H]`, `d b_hn` `[H]`, `d h0` `[B, H]`).
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 pub fn gru_backward(
@@ -826,6 +854,8 @@ pub fn gru_backward(
     };
     let rec_w = if reset_after { g3 } else { 2 * h };
     let rp = padded(rec_w);
+    let mut dxw = vec![0.0f32; b * t * g3];
+    let dxw_p = Shared(dxw.as_mut_ptr());
     let mut dx = vec![0.0f32; t * b * xp];
     let mut drec = vec![0.0f32; t * b * rp];
     let mut dh0 = vec![0.0f32; b * h];
@@ -836,7 +866,7 @@ pub fn gru_backward(
     );
     row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
-        let (dx_p, drec_p, dh0_p) = (dx_p, drec_p, dh0_p);
+        let (dx_p, drec_p, dh0_p, dxw_p) = (dx_p, drec_p, dh0_p, dxw_p);
         let rows = r1 - r0;
         let mut dh = vec![0.0f32; rows * hp];
         let mut direct = vec![0.0f32; rows * hp];
@@ -906,6 +936,9 @@ pub fn gru_backward(
                     direct[r * hp + u] = dprev;
                 }
             }
+            let dx_rows =
+                unsafe { std::slice::from_raw_parts(dx_p.0.add((s * b + r0) * xp), rows * xp) };
+            write_batch_major(dxw_p, dx_rows, xp, rows, r0, s, t, g3);
             let rec_s = unsafe { drec_p.0.add((s * b + r0) * rp) };
             unsafe {
                 gemm(
@@ -954,7 +987,7 @@ pub fn gru_backward(
         }
         (dw, column_sums(&dn, rows, hp, 0, h))
     };
-    (dx, dw, db_hn, dh0)
+    (dxw, dw, db_hn, dh0)
 }
 
 /// The output gradient for `row` at step `s`, if the output holds that step.

@@ -87,7 +87,7 @@ impl RecurrenceKernels for Flex {
             keep_sequence,
         );
         ElmanGrads {
-            xw: tensor(to_batch_major(&da, 0, t, b, h), vec![b, t, h]),
+            xw: tensor(da, vec![b, t, h]),
             w_hh: tensor(dw, vec![h, h]),
             h0: tensor(dh0, vec![b, h]),
         }
@@ -177,7 +177,7 @@ impl RecurrenceKernels for Flex {
             keep_sequence,
         );
         LstmGrads {
-            xw: tensor(to_batch_major(&dg, 0, t, b, 4 * h), vec![b, t, 4 * h]),
+            xw: tensor(dg, vec![b, t, 4 * h]),
             w_hh: tensor(dw, vec![h, 4 * h]),
             h0: tensor(dh0, vec![b, h]),
             c0: tensor(dc0, vec![b, h]),
@@ -262,7 +262,7 @@ impl RecurrenceKernels for Flex {
             keep_sequence,
         );
         GruGrads {
-            xw: tensor(to_batch_major(&dx, 0, t, b, 3 * h), vec![b, t, 3 * h]),
+            xw: tensor(dx, vec![b, t, 3 * h]),
             w_hh: tensor(dw, vec![h, 3 * h]),
             b_hn: tensor(db_hn, vec![h]),
             h0: tensor(dh0, vec![b, h]),
