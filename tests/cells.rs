@@ -447,14 +447,16 @@ fn compare_paths<M: Module>(
         results.push((o, gx, params));
     }
     let (fused, reference) = (&results[0], &results[1]);
-    // Element-wise relative error, floored at 1% of the field's largest magnitude: the two
-    // paths sum in different orders, and a long sum of mixed signs can leave a small entry
-    // with a float32 rounding error that is large relative to the entry alone.
+    // Element-wise relative error, floored at 5% of the field's largest magnitude: the two
+    // paths sum in different orders, and a sum of mixed signs can leave a small entry with
+    // a float32 rounding error that is large relative to the entry alone (seen: 1.4e-4 of
+    // 1% of the largest entry of a 3-element GRU gradient, i.e. 1.4e-6 of that entry). A
+    // wrong formula shows up as an error of order 1.
     let rel_err = |a: &[f32], b: &[f32]| {
         let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())) as f64;
         a.iter()
             .zip(b)
-            .map(|(x, y)| ((x - y).abs() as f64) / (y.abs() as f64).max(1e-2 * scale).max(1e-6))
+            .map(|(x, y)| ((x - y).abs() as f64) / (y.abs() as f64).max(5e-2 * scale).max(1e-6))
             .fold(0.0, f64::max)
     };
     let tol = 1e-4;
