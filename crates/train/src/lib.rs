@@ -17,6 +17,15 @@
 //!
 //! An experiment only adds its model, its data view and its hyper-parameters.
 
+/// mimalloc as the allocator of every binary that links this crate (the experiments, the
+/// benchmarks, the tests). A training step allocates and frees buffers of many megabytes
+/// (the recurrence's tape, its gradients, the input projection); glibc's malloc serves each
+/// with a fresh mmap and returns it to the OS on free, so every step paid page faults and
+/// kernel zeroing for all of them: measured at the IRNN shape, 36 ms per training step with
+/// glibc against 13 ms with mimalloc, which keeps and reuses freed memory.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod backend;
 pub mod cli;
 pub mod clip;
