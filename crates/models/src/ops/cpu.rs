@@ -454,71 +454,100 @@ pub fn elman_backward(
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let hp = padded(h);
     let wt = Packed::new(w, h, h, true);
-    let mut da = vec![0.0f32; t * b * hp];
     let mut dxw = vec![0.0f32; b * t * h];
     let mut dh0 = vec![0.0f32; b * h];
-    let da_ptr = Shared(da.as_mut_ptr());
     let dxw_ptr = Shared(dxw.as_mut_ptr());
     let dh0_ptr = Shared(dh0.as_mut_ptr());
-    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
-        let _ftz = FlushDenormals::new();
-        let (da_ptr, dxw_ptr, dh0_ptr) = (da_ptr, dxw_ptr, dh0_ptr);
-        let rows = r1 - r0;
-        // dh: gradient w.r.t. the state after step s, for this chunk's rows.
-        let mut dh = vec![0.0f32; rows * hp];
-        for s in (0..t).rev() {
-            for r in 0..rows {
-                let g = if keep_sequence {
-                    Some(&grad_out[((r0 + r) * t + s) * h..((r0 + r) * t + s + 1) * h])
-                } else if s == t - 1 {
-                    Some(&grad_out[(r0 + r) * h..(r0 + r + 1) * h])
+    // Each thread accumulates its rows' share of dW = sum_s h_{s-1}^T da_s step by step, so
+    // no [T, B, H] buffer of da is written and read back (at long T it would not fit in
+    // cache, and the step cost would grow with T).
+    let partial_dw: Vec<Vec<f32>> = row_chunks(b)
+        .into_par_iter()
+        .map(|(r0, r1)| {
+            let _ftz = FlushDenormals::new();
+            let (dxw_ptr, dh0_ptr) = (dxw_ptr, dh0_ptr);
+            let rows = r1 - r0;
+            // dh: gradient w.r.t. the state after step s, for this chunk's rows.
+            let mut dh = vec![0.0f32; rows * hp];
+            let mut da_s = vec![0.0f32; rows * hp];
+            let mut dw = vec![0.0f32; h * hp];
+            for s in (0..t).rev() {
+                for r in 0..rows {
+                    let g = if keep_sequence {
+                        Some(&grad_out[((r0 + r) * t + s) * h..((r0 + r) * t + s + 1) * h])
+                    } else if s == t - 1 {
+                        Some(&grad_out[(r0 + r) * h..(r0 + r + 1) * h])
+                    } else {
+                        None
+                    };
+                    if let Some(g) = g {
+                        dh[r * hp..r * hp + h]
+                            .iter_mut()
+                            .zip(g)
+                            .for_each(|(d, g)| *d += g);
+                    }
+                }
+                let hcur = &hs[((s + 1) * b + r0) * hp..((s + 1) * b + r1) * hp];
+                if relu {
+                    for ((a, d), y) in da_s.iter_mut().zip(&dh).zip(hcur) {
+                        *a = if *y > 0.0 { *d } else { 0.0 };
+                    }
                 } else {
-                    None
+                    for ((a, d), y) in da_s.iter_mut().zip(&dh).zip(hcur) {
+                        *a = d * (1.0 - y * y);
+                    }
+                }
+                write_batch_major(dxw_ptr, &da_s, hp, rows, r0, s, t, h);
+                // dW += h_{s-1}^T da_s
+                let hprev = hs[(s * b + r0) * hp..].as_ptr();
+                unsafe {
+                    gemm(
+                        h,
+                        rows,
+                        hp,
+                        hprev,
+                        1,
+                        hp,
+                        da_s.as_ptr(),
+                        hp,
+                        dw.as_mut_ptr(),
+                        hp,
+                        true,
+                    )
                 };
-                if let Some(g) = g {
-                    dh[r * hp..r * hp + h]
-                        .iter_mut()
-                        .zip(g)
-                        .for_each(|(d, g)| *d += g);
-                }
+                // dh_{s-1} = da_s · W^T
+                unsafe {
+                    gemm(
+                        rows,
+                        h,
+                        hp,
+                        da_s.as_ptr(),
+                        hp,
+                        1,
+                        wt.data.as_ptr(),
+                        hp,
+                        dh.as_mut_ptr(),
+                        hp,
+                        false,
+                    )
+                };
             }
-            let hcur = &hs[((s + 1) * b + r0) * hp..((s + 1) * b + r1) * hp];
-            let da_s = unsafe {
-                std::slice::from_raw_parts_mut(da_ptr.0.add((s * b + r0) * hp), rows * hp)
-            };
-            if relu {
-                for ((a, d), y) in da_s.iter_mut().zip(&dh).zip(hcur) {
-                    *a = if *y > 0.0 { *d } else { 0.0 };
-                }
-            } else {
-                for ((a, d), y) in da_s.iter_mut().zip(&dh).zip(hcur) {
-                    *a = d * (1.0 - y * y);
-                }
+            for r in 0..rows {
+                let dst = unsafe { std::slice::from_raw_parts_mut(dh0_ptr.0.add((r0 + r) * h), h) };
+                dst.copy_from_slice(&dh[r * hp..r * hp + h]);
             }
-            write_batch_major(dxw_ptr, da_s, hp, rows, r0, s, t, h);
-            // dh_{s-1} = da_s · W^T
-            unsafe {
-                gemm(
-                    rows,
-                    h,
-                    hp,
-                    da_s.as_ptr(),
-                    hp,
-                    1,
-                    wt.data.as_ptr(),
-                    hp,
-                    dh.as_mut_ptr(),
-                    hp,
-                    false,
-                )
-            };
+            dw
+        })
+        .collect();
+    let mut dw = vec![0.0f32; h * h];
+    for part in &partial_dw {
+        for i in 0..h {
+            dw[i * h..(i + 1) * h]
+                .iter_mut()
+                .zip(&part[i * hp..i * hp + h])
+                .for_each(|(d, p)| *d += p);
         }
-        for r in 0..rows {
-            let dst = unsafe { std::slice::from_raw_parts_mut(dh0_ptr.0.add((r0 + r) * h), h) };
-            dst.copy_from_slice(&dh[r * hp..r * hp + h]);
-        }
-    });
-    let dw = weight_grad(&hs[..t * b * hp], &da, t * b, h, hp, h);
+    }
     (dxw, dw, dh0)
 }
 
