@@ -115,43 +115,33 @@ pub unsafe fn gemm(
     unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_avx512(
-    m: usize,
-    k: usize,
-    np: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-    accumulate: bool,
-) {
-    unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
+/// The same kernel body compiled for an instruction set, so the compiler vectorises the
+/// register blocks with that set's vector width.
+macro_rules! gemm_for_target {
+    ($name:ident, $features:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $name(
+            m: usize,
+            k: usize,
+            np: usize,
+            a: *const f32,
+            rsa: usize,
+            csa: usize,
+            b: *const f32,
+            ldb: usize,
+            c: *mut f32,
+            ldc: usize,
+            accumulate: bool,
+        ) {
+            unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_avx2(
-    m: usize,
-    k: usize,
-    np: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-    accumulate: bool,
-) {
-    unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
-}
+gemm_for_target!(gemm_avx512, "avx512f,avx2,fma");
+gemm_for_target!(gemm_avx2, "avx2,fma");
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
