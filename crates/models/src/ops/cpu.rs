@@ -792,7 +792,9 @@ pub fn gru_forward(
                     let x = &xw[((r0 + r) * t + s) * g3..];
                     let hprev = unsafe { std::slice::from_raw_parts(prev.add(r * hp), h) };
                     for u in 0..h {
+                        // Keep the activated r in place of its pre-activation for the loop below.
                         let rr = sigmoid(x[u] + hw[r * w_a.np + u]);
+                        hw[r * w_a.np + u] = rr;
                         q[r * hp + u] = rr * hprev[u];
                     }
                 }
@@ -820,7 +822,11 @@ pub fn gru_forward(
                     std::slice::from_raw_parts_mut(hs_p.0.add((slot(s + 1) * b + r0 + r) * hp), h)
                 };
                 for u in 0..h {
-                    let rr = sigmoid(x[u] + hw_r[u]);
+                    let rr = if reset_after {
+                        sigmoid(x[u] + hw_r[u])
+                    } else {
+                        hw_r[u]
+                    };
                     let z = sigmoid(x[h + u] + hw_r[h + u]);
                     let (n, qq) = if reset_after {
                         let qq = hw_r[2 * h + u] + b_hn[u];
