@@ -337,6 +337,45 @@ impl Drop for FlushDenormals {
     }
 }
 
+/// Compiles a kernel function once per instruction set and picks one at run time.
+///
+/// The crate is built for baseline x86-64 (users' binaries must run on any CPU), so the
+/// pointwise gate loops would otherwise use 4-wide SSE. Each copy of the body is
+/// compiled with AVX-512 or AVX2+FMA enabled; closures inside the body (the per-thread
+/// time loops) inherit the features.
+macro_rules! multiversion {
+    (
+        $(#[$attr:meta])*
+        pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block
+    ) => {
+        $(#[$attr])*
+        pub fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx512($($arg: $ty),*) -> $ret $body
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2($($arg: $ty),*) -> $ret $body
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports the features the copy was compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: as above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            #[allow(clippy::too_many_arguments)]
+            fn baseline($($arg: $ty),*) -> $ret $body
+            baseline($($arg),*)
+        }
+    };
+}
+
 /// A raw pointer that threads may share because each writes disjoint rows.
 #[derive(Clone, Copy)]
 struct Shared(*mut f32);
@@ -373,6 +412,7 @@ fn row_chunks(b: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
+multiversion! {
 /// Elman forward. `xw` `[B, T, H]`, `w` `[H, H]` (applied as `h · w`), `h0` `[B, H]`.
 /// Returns the states `[slots, B, hp]` (time-major, padded): all `T + 1` steps when
 /// `keep_all`, else two slots used in turn (the last state is in slot `T % 2`).
@@ -433,7 +473,9 @@ pub fn elman_forward(
     });
     hs
 }
+}
 
+multiversion! {
 /// Elman backward from the states of [`elman_forward`] (`keep_all`). `grad_out` is
 /// `[B, T, H]` when `keep_sequence`, else `[B, H]` (the last step's). Returns
 /// (`d xw` `[B, T, H]`, `d w` `[H, H]`, `d h0` `[B, H]`).
@@ -546,7 +588,9 @@ pub fn elman_backward(
     }
     (dxw, dw, dh0)
 }
+}
 
+multiversion! {
 /// LSTM forward (gates i, f, g, o). `xw` `[B, T, 4H]`, `w` `[H, 4H]`, `h0`, `c0` `[B, H]`.
 /// Returns `(hs, cs, acts)`: states `[slots, B, hp]` as in [`elman_forward`] and, when
 /// `keep_all`, the activated gates `[T, B, padded(4H)]` for the backward pass.
@@ -631,7 +675,9 @@ pub fn lstm_forward(
     });
     (hs, cs, acts)
 }
+}
 
+multiversion! {
 /// LSTM backward from [`lstm_forward`] (`keep_all`). `grad_h` is `[B, T, H]` when
 /// `keep_sequence`, else `[B, H]`; `grad_c` is the final cell state's `[B, H]`. Returns
 /// (`d xw` `[B, T, 4H]`, `d w` `[H, 4H]`, `d h0`, `d c0` `[B, H]`).
@@ -733,7 +779,9 @@ pub fn lstm_backward(
     let dw = weight_grad(&hs[..t * b * hp], &dg, t * b, h, hp, g4);
     (dxw, dw, dh0, dc0)
 }
+}
 
+multiversion! {
 /// GRU forward (gates r, z, n). `xw` `[B, T, 3H]` (with `b_hr`, `b_hz` folded in), `w`
 /// `[H, 3H]`, `b_hn` `[H]`, `h0` `[B, H]`. Returns `(hs, saved)`: states as in
 /// [`elman_forward`] and, when `keep_all`, per step `[r, z, n, q]` rows `[T, B, padded(4H)]`
@@ -857,7 +905,9 @@ pub fn gru_forward(
     });
     (hs, saved)
 }
+}
 
+multiversion! {
 /// GRU backward from [`gru_forward`] (`keep_all`). Returns (`d xw` `[B, T, 3H]`,
 /// `d w` `[H, 3H]`, `d b_hn` `[H]`, `d h0` `[B, H]`).
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
@@ -1019,6 +1069,7 @@ pub fn gru_backward(
         (dw, column_sums(&dn, rows, hp, 0, h))
     };
     (dxw, dw, db_hn, dh0)
+}
 }
 
 /// The output gradient for `row` at step `s`, if the output holds that step.
