@@ -42,7 +42,13 @@ fn experiment(name: &str) -> MainWith {
 fn mnist_dir() -> PathBuf {
     let dir = std::env::var_os("MNIST_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist"));
+        .unwrap_or_else(|| {
+            // Cargo's run-time value (see tests/cells.rs `golden_dir`).
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+                .join("../shared/data/mnist")
+        });
     assert!(
         dir.join("train-images-idx3-ubyte.gz").is_file()
             || dir.join("train-images-idx3-ubyte").is_file(),

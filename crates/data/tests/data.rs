@@ -299,7 +299,13 @@ fn an_interrupted_transfer_leaves_no_file() {
 /// holds the files (this test must not pass silently without data).
 fn mnist_dir() -> PathBuf {
     let from_env = std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty());
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The package directory as cargo reports it when running the test, not the one baked in
+    // at compile time: a build directory shared between checkouts (CI's cache) may hold a
+    // binary compiled in another checkout.
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let workspace = package.join("../..");
     let dir = match &from_env {
         // A relative MNIST_DIR (CI: ../shared/data/mnist) is relative to the repository root.
         Some(v) if Path::new(v).is_relative() => workspace.join(v),
