@@ -101,10 +101,26 @@ impl Elman {
             let h = layer.hidden_size();
             let h0 = initial_state(state.as_ref(), l, b, h, &device);
             let keep = l + 1 < n || steps == Steps::All;
-            let xw = layer.project(input, layer.summed_bias());
             let out = match path {
-                Path::Fused => elman_layer(xw, layer.w_hh.val(), h0, self.relu, keep),
-                Path::Reference => self.reference(xw, layer.w_hh.val(), h0, keep),
+                Path::Fused => {
+                    // The op always takes a bias; a bias-free layer passes zeros.
+                    let bias = layer
+                        .summed_bias()
+                        .unwrap_or_else(|| Tensor::zeros([h], &device));
+                    elman_layer(
+                        input,
+                        layer.w_ih.val(),
+                        bias,
+                        layer.w_hh.val(),
+                        h0,
+                        self.relu,
+                        keep,
+                    )
+                }
+                Path::Reference => {
+                    let xw = layer.project(input, layer.summed_bias());
+                    self.reference(xw, layer.w_hh.val(), h0, keep)
+                }
             };
             let [_, t, _] = out.dims();
             finals.push(out.clone().slice([0..b, t - 1..t, 0..h]).reshape([1, b, h]));

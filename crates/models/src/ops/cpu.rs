@@ -413,16 +413,24 @@ fn row_chunks(b: usize) -> Vec<(usize, usize)> {
 }
 
 multiversion! {
-/// Elman forward. `xw` `[B, T, H]`, `w` `[H, H]` (applied as `h · w`), `h0` `[B, H]`.
+/// Elman forward with the input projection folded in: step `s` computes
+/// `h_s = act(x_s · w_ih + bias + h_{s-1} · w)`. `x` `[B, T, D]`, `w_ih` `[D, H]`,
+/// `bias` `[H]`, `w` `[H, H]`, `h0` `[B, H]`.
+///
+/// Folding the projection into the time loop means no `[B, T, H]` projection is written
+/// and read back (at the IRNN shape that buffer is 12.5 MB, far outside the caches).
 /// Returns the states `[slots, B, hp]` (time-major, padded): all `T + 1` steps when
 /// `keep_all`, else two slots used in turn (the last state is in slot `T % 2`).
 #[allow(clippy::too_many_arguments)]
 pub fn elman_forward(
-    xw: &[f32],
+    x: &[f32],
+    w_ih: &[f32],
+    bias: &[f32],
     w: &[f32],
     h0: &[f32],
     b: usize,
     t: usize,
+    d: usize,
     h: usize,
     relu: bool,
     keep_all: bool,
@@ -435,6 +443,7 @@ pub fn elman_forward(
         hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
     }
     let wp = Packed::new(w, h, h, false);
+    let wip = Packed::new(w_ih, d, h, false);
     let out = Shared(hs.as_mut_ptr());
     row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
@@ -443,11 +452,22 @@ pub fn elman_forward(
         for s in 0..t {
             let prev = unsafe { out.0.add((slot(s) * b + r0) * hp) };
             let cur = unsafe { out.0.add((slot(s + 1) * b + r0) * hp) };
-            for r in 0..rows {
-                let dst = unsafe { std::slice::from_raw_parts_mut(cur.add(r * hp), h) };
-                let src = &xw[((r0 + r) * t + s) * h..((r0 + r) * t + s + 1) * h];
-                dst.copy_from_slice(src);
-            }
+            // x_s · w_ih: row r of A is x[r0 + r, s, ..].
+            unsafe {
+                gemm(
+                    rows,
+                    d,
+                    hp,
+                    x.as_ptr().add((r0 * t + s) * d),
+                    t * d,
+                    1,
+                    wip.data.as_ptr(),
+                    hp,
+                    cur,
+                    hp,
+                    false,
+                )
+            };
             unsafe {
                 gemm(
                     rows,
@@ -463,11 +483,13 @@ pub fn elman_forward(
                     true,
                 )
             };
-            let cur = unsafe { std::slice::from_raw_parts_mut(cur, rows * hp) };
-            if relu {
-                cur.iter_mut().for_each(|x| *x = x.max(0.0));
-            } else {
-                cur.iter_mut().for_each(|x| *x = tanh(*x));
+            for r in 0..rows {
+                let a = unsafe { std::slice::from_raw_parts_mut(cur.add(r * hp), h) };
+                if relu {
+                    a.iter_mut().zip(bias).for_each(|(a, c)| *a = (*a + c).max(0.0));
+                } else {
+                    a.iter_mut().zip(bias).for_each(|(a, c)| *a = tanh(*a + c));
+                }
             }
         }
     });
@@ -475,68 +497,91 @@ pub fn elman_forward(
 }
 }
 
+/// The gradients of [`elman_backward`].
+pub struct ElmanCpuGrads {
+    /// `[B, T, D]`, when asked for.
+    pub x: Option<Vec<f32>>,
+    /// `[D, H]`.
+    pub w_ih: Vec<f32>,
+    /// `[H]`.
+    pub bias: Vec<f32>,
+    /// `[H, H]`.
+    pub w_hh: Vec<f32>,
+    /// `[B, H]`.
+    pub h0: Vec<f32>,
+}
+
+/// One thread's share of the parameter gradients, padded to `hp` columns.
+struct ElmanPartial {
+    w_ih: Vec<f32>,
+    bias: Vec<f32>,
+    w_hh: Vec<f32>,
+}
+
 multiversion! {
-/// Elman backward from the states of [`elman_forward`] (`keep_all`). `grad_out` is
-/// `[B, T, H]` when `keep_sequence`, else `[B, H]` (the last step's). Returns
-/// (`d xw` `[B, T, H]`, `d w` `[H, H]`, `d h0` `[B, H]`).
+/// Elman backward from the states of [`elman_forward`] (`keep_all`) and its input `x`.
+/// `grad_out` is `[B, T, H]` when `keep_sequence`, else `[B, H]` (the last step's).
+/// `need_dx`: also return the gradient w.r.t. `x` (a lower layer's output).
 #[allow(clippy::too_many_arguments)]
 pub fn elman_backward(
     hs: &[f32],
+    x: &[f32],
+    w_ih: &[f32],
     w: &[f32],
     grad_out: &[f32],
     b: usize,
     t: usize,
+    d: usize,
     h: usize,
     relu: bool,
     keep_sequence: bool,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let hp = padded(h);
+    need_dx: bool,
+) -> ElmanCpuGrads {
+    let (hp, dp) = (padded(h), padded(d));
     let wt = Packed::new(w, h, h, true);
-    let mut dxw = vec![0.0f32; b * t * h];
+    let wit = Packed::new(w_ih, h, d, true);
+    let mut dx = vec![0.0f32; if need_dx { b * t * d } else { 0 }];
     let mut dh0 = vec![0.0f32; b * h];
-    let dxw_ptr = Shared(dxw.as_mut_ptr());
+    let dx_ptr = Shared(dx.as_mut_ptr());
     let dh0_ptr = Shared(dh0.as_mut_ptr());
-    // Each thread accumulates its rows' share of dW = sum_s h_{s-1}^T da_s step by step, so
-    // no [T, B, H] buffer of da is written and read back (at long T it would not fit in
-    // cache, and the step cost would grow with T).
-    let partial_dw: Vec<Vec<f32>> = row_chunks(b)
+    // Each thread accumulates its rows' share of dW_hh = sum_s h_{s-1}^T da_s, dW_ih =
+    // sum_s x_s^T da_s and d bias step by step, so no [T, B, H] buffer of da is written
+    // and read back (at long T it would not fit in cache, and the step cost would grow
+    // with T).
+    let partials: Vec<ElmanPartial> = row_chunks(b)
         .into_par_iter()
         .map(|(r0, r1)| {
             let _ftz = FlushDenormals::new();
-            let (dxw_ptr, dh0_ptr) = (dxw_ptr, dh0_ptr);
+            let (dx_ptr, dh0_ptr) = (dx_ptr, dh0_ptr);
             let rows = r1 - r0;
             // dh: gradient w.r.t. the state after step s, for this chunk's rows.
             let mut dh = vec![0.0f32; rows * hp];
-            let mut da_s = vec![0.0f32; rows * hp];
-            let mut dw = vec![0.0f32; h * hp];
+            let mut da = vec![0.0f32; rows * hp];
+            let mut dx_s = vec![0.0f32; if need_dx { rows * dp } else { 0 }];
+            let mut part = ElmanPartial {
+                w_ih: vec![0.0f32; d * hp],
+                bias: vec![0.0f32; hp],
+                w_hh: vec![0.0f32; h * hp],
+            };
             for s in (0..t).rev() {
                 for r in 0..rows {
-                    let g = if keep_sequence {
-                        Some(&grad_out[((r0 + r) * t + s) * h..((r0 + r) * t + s + 1) * h])
-                    } else if s == t - 1 {
-                        Some(&grad_out[(r0 + r) * h..(r0 + r + 1) * h])
-                    } else {
-                        None
-                    };
-                    if let Some(g) = g {
-                        dh[r * hp..r * hp + h]
-                            .iter_mut()
-                            .zip(g)
-                            .for_each(|(d, g)| *d += g);
+                    let g = out_grad(grad_out, keep_sequence, r0 + r, s, t, h);
+                    let y = &hs[((s + 1) * b + r0 + r) * hp..][..h];
+                    let dh_r = &dh[r * hp..][..h];
+                    let da_r = &mut da[r * hp..][..h];
+                    let db = &mut part.bias[..h];
+                    for u in 0..h {
+                        let dv = dh_r[u] + g.map_or(0.0, |g| g[u]);
+                        let v = if relu {
+                            if y[u] > 0.0 { dv } else { 0.0 }
+                        } else {
+                            dv * (1.0 - y[u] * y[u])
+                        };
+                        da_r[u] = v;
+                        db[u] += v;
                     }
                 }
-                let hcur = &hs[((s + 1) * b + r0) * hp..((s + 1) * b + r1) * hp];
-                if relu {
-                    for ((a, d), y) in da_s.iter_mut().zip(&dh).zip(hcur) {
-                        *a = if *y > 0.0 { *d } else { 0.0 };
-                    }
-                } else {
-                    for ((a, d), y) in da_s.iter_mut().zip(&dh).zip(hcur) {
-                        *a = d * (1.0 - y * y);
-                    }
-                }
-                write_batch_major(dxw_ptr, &da_s, hp, rows, r0, s, t, h);
-                // dW += h_{s-1}^T da_s
+                // dW_hh += h_{s-1}^T da_s
                 let hprev = hs[(s * b + r0) * hp..].as_ptr();
                 unsafe {
                     gemm(
@@ -546,20 +591,55 @@ pub fn elman_backward(
                         hprev,
                         1,
                         hp,
-                        da_s.as_ptr(),
+                        da.as_ptr(),
                         hp,
-                        dw.as_mut_ptr(),
+                        part.w_hh.as_mut_ptr(),
                         hp,
                         true,
                     )
                 };
+                // dW_ih += x_s^T da_s: element (i, kk) of A is x[r0 + kk, s, i].
+                unsafe {
+                    gemm(
+                        d,
+                        rows,
+                        hp,
+                        x.as_ptr().add((r0 * t + s) * d),
+                        1,
+                        t * d,
+                        da.as_ptr(),
+                        hp,
+                        part.w_ih.as_mut_ptr(),
+                        hp,
+                        true,
+                    )
+                };
+                if need_dx {
+                    // dx_s = da_s · W_ih^T
+                    unsafe {
+                        gemm(
+                            rows,
+                            h,
+                            dp,
+                            da.as_ptr(),
+                            hp,
+                            1,
+                            wit.data.as_ptr(),
+                            dp,
+                            dx_s.as_mut_ptr(),
+                            dp,
+                            false,
+                        )
+                    };
+                    write_batch_major(dx_ptr, &dx_s, dp, rows, r0, s, t, d);
+                }
                 // dh_{s-1} = da_s · W^T
                 unsafe {
                     gemm(
                         rows,
                         h,
                         hp,
-                        da_s.as_ptr(),
+                        da.as_ptr(),
                         hp,
                         1,
                         wt.data.as_ptr(),
@@ -574,19 +654,29 @@ pub fn elman_backward(
                 let dst = unsafe { std::slice::from_raw_parts_mut(dh0_ptr.0.add((r0 + r) * h), h) };
                 dst.copy_from_slice(&dh[r * hp..r * hp + h]);
             }
-            dw
+            part
         })
         .collect();
-    let mut dw = vec![0.0f32; h * h];
-    for part in &partial_dw {
-        for i in 0..h {
-            dw[i * h..(i + 1) * h]
-                .iter_mut()
-                .zip(&part[i * hp..i * hp + h])
-                .for_each(|(d, p)| *d += p);
+    let unpad = |rows: usize, pick: &dyn Fn(&ElmanPartial) -> &Vec<f32>| {
+        let mut sum = vec![0.0f32; rows * h];
+        for part in &partials {
+            let p = pick(part);
+            for i in 0..rows {
+                sum[i * h..(i + 1) * h]
+                    .iter_mut()
+                    .zip(&p[i * hp..i * hp + h])
+                    .for_each(|(s, v)| *s += v);
+            }
         }
+        sum
+    };
+    ElmanCpuGrads {
+        x: need_dx.then_some(dx),
+        w_ih: unpad(d, &|p| &p.w_ih),
+        bias: unpad(1, &|p| &p.bias),
+        w_hh: unpad(h, &|p| &p.w_hh),
+        h0: dh0,
     }
-    (dxw, dw, dh0)
 }
 }
 

@@ -36,21 +36,48 @@ fn to_batch_major(src: &[f32], first: usize, t: usize, b: usize, h: usize) -> Ve
 
 impl RecurrenceKernels for Flex {
     fn elman_forward(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         relu: bool,
         keep_sequence: bool,
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        let (Some((xw_c, shape)), Some((w, _)), Some((h0, _))) =
-            (f32_data(&xw), f32_data(&w_hh), f32_data(&h0))
-        else {
-            return generic::elman_forward::<Self>(xw, w_hh, h0, relu, keep_sequence, save);
+        let (Some((xc, shape)), Some((wi, _)), Some((bc, _)), Some((w, wshape)), Some((h0c, _))) = (
+            f32_data(&x),
+            f32_data(&w_ih),
+            f32_data(&bias),
+            f32_data(&w_hh),
+            f32_data(&h0),
+        ) else {
+            return generic::elman_forward::<Self>(
+                x,
+                w_ih,
+                bias,
+                w_hh,
+                h0,
+                relu,
+                keep_sequence,
+                save,
+            );
         };
-        let [b, t, h] = [shape[0], shape[1], shape[2]];
+        let [b, t, d, h] = [shape[0], shape[1], shape[2], wshape[0]];
         let keep_all = save || keep_sequence;
-        let hs = cpu::elman_forward(slice(&xw_c), slice(&w), slice(&h0), b, t, h, relu, keep_all);
+        let hs = cpu::elman_forward(
+            slice(&xc),
+            slice(&wi),
+            slice(&bc),
+            slice(&w),
+            slice(&h0c),
+            b,
+            t,
+            d,
+            h,
+            relu,
+            keep_all,
+        );
         let out = if keep_sequence {
             tensor(to_batch_major(&hs, 1, t, b, h), vec![b, t, h])
         } else {
@@ -58,38 +85,56 @@ impl RecurrenceKernels for Flex {
             tensor(to_batch_major(&hs, last, 1, b, h), vec![b, h])
         };
         let tape = save.then(|| Tape {
-            tensors: vec![tensor(hs, vec![t + 1, b, padded(h)])],
+            tensors: vec![tensor(hs, vec![t + 1, b, padded(h)]), xc],
         });
         (out, tape)
     }
 
     fn elman_backward(
         tape: Tape<Self>,
+        w_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         grad_out: FloatTensor<Self>,
         relu: bool,
         keep_sequence: bool,
+        need_dx: bool,
     ) -> ElmanGrads<Self> {
-        let (Some((w, wshape)), Some((g, _))) = (f32_data(&w_hh), f32_data(&grad_out)) else {
-            return generic::elman_backward::<Self>(tape, w_hh, grad_out, relu, keep_sequence);
+        let (Some((wi, _)), Some((w, wshape)), Some((g, _))) =
+            (f32_data(&w_ih), f32_data(&w_hh), f32_data(&grad_out))
+        else {
+            return generic::elman_backward::<Self>(
+                tape,
+                w_ih,
+                w_hh,
+                grad_out,
+                relu,
+                keep_sequence,
+                need_dx,
+            );
         };
-        let hs = &tape.tensors[0];
-        let dims = hs.layout().shape().to_vec();
-        let (t, b, h) = (dims[0] - 1, dims[1], wshape[0]);
-        let (da, dw, dh0) = cpu::elman_backward(
+        let (hs, x) = (&tape.tensors[0], &tape.tensors[1]);
+        let dims = x.layout().shape().to_vec();
+        let (b, t, d, h) = (dims[0], dims[1], dims[2], wshape[0]);
+        let grads = cpu::elman_backward(
             slice(hs),
+            slice(x),
+            slice(&wi),
             slice(&w),
             slice(&g),
             b,
             t,
+            d,
             h,
             relu,
             keep_sequence,
+            need_dx,
         );
         ElmanGrads {
-            xw: tensor(da, vec![b, t, h]),
-            w_hh: tensor(dw, vec![h, h]),
-            h0: tensor(dh0, vec![b, h]),
+            x: grads.x.map(|dx| tensor(dx, vec![b, t, d])),
+            w_ih: tensor(grads.w_ih, vec![d, h]),
+            bias: tensor(grads.bias, vec![h]),
+            w_hh: tensor(grads.w_hh, vec![h, h]),
+            h0: tensor(grads.h0, vec![b, h]),
         }
     }
 

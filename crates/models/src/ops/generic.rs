@@ -144,7 +144,88 @@ impl<B: Backend> OutputGrad<B> {
     }
 }
 
+/// `x · w_ih + bias` for every step: `[B, T, D]` -> `[B, T, G]`, one matmul.
+pub fn project<B: Backend>(
+    x: FloatTensor<B>,
+    w_ih: FloatTensor<B>,
+    bias: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let [b, t, d] = dims3::<B>(&x);
+    let g = w_ih.shape()[1];
+    let xw = B::float_matmul(B::float_reshape(x, Shape::new([b * t, d])), w_ih);
+    let xw = B::float_add(xw, B::float_reshape(bias, Shape::new([1, g])));
+    B::float_reshape(xw, Shape::new([b, t, g]))
+}
+
+/// The gradients of [`project`] from the gradient of its output `dxw` `[B, T, G]`:
+/// (`d x` when `need_dx`, `d w_ih`, `d bias`).
+pub fn project_backward<B: Backend>(
+    x: FloatTensor<B>,
+    w_ih: FloatTensor<B>,
+    dxw: FloatTensor<B>,
+    need_dx: bool,
+) -> (Option<FloatTensor<B>>, FloatTensor<B>, FloatTensor<B>) {
+    let [b, t, d] = dims3::<B>(&x);
+    let g = w_ih.shape()[1];
+    let dxw = B::float_reshape(dxw, Shape::new([b * t, g]));
+    let x = B::float_reshape(x, Shape::new([b * t, d]));
+    let dw = B::float_matmul(B::float_transpose(x), dxw.clone());
+    let db = sum_batch::<B>(dxw.clone());
+    let dx = need_dx.then(|| {
+        B::float_reshape(
+            B::float_matmul(dxw, B::float_transpose(w_ih)),
+            Shape::new([b, t, d]),
+        )
+    });
+    (dx, dw, db)
+}
+
+/// Elman forward from the layer input: the projection as one matmul, then the time loop.
+/// The tape holds the loop's states followed by `x`.
+#[allow(clippy::too_many_arguments)]
 pub fn elman_forward<B: Backend>(
+    x: FloatTensor<B>,
+    w_ih: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    h0: FloatTensor<B>,
+    relu: bool,
+    keep_sequence: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B>>) {
+    let xw = project::<B>(x.clone(), w_ih, bias);
+    let (out, tape) = elman_loop_forward::<B>(xw, w_hh, h0, relu, keep_sequence, save);
+    let tape = tape.map(|mut tape| {
+        tape.tensors.push(x);
+        tape
+    });
+    (out, tape)
+}
+
+/// Elman backward from the tape of [`elman_forward`].
+pub fn elman_backward<B: Backend>(
+    mut tape: Tape<B>,
+    w_ih: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    grad_out: FloatTensor<B>,
+    relu: bool,
+    keep_sequence: bool,
+    need_dx: bool,
+) -> ElmanGrads<B> {
+    let x = tape.tensors.pop().expect("the tape ends with the input");
+    let (dxw, dw_hh, dh0) = elman_loop_backward::<B>(tape, w_hh, grad_out, relu, keep_sequence);
+    let (dx, dw_ih, db) = project_backward::<B>(x, w_ih, dxw, need_dx);
+    ElmanGrads {
+        x: dx,
+        w_ih: dw_ih,
+        bias: db,
+        w_hh: dw_hh,
+        h0: dh0,
+    }
+}
+
+/// The Elman time loop on a precomputed projection `xw` `[B, T, H]`.
+pub fn elman_loop_forward<B: Backend>(
     xw: FloatTensor<B>,
     w_hh: FloatTensor<B>,
     h0: FloatTensor<B>,
@@ -173,13 +254,14 @@ pub fn elman_forward<B: Backend>(
     (out, save.then_some(Tape { tensors: hs }))
 }
 
-pub fn elman_backward<B: Backend>(
+/// Backward of [`elman_loop_forward`]: (`d xw` `[B, T, H]`, `d w_hh`, `d h0`).
+pub fn elman_loop_backward<B: Backend>(
     tape: Tape<B>,
     w_hh: FloatTensor<B>,
     grad_out: FloatTensor<B>,
     relu: bool,
     keep_sequence: bool,
-) -> ElmanGrads<B> {
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
     let hs = tape.tensors;
     let t = hs.len() - 1;
     let og = OutputGrad::<B>::new(grad_out);
@@ -212,11 +294,11 @@ pub fn elman_backward<B: Backend>(
     let da_tm = stack_time::<B>(das);
     let h_prev = flat_time::<B>(stack_time::<B>(hs[..t].to_vec()));
     let w_hh = B::float_matmul(B::float_transpose(h_prev), flat_time::<B>(da_tm.clone()));
-    ElmanGrads {
-        xw: B::float_swap_dims(da_tm, 0, 1),
+    (
+        B::float_swap_dims(da_tm, 0, 1),
         w_hh,
-        h0: dh.expect("at least one time step"),
-    }
+        dh.expect("at least one time step"),
+    )
 }
 
 pub fn lstm_forward<B: Backend>(

@@ -16,8 +16,10 @@
 //! - [`RecurrenceOps`]: the backend extension that Burn's `Dispatch` routes to the tensor's
 //!   backend. Its implementation for `Autodiff<B>` registers the hand-written backward.
 //!
-//! Layout: input projection `xw` `[B, T, G]` (input weights applied, foldable biases added),
-//! recurrent weight `w_hh` `[H, G]` applied as `h · w_hh`, states `[B, H]`.
+//! Layout: the gated cells take the input projection `xw` `[B, T, G]` (input weights applied,
+//! foldable biases added); the Elman cell takes its input `x` `[B, T, D]` with `w_ih` `[D, H]`
+//! and the summed bias `[H]`, so the CPU kernel can fold the projection into the time loop.
+//! Recurrent weight `w_hh` `[H, G]` applied as `h · w_hh`, states `[B, H]`.
 
 pub mod cpu;
 mod flex;
@@ -40,7 +42,10 @@ pub struct Tape<B: Backend> {
 }
 
 pub struct ElmanGrads<B: Backend> {
-    pub xw: FloatTensor<B>,
+    /// `None` unless asked for (the input of the first layer is data).
+    pub x: Option<FloatTensor<B>>,
+    pub w_ih: FloatTensor<B>,
+    pub bias: FloatTensor<B>,
     pub w_hh: FloatTensor<B>,
     pub h0: FloatTensor<B>,
 }
@@ -65,25 +70,34 @@ pub struct GruGrads<B: Backend> {
 /// `[B, H]`. The LSTM output carries its final cell state as one extra time row
 /// (`[B, T + 1, H]` or `[B, 2, H]`). `save` asks for a [`Tape`] for the backward pass.
 pub trait RecurrenceKernels: Backend {
+    /// The Elman layer from its input `x` `[B, T, D]`: `h_s = act(x_s · w_ih + bias +
+    /// h_{s-1} · w_hh)`. Unlike the gated cells, the input projection is part of the
+    /// operation, so a kernel may fold it into the time loop.
+    #[allow(clippy::too_many_arguments)]
     fn elman_forward(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         relu: bool,
         keep_sequence: bool,
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        generic::elman_forward::<Self>(xw, w_hh, h0, relu, keep_sequence, save)
+        generic::elman_forward::<Self>(x, w_ih, bias, w_hh, h0, relu, keep_sequence, save)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn elman_backward(
         tape: Tape<Self>,
+        w_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         grad_out: FloatTensor<Self>,
         relu: bool,
         keep_sequence: bool,
+        need_dx: bool,
     ) -> ElmanGrads<Self> {
-        generic::elman_backward::<Self>(tape, w_hh, grad_out, relu, keep_sequence)
+        generic::elman_backward::<Self>(tape, w_ih, w_hh, grad_out, relu, keep_sequence, need_dx)
     }
 
     fn lstm_forward(
@@ -138,8 +152,11 @@ impl RecurrenceKernels for burn::backend::NdArray {}
 #[allow(deprecated)]
 #[backend_extension(Autodiff, Flex, NdArray, Cube)]
 pub trait RecurrenceOps: burn::backend::Backend {
+    #[allow(clippy::too_many_arguments)]
     fn rnn_elman(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         relu: bool,
@@ -168,13 +185,15 @@ macro_rules! forward_only_impl {
     ($backend:ty) => {
         impl RecurrenceOps for $backend {
             fn rnn_elman(
-                xw: FloatTensor<Self>,
+                x: FloatTensor<Self>,
+                w_ih: FloatTensor<Self>,
+                bias: FloatTensor<Self>,
                 w_hh: FloatTensor<Self>,
                 h0: FloatTensor<Self>,
                 relu: bool,
                 keep_sequence: bool,
             ) -> FloatTensor<Self> {
-                Self::elman_forward(xw, w_hh, h0, relu, keep_sequence, false).0
+                Self::elman_forward(x, w_ih, bias, w_hh, h0, relu, keep_sequence, false).0
             }
 
             fn rnn_lstm(
@@ -212,15 +231,18 @@ mod ndarray_impl {
 #[derive(Debug)]
 struct ElmanBackward;
 
-impl<B: RecurrenceKernels> Backward<B, 3> for ElmanBackward {
-    type State = (Tape<B>, FloatTensor<B>, bool, bool);
+impl<B: RecurrenceKernels> Backward<B, 5> for ElmanBackward {
+    type State = (Tape<B>, FloatTensor<B>, FloatTensor<B>, bool, bool);
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [n_xw, n_w, n_h0] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [n_x, n_wi, n_b, n_w, n_h0] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (tape, w_hh, relu, keep) = ops.state;
-        let g = B::elman_backward(tape, w_hh, grad, relu, keep);
-        for (node, value) in [(n_xw, g.xw), (n_w, g.w_hh), (n_h0, g.h0)] {
+        let (tape, w_ih, w_hh, relu, keep) = ops.state;
+        let g = B::elman_backward(tape, w_ih, w_hh, grad, relu, keep, n_x.is_some());
+        if let (Some(node), Some(dx)) = (n_x, g.x) {
+            grads.register::<B>(node.id, dx);
+        }
+        for (node, value) in [(n_wi, g.w_ih), (n_b, g.bias), (n_w, g.w_hh), (n_h0, g.h0)] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, value);
             }
@@ -268,21 +290,26 @@ impl<B: RecurrenceKernels> Backward<B, 4> for GruBackward {
 
 impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, C> {
     fn rnn_elman(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         relu: bool,
         keep_sequence: bool,
     ) -> FloatTensor<Self> {
         let prep = ElmanBackward
-            .prepare::<C>([xw.node(), w_hh.node(), h0.node()])
+            .prepare::<C>([x.node(), w_ih.node(), bias.node(), w_hh.node(), h0.node()])
             .compute_bound()
             .stateful();
         match prep {
             OpsKind::Tracked(prep) => {
+                let wi = w_ih.primitive().clone();
                 let w = w_hh.primitive().clone();
                 let (out, tape) = B::elman_forward(
-                    xw.primitive().clone(),
+                    x.primitive().clone(),
+                    wi.clone(),
+                    bias.primitive().clone(),
                     w.clone(),
                     h0.primitive().clone(),
                     relu,
@@ -290,11 +317,13 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
                     true,
                 );
                 let tape = tape.expect("a tape was requested");
-                prep.finish((tape, w, relu, keep_sequence), out)
+                prep.finish((tape, wi, w, relu, keep_sequence), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(
                 B::elman_forward(
-                    xw.into_primitive(),
+                    x.into_primitive(),
+                    w_ih.into_primitive(),
+                    bias.into_primitive(),
                     w_hh.into_primitive(),
                     h0.into_primitive(),
                     relu,
@@ -388,18 +417,23 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
     }
 }
 
-/// Elman time loop on `Tensor`s: `[B, T, H]` (all steps) or `[B, H]` (last step) as a
-/// rank-3 tensor `[B, T or 1, H]`.
+/// Elman layer on `Tensor`s, from its input `x` `[B, T, D]` (input projection included):
+/// `[B, T, H]` (all steps) or `[B, H]` (last step) as a rank-3 tensor `[B, T or 1, H]`.
 pub fn elman_layer(
-    xw: Tensor<3>,
+    x: Tensor<3>,
+    w_ih: Tensor<2>,
+    bias: Tensor<1>,
     w_hh: Tensor<2>,
     h0: Tensor<2>,
     relu: bool,
     keep_sequence: bool,
 ) -> Tensor<3> {
-    let [b, _, h] = xw.dims();
+    let [b, _, _] = x.dims();
+    let h = w_hh.dims()[0];
     let out = <Dispatch as RecurrenceOps>::rnn_elman(
-        xw.into_dispatch(),
+        x.into_dispatch(),
+        w_ih.into_dispatch(),
+        bias.into_dispatch(),
         w_hh.into_dispatch(),
         h0.into_dispatch(),
         relu,
