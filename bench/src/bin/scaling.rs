@@ -23,10 +23,11 @@ struct Args {
     /// Time-loop implementation: the fused custom operation or the plain Burn-op reference.
     #[arg(long, value_enum, default_value_t = PathArg::Fused)]
     path: PathArg,
-    /// Timed batches per sequence length, after one warm-up batch. The median and the
-    /// fastest are reported; the exponent is fitted to the fastest, the measurement least
-    /// disturbed by other work on a shared machine.
-    #[arg(long, default_value_t = 9)]
+    /// Timed batches per sequence length, after one warm-up batch, taken in rounds that
+    /// interleave the lengths. The median and the fastest are reported; the exponent is
+    /// fitted to the fastest, the measurement least disturbed by other work on a shared
+    /// machine.
+    #[arg(long, default_value_t = 15)]
     repeats: usize,
     /// Sequence lengths to time.
     #[arg(long, value_delimiter = ',', default_values_t = [98, 196, 392, 784, 1568])]
@@ -76,12 +77,19 @@ fn main() {
         "{:>6}  {:>12}  {:>12}  {:>14}",
         "T", "median ms", "fastest ms", "fastest us/step"
     );
-    let mut points = vec![];
+    // Rounds interleave the lengths (one batch of each per round), so a burst of other work
+    // on a shared machine disturbs every length alike instead of one length's whole series.
     for &t in &args.lengths {
         step(&rnn, &head, args.batch, t, path, &device); // warm-up
-        let mut times: Vec<f64> = (0..args.repeats)
-            .map(|_| step(&rnn, &head, args.batch, t, path, &device))
-            .collect();
+    }
+    let mut times = vec![Vec::with_capacity(args.repeats); args.lengths.len()];
+    for _ in 0..args.repeats {
+        for (i, &t) in args.lengths.iter().enumerate() {
+            times[i].push(step(&rnn, &head, args.batch, t, path, &device));
+        }
+    }
+    let mut points = vec![];
+    for (&t, times) in args.lengths.iter().zip(&mut times) {
         times.sort_by(f64::total_cmp);
         let (median, fastest) = (times[times.len() / 2], times[0]);
         println!(
