@@ -933,13 +933,16 @@ pub fn gru_forward(
             };
             if let Some(w_n) = &w_n {
                 for r in 0..rows {
-                    let x = &xw[((r0 + r) * t + s) * g3..];
+                    // Exact-length slices so the loop has no bounds checks and vectorises.
+                    let x_r = &xw[((r0 + r) * t + s) * g3..][..h];
                     let hprev = unsafe { std::slice::from_raw_parts(prev.add(r * hp), h) };
+                    let hw_r = &mut hw[r * w_a.np..][..h];
+                    let q_r = &mut q[r * hp..][..h];
                     for u in 0..h {
                         // Keep the activated r in place of its pre-activation for the loop below.
-                        let rr = sigmoid(x[u] + hw[r * w_a.np + u]);
-                        hw[r * w_a.np + u] = rr;
-                        q[r * hp + u] = rr * hprev[u];
+                        let rr = sigmoid(x_r[u] + hw_r[u]);
+                        hw_r[u] = rr;
+                        q_r[u] = rr * hprev[u];
                     }
                 }
                 unsafe {
@@ -958,37 +961,56 @@ pub fn gru_forward(
                     )
                 };
             }
+            let b_hn = &b_hn[..h];
             for r in 0..rows {
-                let x = &xw[((r0 + r) * t + s) * g3..((r0 + r) * t + s + 1) * g3];
-                let hw_r = &hw[r * w_a.np..];
+                // Exact-length slices so the loops below have no bounds checks and vectorise.
+                let x = &xw[((r0 + r) * t + s) * g3..][..g3];
+                let (x_r, x_zn) = x.split_at(h);
+                let (x_z, x_n) = x_zn.split_at(h);
+                let hw_r = &hw[r * w_a.np..][..w_a.n];
+                let (hw_rr, hw_zn) = hw_r.split_at(h);
+                let hw_z = &hw_zn[..h];
                 let hprev = unsafe { std::slice::from_raw_parts(prev.add(r * hp), h) };
                 let hn = unsafe {
                     std::slice::from_raw_parts_mut(hs_p.0.add((slot(s + 1) * b + r0 + r) * hp), h)
                 };
-                for u in 0..h {
-                    let rr = if reset_after {
-                        sigmoid(x[u] + hw_r[u])
-                    } else {
-                        hw_r[u]
-                    };
-                    let z = sigmoid(x[h + u] + hw_r[h + u]);
-                    let (n, qq) = if reset_after {
-                        let qq = hw_r[2 * h + u] + b_hn[u];
-                        (tanh(x[2 * h + u] + rr * qq), qq)
-                    } else {
-                        (tanh(x[2 * h + u] + qn[r * hp + u] + b_hn[u]), q[r * hp + u])
-                    };
-                    hn[u] = n + z * (hprev[u] - n);
-                    row_save[u] = rr;
-                    row_save[h + u] = z;
-                    row_save[2 * h + u] = n;
-                    row_save[3 * h + u] = qq;
-                }
-                if keep_all {
-                    let dst = unsafe {
+                // The saved [r, z, n, q] row goes straight to the tape when there is one.
+                let save: &mut [f32] = if keep_all {
+                    unsafe {
                         std::slice::from_raw_parts_mut(saved_p.0.add((s * b + r0 + r) * sp), 4 * h)
-                    };
-                    dst.copy_from_slice(&row_save);
+                    }
+                } else {
+                    &mut row_save[..]
+                };
+                let (s_r, rest) = save.split_at_mut(h);
+                let (s_z, rest) = rest.split_at_mut(h);
+                let (s_n, s_q) = rest.split_at_mut(h);
+                let s_q = &mut s_q[..h];
+                if reset_after {
+                    let hw_n = &hw_zn[h..2 * h];
+                    for u in 0..h {
+                        let rr = sigmoid(x_r[u] + hw_rr[u]);
+                        let z = sigmoid(x_z[u] + hw_z[u]);
+                        let qq = hw_n[u] + b_hn[u];
+                        let n = tanh(x_n[u] + rr * qq);
+                        hn[u] = n + z * (hprev[u] - n);
+                        s_r[u] = rr;
+                        s_z[u] = z;
+                        s_n[u] = n;
+                        s_q[u] = qq;
+                    }
+                } else {
+                    let qn_r = &qn[r * hp..][..h];
+                    let q_r = &q[r * hp..][..h];
+                    for u in 0..h {
+                        let z = sigmoid(x_z[u] + hw_z[u]);
+                        let n = tanh(x_n[u] + qn_r[u] + b_hn[u]);
+                        hn[u] = n + z * (hprev[u] - n);
+                        s_r[u] = hw_rr[u];
+                        s_z[u] = z;
+                        s_n[u] = n;
+                        s_q[u] = q_r[u];
+                    }
                 }
             }
         }
@@ -1043,19 +1065,28 @@ pub fn gru_backward(
         let mut direct = vec![0.0f32; rows * hp];
         let mut drh = vec![0.0f32; rows * hp];
         for s in (0..t).rev() {
+            // dh += the output's gradient for this step, once, for both loops below.
+            for r in 0..rows {
+                if let Some(g) = out_grad(grad_out, keep_sequence, r0 + r, s, t, h) {
+                    dh[r * hp..][..h]
+                        .iter_mut()
+                        .zip(g)
+                        .for_each(|(d, g)| *d += g);
+                }
+            }
+            // Exact-length slices below so the loops have no bounds checks and vectorise.
             if let Some(wt_n) = &wt_n {
                 // d(r h) = dn_pre · W_n^T needs dn_pre first: compute it per row.
                 for r in 0..rows {
                     let row = r0 + r;
-                    let sv = &saved[(s * b + row) * sp..];
-                    let g = out_grad(grad_out, keep_sequence, row, s, t, h);
-                    let out = unsafe {
-                        std::slice::from_raw_parts_mut(dx_p.0.add((s * b + row) * xp), g3)
+                    let sv = &saved[(s * b + row) * sp..][..4 * h];
+                    let (z, n) = (&sv[h..2 * h], &sv[2 * h..3 * h]);
+                    let out_n = unsafe {
+                        std::slice::from_raw_parts_mut(dx_p.0.add((s * b + row) * xp + 2 * h), h)
                     };
+                    let d = &dh[r * hp..][..h];
                     for u in 0..h {
-                        let d = dh[r * hp + u] + g.map_or(0.0, |g| g[u]);
-                        let (z, n) = (sv[h + u], sv[2 * h + u]);
-                        out[2 * h + u] = d * (1.0 - z) * (1.0 - n * n);
+                        out_n[u] = d[u] * (1.0 - z[u]) * (1.0 - n[u] * n[u]);
                     }
                 }
                 let dn = unsafe { dx_p.0.add((s * b + r0) * xp + 2 * h) };
@@ -1077,34 +1108,51 @@ pub fn gru_backward(
             }
             for r in 0..rows {
                 let row = r0 + r;
-                let sv = &saved[(s * b + row) * sp..(s * b + row) * sp + 4 * h];
-                let hprev = &hs[(s * b + row) * hp..(s * b + row) * hp + h];
-                let g = out_grad(grad_out, keep_sequence, row, s, t, h);
+                let sv = &saved[(s * b + row) * sp..][..4 * h];
+                let (sv_r, rest) = sv.split_at(h);
+                let (sv_z, rest) = rest.split_at(h);
+                let (sv_n, sv_q) = rest.split_at(h);
+                let sv_q = &sv_q[..h];
+                let hprev = &hs[(s * b + row) * hp..][..h];
                 let out =
                     unsafe { std::slice::from_raw_parts_mut(dx_p.0.add((s * b + row) * xp), g3) };
+                let (o_r, rest) = out.split_at_mut(h);
+                let (o_z, o_n) = rest.split_at_mut(h);
+                let o_n = &mut o_n[..h];
                 let rec = unsafe {
                     std::slice::from_raw_parts_mut(drec_p.0.add((s * b + row) * rp), rec_w)
                 };
-                for u in 0..h {
-                    let d = dh[r * hp + u] + g.map_or(0.0, |g| g[u]);
-                    let (rr, z, n, q) = (sv[u], sv[h + u], sv[2 * h + u], sv[3 * h + u]);
-                    let dn_pre = d * (1.0 - z) * (1.0 - n * n);
-                    let dz_pre = d * (hprev[u] - n) * z * (1.0 - z);
-                    let mut dprev = d * z;
-                    let dr = if reset_after {
-                        rec[2 * h + u] = dn_pre * rr;
-                        dn_pre * q
-                    } else {
-                        dprev += drh[r * hp + u] * rr;
-                        drh[r * hp + u] * hprev[u]
-                    };
-                    let dr_pre = dr * rr * (1.0 - rr);
-                    out[u] = dr_pre;
-                    out[h + u] = dz_pre;
-                    out[2 * h + u] = dn_pre;
-                    rec[u] = dr_pre;
-                    rec[h + u] = dz_pre;
-                    direct[r * hp + u] = dprev;
+                let (rec_r, rest) = rec.split_at_mut(h);
+                let (rec_z, rec_n) = rest.split_at_mut(h);
+                let d = &dh[r * hp..][..h];
+                let direct_r = &mut direct[r * hp..][..h];
+                if reset_after {
+                    let rec_n = &mut rec_n[..h];
+                    for u in 0..h {
+                        let (rr, z, n) = (sv_r[u], sv_z[u], sv_n[u]);
+                        let dn_pre = d[u] * (1.0 - z) * (1.0 - n * n);
+                        let dz_pre = d[u] * (hprev[u] - n) * z * (1.0 - z);
+                        let dr_pre = dn_pre * sv_q[u] * rr * (1.0 - rr);
+                        rec_n[u] = dn_pre * rr;
+                        o_r[u] = dr_pre;
+                        o_z[u] = dz_pre;
+                        o_n[u] = dn_pre;
+                        rec_r[u] = dr_pre;
+                        rec_z[u] = dz_pre;
+                        direct_r[u] = d[u] * z;
+                    }
+                } else {
+                    let drh_r = &drh[r * hp..][..h];
+                    for u in 0..h {
+                        let (rr, z, n) = (sv_r[u], sv_z[u], sv_n[u]);
+                        let dz_pre = d[u] * (hprev[u] - n) * z * (1.0 - z);
+                        let dr_pre = drh_r[u] * hprev[u] * rr * (1.0 - rr);
+                        o_r[u] = dr_pre;
+                        o_z[u] = dz_pre;
+                        rec_r[u] = dr_pre;
+                        rec_z[u] = dz_pre;
+                        direct_r[u] = d[u] * z + drh_r[u] * rr;
+                    }
                 }
             }
             let dx_rows =
@@ -1142,14 +1190,10 @@ pub fn gru_backward(
     } else {
         let dw_rz = weight_grad(h_prev, &drec, rows, h, hp, 2 * h);
         // dn sits at columns 2H..3H of dx; q = r h at columns 3H..4H of the saved rows.
-        let dn: Vec<f32> = dx
-            .chunks(xp)
-            .flat_map(|r| {
-                let mut v = r[2 * h..g3].to_vec();
-                v.resize(hp, 0.0);
-                v
-            })
-            .collect();
+        let mut dn = vec![0.0f32; rows * hp];
+        for (dst, src) in dn.chunks_exact_mut(hp).zip(dx.chunks_exact(xp)) {
+            dst[..h].copy_from_slice(&src[2 * h..g3]);
+        }
         let dw_n = weight_grad(&saved[3 * h..], &dn, rows, h, sp, h);
         let mut dw = vec![0.0f32; h * g3];
         for i in 0..h {
