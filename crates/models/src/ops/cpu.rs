@@ -739,20 +739,25 @@ pub fn lstm_forward(
             };
             for r in 0..rows {
                 let g = &mut gates[r * gp..r * gp + g4];
+                // Exact-length gate slices so the loop has no bounds checks and vectorises.
                 let (ifg, o) = g.split_at_mut(3 * h);
                 let (i_f, gg) = ifg.split_at_mut(2 * h);
                 i_f.iter_mut().for_each(|x| *x = sigmoid(*x));
                 gg.iter_mut().for_each(|x| *x = tanh(*x));
                 o.iter_mut().for_each(|x| *x = sigmoid(*x));
+                let (gi, rest) = g.split_at(h);
+                let (gf, rest) = rest.split_at(h);
+                let (gg, go) = rest.split_at(h);
+                let go = &go[..h];
                 let base_prev = (slot(s) * b + r0 + r) * hp;
                 let base = (slot(s + 1) * b + r0 + r) * hp;
                 let c_prev = unsafe { std::slice::from_raw_parts(cs_p.0.add(base_prev), h) };
                 let c = unsafe { std::slice::from_raw_parts_mut(cs_p.0.add(base), h) };
                 let hn = unsafe { std::slice::from_raw_parts_mut(hs_p.0.add(base), h) };
                 for u in 0..h {
-                    let cv = g[h + u] * c_prev[u] + g[u] * g[2 * h + u];
+                    let cv = gf[u] * c_prev[u] + gi[u] * gg[u];
                     c[u] = cv;
-                    hn[u] = g[3 * h + u] * tanh(cv);
+                    hn[u] = go[u] * tanh(cv);
                 }
                 if keep_all {
                     let dst = unsafe {
@@ -819,21 +824,30 @@ pub fn lstm_backward(
                 if let Some(g) = g_out {
                     dh_r.iter_mut().zip(g).for_each(|(d, g)| *d += g);
                 }
+                // Exact-length slices so the loop has no bounds checks and vectorises.
                 let a = &acts[(s * b + row) * gp..(s * b + row) * gp + g4];
+                let (a_i, rest) = a.split_at(h);
+                let (a_f, rest) = rest.split_at(h);
+                let (a_g, a_o) = rest.split_at(h);
+                let a_o = &a_o[..h];
                 let c = &cs[((s + 1) * b + row) * hp..((s + 1) * b + row) * hp + h];
                 let c_prev = &cs[(s * b + row) * hp..(s * b + row) * hp + h];
                 let out =
                     unsafe { std::slice::from_raw_parts_mut(dg_p.0.add((s * b + row) * gp), g4) };
+                let (o_i, rest) = out.split_at_mut(h);
+                let (o_f, rest) = rest.split_at_mut(h);
+                let (o_g, o_o) = rest.split_at_mut(h);
+                let o_o = &mut o_o[..h];
                 let dc_r = &mut dc[r * h..(r + 1) * h];
                 for u in 0..h {
-                    let (i, f, g, o) = (a[u], a[h + u], a[2 * h + u], a[3 * h + u]);
+                    let (i, f, g, o) = (a_i[u], a_f[u], a_g[u], a_o[u]);
                     let tc = tanh(c[u]);
                     let d = dh_r[u];
                     let dcu = dc_r[u] + d * o * (1.0 - tc * tc);
-                    out[u] = dcu * g * i * (1.0 - i);
-                    out[h + u] = dcu * c_prev[u] * f * (1.0 - f);
-                    out[2 * h + u] = dcu * i * (1.0 - g * g);
-                    out[3 * h + u] = d * tc * o * (1.0 - o);
+                    o_i[u] = dcu * g * i * (1.0 - i);
+                    o_f[u] = dcu * c_prev[u] * f * (1.0 - f);
+                    o_g[u] = dcu * i * (1.0 - g * g);
+                    o_o[u] = d * tc * o * (1.0 - o);
                     dc_r[u] = dcu * f;
                 }
             }
