@@ -35,6 +35,10 @@ simple-sequence *args:
 bench *args:
     MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p rnn-bench --bin bench -- "$@"
 
+# PyTorch's throughput at the same shapes, for a side-by-side comparison (needs torch; PYTHON=path/to/python picks the interpreter).
+bench-pytorch *args:
+    "${PYTHON:-python3}" bench/pytorch_reference.py "$@"
+
 # Forward+backward time per batch of the IRNN at T = 98 ... 1568 and the fitted exponent.
 bench-scaling *args:
     cargo run --release -p rnn-bench --bin scaling -- "$@"

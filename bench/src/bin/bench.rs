@@ -38,10 +38,10 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     warmup: usize,
     /// Training steps per timed repeat.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 20)]
     steps: usize,
     /// Timed repeats (median, min and max are reported).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 7)]
     repeats: usize,
     /// MNIST directory (default: MNIST_DIR, then the cache; see the data crate).
     #[arg(long)]
