@@ -579,6 +579,14 @@ fn fused_matches_reference_on_random_shapes() {
                 &mut rng,
             );
         }
+        let m = LstmConfig::new(d, h).with_bias(false).init(&device);
+        compare_paths(
+            &format!("lstm-no-bias {b}x{t}x{d}x{h}"),
+            &m,
+            &x,
+            |m, x, p| m.run(x, None, Steps::Last, p).output,
+            &mut rng,
+        );
         for reset_after in [true, false] {
             let m = GruConfig::new(d, h)
                 .with_num_layers(2)

@@ -119,10 +119,26 @@ impl Lstm {
             let h0 = initial_state(state.as_ref().map(|s| &s.h), l, b, h, &device);
             let c0 = initial_state(state.as_ref().map(|s| &s.c), l, b, h, &device);
             let keep = l + 1 < n || steps == Steps::All;
-            let xw = layer.project(input, layer.summed_bias());
             let (out, c) = match path {
-                Path::Fused => lstm_layer(xw, layer.w_hh.val(), h0, c0, keep),
-                Path::Reference => reference(xw, layer.w_hh.val(), h0, c0, keep),
+                Path::Fused => {
+                    // The op always takes a bias; a bias-free layer passes zeros.
+                    let bias = layer
+                        .summed_bias()
+                        .unwrap_or_else(|| Tensor::zeros([4 * h], &device));
+                    lstm_layer(
+                        input,
+                        layer.w_ih.val(),
+                        bias,
+                        layer.w_hh.val(),
+                        h0,
+                        c0,
+                        keep,
+                    )
+                }
+                Path::Reference => {
+                    let xw = layer.project(input, layer.summed_bias());
+                    reference(xw, layer.w_hh.val(), h0, c0, keep)
+                }
             };
             let [_, t, _] = out.dims();
             hs.push(out.clone().slice([0..b, t - 1..t, 0..h]).reshape([1, b, h]));

@@ -690,17 +690,21 @@ pub fn elman_backward(
 }
 
 multiversion! {
-/// LSTM forward (gates i, f, g, o). `xw` `[B, T, 4H]`, `w` `[H, 4H]`, `h0`, `c0` `[B, H]`.
-/// Returns `(hs, cs, acts)`: states `[slots, B, hp]` as in [`elman_forward`] and, when
-/// `keep_all`, the activated gates `[T, B, padded(4H)]` for the backward pass.
+/// LSTM forward (gates i, f, g, o) with the input projection folded in, as in
+/// [`elman_forward`]: `x` `[B, T, D]`, `w_ih` `[D, 4H]`, `bias` `[4H]`, `w` `[H, 4H]`, `h0`,
+/// `c0` `[B, H]`. Returns `(hs, cs, acts)`: states `[slots, B, hp]` as in [`elman_forward`]
+/// and, when `keep_all`, the activated gates `[T, B, padded(4H)]` for the backward pass.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_forward(
-    xw: &[f32],
+    x: &[f32],
+    w_ih: &[f32],
+    bias: &[f32],
     w: &[f32],
     h0: &[f32],
     c0: &[f32],
     b: usize,
     t: usize,
+    d: usize,
     h: usize,
     keep_all: bool,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
@@ -715,6 +719,7 @@ pub fn lstm_forward(
         cs[r * hp..r * hp + h].copy_from_slice(&c0[r * h..(r + 1) * h]);
     }
     let wp = Packed::new(w, h, g4, false);
+    let wip = Packed::new(w_ih, d, g4, false);
     let (hs_p, cs_p, acts_p) = (
         Shared(hs.as_mut_ptr()),
         Shared(cs.as_mut_ptr()),
@@ -726,10 +731,22 @@ pub fn lstm_forward(
         let rows = r1 - r0;
         let mut gates = vec![0.0f32; rows * gp];
         for s in 0..t {
-            for r in 0..rows {
-                let src = &xw[((r0 + r) * t + s) * g4..((r0 + r) * t + s + 1) * g4];
-                gates[r * gp..r * gp + g4].copy_from_slice(src);
-            }
+            // x_s · w_ih: row r of A is x[r0 + r, s, ..].
+            unsafe {
+                gemm(
+                    rows,
+                    d,
+                    gp,
+                    x.as_ptr().add((r0 * t + s) * d),
+                    t * d,
+                    1,
+                    wip.data.as_ptr(),
+                    gp,
+                    gates.as_mut_ptr(),
+                    gp,
+                    false,
+                )
+            };
             let prev = unsafe { hs_p.0.add((slot(s) * b + r0) * hp) };
             unsafe {
                 gemm(
@@ -748,6 +765,7 @@ pub fn lstm_forward(
             };
             for r in 0..rows {
                 let g = &mut gates[r * gp..r * gp + g4];
+                g.iter_mut().zip(bias).for_each(|(v, c)| *v += c);
                 // Exact-length gate slices so the loop has no bounds checks and vectorises.
                 let (ifg, o) = g.split_at_mut(3 * h);
                 let (i_f, gg) = ifg.split_at_mut(2 * h);
@@ -781,39 +799,65 @@ pub fn lstm_forward(
 }
 }
 
+/// The gradients of [`lstm_backward`].
+pub struct LstmCpuGrads {
+    /// `[B, T, D]`, when asked for.
+    pub x: Option<Vec<f32>>,
+    /// `[D, 4H]`.
+    pub w_ih: Vec<f32>,
+    /// `[4H]`.
+    pub bias: Vec<f32>,
+    /// `[H, 4H]`.
+    pub w_hh: Vec<f32>,
+    /// `[B, H]`.
+    pub h0: Vec<f32>,
+    /// `[B, H]`.
+    pub c0: Vec<f32>,
+}
+
 multiversion! {
-/// LSTM backward from [`lstm_forward`] (`keep_all`). `grad_h` is `[B, T, H]` when
-/// `keep_sequence`, else `[B, H]`; `grad_c` is the final cell state's `[B, H]`. Returns
-/// (`d xw` `[B, T, 4H]`, `d w` `[H, 4H]`, `d h0`, `d c0` `[B, H]`).
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+/// LSTM backward from [`lstm_forward`] (`keep_all`) and its input `x`. `grad_h` is
+/// `[B, T, H]` when `keep_sequence`, else `[B, H]`; `grad_c` is the final cell state's
+/// `[B, H]`. `need_dx`: also return the gradient w.r.t. `x`.
+#[allow(clippy::too_many_arguments)]
 pub fn lstm_backward(
     hs: &[f32],
     cs: &[f32],
     acts: &[f32],
+    x: &[f32],
+    w_ih: &[f32],
     w: &[f32],
     grad_h: &[f32],
     grad_c: &[f32],
     b: usize,
     t: usize,
+    d: usize,
     h: usize,
     keep_sequence: bool,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
-    let (hp, g4, gp) = (padded(h), 4 * h, padded(4 * h));
+    need_dx: bool,
+) -> LstmCpuGrads {
+    let (hp, g4, gp, dp) = (padded(h), 4 * h, padded(4 * h), padded(d));
     let wt = Packed::new(w, g4, h, true);
+    let wit = Packed::new(w_ih, g4, d, true);
     let mut dg = vec![0.0f32; t * b * gp];
-    let mut dxw = vec![0.0f32; b * t * g4];
+    let mut dx = vec![0.0f32; if need_dx { b * t * d } else { 0 }];
     let mut dh0 = vec![0.0f32; b * h];
     let mut dc0 = vec![0.0f32; b * h];
-    let (dg_p, dxw_p, dh0_p, dc0_p) = (
+    let (dg_p, dx_p, dh0_p, dc0_p) = (
         Shared(dg.as_mut_ptr()),
-        Shared(dxw.as_mut_ptr()),
+        Shared(dx.as_mut_ptr()),
         Shared(dh0.as_mut_ptr()),
         Shared(dc0.as_mut_ptr()),
     );
-    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
+    // Per thread: its rows' share of d w_ih and d bias, accumulated step by step while the
+    // step's gate gradients are in cache (padded to gp columns).
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = row_chunks(b).into_par_iter().map(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
-        let (dg_p, dxw_p, dh0_p, dc0_p) = (dg_p, dxw_p, dh0_p, dc0_p);
+        let (dg_p, dx_p, dh0_p, dc0_p) = (dg_p, dx_p, dh0_p, dc0_p);
         let rows = r1 - r0;
+        let mut dw_ih = vec![0.0f32; d * gp];
+        let mut db = vec![0.0f32; gp];
+        let mut dx_s = vec![0.0f32; if need_dx { rows * dp } else { 0 }];
         let mut dh = vec![0.0f32; rows * hp];
         let mut dc = vec![0.0f32; rows * h];
         for r in 0..rows {
@@ -862,7 +906,44 @@ pub fn lstm_backward(
             }
             let dg_s = unsafe { dg_p.0.add((s * b + r0) * gp) };
             let dg_rows = unsafe { std::slice::from_raw_parts(dg_s, rows * gp) };
-            write_batch_major(dxw_p, dg_rows, gp, rows, r0, s, t, g4);
+            for row in dg_rows.chunks_exact(gp) {
+                db.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+            }
+            // d w_ih += x_s^T dg_s: element (i, kk) of A is x[r0 + kk, s, i].
+            unsafe {
+                gemm(
+                    d,
+                    rows,
+                    gp,
+                    x.as_ptr().add((r0 * t + s) * d),
+                    1,
+                    t * d,
+                    dg_s,
+                    gp,
+                    dw_ih.as_mut_ptr(),
+                    gp,
+                    true,
+                )
+            };
+            if need_dx {
+                // dx_s = dg_s · w_ih^T
+                unsafe {
+                    gemm(
+                        rows,
+                        g4,
+                        dp,
+                        dg_s,
+                        gp,
+                        1,
+                        wit.data.as_ptr(),
+                        dp,
+                        dx_s.as_mut_ptr(),
+                        dp,
+                        false,
+                    )
+                };
+                write_batch_major(dx_p, &dx_s, dp, rows, r0, s, t, d);
+            }
             unsafe {
                 gemm(
                     rows,
@@ -888,9 +969,28 @@ pub fn lstm_backward(
                     .copy_from_slice(&dc[r * h..(r + 1) * h]);
             }
         }
-    });
+        (dw_ih, db)
+    }).collect();
     let dw = weight_grad(&hs[..t * b * hp], &dg, t * b, h, hp, g4);
-    (dxw, dw, dh0, dc0)
+    let mut dw_ih = vec![0.0f32; d * g4];
+    let mut db = vec![0.0f32; g4];
+    for (pw, pb) in &partials {
+        for i in 0..d {
+            dw_ih[i * g4..(i + 1) * g4]
+                .iter_mut()
+                .zip(&pw[i * gp..i * gp + g4])
+                .for_each(|(a, v)| *a += v);
+        }
+        db.iter_mut().zip(pb).for_each(|(a, v)| *a += v);
+    }
+    LstmCpuGrads {
+        x: need_dx.then_some(dx),
+        w_ih: dw_ih,
+        bias: db,
+        w_hh: dw,
+        h0: dh0,
+        c0: dc0,
+    }
 }
 }
 

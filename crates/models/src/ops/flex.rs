@@ -139,27 +139,45 @@ impl RecurrenceKernels for Flex {
     }
 
     fn lstm_forward(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
         keep_sequence: bool,
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        let (Some((xw_c, shape)), Some((w, _)), Some((h0c, _)), Some((c0c, _))) =
-            (f32_data(&xw), f32_data(&w_hh), f32_data(&h0), f32_data(&c0))
+        let (
+            Some((xc, shape)),
+            Some((wi, _)),
+            Some((bc, _)),
+            Some((w, wshape)),
+            Some((h0c, _)),
+            Some((c0c, _)),
+        ) = (
+            f32_data(&x),
+            f32_data(&w_ih),
+            f32_data(&bias),
+            f32_data(&w_hh),
+            f32_data(&h0),
+            f32_data(&c0),
+        )
         else {
-            return generic::lstm_forward::<Self>(xw, w_hh, h0, c0, keep_sequence, save);
+            return generic::lstm_forward::<Self>(x, w_ih, bias, w_hh, h0, c0, keep_sequence, save);
         };
-        let [b, t, h] = [shape[0], shape[1], shape[2] / 4];
+        let [b, t, d, h] = [shape[0], shape[1], shape[2], wshape[0]];
         let keep_all = save || keep_sequence;
         let (hs, cs, acts) = cpu::lstm_forward(
-            slice(&xw_c),
+            slice(&xc),
+            slice(&wi),
+            slice(&bc),
             slice(&w),
             slice(&h0c),
             slice(&c0c),
             b,
             t,
+            d,
             h,
             keep_all,
         );
@@ -181,6 +199,7 @@ impl RecurrenceKernels for Flex {
                     tensor(hs, vec![t + 1, b, hp]),
                     tensor(cs, vec![t + 1, b, hp]),
                     tensor(acts, vec![t, b, padded(4 * h)]),
+                    xc,
                 ],
             }
         });
@@ -189,16 +208,28 @@ impl RecurrenceKernels for Flex {
 
     fn lstm_backward(
         tape: Tape<Self>,
+        w_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         grad_out: FloatTensor<Self>,
         keep_sequence: bool,
+        need_dx: bool,
     ) -> LstmGrads<Self> {
-        let (Some((w, wshape)), Some((g, gshape))) = (f32_data(&w_hh), f32_data(&grad_out)) else {
-            return generic::lstm_backward::<Self>(tape, w_hh, grad_out, keep_sequence);
+        let (Some((wi, _)), Some((w, wshape)), Some((g, gshape))) =
+            (f32_data(&w_ih), f32_data(&w_hh), f32_data(&grad_out))
+        else {
+            return generic::lstm_backward::<Self>(
+                tape,
+                w_ih,
+                w_hh,
+                grad_out,
+                keep_sequence,
+                need_dx,
+            );
         };
         let h = wshape[0];
-        let dims = tape.tensors[0].layout().shape().to_vec();
-        let (t, b) = (dims[0] - 1, dims[1]);
+        let x = &tape.tensors[3];
+        let dims = x.layout().shape().to_vec();
+        let (b, t, d) = (dims[0], dims[1], dims[2]);
         // Split the output gradient into the hidden rows and the cell-state row.
         let rows = gshape[1] - 1;
         let g = slice(&g);
@@ -209,23 +240,29 @@ impl RecurrenceKernels for Flex {
             grad_h.extend_from_slice(&g[base..base + rows * h]);
             grad_c.extend_from_slice(&g[base + rows * h..base + (rows + 1) * h]);
         }
-        let (dg, dw, dh0, dc0) = cpu::lstm_backward(
+        let grads = cpu::lstm_backward(
             slice(&tape.tensors[0]),
             slice(&tape.tensors[1]),
             slice(&tape.tensors[2]),
+            slice(x),
+            slice(&wi),
             slice(&w),
             &grad_h,
             &grad_c,
             b,
             t,
+            d,
             h,
             keep_sequence,
+            need_dx,
         );
         LstmGrads {
-            xw: tensor(dg, vec![b, t, 4 * h]),
-            w_hh: tensor(dw, vec![h, 4 * h]),
-            h0: tensor(dh0, vec![b, h]),
-            c0: tensor(dc0, vec![b, h]),
+            x: grads.x.map(|dx| tensor(dx, vec![b, t, d])),
+            w_ih: tensor(grads.w_ih, vec![d, 4 * h]),
+            bias: tensor(grads.bias, vec![4 * h]),
+            w_hh: tensor(grads.w_hh, vec![h, 4 * h]),
+            h0: tensor(grads.h0, vec![b, h]),
+            c0: tensor(grads.c0, vec![b, h]),
         }
     }
 

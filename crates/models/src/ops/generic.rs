@@ -301,7 +301,52 @@ pub fn elman_loop_backward<B: Backend>(
     )
 }
 
+/// LSTM forward from the layer input: the projection as one matmul, then the time loop.
+/// The tape holds the loop's tensors followed by `x`.
+#[allow(clippy::too_many_arguments)]
 pub fn lstm_forward<B: Backend>(
+    x: FloatTensor<B>,
+    w_ih: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    h0: FloatTensor<B>,
+    c0: FloatTensor<B>,
+    keep_sequence: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B>>) {
+    let xw = project::<B>(x.clone(), w_ih, bias);
+    let (out, tape) = lstm_loop_forward::<B>(xw, w_hh, h0, c0, keep_sequence, save);
+    let tape = tape.map(|mut tape| {
+        tape.tensors.push(x);
+        tape
+    });
+    (out, tape)
+}
+
+/// LSTM backward from the tape of [`lstm_forward`].
+pub fn lstm_backward<B: Backend>(
+    mut tape: Tape<B>,
+    w_ih: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    grad_out: FloatTensor<B>,
+    keep_sequence: bool,
+    need_dx: bool,
+) -> LstmGrads<B> {
+    let x = tape.tensors.pop().expect("the tape ends with the input");
+    let (dxw, dw_hh, dh0, dc0) = lstm_loop_backward::<B>(tape, w_hh, grad_out, keep_sequence);
+    let (dx, dw_ih, db) = project_backward::<B>(x, w_ih, dxw, need_dx);
+    LstmGrads {
+        x: dx,
+        w_ih: dw_ih,
+        bias: db,
+        w_hh: dw_hh,
+        h0: dh0,
+        c0: dc0,
+    }
+}
+
+/// The LSTM time loop on a precomputed projection `xw` `[B, T, 4H]`.
+pub fn lstm_loop_forward<B: Backend>(
     xw: FloatTensor<B>,
     w_hh: FloatTensor<B>,
     h0: FloatTensor<B>,
@@ -352,12 +397,18 @@ pub fn lstm_forward<B: Backend>(
     (out, tape)
 }
 
-pub fn lstm_backward<B: Backend>(
+/// Backward of [`lstm_loop_forward`]: (`d xw` `[B, T, 4H]`, `d w_hh`, `d h0`, `d c0`).
+pub fn lstm_loop_backward<B: Backend>(
     tape: Tape<B>,
     w_hh: FloatTensor<B>,
     grad_out: FloatTensor<B>,
     keep_sequence: bool,
-) -> LstmGrads<B> {
+) -> (
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+) {
     let t = (tape.tensors.len() - 2) / 3;
     let mut it = tape.tensors.into_iter();
     let hs: Vec<_> = it.by_ref().take(t + 1).collect();
@@ -415,12 +466,12 @@ pub fn lstm_backward<B: Backend>(
     let dg_tm = stack_time::<B>(dgs);
     let h_prev = flat_time::<B>(stack_time::<B>(hs[..t].to_vec()));
     let w_hh = B::float_matmul(B::float_transpose(h_prev), flat_time::<B>(dg_tm.clone()));
-    LstmGrads {
-        xw: B::float_swap_dims(dg_tm, 0, 1),
+    (
+        B::float_swap_dims(dg_tm, 0, 1),
         w_hh,
-        h0: dh.expect("at least one time step"),
-        c0: dc,
-    }
+        dh.expect("at least one time step"),
+        dc,
+    )
 }
 
 pub fn gru_forward<B: Backend>(

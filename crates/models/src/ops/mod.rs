@@ -16,9 +16,10 @@
 //! - [`RecurrenceOps`]: the backend extension that Burn's `Dispatch` routes to the tensor's
 //!   backend. Its implementation for `Autodiff<B>` registers the hand-written backward.
 //!
-//! Layout: the gated cells take the input projection `xw` `[B, T, G]` (input weights applied,
-//! foldable biases added); the Elman cell takes its input `x` `[B, T, D]` with `w_ih` `[D, H]`
-//! and the summed bias `[H]`, so the CPU kernel can fold the projection into the time loop.
+//! Layout: the Elman and LSTM ops take the layer input `x` `[B, T, D]` with `w_ih` `[D, G]`
+//! and the summed bias `[G]`, so the CPU kernel can fold the projection into the time loop;
+//! the GRU op takes the input projection `xw` `[B, T, G]` (input weights applied, foldable
+//! biases added).
 //! Recurrent weight `w_hh` `[H, G]` applied as `h · w_hh`, states `[B, H]`.
 
 pub mod cpu;
@@ -51,7 +52,10 @@ pub struct ElmanGrads<B: Backend> {
 }
 
 pub struct LstmGrads<B: Backend> {
-    pub xw: FloatTensor<B>,
+    /// `None` unless asked for (the input of the first layer is data).
+    pub x: Option<FloatTensor<B>>,
+    pub w_ih: FloatTensor<B>,
+    pub bias: FloatTensor<B>,
     pub w_hh: FloatTensor<B>,
     pub h0: FloatTensor<B>,
     pub c0: FloatTensor<B>,
@@ -100,24 +104,31 @@ pub trait RecurrenceKernels: Backend {
         generic::elman_backward::<Self>(tape, w_ih, w_hh, grad_out, relu, keep_sequence, need_dx)
     }
 
+    /// The LSTM layer from its input `x` `[B, T, D]`, with `w_ih` `[D, 4H]` and the summed
+    /// bias `[4H]`; like the Elman op, a kernel may fold the projection into its loop.
+    #[allow(clippy::too_many_arguments)]
     fn lstm_forward(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
         keep_sequence: bool,
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        generic::lstm_forward::<Self>(xw, w_hh, h0, c0, keep_sequence, save)
+        generic::lstm_forward::<Self>(x, w_ih, bias, w_hh, h0, c0, keep_sequence, save)
     }
 
     fn lstm_backward(
         tape: Tape<Self>,
+        w_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         grad_out: FloatTensor<Self>,
         keep_sequence: bool,
+        need_dx: bool,
     ) -> LstmGrads<Self> {
-        generic::lstm_backward::<Self>(tape, w_hh, grad_out, keep_sequence)
+        generic::lstm_backward::<Self>(tape, w_ih, w_hh, grad_out, keep_sequence, need_dx)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -163,8 +174,11 @@ pub trait RecurrenceOps: burn::backend::Backend {
         keep_sequence: bool,
     ) -> FloatTensor<Self>;
 
+    #[allow(clippy::too_many_arguments)]
     fn rnn_lstm(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
@@ -197,13 +211,15 @@ macro_rules! forward_only_impl {
             }
 
             fn rnn_lstm(
-                xw: FloatTensor<Self>,
+                x: FloatTensor<Self>,
+                w_ih: FloatTensor<Self>,
+                bias: FloatTensor<Self>,
                 w_hh: FloatTensor<Self>,
                 h0: FloatTensor<Self>,
                 c0: FloatTensor<Self>,
                 keep_sequence: bool,
             ) -> FloatTensor<Self> {
-                Self::lstm_forward(xw, w_hh, h0, c0, keep_sequence, false).0
+                Self::lstm_forward(x, w_ih, bias, w_hh, h0, c0, keep_sequence, false).0
             }
 
             fn rnn_gru(
@@ -253,15 +269,24 @@ impl<B: RecurrenceKernels> Backward<B, 5> for ElmanBackward {
 #[derive(Debug)]
 struct LstmBackward;
 
-impl<B: RecurrenceKernels> Backward<B, 4> for LstmBackward {
-    type State = (Tape<B>, FloatTensor<B>, bool);
+impl<B: RecurrenceKernels> Backward<B, 6> for LstmBackward {
+    type State = (Tape<B>, FloatTensor<B>, FloatTensor<B>, bool);
 
-    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [n_xw, n_w, n_h0, n_c0] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [n_x, n_wi, n_b, n_w, n_h0, n_c0] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (tape, w_hh, keep) = ops.state;
-        let g = B::lstm_backward(tape, w_hh, grad, keep);
-        for (node, value) in [(n_xw, g.xw), (n_w, g.w_hh), (n_h0, g.h0), (n_c0, g.c0)] {
+        let (tape, w_ih, w_hh, keep) = ops.state;
+        let g = B::lstm_backward(tape, w_ih, w_hh, grad, keep, n_x.is_some());
+        if let (Some(node), Some(dx)) = (n_x, g.x) {
+            grads.register::<B>(node.id, dx);
+        }
+        for (node, value) in [
+            (n_wi, g.w_ih),
+            (n_b, g.bias),
+            (n_w, g.w_hh),
+            (n_h0, g.h0),
+            (n_c0, g.c0),
+        ] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, value);
             }
@@ -336,21 +361,33 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
     }
 
     fn rnn_lstm(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
         keep_sequence: bool,
     ) -> FloatTensor<Self> {
         let prep = LstmBackward
-            .prepare::<C>([xw.node(), w_hh.node(), h0.node(), c0.node()])
+            .prepare::<C>([
+                x.node(),
+                w_ih.node(),
+                bias.node(),
+                w_hh.node(),
+                h0.node(),
+                c0.node(),
+            ])
             .compute_bound()
             .stateful();
         match prep {
             OpsKind::Tracked(prep) => {
+                let wi = w_ih.primitive().clone();
                 let w = w_hh.primitive().clone();
                 let (out, tape) = B::lstm_forward(
-                    xw.primitive().clone(),
+                    x.primitive().clone(),
+                    wi.clone(),
+                    bias.primitive().clone(),
                     w.clone(),
                     h0.primitive().clone(),
                     c0.primitive().clone(),
@@ -358,11 +395,13 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
                     true,
                 );
                 let tape = tape.expect("a tape was requested");
-                prep.finish((tape, w, keep_sequence), out)
+                prep.finish((tape, wi, w, keep_sequence), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(
                 B::lstm_forward(
-                    xw.into_primitive(),
+                    x.into_primitive(),
+                    w_ih.into_primitive(),
+                    bias.into_primitive(),
                     w_hh.into_primitive(),
                     h0.into_primitive(),
                     c0.into_primitive(),
@@ -446,18 +485,23 @@ pub fn elman_layer(
     }
 }
 
-/// LSTM time loop: returns `[B, T or 1, H]` hidden states and the final cell state `[B, H]`.
+/// LSTM layer from its input `x` `[B, T, D]` (input projection included): returns
+/// `[B, T or 1, H]` hidden states and the final cell state `[B, H]`.
 pub fn lstm_layer(
-    xw: Tensor<3>,
+    x: Tensor<3>,
+    w_ih: Tensor<2>,
+    bias: Tensor<1>,
     w_hh: Tensor<2>,
     h0: Tensor<2>,
     c0: Tensor<2>,
     keep_sequence: bool,
 ) -> (Tensor<3>, Tensor<2>) {
-    let [b, t, g] = xw.dims();
-    let h = g / 4;
+    let [b, t, _] = x.dims();
+    let h = w_hh.dims()[0];
     let out = Tensor::<3>::from_dispatch(<Dispatch as RecurrenceOps>::rnn_lstm(
-        xw.into_dispatch(),
+        x.into_dispatch(),
+        w_ih.into_dispatch(),
+        bias.into_dispatch(),
         w_hh.into_dispatch(),
         h0.into_dispatch(),
         c0.into_dispatch(),
