@@ -588,9 +588,11 @@ fn fused_matches_reference_on_random_shapes() {
             &mut rng,
         );
         for reset_after in [true, false] {
+            // The reset-before variant also covers a layer without biases.
             let m = GruConfig::new(d, h)
                 .with_num_layers(2)
                 .with_reset_after(reset_after)
+                .with_bias(reset_after)
                 .init(&device);
             for steps in [Steps::All, Steps::Last] {
                 let s = h0.clone();

@@ -94,10 +94,23 @@ impl Gru {
                 }
                 (b_ih, None) => (b_ih.as_ref().map(|b| b.val()), Tensor::zeros([h], &device)),
             };
-            let xw = layer.project(input, bias);
             let out = match path {
-                Path::Fused => gru_layer(xw, layer.w_hh.val(), b_hn, h0, self.reset_after, keep),
+                Path::Fused => {
+                    // The op always takes a bias; a bias-free layer passes zeros.
+                    let bias = bias.unwrap_or_else(|| Tensor::zeros([3 * h], &device));
+                    gru_layer(
+                        input,
+                        layer.w_ih.val(),
+                        bias,
+                        layer.w_hh.val(),
+                        b_hn,
+                        h0,
+                        self.reset_after,
+                        keep,
+                    )
+                }
                 Path::Reference => {
+                    let xw = layer.project(input, bias);
                     reference(xw, layer.w_hh.val(), b_hn, h0, self.reset_after, keep)
                 }
             };

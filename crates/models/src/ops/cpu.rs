@@ -995,23 +995,28 @@ pub fn lstm_backward(
 }
 
 multiversion! {
-/// GRU forward (gates r, z, n). `xw` `[B, T, 3H]` (with `b_hr`, `b_hz` folded in), `w`
-/// `[H, 3H]`, `b_hn` `[H]`, `h0` `[B, H]`. Returns `(hs, saved)`: states as in
+/// GRU forward (gates r, z, n) with the input projection folded in, as in
+/// [`elman_forward`]: `x` `[B, T, D]`, `w_ih` `[D, 3H]`, `bias` `[3H]` (`b_ih` with `b_hr`,
+/// `b_hz` folded in), `w` `[H, 3H]`, `b_hn` `[H]`, `h0` `[B, H]`. Returns `(hs, saved)`: states as in
 /// [`elman_forward`] and, when `keep_all`, per step `[r, z, n, q]` rows `[T, B, padded(4H)]`
 /// with `q = h W_hn + b_hn` (reset after) or `q = r * h` (reset before).
 #[allow(clippy::too_many_arguments)]
 pub fn gru_forward(
-    xw: &[f32],
+    x: &[f32],
+    w_ih: &[f32],
+    bias: &[f32],
     w: &[f32],
     b_hn: &[f32],
     h0: &[f32],
     b: usize,
     t: usize,
+    d: usize,
     h: usize,
     reset_after: bool,
     keep_all: bool,
 ) -> (Vec<f32>, Vec<f32>) {
-    let (hp, g3, sp) = (padded(h), 3 * h, padded(4 * h));
+    let (hp, g3, xp, sp) = (padded(h), 3 * h, padded(3 * h), padded(4 * h));
+    let wip = Packed::new(w_ih, d, g3, false);
     let slots = if keep_all { t + 1 } else { 2 };
     let slot = move |s: usize| if keep_all { s } else { s % 2 };
     let mut hs = vec![0.0f32; slots * b * hp];
@@ -1037,7 +1042,27 @@ pub fn gru_forward(
         let mut q = vec![0.0f32; rows * hp];
         let mut qn = vec![0.0f32; rows * hp];
         let mut row_save = vec![0.0f32; 4 * h];
+        // This step's input projection x_s · w_ih + bias, rows padded to xp.
+        let mut xw = vec![0.0f32; rows * xp];
         for s in 0..t {
+            unsafe {
+                gemm(
+                    rows,
+                    d,
+                    xp,
+                    x.as_ptr().add((r0 * t + s) * d),
+                    t * d,
+                    1,
+                    wip.data.as_ptr(),
+                    xp,
+                    xw.as_mut_ptr(),
+                    xp,
+                    false,
+                )
+            };
+            for row in xw.chunks_exact_mut(xp) {
+                row.iter_mut().zip(bias).for_each(|(v, c)| *v += c);
+            }
             let prev = unsafe { hs_p.0.add((slot(s) * b + r0) * hp) };
             unsafe {
                 gemm(
@@ -1057,7 +1082,7 @@ pub fn gru_forward(
             if let Some(w_n) = &w_n {
                 for r in 0..rows {
                     // Exact-length slices so the loop has no bounds checks and vectorises.
-                    let x_r = &xw[((r0 + r) * t + s) * g3..][..h];
+                    let x_r = &xw[r * xp..][..h];
                     let hprev = unsafe { std::slice::from_raw_parts(prev.add(r * hp), h) };
                     let hw_r = &mut hw[r * w_a.np..][..h];
                     let q_r = &mut q[r * hp..][..h];
@@ -1087,7 +1112,7 @@ pub fn gru_forward(
             let b_hn = &b_hn[..h];
             for r in 0..rows {
                 // Exact-length slices so the loops below have no bounds checks and vectorise.
-                let x = &xw[((r0 + r) * t + s) * g3..][..g3];
+                let x = &xw[r * xp..][..g3];
                 let (x_r, x_zn) = x.split_at(h);
                 let (x_z, x_n) = x_zn.split_at(h);
                 let hw_r = &hw[r * w_a.np..][..w_a.n];
@@ -1142,22 +1167,43 @@ pub fn gru_forward(
 }
 }
 
+/// The gradients of [`gru_backward`].
+pub struct GruCpuGrads {
+    /// `[B, T, D]`, when asked for.
+    pub x: Option<Vec<f32>>,
+    /// `[D, 3H]`.
+    pub w_ih: Vec<f32>,
+    /// `[3H]`, the gradient of the folded projection bias.
+    pub bias: Vec<f32>,
+    /// `[H, 3H]`.
+    pub w_hh: Vec<f32>,
+    /// `[H]`.
+    pub b_hn: Vec<f32>,
+    /// `[B, H]`.
+    pub h0: Vec<f32>,
+}
+
 multiversion! {
-/// GRU backward from [`gru_forward`] (`keep_all`). Returns (`d xw` `[B, T, 3H]`,
-/// `d w` `[H, 3H]`, `d b_hn` `[H]`, `d h0` `[B, H]`).
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+/// GRU backward from [`gru_forward`] (`keep_all`) and its input `x`. `need_dx`: also
+/// return the gradient w.r.t. `x`.
+#[allow(clippy::too_many_arguments)]
 pub fn gru_backward(
     hs: &[f32],
     saved: &[f32],
+    x: &[f32],
+    w_ih: &[f32],
     w: &[f32],
     grad_out: &[f32],
     b: usize,
     t: usize,
+    d: usize,
     h: usize,
     reset_after: bool,
     keep_sequence: bool,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
-    let (hp, g3, xp, sp) = (padded(h), 3 * h, padded(3 * h), padded(4 * h));
+    need_dx: bool,
+) -> GruCpuGrads {
+    let (hp, g3, xp, sp, dp) = (padded(h), 3 * h, padded(3 * h), padded(4 * h), padded(d));
+    let wit = Packed::new(w_ih, g3, d, true);
     // Recurrent-side gradients: [dr, dz, dq] against all of W (reset after), or [dr, dz]
     // against W_rz plus dn against W_n through (r h) (reset before).
     let (wt_a, wt_n) = if reset_after {
@@ -1170,8 +1216,8 @@ pub fn gru_backward(
     };
     let rec_w = if reset_after { g3 } else { 2 * h };
     let rp = padded(rec_w);
-    let mut dxw = vec![0.0f32; b * t * g3];
-    let dxw_p = Shared(dxw.as_mut_ptr());
+    let mut d_in = vec![0.0f32; if need_dx { b * t * d } else { 0 }];
+    let d_in_p = Shared(d_in.as_mut_ptr());
     let mut dx = vec![0.0f32; t * b * xp];
     let mut drec = vec![0.0f32; t * b * rp];
     let mut dh0 = vec![0.0f32; b * h];
@@ -1180,10 +1226,15 @@ pub fn gru_backward(
         Shared(drec.as_mut_ptr()),
         Shared(dh0.as_mut_ptr()),
     );
-    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
+    // Per thread: its rows' share of d w_ih and d bias (padded to xp columns), accumulated
+    // step by step while the step's projection gradient is in cache.
+    let partials: Vec<(Vec<f32>, Vec<f32>)> = row_chunks(b).into_par_iter().map(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
-        let (dx_p, drec_p, dh0_p, dxw_p) = (dx_p, drec_p, dh0_p, dxw_p);
+        let (dx_p, drec_p, dh0_p, d_in_p) = (dx_p, drec_p, dh0_p, d_in_p);
         let rows = r1 - r0;
+        let mut dw_ih = vec![0.0f32; d * xp];
+        let mut db = vec![0.0f32; xp];
+        let mut d_in_s = vec![0.0f32; if need_dx { rows * dp } else { 0 }];
         let mut dh = vec![0.0f32; rows * hp];
         let mut direct = vec![0.0f32; rows * hp];
         let mut drh = vec![0.0f32; rows * hp];
@@ -1280,7 +1331,44 @@ pub fn gru_backward(
             }
             let dx_rows =
                 unsafe { std::slice::from_raw_parts(dx_p.0.add((s * b + r0) * xp), rows * xp) };
-            write_batch_major(dxw_p, dx_rows, xp, rows, r0, s, t, g3);
+            for row in dx_rows.chunks_exact(xp) {
+                db.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+            }
+            // d w_ih += x_s^T dx_s: element (i, kk) of A is x[r0 + kk, s, i].
+            unsafe {
+                gemm(
+                    d,
+                    rows,
+                    xp,
+                    x.as_ptr().add((r0 * t + s) * d),
+                    1,
+                    t * d,
+                    dx_rows.as_ptr(),
+                    xp,
+                    dw_ih.as_mut_ptr(),
+                    xp,
+                    true,
+                )
+            };
+            if need_dx {
+                // d x_s = dx_s · w_ih^T
+                unsafe {
+                    gemm(
+                        rows,
+                        g3,
+                        dp,
+                        dx_rows.as_ptr(),
+                        xp,
+                        1,
+                        wit.data.as_ptr(),
+                        dp,
+                        d_in_s.as_mut_ptr(),
+                        dp,
+                        false,
+                    )
+                };
+                write_batch_major(d_in_p, &d_in_s, dp, rows, r0, s, t, d);
+            }
             let rec_s = unsafe { drec_p.0.add((s * b + r0) * rp) };
             unsafe {
                 gemm(
@@ -1303,7 +1391,19 @@ pub fn gru_backward(
             let dst = unsafe { std::slice::from_raw_parts_mut(dh0_p.0.add((r0 + r) * h), h) };
             dst.copy_from_slice(&dh[r * hp..r * hp + h]);
         }
-    });
+        (dw_ih, db)
+    }).collect();
+    let mut dw_ih = vec![0.0f32; d * g3];
+    let mut db = vec![0.0f32; g3];
+    for (pw, pb) in &partials {
+        for i in 0..d {
+            dw_ih[i * g3..(i + 1) * g3]
+                .iter_mut()
+                .zip(&pw[i * xp..i * xp + g3])
+                .for_each(|(a, v)| *a += v);
+        }
+        db.iter_mut().zip(pb).for_each(|(a, v)| *a += v);
+    }
     let rows = t * b;
     let h_prev = &hs[..rows * hp];
     let (dw, db_hn) = if reset_after {
@@ -1325,7 +1425,14 @@ pub fn gru_backward(
         }
         (dw, column_sums(&dn, rows, hp, 0, h))
     };
-    (dxw, dw, db_hn, dh0)
+    GruCpuGrads {
+        x: need_dx.then_some(d_in),
+        w_ih: dw_ih,
+        bias: db,
+        w_hh: dw,
+        b_hn: db_hn,
+        h0: dh0,
+    }
 }
 }
 

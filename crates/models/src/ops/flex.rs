@@ -267,7 +267,9 @@ impl RecurrenceKernels for Flex {
     }
 
     fn gru_forward(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         b_hn: FloatTensor<Self>,
         h0: FloatTensor<Self>,
@@ -275,14 +277,26 @@ impl RecurrenceKernels for Flex {
         keep_sequence: bool,
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        let (Some((xw_c, shape)), Some((w, _)), Some((bn, _)), Some((h0c, _))) = (
-            f32_data(&xw),
+        let (
+            Some((xc, shape)),
+            Some((wi, _)),
+            Some((bc, _)),
+            Some((w, wshape)),
+            Some((bn, _)),
+            Some((h0c, _)),
+        ) = (
+            f32_data(&x),
+            f32_data(&w_ih),
+            f32_data(&bias),
             f32_data(&w_hh),
             f32_data(&b_hn),
             f32_data(&h0),
-        ) else {
+        )
+        else {
             return generic::gru_forward::<Self>(
-                xw,
+                x,
+                w_ih,
+                bias,
                 w_hh,
                 b_hn,
                 h0,
@@ -291,15 +305,18 @@ impl RecurrenceKernels for Flex {
                 save,
             );
         };
-        let [b, t, h] = [shape[0], shape[1], shape[2] / 3];
+        let [b, t, d, h] = [shape[0], shape[1], shape[2], wshape[0]];
         let keep_all = save || keep_sequence;
         let (hs, saved) = cpu::gru_forward(
-            slice(&xw_c),
+            slice(&xc),
+            slice(&wi),
+            slice(&bc),
             slice(&w),
             slice(&bn),
             slice(&h0c),
             b,
             t,
+            d,
             h,
             reset_after,
             keep_all,
@@ -314,6 +331,7 @@ impl RecurrenceKernels for Flex {
             tensors: vec![
                 tensor(hs, vec![t + 1, b, padded(h)]),
                 tensor(saved, vec![t, b, padded(4 * h)]),
+                xc,
             ],
         });
         (out, tape)
@@ -321,33 +339,52 @@ impl RecurrenceKernels for Flex {
 
     fn gru_backward(
         tape: Tape<Self>,
+        w_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         grad_out: FloatTensor<Self>,
         reset_after: bool,
         keep_sequence: bool,
+        need_dx: bool,
     ) -> GruGrads<Self> {
-        let (Some((w, wshape)), Some((g, _))) = (f32_data(&w_hh), f32_data(&grad_out)) else {
-            return generic::gru_backward::<Self>(tape, w_hh, grad_out, reset_after, keep_sequence);
+        let (Some((wi, _)), Some((w, wshape)), Some((g, _))) =
+            (f32_data(&w_ih), f32_data(&w_hh), f32_data(&grad_out))
+        else {
+            return generic::gru_backward::<Self>(
+                tape,
+                w_ih,
+                w_hh,
+                grad_out,
+                reset_after,
+                keep_sequence,
+                need_dx,
+            );
         };
         let h = wshape[0];
-        let dims = tape.tensors[0].layout().shape().to_vec();
-        let (t, b) = (dims[0] - 1, dims[1]);
-        let (dx, dw, db_hn, dh0) = cpu::gru_backward(
+        let x = &tape.tensors[2];
+        let dims = x.layout().shape().to_vec();
+        let (b, t, d) = (dims[0], dims[1], dims[2]);
+        let grads = cpu::gru_backward(
             slice(&tape.tensors[0]),
             slice(&tape.tensors[1]),
+            slice(x),
+            slice(&wi),
             slice(&w),
             slice(&g),
             b,
             t,
+            d,
             h,
             reset_after,
             keep_sequence,
+            need_dx,
         );
         GruGrads {
-            xw: tensor(dx, vec![b, t, 3 * h]),
-            w_hh: tensor(dw, vec![h, 3 * h]),
-            b_hn: tensor(db_hn, vec![h]),
-            h0: tensor(dh0, vec![b, h]),
+            x: grads.x.map(|dx| tensor(dx, vec![b, t, d])),
+            w_ih: tensor(grads.w_ih, vec![d, 3 * h]),
+            bias: tensor(grads.bias, vec![3 * h]),
+            w_hh: tensor(grads.w_hh, vec![h, 3 * h]),
+            b_hn: tensor(grads.b_hn, vec![h]),
+            h0: tensor(grads.h0, vec![b, h]),
         }
     }
 }

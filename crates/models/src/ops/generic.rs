@@ -474,7 +474,56 @@ pub fn lstm_loop_backward<B: Backend>(
     )
 }
 
+/// GRU forward from the layer input: the projection (with `b_hr`, `b_hz` folded into
+/// `bias`) as one matmul, then the time loop. The tape holds the loop's tensors followed
+/// by `x`.
+#[allow(clippy::too_many_arguments)]
 pub fn gru_forward<B: Backend>(
+    x: FloatTensor<B>,
+    w_ih: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    b_hn: FloatTensor<B>,
+    h0: FloatTensor<B>,
+    reset_after: bool,
+    keep_sequence: bool,
+    save: bool,
+) -> (FloatTensor<B>, Option<Tape<B>>) {
+    let xw = project::<B>(x.clone(), w_ih, bias);
+    let (out, tape) = gru_loop_forward::<B>(xw, w_hh, b_hn, h0, reset_after, keep_sequence, save);
+    let tape = tape.map(|mut tape| {
+        tape.tensors.push(x);
+        tape
+    });
+    (out, tape)
+}
+
+/// GRU backward from the tape of [`gru_forward`].
+pub fn gru_backward<B: Backend>(
+    mut tape: Tape<B>,
+    w_ih: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    grad_out: FloatTensor<B>,
+    reset_after: bool,
+    keep_sequence: bool,
+    need_dx: bool,
+) -> GruGrads<B> {
+    let x = tape.tensors.pop().expect("the tape ends with the input");
+    let (dxw, dw_hh, db_hn, dh0) =
+        gru_loop_backward::<B>(tape, w_hh, grad_out, reset_after, keep_sequence);
+    let (dx, dw_ih, db) = project_backward::<B>(x, w_ih, dxw, need_dx);
+    GruGrads {
+        x: dx,
+        w_ih: dw_ih,
+        bias: db,
+        w_hh: dw_hh,
+        b_hn: db_hn,
+        h0: dh0,
+    }
+}
+
+/// The GRU time loop on a precomputed projection `xw` `[B, T, 3H]`.
+pub fn gru_loop_forward<B: Backend>(
     xw: FloatTensor<B>,
     w_hh: FloatTensor<B>,
     b_hn: FloatTensor<B>,
@@ -546,13 +595,19 @@ pub fn gru_forward<B: Backend>(
     (out, tape)
 }
 
-pub fn gru_backward<B: Backend>(
+/// Backward of [`gru_loop_forward`]: (`d xw` `[B, T, 3H]`, `d w_hh`, `d b_hn`, `d h0`).
+pub fn gru_loop_backward<B: Backend>(
     tape: Tape<B>,
     w_hh: FloatTensor<B>,
     grad_out: FloatTensor<B>,
     reset_after: bool,
     keep_sequence: bool,
-) -> GruGrads<B> {
+) -> (
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+) {
     let t = (tape.tensors.len() - 1) / 2;
     let mut it = tape.tensors.into_iter();
     let hs: Vec<_> = it.by_ref().take(t + 1).collect();
@@ -649,12 +704,12 @@ pub fn gru_backward<B: Backend>(
             1,
         )
     };
-    GruGrads {
-        xw: B::float_swap_dims(dx_tm, 0, 1),
+    (
+        B::float_swap_dims(dx_tm, 0, 1),
         w_hh,
         b_hn,
-        h0: dh.expect("at least one time step"),
-    }
+        dh.expect("at least one time step"),
+    )
 }
 
 /// Zeros shaped like `x`.

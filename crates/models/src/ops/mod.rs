@@ -16,10 +16,9 @@
 //! - [`RecurrenceOps`]: the backend extension that Burn's `Dispatch` routes to the tensor's
 //!   backend. Its implementation for `Autodiff<B>` registers the hand-written backward.
 //!
-//! Layout: the Elman and LSTM ops take the layer input `x` `[B, T, D]` with `w_ih` `[D, G]`
-//! and the summed bias `[G]`, so the CPU kernel can fold the projection into the time loop;
-//! the GRU op takes the input projection `xw` `[B, T, G]` (input weights applied, foldable
-//! biases added).
+//! Layout: each op takes the layer input `x` `[B, T, D]` with `w_ih` `[D, G]` and the bias
+//! that folds into the input projection `[G]`, so the CPU kernel can fold the projection
+//! into the time loop (the generic loop computes it as one matmul first).
 //! Recurrent weight `w_hh` `[H, G]` applied as `h · w_hh`, states `[B, H]`.
 
 pub mod cpu;
@@ -62,7 +61,10 @@ pub struct LstmGrads<B: Backend> {
 }
 
 pub struct GruGrads<B: Backend> {
-    pub xw: FloatTensor<B>,
+    /// `None` unless asked for (the input of the first layer is data).
+    pub x: Option<FloatTensor<B>>,
+    pub w_ih: FloatTensor<B>,
+    pub bias: FloatTensor<B>,
     pub w_hh: FloatTensor<B>,
     pub b_hn: FloatTensor<B>,
     pub h0: FloatTensor<B>,
@@ -131,9 +133,13 @@ pub trait RecurrenceKernels: Backend {
         generic::lstm_backward::<Self>(tape, w_ih, w_hh, grad_out, keep_sequence, need_dx)
     }
 
+    /// The GRU layer from its input `x` `[B, T, D]`, with `w_ih` `[D, 3H]`, `bias` `[3H]`
+    /// (`b_ih` plus `b_hr`, `b_hz`) and `b_hn` `[H]`, which stays inside the candidate.
     #[allow(clippy::too_many_arguments)]
     fn gru_forward(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         b_hn: FloatTensor<Self>,
         h0: FloatTensor<Self>,
@@ -141,17 +147,38 @@ pub trait RecurrenceKernels: Backend {
         keep_sequence: bool,
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        generic::gru_forward::<Self>(xw, w_hh, b_hn, h0, reset_after, keep_sequence, save)
+        generic::gru_forward::<Self>(
+            x,
+            w_ih,
+            bias,
+            w_hh,
+            b_hn,
+            h0,
+            reset_after,
+            keep_sequence,
+            save,
+        )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn gru_backward(
         tape: Tape<Self>,
+        w_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         grad_out: FloatTensor<Self>,
         reset_after: bool,
         keep_sequence: bool,
+        need_dx: bool,
     ) -> GruGrads<Self> {
-        generic::gru_backward::<Self>(tape, w_hh, grad_out, reset_after, keep_sequence)
+        generic::gru_backward::<Self>(
+            tape,
+            w_ih,
+            w_hh,
+            grad_out,
+            reset_after,
+            keep_sequence,
+            need_dx,
+        )
     }
 }
 
@@ -185,8 +212,11 @@ pub trait RecurrenceOps: burn::backend::Backend {
         keep_sequence: bool,
     ) -> FloatTensor<Self>;
 
+    #[allow(clippy::too_many_arguments)]
     fn rnn_gru(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         b_hn: FloatTensor<Self>,
         h0: FloatTensor<Self>,
@@ -223,14 +253,27 @@ macro_rules! forward_only_impl {
             }
 
             fn rnn_gru(
-                xw: FloatTensor<Self>,
+                x: FloatTensor<Self>,
+                w_ih: FloatTensor<Self>,
+                bias: FloatTensor<Self>,
                 w_hh: FloatTensor<Self>,
                 b_hn: FloatTensor<Self>,
                 h0: FloatTensor<Self>,
                 reset_after: bool,
                 keep_sequence: bool,
             ) -> FloatTensor<Self> {
-                Self::gru_forward(xw, w_hh, b_hn, h0, reset_after, keep_sequence, false).0
+                Self::gru_forward(
+                    x,
+                    w_ih,
+                    bias,
+                    w_hh,
+                    b_hn,
+                    h0,
+                    reset_after,
+                    keep_sequence,
+                    false,
+                )
+                .0
             }
         }
     };
@@ -297,15 +340,24 @@ impl<B: RecurrenceKernels> Backward<B, 6> for LstmBackward {
 #[derive(Debug)]
 struct GruBackward;
 
-impl<B: RecurrenceKernels> Backward<B, 4> for GruBackward {
-    type State = (Tape<B>, FloatTensor<B>, bool, bool);
+impl<B: RecurrenceKernels> Backward<B, 6> for GruBackward {
+    type State = (Tape<B>, FloatTensor<B>, FloatTensor<B>, bool, bool);
 
-    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [n_xw, n_w, n_b, n_h0] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [n_x, n_wi, n_bias, n_w, n_bn, n_h0] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (tape, w_hh, reset_after, keep) = ops.state;
-        let g = B::gru_backward(tape, w_hh, grad, reset_after, keep);
-        for (node, value) in [(n_xw, g.xw), (n_w, g.w_hh), (n_b, g.b_hn), (n_h0, g.h0)] {
+        let (tape, w_ih, w_hh, reset_after, keep) = ops.state;
+        let g = B::gru_backward(tape, w_ih, w_hh, grad, reset_after, keep, n_x.is_some());
+        if let (Some(node), Some(dx)) = (n_x, g.x) {
+            grads.register::<B>(node.id, dx);
+        }
+        for (node, value) in [
+            (n_wi, g.w_ih),
+            (n_bias, g.bias),
+            (n_w, g.w_hh),
+            (n_bn, g.b_hn),
+            (n_h0, g.h0),
+        ] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, value);
             }
@@ -414,7 +466,9 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
     }
 
     fn rnn_gru(
-        xw: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        w_ih: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         b_hn: FloatTensor<Self>,
         h0: FloatTensor<Self>,
@@ -422,14 +476,24 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
         keep_sequence: bool,
     ) -> FloatTensor<Self> {
         let prep = GruBackward
-            .prepare::<C>([xw.node(), w_hh.node(), b_hn.node(), h0.node()])
+            .prepare::<C>([
+                x.node(),
+                w_ih.node(),
+                bias.node(),
+                w_hh.node(),
+                b_hn.node(),
+                h0.node(),
+            ])
             .compute_bound()
             .stateful();
         match prep {
             OpsKind::Tracked(prep) => {
+                let wi = w_ih.primitive().clone();
                 let w = w_hh.primitive().clone();
                 let (out, tape) = B::gru_forward(
-                    xw.primitive().clone(),
+                    x.primitive().clone(),
+                    wi.clone(),
+                    bias.primitive().clone(),
                     w.clone(),
                     b_hn.primitive().clone(),
                     h0.primitive().clone(),
@@ -438,11 +502,13 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
                     true,
                 );
                 let tape = tape.expect("a tape was requested");
-                prep.finish((tape, w, reset_after, keep_sequence), out)
+                prep.finish((tape, wi, w, reset_after, keep_sequence), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(
                 B::gru_forward(
-                    xw.into_primitive(),
+                    x.into_primitive(),
+                    w_ih.into_primitive(),
+                    bias.into_primitive(),
                     w_hh.into_primitive(),
                     b_hn.into_primitive(),
                     h0.into_primitive(),
@@ -513,19 +579,24 @@ pub fn lstm_layer(
     (hidden, cell)
 }
 
-/// GRU time loop: `[B, T or 1, H]`.
+/// GRU layer from its input `x` `[B, T, D]` (input projection included): `[B, T or 1, H]`.
+#[allow(clippy::too_many_arguments)]
 pub fn gru_layer(
-    xw: Tensor<3>,
+    x: Tensor<3>,
+    w_ih: Tensor<2>,
+    bias: Tensor<1>,
     w_hh: Tensor<2>,
     b_hn: Tensor<1>,
     h0: Tensor<2>,
     reset_after: bool,
     keep_sequence: bool,
 ) -> Tensor<3> {
-    let [b, _, g] = xw.dims();
-    let h = g / 3;
+    let [b, _, _] = x.dims();
+    let h = w_hh.dims()[0];
     let out = <Dispatch as RecurrenceOps>::rnn_gru(
-        xw.into_dispatch(),
+        x.into_dispatch(),
+        w_ih.into_dispatch(),
+        bias.into_dispatch(),
         w_hh.into_dispatch(),
         b_hn.into_dispatch(),
         h0.into_dispatch(),
