@@ -8,7 +8,11 @@
 //!   register-blocked kernel ([`gemm`]) multiplies it at every step;
 //! - the batch is split across the rayon threads, each running the whole time loop on its
 //!   own rows (the recurrence is independent per sequence, so no per-step synchronisation);
-//! - the weight gradient is one large product after the loop, split across threads;
+//! - the input projection `x_s · w_ih + bias` is computed per step inside the loop, and its
+//!   weight and bias gradients are accumulated per step in each thread's share, so no
+//!   `[B, T, G]` projection or projection gradient is stored;
+//! - the recurrent weight gradient is accumulated per step (Elman) or is one large product
+//!   after the loop, split across threads (LSTM, GRU);
 //! - denormal floats are flushed to zero on the computing threads ([`FlushDenormals`]):
 //!   decaying hidden states and gradients otherwise fall into denormals, which are many
 //!   times slower on x86. This changes results only for values below ~1.2e-38.
