@@ -416,6 +416,139 @@ fn write_batch_major(
     }
 }
 
+/// `out = x_s · w_ih` for rows `r0..r0 + rows` of `x` `[B, T, D]` at step `s`: row `r` of the
+/// product's left operand is `x[r0 + r, s, ..]`. `out` has row stride `w_ih.np`.
+///
+/// # Safety
+/// `out` must hold `rows` rows of `w_ih.np` values.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn project_step(
+    x: &[f32],
+    w_ih: &Packed,
+    r0: usize,
+    rows: usize,
+    s: usize,
+    t: usize,
+    out: *mut f32,
+) {
+    let d = w_ih.k;
+    unsafe {
+        gemm(
+            rows,
+            d,
+            w_ih.np,
+            x.as_ptr().add((r0 * t + s) * d),
+            t * d,
+            1,
+            w_ih.data.as_ptr(),
+            w_ih.np,
+            out,
+            w_ih.np,
+            false,
+        )
+    };
+}
+
+/// One thread's share of the input-side gradients of a layer whose projection is folded
+/// into the time loop: `d w_ih` `[D, ld]` and `d bias` `[ld]` (padded), accumulated step
+/// by step while the step's gate gradients are in cache, and `d x` written per step.
+struct InputGrads {
+    w_ih: Vec<f32>,
+    bias: Vec<f32>,
+    /// One step's `d x` rows, padded to `padded(D)`; empty when `d x` is not needed.
+    dx_s: Vec<f32>,
+}
+
+impl InputGrads {
+    fn new(d: usize, ld: usize, rows: usize, need_dx: bool) -> Self {
+        Self {
+            w_ih: vec![0.0f32; d * ld],
+            bias: vec![0.0f32; ld],
+            dx_s: vec![0.0f32; if need_dx { rows * padded(d) } else { 0 }],
+        }
+    }
+
+    /// Adds step `s`: `g` holds the gradients w.r.t. the projection of rows `r0..r0 + rows`
+    /// (`k` values in rows of stride `ld`). `w_ih_t` is `w_ih^T` packed (`[k, padded(D)]`),
+    /// present exactly when `d x` is wanted; `dx` is then the `[B, T, D]` output.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn add_step(
+        &mut self,
+        g: &[f32],
+        k: usize,
+        ld: usize,
+        x: &[f32],
+        w_ih_t: Option<&Packed>,
+        dx: Shared,
+        r0: usize,
+        rows: usize,
+        s: usize,
+        t: usize,
+    ) {
+        let d = self.w_ih.len() / ld;
+        for row in g[..rows * ld].chunks_exact(ld) {
+            self.bias.iter_mut().zip(row).for_each(|(a, v)| *a += v);
+        }
+        // d w_ih += x_s^T g: element (i, kk) of the left operand is x[r0 + kk, s, i].
+        unsafe {
+            gemm(
+                d,
+                rows,
+                ld,
+                x.as_ptr().add((r0 * t + s) * d),
+                1,
+                t * d,
+                g.as_ptr(),
+                ld,
+                self.w_ih.as_mut_ptr(),
+                ld,
+                true,
+            )
+        };
+        if let Some(w_ih_t) = w_ih_t {
+            // d x_s = g · w_ih^T
+            let dp = w_ih_t.np;
+            unsafe {
+                gemm(
+                    rows,
+                    k,
+                    dp,
+                    g.as_ptr(),
+                    ld,
+                    1,
+                    w_ih_t.data.as_ptr(),
+                    dp,
+                    self.dx_s.as_mut_ptr(),
+                    dp,
+                    false,
+                )
+            };
+            write_batch_major(dx, &self.dx_s, dp, rows, r0, s, t, d);
+        }
+    }
+}
+
+/// Sums the threads' padded `[k, ld]` partials into one `[k, n]` matrix.
+fn sum_partials<'a>(
+    parts: impl Iterator<Item = &'a [f32]>,
+    k: usize,
+    n: usize,
+    ld: usize,
+) -> Vec<f32> {
+    let mut sum = vec![0.0f32; k * n];
+    for part in parts {
+        for i in 0..k {
+            sum[i * n..(i + 1) * n]
+                .iter_mut()
+                .zip(&part[i * ld..i * ld + n])
+                .for_each(|(a, v)| *a += v);
+        }
+    }
+    sum
+}
+
 /// Splits `0..b` into one contiguous row range per worker thread.
 fn row_chunks(b: usize) -> Vec<(usize, usize)> {
     let n = rayon::current_num_threads().clamp(1, b.max(1));
@@ -465,22 +598,7 @@ pub fn elman_forward(
         for s in 0..t {
             let prev = unsafe { out.0.add((slot(s) * b + r0) * hp) };
             let cur = unsafe { out.0.add((slot(s + 1) * b + r0) * hp) };
-            // x_s · w_ih: row r of A is x[r0 + r, s, ..].
-            unsafe {
-                gemm(
-                    rows,
-                    d,
-                    hp,
-                    x.as_ptr().add((r0 * t + s) * d),
-                    t * d,
-                    1,
-                    wip.data.as_ptr(),
-                    hp,
-                    cur,
-                    hp,
-                    false,
-                )
-            };
+            unsafe { project_step(x, &wip, r0, rows, s, t, cur) };
             unsafe {
                 gemm(
                     rows,
@@ -524,13 +642,6 @@ pub struct ElmanCpuGrads {
     pub h0: Vec<f32>,
 }
 
-/// One thread's share of the parameter gradients, padded to `hp` columns.
-struct ElmanPartial {
-    w_ih: Vec<f32>,
-    bias: Vec<f32>,
-    w_hh: Vec<f32>,
-}
-
 multiversion! {
 /// Elman backward from the states of [`elman_forward`] (`keep_all`) and its input `x`.
 /// `grad_out` is `[B, T, H]` when `keep_sequence`, else `[B, H]` (the last step's).
@@ -550,9 +661,9 @@ pub fn elman_backward(
     keep_sequence: bool,
     need_dx: bool,
 ) -> ElmanCpuGrads {
-    let (hp, dp) = (padded(h), padded(d));
+    let hp = padded(h);
     let wt = Packed::new(w, h, h, true);
-    let wit = Packed::new(w_ih, h, d, true);
+    let wit = need_dx.then(|| Packed::new(w_ih, h, d, true));
     let mut dx = vec![0.0f32; if need_dx { b * t * d } else { 0 }];
     let mut dh0 = vec![0.0f32; b * h];
     let dx_ptr = Shared(dx.as_mut_ptr());
@@ -561,7 +672,7 @@ pub fn elman_backward(
     // sum_s x_s^T da_s and d bias step by step, so no [T, B, H] buffer of da is written
     // and read back (at long T it would not fit in cache, and the step cost would grow
     // with T).
-    let partials: Vec<ElmanPartial> = row_chunks(b)
+    let partials: Vec<(InputGrads, Vec<f32>)> = row_chunks(b)
         .into_par_iter()
         .map(|(r0, r1)| {
             let _ftz = FlushDenormals::new();
@@ -570,28 +681,21 @@ pub fn elman_backward(
             // dh: gradient w.r.t. the state after step s, for this chunk's rows.
             let mut dh = vec![0.0f32; rows * hp];
             let mut da = vec![0.0f32; rows * hp];
-            let mut dx_s = vec![0.0f32; if need_dx { rows * dp } else { 0 }];
-            let mut part = ElmanPartial {
-                w_ih: vec![0.0f32; d * hp],
-                bias: vec![0.0f32; hp],
-                w_hh: vec![0.0f32; h * hp],
-            };
+            let mut input = InputGrads::new(d, hp, rows, need_dx);
+            let mut dw_hh = vec![0.0f32; h * hp];
             for s in (0..t).rev() {
                 for r in 0..rows {
                     let g = out_grad(grad_out, keep_sequence, r0 + r, s, t, h);
                     let y = &hs[((s + 1) * b + r0 + r) * hp..][..h];
                     let dh_r = &dh[r * hp..][..h];
                     let da_r = &mut da[r * hp..][..h];
-                    let db = &mut part.bias[..h];
                     for u in 0..h {
                         let dv = dh_r[u] + g.map_or(0.0, |g| g[u]);
-                        let v = if relu {
+                        da_r[u] = if relu {
                             if y[u] > 0.0 { dv } else { 0.0 }
                         } else {
                             dv * (1.0 - y[u] * y[u])
                         };
-                        da_r[u] = v;
-                        db[u] += v;
                     }
                 }
                 // dW_hh += h_{s-1}^T da_s
@@ -606,46 +710,12 @@ pub fn elman_backward(
                         hp,
                         da.as_ptr(),
                         hp,
-                        part.w_hh.as_mut_ptr(),
+                        dw_hh.as_mut_ptr(),
                         hp,
                         true,
                     )
                 };
-                // dW_ih += x_s^T da_s: element (i, kk) of A is x[r0 + kk, s, i].
-                unsafe {
-                    gemm(
-                        d,
-                        rows,
-                        hp,
-                        x.as_ptr().add((r0 * t + s) * d),
-                        1,
-                        t * d,
-                        da.as_ptr(),
-                        hp,
-                        part.w_ih.as_mut_ptr(),
-                        hp,
-                        true,
-                    )
-                };
-                if need_dx {
-                    // dx_s = da_s · W_ih^T
-                    unsafe {
-                        gemm(
-                            rows,
-                            h,
-                            dp,
-                            da.as_ptr(),
-                            hp,
-                            1,
-                            wit.data.as_ptr(),
-                            dp,
-                            dx_s.as_mut_ptr(),
-                            dp,
-                            false,
-                        )
-                    };
-                    write_batch_major(dx_ptr, &dx_s, dp, rows, r0, s, t, d);
-                }
+                input.add_step(&da, h, hp, x, wit.as_ref(), dx_ptr, r0, rows, s, t);
                 // dh_{s-1} = da_s · W^T
                 unsafe {
                     gemm(
@@ -667,27 +737,14 @@ pub fn elman_backward(
                 let dst = unsafe { std::slice::from_raw_parts_mut(dh0_ptr.0.add((r0 + r) * h), h) };
                 dst.copy_from_slice(&dh[r * hp..r * hp + h]);
             }
-            part
+            (input, dw_hh)
         })
         .collect();
-    let unpad = |rows: usize, pick: &dyn Fn(&ElmanPartial) -> &Vec<f32>| {
-        let mut sum = vec![0.0f32; rows * h];
-        for part in &partials {
-            let p = pick(part);
-            for i in 0..rows {
-                sum[i * h..(i + 1) * h]
-                    .iter_mut()
-                    .zip(&p[i * hp..i * hp + h])
-                    .for_each(|(s, v)| *s += v);
-            }
-        }
-        sum
-    };
     ElmanCpuGrads {
         x: need_dx.then_some(dx),
-        w_ih: unpad(d, &|p| &p.w_ih),
-        bias: unpad(1, &|p| &p.bias),
-        w_hh: unpad(h, &|p| &p.w_hh),
+        w_ih: sum_partials(partials.iter().map(|p| &p.0.w_ih[..]), d, h, hp),
+        bias: sum_partials(partials.iter().map(|p| &p.0.bias[..]), 1, h, hp),
+        w_hh: sum_partials(partials.iter().map(|p| &p.1[..]), h, h, hp),
         h0: dh0,
     }
 }
@@ -735,22 +792,7 @@ pub fn lstm_forward(
         let rows = r1 - r0;
         let mut gates = vec![0.0f32; rows * gp];
         for s in 0..t {
-            // x_s · w_ih: row r of A is x[r0 + r, s, ..].
-            unsafe {
-                gemm(
-                    rows,
-                    d,
-                    gp,
-                    x.as_ptr().add((r0 * t + s) * d),
-                    t * d,
-                    1,
-                    wip.data.as_ptr(),
-                    gp,
-                    gates.as_mut_ptr(),
-                    gp,
-                    false,
-                )
-            };
+            unsafe { project_step(x, &wip, r0, rows, s, t, gates.as_mut_ptr()) };
             let prev = unsafe { hs_p.0.add((slot(s) * b + r0) * hp) };
             unsafe {
                 gemm(
@@ -840,9 +882,9 @@ pub fn lstm_backward(
     keep_sequence: bool,
     need_dx: bool,
 ) -> LstmCpuGrads {
-    let (hp, g4, gp, dp) = (padded(h), 4 * h, padded(4 * h), padded(d));
+    let (hp, g4, gp) = (padded(h), 4 * h, padded(4 * h));
     let wt = Packed::new(w, g4, h, true);
-    let wit = Packed::new(w_ih, g4, d, true);
+    let wit = need_dx.then(|| Packed::new(w_ih, g4, d, true));
     let mut dg = vec![0.0f32; t * b * gp];
     let mut dx = vec![0.0f32; if need_dx { b * t * d } else { 0 }];
     let mut dh0 = vec![0.0f32; b * h];
@@ -853,15 +895,11 @@ pub fn lstm_backward(
         Shared(dh0.as_mut_ptr()),
         Shared(dc0.as_mut_ptr()),
     );
-    // Per thread: its rows' share of d w_ih and d bias, accumulated step by step while the
-    // step's gate gradients are in cache (padded to gp columns).
-    let partials: Vec<(Vec<f32>, Vec<f32>)> = row_chunks(b).into_par_iter().map(|(r0, r1)| {
+    let partials: Vec<InputGrads> = row_chunks(b).into_par_iter().map(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
         let (dg_p, dx_p, dh0_p, dc0_p) = (dg_p, dx_p, dh0_p, dc0_p);
         let rows = r1 - r0;
-        let mut dw_ih = vec![0.0f32; d * gp];
-        let mut db = vec![0.0f32; gp];
-        let mut dx_s = vec![0.0f32; if need_dx { rows * dp } else { 0 }];
+        let mut input = InputGrads::new(d, gp, rows, need_dx);
         let mut dh = vec![0.0f32; rows * hp];
         let mut dc = vec![0.0f32; rows * h];
         for r in 0..rows {
@@ -910,44 +948,7 @@ pub fn lstm_backward(
             }
             let dg_s = unsafe { dg_p.0.add((s * b + r0) * gp) };
             let dg_rows = unsafe { std::slice::from_raw_parts(dg_s, rows * gp) };
-            for row in dg_rows.chunks_exact(gp) {
-                db.iter_mut().zip(row).for_each(|(a, v)| *a += v);
-            }
-            // d w_ih += x_s^T dg_s: element (i, kk) of A is x[r0 + kk, s, i].
-            unsafe {
-                gemm(
-                    d,
-                    rows,
-                    gp,
-                    x.as_ptr().add((r0 * t + s) * d),
-                    1,
-                    t * d,
-                    dg_s,
-                    gp,
-                    dw_ih.as_mut_ptr(),
-                    gp,
-                    true,
-                )
-            };
-            if need_dx {
-                // dx_s = dg_s · w_ih^T
-                unsafe {
-                    gemm(
-                        rows,
-                        g4,
-                        dp,
-                        dg_s,
-                        gp,
-                        1,
-                        wit.data.as_ptr(),
-                        dp,
-                        dx_s.as_mut_ptr(),
-                        dp,
-                        false,
-                    )
-                };
-                write_batch_major(dx_p, &dx_s, dp, rows, r0, s, t, d);
-            }
+            input.add_step(dg_rows, g4, gp, x, wit.as_ref(), dx_p, r0, rows, s, t);
             unsafe {
                 gemm(
                     rows,
@@ -973,24 +974,13 @@ pub fn lstm_backward(
                     .copy_from_slice(&dc[r * h..(r + 1) * h]);
             }
         }
-        (dw_ih, db)
+        input
     }).collect();
     let dw = weight_grad(&hs[..t * b * hp], &dg, t * b, h, hp, g4);
-    let mut dw_ih = vec![0.0f32; d * g4];
-    let mut db = vec![0.0f32; g4];
-    for (pw, pb) in &partials {
-        for i in 0..d {
-            dw_ih[i * g4..(i + 1) * g4]
-                .iter_mut()
-                .zip(&pw[i * gp..i * gp + g4])
-                .for_each(|(a, v)| *a += v);
-        }
-        db.iter_mut().zip(pb).for_each(|(a, v)| *a += v);
-    }
     LstmCpuGrads {
         x: need_dx.then_some(dx),
-        w_ih: dw_ih,
-        bias: db,
+        w_ih: sum_partials(partials.iter().map(|p| &p.w_ih[..]), d, g4, gp),
+        bias: sum_partials(partials.iter().map(|p| &p.bias[..]), 1, g4, gp),
         w_hh: dw,
         h0: dh0,
         c0: dc0,
@@ -1049,21 +1039,7 @@ pub fn gru_forward(
         // This step's input projection x_s · w_ih + bias, rows padded to xp.
         let mut xw = vec![0.0f32; rows * xp];
         for s in 0..t {
-            unsafe {
-                gemm(
-                    rows,
-                    d,
-                    xp,
-                    x.as_ptr().add((r0 * t + s) * d),
-                    t * d,
-                    1,
-                    wip.data.as_ptr(),
-                    xp,
-                    xw.as_mut_ptr(),
-                    xp,
-                    false,
-                )
-            };
+            unsafe { project_step(x, &wip, r0, rows, s, t, xw.as_mut_ptr()) };
             for row in xw.chunks_exact_mut(xp) {
                 row.iter_mut().zip(bias).for_each(|(v, c)| *v += c);
             }
@@ -1206,8 +1182,8 @@ pub fn gru_backward(
     keep_sequence: bool,
     need_dx: bool,
 ) -> GruCpuGrads {
-    let (hp, g3, xp, sp, dp) = (padded(h), 3 * h, padded(3 * h), padded(4 * h), padded(d));
-    let wit = Packed::new(w_ih, g3, d, true);
+    let (hp, g3, xp, sp) = (padded(h), 3 * h, padded(3 * h), padded(4 * h));
+    let wit = need_dx.then(|| Packed::new(w_ih, g3, d, true));
     // Recurrent-side gradients: [dr, dz, dq] against all of W (reset after), or [dr, dz]
     // against W_rz plus dn against W_n through (r h) (reset before).
     let (wt_a, wt_n) = if reset_after {
@@ -1230,15 +1206,11 @@ pub fn gru_backward(
         Shared(drec.as_mut_ptr()),
         Shared(dh0.as_mut_ptr()),
     );
-    // Per thread: its rows' share of d w_ih and d bias (padded to xp columns), accumulated
-    // step by step while the step's projection gradient is in cache.
-    let partials: Vec<(Vec<f32>, Vec<f32>)> = row_chunks(b).into_par_iter().map(|(r0, r1)| {
+    let partials: Vec<InputGrads> = row_chunks(b).into_par_iter().map(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
         let (dx_p, drec_p, dh0_p, d_in_p) = (dx_p, drec_p, dh0_p, d_in_p);
         let rows = r1 - r0;
-        let mut dw_ih = vec![0.0f32; d * xp];
-        let mut db = vec![0.0f32; xp];
-        let mut d_in_s = vec![0.0f32; if need_dx { rows * dp } else { 0 }];
+        let mut input = InputGrads::new(d, xp, rows, need_dx);
         let mut dh = vec![0.0f32; rows * hp];
         let mut direct = vec![0.0f32; rows * hp];
         let mut drh = vec![0.0f32; rows * hp];
@@ -1335,44 +1307,7 @@ pub fn gru_backward(
             }
             let dx_rows =
                 unsafe { std::slice::from_raw_parts(dx_p.0.add((s * b + r0) * xp), rows * xp) };
-            for row in dx_rows.chunks_exact(xp) {
-                db.iter_mut().zip(row).for_each(|(a, v)| *a += v);
-            }
-            // d w_ih += x_s^T dx_s: element (i, kk) of A is x[r0 + kk, s, i].
-            unsafe {
-                gemm(
-                    d,
-                    rows,
-                    xp,
-                    x.as_ptr().add((r0 * t + s) * d),
-                    1,
-                    t * d,
-                    dx_rows.as_ptr(),
-                    xp,
-                    dw_ih.as_mut_ptr(),
-                    xp,
-                    true,
-                )
-            };
-            if need_dx {
-                // d x_s = dx_s · w_ih^T
-                unsafe {
-                    gemm(
-                        rows,
-                        g3,
-                        dp,
-                        dx_rows.as_ptr(),
-                        xp,
-                        1,
-                        wit.data.as_ptr(),
-                        dp,
-                        d_in_s.as_mut_ptr(),
-                        dp,
-                        false,
-                    )
-                };
-                write_batch_major(d_in_p, &d_in_s, dp, rows, r0, s, t, d);
-            }
+            input.add_step(dx_rows, g3, xp, x, wit.as_ref(), d_in_p, r0, rows, s, t);
             let rec_s = unsafe { drec_p.0.add((s * b + r0) * rp) };
             unsafe {
                 gemm(
@@ -1395,19 +1330,10 @@ pub fn gru_backward(
             let dst = unsafe { std::slice::from_raw_parts_mut(dh0_p.0.add((r0 + r) * h), h) };
             dst.copy_from_slice(&dh[r * hp..r * hp + h]);
         }
-        (dw_ih, db)
+        input
     }).collect();
-    let mut dw_ih = vec![0.0f32; d * g3];
-    let mut db = vec![0.0f32; g3];
-    for (pw, pb) in &partials {
-        for i in 0..d {
-            dw_ih[i * g3..(i + 1) * g3]
-                .iter_mut()
-                .zip(&pw[i * xp..i * xp + g3])
-                .for_each(|(a, v)| *a += v);
-        }
-        db.iter_mut().zip(pb).for_each(|(a, v)| *a += v);
-    }
+    let dw_ih = sum_partials(partials.iter().map(|p| &p.w_ih[..]), d, g3, xp);
+    let db = sum_partials(partials.iter().map(|p| &p.bias[..]), 1, g3, xp);
     let rows = t * b;
     let h_prev = &hs[..rows * hp];
     let (dw, db_hn) = if reset_after {
