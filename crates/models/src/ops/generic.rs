@@ -180,6 +180,14 @@ pub fn project_backward<B: Backend>(
     (dx, dw, db)
 }
 
+/// Appends the layer input to a loop's tape: the projection's backward needs it.
+fn with_input<B: Backend>(tape: Option<Tape<B>>, x: FloatTensor<B>) -> Option<Tape<B>> {
+    tape.map(|mut tape| {
+        tape.tensors.push(x);
+        tape
+    })
+}
+
 /// Elman forward from the layer input: the projection as one matmul, then the time loop.
 /// The tape holds the loop's states followed by `x`.
 #[allow(clippy::too_many_arguments)]
@@ -195,11 +203,7 @@ pub fn elman_forward<B: Backend>(
 ) -> (FloatTensor<B>, Option<Tape<B>>) {
     let xw = project::<B>(x.clone(), w_ih, bias);
     let (out, tape) = elman_loop_forward::<B>(xw, w_hh, h0, relu, keep_sequence, save);
-    let tape = tape.map(|mut tape| {
-        tape.tensors.push(x);
-        tape
-    });
-    (out, tape)
+    (out, with_input(tape, x))
 }
 
 /// Elman backward from the tape of [`elman_forward`].
@@ -316,11 +320,7 @@ pub fn lstm_forward<B: Backend>(
 ) -> (FloatTensor<B>, Option<Tape<B>>) {
     let xw = project::<B>(x.clone(), w_ih, bias);
     let (out, tape) = lstm_loop_forward::<B>(xw, w_hh, h0, c0, keep_sequence, save);
-    let tape = tape.map(|mut tape| {
-        tape.tensors.push(x);
-        tape
-    });
-    (out, tape)
+    (out, with_input(tape, x))
 }
 
 /// LSTM backward from the tape of [`lstm_forward`].
@@ -491,11 +491,7 @@ pub fn gru_forward<B: Backend>(
 ) -> (FloatTensor<B>, Option<Tape<B>>) {
     let xw = project::<B>(x.clone(), w_ih, bias);
     let (out, tape) = gru_loop_forward::<B>(xw, w_hh, b_hn, h0, reset_after, keep_sequence, save);
-    let tape = tape.map(|mut tape| {
-        tape.tensors.push(x);
-        tape
-    });
-    (out, tape)
+    (out, with_input(tape, x))
 }
 
 /// GRU backward from the tape of [`gru_forward`].
