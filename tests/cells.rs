@@ -8,8 +8,8 @@ use std::path::{Path as FsPath, PathBuf};
 use burn::module::Param;
 use burn::prelude::*;
 use rnn_models::{
-    Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, LstmState, Nonlinearity, Path,
-    RecurrentLayer, Steps,
+    Biases, Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, LstmState, Nonlinearity, Path,
+    RecurrentInit, RecurrentLayer, Steps,
 };
 use rnn_train::BackendChoice;
 use serde_json::Value;
@@ -522,7 +522,11 @@ fn fused_matches_reference_on_random_shapes() {
             let m = ElmanConfig::new(d, h)
                 .with_num_layers(2)
                 .with_nonlinearity(nl)
-                .with_bias(nl == Nonlinearity::Tanh)
+                .with_biases(if nl == Nonlinearity::Tanh {
+                    Biases::Two
+                } else {
+                    Biases::None
+                })
                 .init(&device);
             let s = h0.clone();
             compare_paths(
@@ -579,12 +583,29 @@ fn fused_matches_reference_on_random_shapes() {
                 &mut rng,
             );
         }
-        let m = LstmConfig::new(d, h).with_bias(false).init(&device);
+        // Without biases, with one (MinPy, Chainer), and PyTorch's default two.
+        for biases in [Biases::None, Biases::One, Biases::Two] {
+            let m = LstmConfig::new(d, h).with_biases(biases).init(&device);
+            compare_paths(
+                &format!("lstm biases={biases:?} {b}x{t}x{d}x{h}"),
+                &m,
+                &x,
+                |m, x, p| m.run(x, None, Steps::Last, p).output,
+                &mut rng,
+            );
+        }
+        // MinPy's GRU: one bias, the candidate's tensors stored apart, reset before.
+        let m = GruConfig::new(d, h)
+            .with_reset_after(false)
+            .with_biases(Biases::One)
+            .with_split_candidate(true)
+            .with_init(RecurrentInit::MinPyXavier)
+            .init(&device);
         compare_paths(
-            &format!("lstm-no-bias {b}x{t}x{d}x{h}"),
+            &format!("gru minpy {b}x{t}x{d}x{h}"),
             &m,
             &x,
-            |m, x, p| m.run(x, None, Steps::Last, p).output,
+            |m, x, p| m.run(x, None, Steps::All, p).output,
             &mut rng,
         );
         for reset_after in [true, false] {
@@ -592,7 +613,11 @@ fn fused_matches_reference_on_random_shapes() {
             let m = GruConfig::new(d, h)
                 .with_num_layers(2)
                 .with_reset_after(reset_after)
-                .with_bias(reset_after)
+                .with_biases(if reset_after {
+                    Biases::Two
+                } else {
+                    Biases::None
+                })
                 .init(&device);
             for steps in [Steps::All, Steps::Last] {
                 let s = h0.clone();

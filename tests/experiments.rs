@@ -170,6 +170,42 @@ fn irnn_code_path_learns_on_rows_with_a_larger_learning_rate() {
     eprintln!("irnn-mnist (row view, lr 1e-3, 2000 samples, 2 epochs): test accuracy {accuracy}");
     let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
     assert!(config.contains("\"clip_norm\": 1.0"), "{config}");
+    assert!(config.contains("\"clip_scope\": \"layer\""), "{config}");
+    assert!(
+        config.contains("\"epsilon_form\": \"uncorrected\""),
+        "{config}"
+    );
+    // 28 inputs per step on rows: 28·100 + 100 + 100·100 + 100 + 100·10 + 10.
+    assert_eq!(read_summary(&dir)["parameters"], 14_010);
+}
+
+#[test]
+fn permuted_pixels_take_their_seed_from_a_flag() {
+    let parse = |args: &[&str]| {
+        let argv = std::iter::once("irnn-mnist").chain(args.iter().copied());
+        let defaults =
+            rnn_train::TrainingDefaults::of(&irnn_mnist::IrnnMnistConfig::new().training);
+        rnn_train::parse_from::<irnn_mnist::Cli, _, _>(argv, &defaults)
+            .unwrap()
+            .args
+            .config()
+            .view
+    };
+    use rnn_data::SequenceView::PermutedPixel;
+    assert_eq!(parse(&["--permuted"]), PermutedPixel { seed: 0 });
+    assert_eq!(
+        parse(&["--permuted", "--permutation-seed", "7"]),
+        PermutedPixel { seed: 7 }
+    );
+    assert_eq!(
+        parse(&["--view", "permuted-pixel:9"]),
+        PermutedPixel { seed: 9 }
+    );
+    // Two seeds, two orders.
+    assert_ne!(
+        PermutedPixel { seed: 7 }.pixel_order(),
+        PermutedPixel { seed: 0 }.pixel_order()
+    );
 }
 
 #[test]
@@ -193,6 +229,33 @@ fn elman_learns() {
     assert_ok("elman-mnist", code, &out);
     let accuracy = assert_learned(&dir, 0.5);
     eprintln!("elman-mnist (1280 samples, 2 epochs): test accuracy {accuracy}");
+
+    // The tutorial's post-training pass over the (here limited) training set, in eval mode:
+    // logged and in summary.json, and above chance after training.
+    let summary = read_summary(&dir);
+    let train_set = summary["train_set_accuracy"]
+        .as_f64()
+        .expect("train_set_accuracy");
+    assert!(train_set > 0.5, "training-set accuracy {train_set}");
+    let stdout = out.stdout();
+    let line = line_of(&stdout, "after training: training-set loss");
+    assert!(line.contains("(1280 images"), "{line}");
+    assert!(
+        line.contains(&format!("{:.2} %", train_set * 100.0)),
+        "{line}"
+    );
+
+    // The model is shown before training and summed in summary.json.
+    assert_eq!(summary["parameters"], 276_490);
+    let tensors = summary["parameter_tensors"].as_array().unwrap();
+    assert_eq!(tensors.len(), 10);
+    assert_eq!(tensors[0]["name"], "rnn.layers.0.w_ih");
+    assert_eq!(tensors[0]["shape"], serde_json::json!([28, 256]));
+    assert!(
+        stdout.contains("  total: 276,490 parameters in 10 tensors"),
+        "{stdout}"
+    );
+    assert!(line_of(&stdout, "  output.weight").contains("[7168, 10]"));
 }
 
 #[test]
@@ -235,6 +298,8 @@ fn lstm_learns_and_the_plain_log_shows_every_metric() {
             .as_f64()
             .is_some()
     );
+    // The default LSTM has both of PyTorch's biases.
+    assert_eq!(read_summary(&dir)["parameters"], 4_210);
 
     // The plain log has one line per epoch and split, with every metric's epoch value.
     let stdout = out.stdout();

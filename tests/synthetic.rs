@@ -103,8 +103,10 @@ fn batch_losses(run_dir: &Path, epoch: usize) -> Vec<f64> {
 
 #[test]
 fn adding_problem_every_network_beats_the_baseline() {
-    // The tutorial's networks and T = 6, with 4000 sequences, 4 epochs, batches of 50 and
-    // lr 3e-3 so that the three train in about 3 seconds.
+    // The tutorial's networks and T = 6, with 8000 sequences, 4 epochs, batches of 50 and
+    // lr 3e-3 so that the three train in about 3 seconds. (MinPy's initialisation starts the
+    // LSTM slower than a zero-bias one: with 4000 sequences its MSE after 4 epochs was 0.10 at
+    // seed 42; with 8000, 0.0001 to 0.034 over seeds 1, 2, 3 and 42.)
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("comparison");
     let (code, o) = run(
@@ -112,7 +114,7 @@ fn adding_problem_every_network_beats_the_baseline() {
         "adding-problem",
         &[
             "--train-size",
-            "4000",
+            "8000",
             "--test-size",
             "500",
             "--epochs",
@@ -700,7 +702,11 @@ fn train_windows_measuring_memory(
 ) -> serde_json::Value {
     let device = Device::flex().autodiff();
     device.seed(2);
-    let mut trainer = Trainer::new(LanguageModelConfig::new().init(&device), None);
+    let mut trainer = Trainer::new(
+        LanguageModelConfig::new().init(&device),
+        None,
+        Default::default(),
+    );
     let mut optimizer = AdamConfig::new().init();
     let mut stream = TbpttIterator::new(counting_sequence(10, 100), 10, 20).unwrap();
     let mut state: Option<simple_sequence::CarriedState> = None;

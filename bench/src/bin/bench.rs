@@ -19,7 +19,7 @@ use rnn_data::{
     AddingBatcher, AddingProblem, Mnist, MnistSequenceBatcher, MnistSequences, MnistSplit,
     Normalisation, SequenceView,
 };
-use rnn_models::{Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrentInit};
+use rnn_models::{Biases, Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrentInit};
 use rnn_train::BackendChoice;
 
 #[derive(Parser, Debug)]
@@ -222,11 +222,13 @@ struct Net {
 impl Net {
     fn new(s: &Shape, d_in: usize, steps: usize, outputs: usize, device: &Device) -> Self {
         let (h, l) = (s.hidden, s.layers);
-        let xavier = matches!(s.task, Task::Adding(_));
-        let init = if xavier {
-            RecurrentInit::XavierUniform
+        // The adding problem's networks are MinPy's (one bias, the GRU's candidate apart);
+        // the MNIST ones PyTorch's.
+        let minpy = matches!(s.task, Task::Adding(_));
+        let (init, biases) = if minpy {
+            (RecurrentInit::MinPyXavier, Biases::One)
         } else {
-            RecurrentInit::PyTorchUniform
+            (RecurrentInit::PyTorchUniform, Biases::Two)
         };
         let (mut elman, mut lstm, mut gru) = (None, None, None);
         match s.cell {
@@ -235,6 +237,7 @@ impl Net {
                 elman = Some(
                     ElmanConfig::new(d_in, h)
                         .with_num_layers(l)
+                        .with_biases(biases)
                         .with_init(init)
                         .init(device),
                 )
@@ -243,6 +246,7 @@ impl Net {
                 lstm = Some(
                     LstmConfig::new(d_in, h)
                         .with_num_layers(l)
+                        .with_biases(biases)
                         .with_init(init)
                         .init(device),
                 )
@@ -252,6 +256,8 @@ impl Net {
                     GruConfig::new(d_in, h)
                         .with_num_layers(l)
                         .with_reset_after(false)
+                        .with_biases(biases)
+                        .with_split_candidate(minpy)
                         .with_init(init)
                         .init(device),
                 )

@@ -4,7 +4,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::init::RecurrentInit;
+use crate::init::{Biases, RecurrentInit};
 use crate::layer::{Path, RecurrentLayer, RnnOutput, Steps, initial_state, time_step};
 use crate::ops::elman_layer;
 
@@ -27,9 +27,9 @@ pub struct ElmanConfig {
     pub num_layers: usize,
     #[config(default = "Nonlinearity::Tanh")]
     pub nonlinearity: Nonlinearity,
-    /// Whether the layers have biases (`b_ih` and `b_hh`).
-    #[config(default = true)]
-    pub bias: bool,
+    /// Which biases each layer has (PyTorch and NeoML: `b_ih` and `b_hh`).
+    #[config(default = "Biases::Two")]
+    pub biases: Biases,
     /// Dropout on the outputs of every layer but the last (training only).
     #[config(default = 0.0)]
     pub dropout: f64,
@@ -54,7 +54,15 @@ impl ElmanConfig {
         let layers = (0..self.num_layers)
             .map(|l| {
                 let d_in = if l == 0 { self.d_input } else { self.d_hidden };
-                RecurrentLayer::new(d_in, self.d_hidden, 1, self.bias, &self.init, device)
+                RecurrentLayer::new(
+                    d_in,
+                    self.d_hidden,
+                    1,
+                    self.biases,
+                    false,
+                    &self.init,
+                    device,
+                )
             })
             .collect();
         Elman {
@@ -109,9 +117,9 @@ impl Elman {
                         .unwrap_or_else(|| Tensor::zeros([h], &device));
                     elman_layer(
                         input,
-                        layer.w_ih.val(),
+                        layer.input_weights(),
                         bias,
-                        layer.w_hh.val(),
+                        layer.recurrent_weights(),
                         h0,
                         self.relu,
                         keep,
@@ -119,7 +127,7 @@ impl Elman {
                 }
                 Path::Reference => {
                     let xw = layer.project(input, layer.summed_bias());
-                    self.reference(xw, layer.w_hh.val(), h0, keep)
+                    self.reference(xw, layer.recurrent_weights(), h0, keep)
                 }
             };
             let [_, t, _] = out.dims();

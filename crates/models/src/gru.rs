@@ -8,7 +8,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use crate::init::RecurrentInit;
+use crate::init::{Biases, RecurrentInit};
 use crate::layer::{Path, RecurrentLayer, RnnOutput, Steps, columns, initial_state, time_step};
 use crate::ops::gru_layer;
 
@@ -18,8 +18,13 @@ pub struct GruConfig {
     pub d_hidden: usize,
     #[config(default = 1)]
     pub num_layers: usize,
-    #[config(default = true)]
-    pub bias: bool,
+    /// Which biases each layer has (PyTorch: `b_ih` and `b_hh`).
+    #[config(default = "Biases::Two")]
+    pub biases: Biases,
+    /// Store the candidate's weights and bias as tensors of their own, apart from the reset
+    /// and update gates' (MinPy's `Wxh`, `Whh`, `bh` beside `Wx`, `Wh`, `b`).
+    #[config(default = false)]
+    pub split_candidate: bool,
     /// `true`: the reset gate multiplies `W_hn h + b_hn` (cuDNN/PyTorch form);
     /// `false`: it multiplies `h` before the recurrent matmul (Cho et al. form).
     #[config(default = true)]
@@ -37,7 +42,15 @@ impl GruConfig {
         let layers = (0..self.num_layers)
             .map(|l| {
                 let d_in = if l == 0 { self.d_input } else { self.d_hidden };
-                RecurrentLayer::new(d_in, self.d_hidden, 3, self.bias, &self.init, device)
+                RecurrentLayer::new(
+                    d_in,
+                    self.d_hidden,
+                    3,
+                    self.biases,
+                    self.split_candidate,
+                    &self.init,
+                    device,
+                )
             })
             .collect();
         Gru {
@@ -81,18 +94,18 @@ impl Gru {
             let h0 = initial_state(state.as_ref(), l, b, h, &device);
             let keep = l + 1 < n || steps == Steps::All;
             // b_hr and b_hz fold into the input projection; b_hn stays inside the candidate.
-            let (bias, b_hn) = match (&layer.b_ih, &layer.b_hh) {
+            let (bias, b_hn) = match (layer.input_bias(), &layer.b_hh) {
                 (b_ih, Some(b_hh)) => {
                     let b_hh = b_hh.val();
                     let rz = b_hh.clone().slice([0..2 * h]);
                     let folded = Tensor::cat(vec![rz, Tensor::zeros([h], &device)], 0);
                     let bias = match b_ih {
-                        Some(b_ih) => b_ih.val() + folded,
+                        Some(b_ih) => b_ih + folded,
                         None => folded,
                     };
                     (Some(bias), b_hh.slice([2 * h..3 * h]))
                 }
-                (b_ih, None) => (b_ih.as_ref().map(|b| b.val()), Tensor::zeros([h], &device)),
+                (b_ih, None) => (b_ih, Tensor::zeros([h], &device)),
             };
             let out = match path {
                 Path::Fused => {
@@ -100,9 +113,9 @@ impl Gru {
                     let bias = bias.unwrap_or_else(|| Tensor::zeros([3 * h], &device));
                     gru_layer(
                         input,
-                        layer.w_ih.val(),
+                        layer.input_weights(),
                         bias,
-                        layer.w_hh.val(),
+                        layer.recurrent_weights(),
                         b_hn,
                         h0,
                         self.reset_after,
@@ -111,7 +124,14 @@ impl Gru {
                 }
                 Path::Reference => {
                     let xw = layer.project(input, bias);
-                    reference(xw, layer.w_hh.val(), b_hn, h0, self.reset_after, keep)
+                    reference(
+                        xw,
+                        layer.recurrent_weights(),
+                        b_hn,
+                        h0,
+                        self.reset_after,
+                        keep,
+                    )
                 }
             };
             let [_, t, _] = out.dims();

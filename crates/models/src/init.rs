@@ -1,4 +1,5 @@
-//! Weight initialisation of the recurrent layers.
+//! Weight initialisation of the recurrent layers, one rule per framework whose tutorial the
+//! project reproduces, and which biases a layer keeps.
 
 use burn::module::{Initializer, Param};
 use burn::prelude::*;
@@ -8,13 +9,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum RecurrentInit {
     /// Every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)): what PyTorch's `nn.RNN`, `nn.LSTM`
-    /// and `nn.GRU` do, and so what the PyTorch tutorials train with.
+    /// and `nn.GRU` do (`reset_parameters`), and so what the PyTorch tutorials train with.
     PyTorchUniform,
-    /// Xavier/Glorot-uniform weights per gate matrix (fan-in = input width, fan-out = H),
-    /// zero biases: the adding-problem tutorial's initialisation.
-    XavierUniform,
-    /// The IRNN of Le, Jaitly and Hinton (2015): recurrent weight `scale * I`, input weights
-    /// ~ N(0, input_std), biases zero. Meant for the ReLU Elman cell.
+    /// Every weight and bias, `w` of shape `[rows, cols]`, ~ N(0, 6 / (rows + cols)), and a
+    /// bias of length `n` ~ N(0, 6 / n): MinPy's `xavier` rule (`minpy/nn/init.py`: a standard
+    /// normal times `sqrt(6 / (fan_in + fan_out))`, `fan_out = shape[0]`, `fan_in` the product
+    /// of the other dimensions, 0 for a vector), which its `Solver` applies to every parameter
+    /// without an `init_rule` of its own — the adding-problem tutorial's biases included.
+    MinPyXavier,
+    /// Weights ~ N(0, 1/fan_in) (LeCun normal, fan_in = the weight's input width), biases
+    /// zero: Chainer's `L.Linear` defaults, which the simple-sequence tutorial's Elman layers
+    /// are built from.
+    LeCunNormal,
+    /// Every weight and bias ~ U(-bound, bound): what Chainer's `RNNForLM` does to all of its
+    /// parameters after building them.
+    Uniform { bound: f64 },
+    /// The IRNN of Le, Jaitly and Hinton (2015), as NeoML's `CIrnnLayer` starts it: recurrent
+    /// weight `scale * I`, input weights ~ N(0, input_std), both free terms zero. Meant for the
+    /// ReLU Elman cell.
     Identity { scale: f64, input_std: f64 },
 }
 
@@ -25,7 +37,7 @@ impl RecurrentInit {
         input_std: 1e-3,
     };
 
-    /// Input weights `[d_in, gates * hidden]`.
+    /// Input weights `[d_in, gates * hidden]` of a layer with `hidden` units.
     pub(crate) fn input_weight(
         &self,
         d_in: usize,
@@ -35,18 +47,12 @@ impl RecurrentInit {
     ) -> Param<Tensor<2>> {
         let shape = [d_in, gates * hidden];
         match *self {
-            Self::PyTorchUniform => uniform(hidden).init(shape, device),
-            Self::XavierUniform => Initializer::XavierUniform { gain: 1.0 }.init_with(
-                shape,
-                Some(d_in),
-                Some(hidden),
-                device,
-            ),
             Self::Identity { input_std, .. } => Initializer::Normal {
                 mean: 0.0,
                 std: input_std,
             }
             .init(shape, device),
+            _ => self.weight(shape, hidden, device),
         }
     }
 
@@ -59,13 +65,6 @@ impl RecurrentInit {
     ) -> Param<Tensor<2>> {
         let shape = [hidden, gates * hidden];
         match *self {
-            Self::PyTorchUniform => uniform(hidden).init(shape, device),
-            Self::XavierUniform => Initializer::XavierUniform { gain: 1.0 }.init_with(
-                shape,
-                Some(hidden),
-                Some(hidden),
-                device,
-            ),
             Self::Identity { scale, .. } => {
                 let eye = Tensor::<2>::eye(hidden, device).mul_scalar(scale);
                 let w = if gates == 1 {
@@ -75,21 +74,69 @@ impl RecurrentInit {
                 };
                 Param::from_tensor(w)
             }
+            _ => self.weight(shape, hidden, device),
         }
+    }
+
+    /// A weight `[rows, cols]` (applied as `x · w`, so `rows` is its input width) of a layer
+    /// with `hidden` units, by the rules that do not depend on the weight's role.
+    fn weight(&self, shape: [usize; 2], hidden: usize, device: &Device) -> Param<Tensor<2>> {
+        let [rows, cols] = shape;
+        let init = match *self {
+            Self::PyTorchUniform => uniform(1.0 / (hidden as f64).sqrt()),
+            Self::MinPyXavier => normal((6.0 / (rows + cols) as f64).sqrt()),
+            Self::LeCunNormal => normal((1.0 / rows as f64).sqrt()),
+            Self::Uniform { bound } => uniform(bound),
+            Self::Identity { .. } => unreachable!("the identity rule sets weights by role"),
+        };
+        init.init(shape, device)
     }
 
     /// A bias `[gates * hidden]`.
     pub(crate) fn bias(&self, hidden: usize, gates: usize, device: &Device) -> Param<Tensor<1>> {
+        let n = gates * hidden;
+        let init = match *self {
+            Self::PyTorchUniform => uniform(1.0 / (hidden as f64).sqrt()),
+            Self::MinPyXavier => normal((6.0 / n as f64).sqrt()),
+            Self::Uniform { bound } => uniform(bound),
+            Self::LeCunNormal | Self::Identity { .. } => Initializer::Zeros,
+        };
+        init.init([n], device)
+    }
+}
+
+/// Which bias vectors each layer keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Biases {
+    /// `b_ih` and `b_hh`, one on each side of the cell, as PyTorch's `nn.RNN`/`nn.LSTM`/
+    /// `nn.GRU` and NeoML's IRNN (a free term in each of its two fully-connected layers) have.
+    #[default]
+    Two,
+    /// One bias per layer (`b_ih` only), as MinPy's step functions and Chainer's `L.LSTM`
+    /// (whose lateral connection has none) have.
+    One,
+    /// No bias.
+    None,
+}
+
+impl Biases {
+    /// How many bias vectors a layer has.
+    pub fn count(self) -> usize {
         match self {
-            Self::PyTorchUniform => uniform(hidden).init([gates * hidden], device),
-            Self::XavierUniform | Self::Identity { .. } => {
-                Initializer::Zeros.init([gates * hidden], device)
-            }
+            Biases::Two => 2,
+            Biases::One => 1,
+            Biases::None => 0,
         }
     }
 }
 
-fn uniform(hidden: usize) -> Initializer {
-    let k = 1.0 / (hidden as f64).sqrt();
-    Initializer::Uniform { min: -k, max: k }
+fn uniform(bound: f64) -> Initializer {
+    Initializer::Uniform {
+        min: -bound,
+        max: bound,
+    }
+}
+
+fn normal(std: f64) -> Initializer {
+    Initializer::Normal { mean: 0.0, std }
 }

@@ -17,6 +17,6 @@ pub mod ops;
 
 pub use elman::{Elman, ElmanConfig, Nonlinearity};
 pub use gru::{Gru, GruConfig};
-pub use init::RecurrentInit;
-pub use layer::{Path, RecurrentLayer, RnnOutput, Steps};
+pub use init::{Biases, RecurrentInit};
+pub use layer::{LastGroup, Path, RecurrentLayer, RnnOutput, Steps};
 pub use lstm::{Lstm, LstmConfig, LstmOutput, LstmState};

@@ -5,7 +5,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 
-use crate::init::RecurrentInit;
+use crate::init::{Biases, RecurrentInit};
 use crate::layer::{Path, RecurrentLayer, Steps, columns, initial_state, time_step};
 use crate::ops::lstm_layer;
 
@@ -15,15 +15,17 @@ pub struct LstmConfig {
     pub d_hidden: usize,
     #[config(default = 1)]
     pub num_layers: usize,
-    #[config(default = true)]
-    pub bias: bool,
+    /// Which biases each layer has (PyTorch: `b_ih` and `b_hh`).
+    #[config(default = "Biases::Two")]
+    pub biases: Biases,
     /// Dropout on the outputs of every layer but the last (training only).
     #[config(default = 0.0)]
     pub dropout: f64,
     #[config(default = "RecurrentInit::PyTorchUniform")]
     pub init: RecurrentInit,
-    /// If set, the forget-gate part of `b_ih` starts at this value (and of `b_hh` at zero),
-    /// the usual trick (e.g. 1.0) to let gradients flow early in training.
+    /// If set, the forget-gate part of `b_ih` starts at this value (and of `b_hh`, if any, at
+    /// zero), the usual trick (e.g. 1.0) to let gradients flow early in training. Ignored by a
+    /// layer without biases.
     #[config(default = "None")]
     pub forget_bias: Option<f64>,
 }
@@ -38,18 +40,17 @@ impl LstmConfig {
         let layers = (0..self.num_layers)
             .map(|l| {
                 let d_in = if l == 0 { self.d_input } else { h };
-                let mut layer = RecurrentLayer::new(d_in, h, 4, self.bias, &self.init, device);
-                if let (Some(value), Some(b_ih), Some(b_hh)) =
-                    (self.forget_bias, layer.b_ih.take(), layer.b_hh.take())
-                {
+                let mut layer =
+                    RecurrentLayer::new(d_in, h, 4, self.biases, false, &self.init, device);
+                if let Some(value) = self.forget_bias {
                     // Detached, so the parameter stays a leaf of the autodiff graph.
                     let set = |b: Tensor<1>, v: f64| {
                         b.slice_assign([h..2 * h], Tensor::full([h], v, device))
                             .detach()
                             .require_grad()
                     };
-                    layer.b_ih = Some(b_ih.map(|b| set(b, value)));
-                    layer.b_hh = Some(b_hh.map(|b| set(b, 0.0)));
+                    layer.b_ih = layer.b_ih.map(|p| p.map(|b| set(b, value)));
+                    layer.b_hh = layer.b_hh.map(|p| p.map(|b| set(b, 0.0)));
                 }
                 layer
             })
@@ -127,9 +128,9 @@ impl Lstm {
                         .unwrap_or_else(|| Tensor::zeros([4 * h], &device));
                     lstm_layer(
                         input,
-                        layer.w_ih.val(),
+                        layer.input_weights(),
                         bias,
-                        layer.w_hh.val(),
+                        layer.recurrent_weights(),
                         h0,
                         c0,
                         keep,
@@ -137,7 +138,7 @@ impl Lstm {
                 }
                 Path::Reference => {
                     let xw = layer.project(input, layer.summed_bias());
-                    reference(xw, layer.w_hh.val(), h0, c0, keep)
+                    reference(xw, layer.recurrent_weights(), h0, c0, keep)
                 }
             };
             let [_, t, _] = out.dims();

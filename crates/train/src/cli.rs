@@ -15,6 +15,7 @@ use crate::backend::BackendChoice;
 use crate::config::{OptimizerConfig, TrainingConfig};
 use crate::console::Console;
 use crate::error::{EXIT_CODES_HELP, RunError};
+use crate::optim::EpsilonForm;
 
 /// Flags shared by every experiment. `--epochs`, `--batch-size` and `--lr` have no default
 /// here: each experiment supplies its tutorial's values ([`TrainingDefaults`]), which `--help`
@@ -399,17 +400,30 @@ pub struct AdamArgs {
         default_value_t = 1e-8
     )]
     pub epsilon: f32,
+
+    /// Which second moment epsilon is added to: corrected (m̂ / (sqrt(v̂) + eps): PyTorch,
+    /// MinPy, Burn) or uncorrected (sqrt(1 - b2^t) / (1 - b1^t) · m / (sqrt(v) + eps): NeoML,
+    /// Chainer).
+    #[arg(
+        long,
+        value_name = "FORM",
+        value_enum,
+        help_heading = "Optimiser",
+        default_value_t = EpsilonForm::Corrected
+    )]
+    pub epsilon_form: EpsilonForm,
 }
 
 impl AdamArgs {
     /// The flag names, for checks of which optimiser flags a user typed.
-    pub const IDS: [&'static str; 3] = ["beta1", "beta2", "epsilon"];
+    pub const IDS: [&'static str; 4] = ["beta1", "beta2", "epsilon", "epsilon_form"];
 
     pub fn config(&self) -> OptimizerConfig {
         OptimizerConfig::Adam {
             beta1: self.beta1,
             beta2: self.beta2,
             epsilon: self.epsilon,
+            epsilon_form: self.epsilon_form,
         }
     }
 }

@@ -1,8 +1,13 @@
-//! Gradient clipping by the global norm over all parameters, as PyTorch's
-//! `clip_grad_norm_`, TensorFlow's `clip_by_global_norm` and NeoML's `max_gradient_norm` do:
-//! if `g` is the concatenation of every parameter's gradient and `‖g‖₂ > max_norm`, every
-//! gradient is multiplied by `max_norm / ‖g‖₂`, so the direction is kept and the global norm
-//! becomes exactly `max_norm`.
+//! Gradient clipping by the norm over a group of parameters: if `g` is the concatenation of
+//! the group's gradients and `‖g‖₂ > max_norm`, each of them is multiplied by
+//! `max_norm / ‖g‖₂`, so the group's direction is kept and its norm becomes exactly
+//! `max_norm`.
+//!
+//! * [`clip_global_norm`]: one group of all parameters, as PyTorch's `clip_grad_norm_` and
+//!   TensorFlow's `clip_by_global_norm` do;
+//! * [`clip_per_group`]: each layer on its own, as NeoML's `CDnnSolver::Train` does with
+//!   `max_gradient_norm` (it clips inside its loop over layers, each layer's weights and
+//!   free terms together).
 //!
 //! Burn's `GradientClippingConfig::Norm` clips each parameter tensor by its own norm, which
 //! changes the direction of the update and lets the total norm reach `max_norm · sqrt(#tensors)`.
@@ -14,7 +19,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 
 /// Collects the float parameter ids of a module, with their ranks.
-struct Ids(Vec<(ParamId, usize)>);
+pub(crate) struct Ids(pub(crate) Vec<(ParamId, usize)>);
 
 impl ModuleVisitor for Ids {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -34,13 +39,23 @@ fn rescale<const D: usize>(grads: &mut GradientsParams, id: ParamId, scale: &Ten
     }
 }
 
+/// The float parameter ids of `module`, with their ranks, in visiting order.
+pub(crate) fn param_ids<M: Module>(module: &M) -> Vec<(ParamId, usize)> {
+    let mut ids = Ids(Vec::new());
+    module.visit(&mut ids);
+    ids.0
+}
+
 /// The global L2 norm of `grads` over `module`'s float parameters, as a one-element tensor on
 /// the gradients' device; `None` when no parameter has a gradient.
 pub fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> Option<Tensor<1>> {
-    let mut ids = Ids(Vec::new());
-    module.visit(&mut ids);
+    group_norm(&param_ids(module), grads)
+}
+
+/// The L2 norm of the gradients of the parameters in `ids`.
+fn group_norm(ids: &[(ParamId, usize)], grads: &GradientsParams) -> Option<Tensor<1>> {
     let mut total: Option<Tensor<1>> = None;
-    for (id, rank) in ids.0 {
+    for &(id, rank) in ids {
         let part = match rank {
             1 => sum_squares::<1>(grads, id),
             2 => sum_squares::<2>(grads, id),
@@ -64,17 +79,36 @@ pub fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> Option<Ten
 /// Returns the gradients and the norm before clipping (a one-element tensor, for logging).
 pub fn clip_global_norm<M: Module>(
     module: &M,
+    grads: GradientsParams,
+    max_norm: f64,
+) -> (GradientsParams, Option<Tensor<1>>) {
+    clip_group(&param_ids(module), grads, max_norm)
+}
+
+/// Scales the gradients of each group of `groups` so that the group's own L2 norm is at most
+/// `max_norm` (NeoML's per-layer clipping). Parameters in no group are left alone.
+pub fn clip_per_group(
+    groups: &[Vec<(ParamId, usize)>],
+    mut grads: GradientsParams,
+    max_norm: f64,
+) -> GradientsParams {
+    for group in groups {
+        grads = clip_group(group, grads, max_norm).0;
+    }
+    grads
+}
+
+fn clip_group(
+    ids: &[(ParamId, usize)],
     mut grads: GradientsParams,
     max_norm: f64,
 ) -> (GradientsParams, Option<Tensor<1>>) {
-    let Some(norm) = global_norm(module, &grads) else {
+    let Some(norm) = group_norm(ids, &grads) else {
         return (grads, None);
     };
     // min(1, max_norm / norm); a zero norm gives +inf -> 1 (nothing to clip).
     let scale = norm.clone().recip().mul_scalar(max_norm).clamp_max(1.0);
-    let mut ids = Ids(Vec::new());
-    module.visit(&mut ids);
-    for (id, rank) in ids.0 {
+    for &(id, rank) in ids {
         match rank {
             1 => rescale::<1>(&mut grads, id, &scale),
             2 => rescale::<2>(&mut grads, id, &scale),
@@ -153,6 +187,34 @@ mod tests {
         let expected = wa.div_scalar(before);
         let diff = (ca - expected).abs().max().into_scalar::<f64>();
         assert!(diff < 1e-6, "max deviation from uniform rescaling: {diff}");
+    }
+
+    #[test]
+    fn per_group_clipping_bounds_each_group_by_itself() {
+        let (model, grads) = setup(100.0);
+        let a = param_ids(&model.a);
+        let b = param_ids(&model.b);
+        let norm = |g: &GradientsParams, ids: &[(ParamId, usize)]| {
+            group_norm(ids, g).unwrap().into_scalar::<f64>()
+        };
+        let (na, nb) = (norm(&grads, &a), norm(&grads, &b));
+        assert!(
+            na > 2.0 && nb > 2.0,
+            "test needs large gradients: {na} {nb}"
+        );
+        let wb = grads.get::<2>(model.b.weight.id).unwrap();
+        let clipped = clip_per_group(&[a.clone(), b.clone()], grads, 1.0);
+        assert!((norm(&clipped, &a) - 1.0).abs() < 1e-5);
+        assert!((norm(&clipped, &b) - 1.0).abs() < 1e-5);
+        // Each group keeps its direction, scaled by its own factor.
+        let cb = clipped.get::<2>(model.b.weight.id).unwrap();
+        let diff = (cb - wb.div_scalar(nb)).abs().max().into_scalar::<f64>();
+        assert!(
+            diff < 1e-6,
+            "max deviation from the group's rescaling: {diff}"
+        );
+        // Not the same as clipping globally: the total is sqrt(2), not 1.
+        assert!((norm_of(&model, &clipped) - 2f64.sqrt()).abs() < 1e-4);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::backend::BackendChoice;
 use crate::error::RunError;
+use crate::optim::{AdamUncorrectedEpsilon, EpsilonForm};
 
 /// The loop around the model: how long, how fast, on what, from which seed.
 #[derive(Config, Debug)]
@@ -31,12 +32,33 @@ pub struct TrainingConfig {
     /// on `seed` and `e`, so a resumed run sees the same order as an uninterrupted one).
     #[config(default = true)]
     pub shuffle: bool,
+    /// Whether a shuffled training set gets a new order every epoch; `false` draws one order
+    /// and walks it every epoch (MinPy's `NDArrayIter` shuffles once, in its constructor).
+    #[config(default = true)]
+    pub reshuffle: bool,
     /// Train on the first N training samples only (quick runs).
     pub limit_train: Option<usize>,
     /// Evaluate on the first N test samples only (quick runs).
     pub limit_test: Option<usize>,
-    /// Rescale the gradient so that its global L2 norm over all parameters is at most this.
+    /// Rescale the gradient so that its L2 norm is at most this (over all parameters, or over
+    /// each layer's: [`TrainingConfig::clip_scope`]).
     pub clip_norm: Option<f64>,
+    /// What `clip_norm` bounds: the norm over all parameters together (PyTorch's
+    /// `clip_grad_norm_`) or each layer's own (NeoML's solver).
+    #[config(default = "ClipScope::Global")]
+    pub clip_scope: ClipScope,
+}
+
+/// What gradient-norm clipping bounds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ClipScope {
+    /// The norm of all parameters' gradients together.
+    #[default]
+    Global,
+    /// Each layer's norm on its own (the layers a model names in
+    /// [`crate::TaskModel::layers`]), as NeoML's `CDnnSolver` clips.
+    Layer,
 }
 
 impl TrainingConfig {
@@ -92,6 +114,10 @@ pub enum OptimizerConfig {
         beta2: f32,
         /// Added to the denominator.
         epsilon: f32,
+        /// Which second moment epsilon is added to (configs written before this field
+        /// existed used the corrected form).
+        #[serde(default)]
+        epsilon_form: EpsilonForm,
     },
     /// Plain stochastic gradient descent (optionally with momentum).
     Sgd {
@@ -101,12 +127,14 @@ pub enum OptimizerConfig {
 }
 
 impl OptimizerConfig {
-    /// Adam with PyTorch's defaults (betas 0.9/0.999, epsilon 1e-8).
+    /// Adam with PyTorch's defaults (betas 0.9/0.999, epsilon 1e-8), which MinPy's `adam`
+    /// update rule shares.
     pub fn adam() -> Self {
         OptimizerConfig::Adam {
             beta1: 0.9,
             beta2: 0.999,
             epsilon: 1e-8,
+            epsilon_form: EpsilonForm::Corrected,
         }
     }
 
@@ -124,11 +152,22 @@ impl OptimizerConfig {
                 beta1,
                 beta2,
                 epsilon,
+                epsilon_form: EpsilonForm::Corrected,
             } => AdamConfig::new()
                 .with_beta_1(beta1)
                 .with_beta_2(beta2)
                 .with_epsilon(epsilon)
                 .init(),
+            OptimizerConfig::Adam {
+                beta1,
+                beta2,
+                epsilon,
+                epsilon_form: EpsilonForm::Uncorrected,
+            } => ModuleOptimizer::from(AdamUncorrectedEpsilon {
+                beta1,
+                beta2,
+                epsilon,
+            }),
             OptimizerConfig::Sgd { momentum } => {
                 let momentum = momentum.filter(|m| *m != 0.0).map(|m| {
                     // PyTorch's SGD momentum has no dampening.

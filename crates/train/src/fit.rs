@@ -20,7 +20,9 @@ use burn::train::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::config::{ClipScope, TrainingConfig};
 use crate::error::RunError;
+use crate::params::{ParamTensor, parameter_table, parameter_tensors};
 use crate::record::{EpochRecord, TaskKind};
 use crate::recorder::Recorder;
 use crate::renderer::{PlainRenderer, fmt_duration};
@@ -38,8 +40,10 @@ pub struct Fit<M: TaskModel> {
     pub lr: f64,
     /// Total epochs of the run.
     pub epochs: usize,
-    /// Global-norm gradient clipping threshold.
+    /// Gradient-norm clipping threshold.
     pub clip_norm: Option<f64>,
+    /// Whether `clip_norm` bounds all parameters together or each layer.
+    pub clip_scope: ClipScope,
     /// Training batches (see [`Session::loaders`]).
     pub train: Arc<dyn DataLoader<M::Batch>>,
     /// Test batches, evaluated after every epoch.
@@ -47,29 +51,34 @@ pub struct Fit<M: TaskModel> {
     /// Evaluate on the test set before training and record it as epoch 0 (as the lstm-mnist
     /// tutorial does).
     pub evaluate_before_training: bool,
+    /// After training, evaluate the final model on these batches (the whole training set in
+    /// order, from [`Session::in_order`]) and report it as `train_set_accuracy`.
+    pub evaluate_train_set: Option<Arc<dyn DataLoader<M::Batch>>>,
     /// A custom training loop (e.g. truncated BPTT) instead of Burn's default one.
     pub strategy: Option<TrainingStrategy<Trainer<M>>>,
 }
 
 impl<M: TaskModel> Fit<M> {
-    /// A fit with the defaults: no clipping, no evaluation before training, Burn's loop.
+    /// A fit of `training`'s epochs, learning rate and clipping; no evaluation before or
+    /// after training, Burn's loop.
     pub fn new(
         model: M,
         optimizer: ModuleOptimizer,
-        lr: f64,
-        epochs: usize,
+        training: &TrainingConfig,
         train: Arc<dyn DataLoader<M::Batch>>,
         test: Arc<dyn DataLoader<M::Batch>>,
     ) -> Self {
         Fit {
             model,
             optimizer,
-            lr,
-            epochs,
-            clip_norm: None,
+            lr: training.lr,
+            epochs: training.epochs,
+            clip_norm: training.clip_norm,
+            clip_scope: training.clip_scope,
             train,
             test,
             evaluate_before_training: false,
+            evaluate_train_set: None,
             strategy: None,
         }
     }
@@ -112,6 +121,16 @@ pub struct Summary {
     pub train_loss: Option<f64>,
     /// Test accuracy before training (epoch 0), when it was measured.
     pub initial_test_accuracy: Option<f64>,
+    /// Accuracy of the final model over the whole training set in evaluation mode, when the
+    /// experiment measures it (as the elman-mnist tutorial does after training).
+    #[serde(default)]
+    pub train_set_accuracy: Option<f64>,
+    /// Trainable parameters (scalars) of the model.
+    #[serde(default)]
+    pub parameters: usize,
+    /// Every parameter tensor: name, shape, count.
+    #[serde(default)]
+    pub parameter_tensors: Vec<ParamTensor>,
     /// Wall time of this invocation (from start to summary).
     pub wall_seconds: f64,
     /// Training-pass time summed over all epochs (all sessions of a resumed run).
@@ -134,6 +153,7 @@ impl Summary {
         kind: TaskKind,
         epochs: usize,
         records: &[EpochRecord],
+        tensors: Vec<ParamTensor>,
     ) -> Self {
         let trained: Vec<&EpochRecord> = records.iter().filter(|r| r.epoch > 0).collect();
         let last = trained.last();
@@ -166,6 +186,9 @@ impl Summary {
                 .iter()
                 .find(|r| r.epoch == 0)
                 .and_then(|r| r.test_accuracy),
+            train_set_accuracy: None,
+            parameters: tensors.iter().map(|t| t.count).sum(),
+            parameter_tensors: tensors,
             wall_seconds: session.elapsed_seconds(),
             train_seconds,
             test_seconds,
@@ -220,7 +243,7 @@ where
 
 /// Trains a classifier: metrics loss, accuracy (train and test), learning rate, iteration
 /// speed, CPU use and memory (train).
-pub fn train_classifier<M>(session: &Session, fit: Fit<M>) -> Result<Outcome<M>, RunError>
+pub fn train_classifier<M>(session: &Session, mut fit: Fit<M>) -> Result<Outcome<M>, RunError>
 where
     M: TaskModel<Output = ClassificationOutput>,
 {
@@ -241,9 +264,30 @@ where
             ..Default::default()
         });
     }
-    run_learner(session, fit, TaskKind::Classification, initial, |b| {
-        b.metrics((AccuracyMetric::new(), LossMetric::new()))
-    })
+    let train_set = fit.evaluate_train_set.take();
+    let after_training = |model: &M, summary: &mut Summary| {
+        if let Some(loader) = train_set {
+            let (loss, accuracy) = evaluate_classifier(model, loader.as_ref())?;
+            session.console.line(format!(
+                "after training: training-set loss {loss:.4}  accuracy {:.2} % ({} images, \
+                 evaluation mode)",
+                accuracy * 100.0,
+                loader.num_items()
+            ));
+            summary.train_set_accuracy = Some(accuracy);
+        }
+        Ok(())
+    };
+    let register =
+        |b: SupervisedTraining<Trainer<M>>| b.metrics((AccuracyMetric::new(), LossMetric::new()));
+    run_learner(
+        session,
+        fit,
+        TaskKind::Classification,
+        initial,
+        register,
+        after_training,
+    )
 }
 
 /// Trains a regressor: metric loss (the MSE, train and test), learning rate, iteration
@@ -253,24 +297,37 @@ where
     M: TaskModel<Output = RegressionOutput>,
 {
     announce(session, fit.epochs);
-    run_learner(session, fit, TaskKind::Regression, None, |b| {
-        b.metrics((LossMetric::new(),))
-    })
+    let register = |b: SupervisedTraining<Trainer<M>>| b.metrics((LossMetric::new(),));
+    run_learner(
+        session,
+        fit,
+        TaskKind::Regression,
+        None,
+        register,
+        |_, _| Ok(()),
+    )
 }
 
+/// Burn's Learner over `fit`; `after_training` adds to the summary of a completed run before
+/// it is written.
 fn run_learner<M>(
     session: &Session,
     fit: Fit<M>,
     kind: TaskKind,
     initial: Option<EpochRecord>,
     register: impl FnOnce(SupervisedTraining<Trainer<M>>) -> SupervisedTraining<Trainer<M>>,
+    after_training: impl FnOnce(&M, &mut Summary) -> Result<(), RunError>,
 ) -> Result<Outcome<M>, RunError>
 where
     M: TaskModel,
 {
     let dir = session.run_dir.path().to_path_buf();
     let epochs = fit.epochs;
-    let mut trainer = Trainer::new(fit.model, fit.clip_norm);
+    let tensors = parameter_tensors(&fit.model);
+    for line in parameter_table(&tensors) {
+        session.console.line(line);
+    }
+    let mut trainer = Trainer::new(fit.model, fit.clip_norm, fit.clip_scope);
     if let Some(epoch) = session.resume_from {
         // Burn's own loading panics on a bad file; check it here to report it properly.
         let path = session.run_dir.checkpoint_model_path(epoch);
@@ -354,7 +411,10 @@ where
         .clone()
         .save_file(&model_path)
         .map_err(|e| RunError::Internal(format!("could not save {}: {e}", model_path.display())))?;
-    let summary = Summary::from_records(session, kind, epochs, &records);
+    let mut summary = Summary::from_records(session, kind, epochs, &records, tensors);
+    if summary.completed {
+        after_training(&model, &mut summary)?;
+    }
     let path = session.run_dir.summary_path();
     let text =
         serde_json::to_string_pretty(&summary).map_err(|e| RunError::Internal(e.to_string()))?;

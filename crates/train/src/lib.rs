@@ -8,7 +8,8 @@
 //! * the run: [`Session`] (validation, run directory, resume, seeded device) and
 //!   [`RunDir`] (config.json, metrics.csv, plots, summary.json, model.bpk, checkpoints);
 //! * training: [`TaskModel`] (an experiment's forward pass) wrapped by [`Trainer`] (backward
-//!   and global-norm gradient clipping, [`clip`]), trained by [`train_classifier`] or
+//!   and gradient-norm clipping, global or per layer, [`clip`]; NeoML's and Chainer's form of
+//!   Adam, [`optim`]), trained by [`train_classifier`] or
 //!   [`train_regressor`] with Burn's `SupervisedTraining` Learner: TUI dashboard on a
 //!   terminal, [`PlainRenderer`] otherwise, checkpoints every epoch, the non-finite-loss guard;
 //! * data plumbing: [`EpochLoader`] (per-epoch shuffles that a resumed run reproduces);
@@ -35,6 +36,8 @@ pub mod digits;
 pub mod error;
 pub mod fit;
 pub mod loader;
+pub mod optim;
+pub mod params;
 pub mod plot;
 pub mod record;
 pub mod recorder;
@@ -46,13 +49,15 @@ pub mod task;
 pub use backend::{BackendChoice, BackendError};
 pub use cli::{AdamArgs, CommonArgs, Parsed, TrainingDefaults, cli_main, parse_from};
 pub use clip::{clip_global_norm, global_norm};
-pub use config::{OptimizerConfig, TrainingConfig};
+pub use config::{ClipScope, OptimizerConfig, TrainingConfig};
 pub use console::{Captured, Console};
 pub use error::{RunError, exit_code};
 pub use fit::{Fit, Outcome, Summary, evaluate_classifier, train_classifier, train_regressor};
 pub use loader::EpochLoader;
+pub use optim::EpsilonForm;
+pub use params::{ParamTensor, parameter_table, parameter_tensors};
 pub use record::{EpochRecord, TaskKind};
 pub use renderer::PlainRenderer;
 pub use run_dir::RunDir;
 pub use session::{ExperimentConfig, Session, device_for};
-pub use task::{TaskModel, TaskOutput, Trainer};
+pub use task::{TaskModel, TaskOutput, Trainer, layer};

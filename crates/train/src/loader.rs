@@ -35,6 +35,8 @@ pub struct EpochLoader<I, O> {
     len: usize,
     offset: usize,
     shuffle: Option<u64>,
+    /// Whether each epoch gets its own order (`false`: every epoch reuses epoch 1's).
+    reshuffle: bool,
     /// The epoch the next `iter()` serves (1-based); shared with copies made by `to_device`.
     next_epoch: Arc<AtomicUsize>,
     device: Device,
@@ -64,9 +66,17 @@ where
             len,
             offset: 0,
             shuffle,
+            reshuffle: true,
             next_epoch: Arc::new(AtomicUsize::new(1)),
             device: device.clone(),
         }
+    }
+
+    /// With `false`, the shuffled order is drawn once (epoch 1's) and every epoch walks it, as
+    /// MinPy's `NDArrayIter(shuffle=True)` does (it shuffles in its constructor only).
+    pub fn reshuffled(mut self, reshuffle: bool) -> Self {
+        self.reshuffle = reshuffle;
+        self
     }
 
     /// Makes the next `iter()` serve `epoch` (1-based): a run resumed after epoch `k` starts
@@ -89,6 +99,7 @@ where
             len: self.len,
             offset: self.offset,
             shuffle: self.shuffle,
+            reshuffle: self.reshuffle,
             next_epoch: self.next_epoch.clone(),
             device: self.device.clone(),
         }
@@ -138,7 +149,7 @@ where
     fn iter<'a>(&'a self) -> Box<dyn DataLoaderIterator<O> + 'a> {
         let epoch = self.next_epoch.fetch_add(1, Ordering::SeqCst);
         let order = match self.shuffle {
-            Some(seed) => epoch_order(self.len, seed, epoch),
+            Some(seed) => epoch_order(self.len, seed, if self.reshuffle { epoch } else { 1 }),
             None => (0..self.len).collect(),
         };
         Box::new(EpochIter {
@@ -220,6 +231,16 @@ mod tests {
         assert_eq!(epoch_items(resumed.as_ref()), e2);
         let sizes: Vec<usize> = make().iter().map(|b| b.unwrap().len()).collect();
         assert_eq!(sizes, vec![8, 8, 4]);
+
+        // Shuffled once: every epoch, resumed or not, walks epoch 1's order.
+        let once = make().reshuffled(false);
+        assert_eq!(epoch_items(&once), e1);
+        assert_eq!(epoch_items(&once), e1);
+        let resumed = make()
+            .reshuffled(false)
+            .starting_at_epoch(5)
+            .to_device(&device);
+        assert_eq!(epoch_items(resumed.as_ref()), e1);
     }
 
     #[test]

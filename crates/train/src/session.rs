@@ -208,6 +208,7 @@ impl Session {
             shuffle,
             &self.device,
         )
+        .reshuffled(training.reshuffle)
         .starting_at_epoch(self.resume_from.map_or(1, |e| e + 1));
         let test = EpochLoader::new(
             test,
@@ -218,6 +219,33 @@ impl Session {
             &self.device,
         );
         (train.into_arc(), test.into_arc())
+    }
+
+    /// `data` in order, in batches of `training.batch_size`, on the evaluation device: for a
+    /// pass over a data set after training (e.g. the whole training set, as
+    /// [`crate::Fit::evaluate_train_set`] takes it), limited to `limit` samples.
+    pub fn in_order<I, O, D, B>(
+        &self,
+        training: &TrainingConfig,
+        data: D,
+        batcher: B,
+        limit: Option<usize>,
+    ) -> Arc<dyn DataLoader<O>>
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        D: Dataset<I> + 'static,
+        B: Batcher<I, O> + 'static,
+    {
+        EpochLoader::new(
+            data,
+            batcher,
+            training.batch_size,
+            limit,
+            None,
+            &self.device,
+        )
+        .into_arc()
     }
 
     /// Seconds since the session started.

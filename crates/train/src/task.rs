@@ -3,13 +3,14 @@
 //! `RegressionOutput`), and [`Trainer`] turns it into a `TrainStep` + `InferenceStep` with the
 //! backward pass and global-norm gradient clipping done here, once, for every experiment.
 
-use burn::module::{Module, ModuleDisplay};
+use burn::module::{Module, ModuleDisplay, ParamId};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::train::metric::ItemLazy;
 use burn::train::{ClassificationOutput, InferenceStep, RegressionOutput, TrainOutput, TrainStep};
 
-use crate::clip::clip_global_norm;
+use crate::clip::{clip_global_norm, clip_per_group, param_ids};
+use crate::config::ClipScope;
 
 /// An output of a forward pass that carries the loss to minimise.
 pub trait TaskOutput: ItemLazy + Send + 'static {
@@ -39,28 +40,49 @@ pub trait TaskModel: Module + ModuleDisplay + Send + 'static {
 
     /// Forward pass and loss.
     fn forward_step(&self, batch: Self::Batch) -> Self::Output;
+
+    /// The model's layers as its framework counts them, each a group of parameters, for
+    /// per-layer gradient clipping ([`crate::ClipScope::Layer`]). By default the whole model
+    /// is one layer.
+    fn layers(&self) -> Vec<Vec<(ParamId, usize)>> {
+        vec![param_ids(self)]
+    }
+}
+
+/// The float parameters of `module` (ids and ranks): one layer for [`TaskModel::layers`].
+pub fn layer<M: Module>(module: &M) -> Vec<(ParamId, usize)> {
+    param_ids(module)
 }
 
 /// An experiment's model as Burn's Learner trains it: the forward pass of `M`, then
-/// `backward`, then (when `clip_norm` is set) global-norm clipping of the gradients.
+/// `backward`, then (when `clip_norm` is set) gradient-norm clipping, globally or per layer.
 #[derive(Module, Debug)]
 pub struct Trainer<M> {
     /// The experiment's model.
     pub model: M,
-    /// Global-norm clipping threshold (`None`: no clipping).
+    /// Clipping threshold (`None`: no clipping).
     pub clip_norm: Option<f64>,
+    /// Clip each of [`TaskModel::layers`] by its own norm instead of all parameters together.
+    pub clip_per_layer: bool,
 }
 
 impl<M: TaskModel> Trainer<M> {
     /// Wraps `model`.
-    pub fn new(model: M, clip_norm: Option<f64>) -> Self {
-        Trainer { model, clip_norm }
+    pub fn new(model: M, clip_norm: Option<f64>, clip_scope: ClipScope) -> Self {
+        Trainer {
+            model,
+            clip_norm,
+            clip_per_layer: clip_scope == ClipScope::Layer,
+        }
     }
 
     /// Gradients of `output`'s loss, clipped as configured.
     pub fn gradients(&self, output: &M::Output) -> GradientsParams {
         let grads = GradientsParams::from_grads(output.loss().backward(), self);
         match self.clip_norm {
+            Some(max_norm) if self.clip_per_layer => {
+                clip_per_group(&self.model.layers(), grads, max_norm)
+            }
             Some(max_norm) => clip_global_norm(self, grads, max_norm).0,
             None => grads,
         }

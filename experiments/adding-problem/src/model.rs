@@ -7,7 +7,7 @@ use burn::nn::loss::{MseLoss, Reduction};
 use burn::prelude::*;
 use burn::train::RegressionOutput;
 use rnn_data::AddingBatch;
-use rnn_models::{Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrentInit};
+use rnn_models::{Biases, Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrentInit};
 use rnn_train::TaskModel;
 use serde::{Deserialize, Serialize};
 
@@ -74,32 +74,43 @@ impl AdderConfig {
         Self::new(cell, cell.tutorial_hidden())
     }
 
-    /// The network, Xavier-initialised as the tutorial's `init_rule='xavier'` asks (Glorot
-    /// uniform weights per gate matrix, zero biases; the IRNN keeps its identity start).
+    /// MinPy's network for the cell: its tensors (one bias per layer: `rnn_step`'s and
+    /// `lstm_step`'s `b`; `gru_step`'s `b` for the gates and `bh` for the candidate, whose
+    /// weights `Wxh`, `Whh` are tensors of their own), every one of them drawn by MinPy's
+    /// `xavier` rule, biases included ([`RecurrentInit::MinPyXavier`]). The IRNN keeps its
+    /// identity start and both biases (Le et al.'s network, not the tutorial's).
     pub fn init(&self, device: &Device) -> Adder {
         let (d, h) = (self.d_input, self.hidden);
-        let xavier = RecurrentInit::XavierUniform;
+        let xavier = RecurrentInit::MinPyXavier;
         let rnn = match self.cell {
-            Cell::Rnn => Recurrent::Elman(ElmanConfig::new(d, h).with_init(xavier).init(device)),
+            Cell::Rnn => Recurrent::Elman(
+                ElmanConfig::new(d, h)
+                    .with_biases(Biases::One)
+                    .with_init(xavier)
+                    .init(device),
+            ),
             Cell::Irnn => Recurrent::Elman(ElmanConfig::irnn(d, h).init(device)),
-            Cell::Lstm => Recurrent::Lstm(LstmConfig::new(d, h).with_init(xavier).init(device)),
+            Cell::Lstm => Recurrent::Lstm(
+                LstmConfig::new(d, h)
+                    .with_biases(Biases::One)
+                    .with_init(xavier)
+                    .init(device),
+            ),
             Cell::Gru => Recurrent::Gru(
                 GruConfig::new(d, h)
                     .with_reset_after(false)
+                    .with_biases(Biases::One)
+                    .with_split_candidate(true)
                     .with_init(xavier)
                     .init(device),
             ),
         };
-        // Burn's `LinearConfig` would give the bias the weight's initializer; the tutorial's
-        // affine layer starts with a zero bias.
+        // The tutorial's affine output layer, `Wa` [H, 1] and `ba` [1], by the same rule:
+        // N(0, 6 / (H + 1)) and N(0, 6 / 1).
+        let normal = |std: f64| Initializer::Normal { mean: 0.0, std };
         let output = Linear {
-            weight: Initializer::XavierUniform { gain: 1.0 }.init_with(
-                [h, 1],
-                Some(h),
-                Some(1),
-                device,
-            ),
-            bias: Some(Initializer::Zeros.init([1], device)),
+            weight: normal((6.0 / (h + 1) as f64).sqrt()).init([h, 1], device),
+            bias: Some(normal(6f64.sqrt()).init([1], device)),
         };
         Adder { rnn, output }
     }

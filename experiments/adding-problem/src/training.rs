@@ -54,8 +54,9 @@ pub struct AddingConfig {
     /// MinPy's `adam` update rule: lr 1e-3, betas 0.9/0.999, epsilon 1e-8.
     #[config(default = "OptimizerConfig::adam()")]
     pub optimizer: OptimizerConfig,
-    /// 10 epochs of shuffled batches of 100 (MinPy's `NDArrayIter(shuffle=True)`) at lr 1e-3.
-    #[config(default = "TrainingConfig::new(10, 100, 1e-3)")]
+    /// 10 epochs of batches of 100 at lr 1e-3, in one shuffled order drawn once (MinPy's
+    /// `NDArrayIter(shuffle=True)` shuffles in its constructor, and its `reset()` rewinds).
+    #[config(default = "TrainingConfig::new(10, 100, 1e-3).with_reshuffle(false)")]
     pub training: TrainingConfig,
 }
 
@@ -165,10 +166,16 @@ pub struct Cli {
     #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Data")]
     pub test_size: Option<usize>,
 
-    /// Reshuffle the training set every epoch (as the tutorial's NDArrayIter does).
+    /// Shuffle the training set (as the tutorial's NDArrayIter does).
     #[arg(long, value_name = "BOOL", help_heading = "Data", default_value_t = true,
           action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub shuffle: bool,
+
+    /// Draw a new order every epoch; the tutorial's NDArrayIter shuffles once and walks
+    /// that order every epoch.
+    #[arg(long, value_name = "BOOL", help_heading = "Data", default_value_t = false,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub reshuffle: bool,
 
     /// The long-sequence setting of Le, Jaitly & Hinton (2015): T = 150, 100 hidden units for
     /// every network, 100000/10000 sequences, gradients clipped to global norm 1, and the
@@ -238,7 +245,8 @@ impl Cli {
         let mut training = self
             .common
             .training(&defaults.training)
-            .with_shuffle(self.shuffle);
+            .with_shuffle(self.shuffle)
+            .with_reshuffle(self.reshuffle);
         training.clip_norm = match (self.no_clip, self.clip_norm) {
             (true, _) => None,
             (false, Some(c)) => Some(c),
@@ -400,8 +408,7 @@ fn train_one(
     // 4. Training (Burn's Learner; dashboard or plain log, checkpoints, metrics.csv, plots,
     // summary.json with test_mse).
     let t = &config.training;
-    let mut fit = Fit::new(model, config.optimizer.init(), t.lr, t.epochs, train, test);
-    fit.clip_norm = t.clip_norm;
+    let fit = Fit::new(model, config.optimizer.init(), t, train, test);
     let Outcome {
         records, summary, ..
     } = train_regressor(&session, fit)?;
@@ -542,6 +549,9 @@ fn requested_on_resume(
     }
     if typed("shuffle") {
         r.shuffle = flags.shuffle;
+    }
+    if typed("reshuffle") {
+        r.reshuffle = flags.reshuffle;
     }
     if AdamArgs::IDS.iter().any(|id| typed(id)) {
         requested.optimizer = from_flags.optimizer;

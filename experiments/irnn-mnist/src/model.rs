@@ -1,14 +1,16 @@
 //! The IRNN classifier: IRNN over the sequence, last hidden state -> linear -> 10 logits.
 
+use burn::module::{Initializer, Param, ParamId};
+use burn::nn::Linear;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
 use rnn_models::{Elman, ElmanConfig, RecurrentInit};
-use rnn_train::TaskModel;
+use rnn_train::{TaskModel, layer};
 
-/// The tutorial's network.
+/// The tutorial's network: NeoML's `CIrnnLayer` (an input and a recurrent fully-connected
+/// layer, each with a free term) and a `FullyConnected` output layer.
 #[derive(Config, Debug)]
 pub struct IrnnClassifierConfig {
     /// Hidden units of the IRNN layer.
@@ -34,10 +36,16 @@ impl IrnnClassifierConfig {
                 input_std: self.input_std,
             })
             .init(device);
-        IrnnClassifier {
-            irnn,
-            output: LinearConfig::new(self.hidden, self.classes).init(device),
-        }
+        // NeoML's default initializer (CDnnXavierInitializer) draws N(0, 1/n) with n half the
+        // layer's input count (CBaseLayer::InitializeParamBlob passes ObjectSize() / 2), so
+        // the std is sqrt(2 / hidden); the free term starts at zero.
+        let std = (2.0 / self.hidden as f64).sqrt();
+        let output = Linear {
+            weight: Initializer::Normal { mean: 0.0, std }
+                .init([self.hidden, self.classes], device),
+            bias: Some(Initializer::Zeros.init([self.classes], device)),
+        };
+        IrnnClassifier { irnn, output }
     }
 }
 
@@ -62,6 +70,23 @@ impl IrnnClassifier {
 impl TaskModel for IrnnClassifier {
     type Batch = MnistBatch;
     type Output = ClassificationOutput;
+
+    /// NeoML's layers, each clipped by its own gradient norm: the IRNN's input and recurrent
+    /// fully-connected layers (weights with their free terms), and the output layer.
+    fn layers(&self) -> Vec<Vec<(ParamId, usize)>> {
+        let with_bias = |w: ParamId, b: &Option<Param<Tensor<1>>>| {
+            let mut group = vec![(w, 2)];
+            group.extend(b.as_ref().map(|b| (b.id, 1)));
+            group
+        };
+        let mut layers = Vec::new();
+        for rnn in &self.irnn.layers {
+            layers.push(with_bias(rnn.w_ih.id, &rnn.b_ih));
+            layers.push(with_bias(rnn.w_hh.id, &rnn.b_hh));
+        }
+        layers.push(layer(&self.output));
+        layers
+    }
 
     fn forward_step(&self, batch: MnistBatch) -> ClassificationOutput {
         let logits = self.forward(batch.inputs);

@@ -7,8 +7,8 @@ use clap::Parser;
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit, Normalisation, SequenceView};
 use rnn_train::cli::{positive_count, positive_number};
 use rnn_train::{
-    AdamArgs, CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed,
-    RunError, Session, TrainingConfig, TrainingDefaults, train_classifier,
+    AdamArgs, ClipScope, CommonArgs, Console, EpsilonForm, ExperimentConfig, Fit, OptimizerConfig,
+    Outcome, Parsed, RunError, Session, TrainingConfig, TrainingDefaults, train_classifier,
 };
 
 use crate::model::{IrnnClassifier, IrnnClassifierConfig};
@@ -31,12 +31,16 @@ pub struct IrnnMnistConfig {
     /// Pixel scaling: the tutorial's `(255 - x) * 2 / 255 - 1`.
     #[config(default = "Normalisation::IrnnTutorial")]
     pub normalisation: Normalisation,
-    /// NeoML's AdaptiveGradient (Adam) with the tutorial's betas and NeoML's epsilon.
-    #[config(default = "OptimizerConfig::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-6 }")]
-    pub optimizer: OptimizerConfig,
-    /// 200 epochs of batches of 40 in file order at lr 1e-6, clipped to global norm 1.
+    /// NeoML's AdaptiveGradient (Adam) with the tutorial's betas, NeoML's epsilon, added as
+    /// NeoML adds it (to the square root of the uncorrected second moment).
     #[config(
-        default = "TrainingConfig::new(200, 40, 1e-6).with_shuffle(false).with_clip_norm(Some(1.0))"
+        default = "OptimizerConfig::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-6, epsilon_form: EpsilonForm::Uncorrected }"
+    )]
+    pub optimizer: OptimizerConfig,
+    /// 200 epochs of batches of 40 in file order at lr 1e-6, each layer's gradient clipped to
+    /// norm 1 (NeoML's solver clips per layer).
+    #[config(
+        default = "TrainingConfig::new(200, 40, 1e-6).with_shuffle(false).with_clip_norm(Some(1.0)).with_clip_scope(ClipScope::Layer)"
     )]
     pub training: TrainingConfig,
 }
@@ -52,6 +56,7 @@ impl ExperimentConfig for IrnnMnistConfig {
 #[command(
     name = NAME,
     mut_arg("epsilon", |a| a.default_value("1e-6").help("Adam's epsilon, added to the denominator (NeoML's default)")),
+    mut_arg("epsilon_form", |a| a.default_value("uncorrected")),
 
     version,
     about = "IRNN on pixel-by-pixel MNIST (the NeoML IRNN tutorial; Le, Jaitly & Hinton 2015)",
@@ -92,9 +97,15 @@ pub struct Cli {
     pub view: SequenceView,
 
     /// Permuted pixel-by-pixel MNIST: short for --view permuted-pixel (the paper's harder
-    /// variant; one fixed permutation).
+    /// variant; one fixed permutation, drawn from --permutation-seed).
     #[arg(long, help_heading = "Data", conflicts_with = "view")]
     pub permuted: bool,
+
+    /// Seed of --permuted's pixel permutation [default: 0] (saved in config.json as the
+    /// view `permuted-pixel:N`; the same seed gives the same permutation on every machine;
+    /// `--view permuted-pixel:N` says the same).
+    #[arg(long, value_name = "N", help_heading = "Data", requires = "permuted")]
+    pub permutation_seed: Option<u64>,
 
     /// Pixel scaling: irnn-tutorial ((255 - x) * 2 / 255 - 1) or unit-range (x / 255).
     #[arg(
@@ -110,10 +121,17 @@ pub struct Cli {
           action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub shuffle: bool,
 
-    /// Clip the gradient to this global L2 norm over all parameters.
+    /// Clip the gradient to this L2 norm (each layer's, see --clip-scope).
     #[arg(long, value_name = "NORM", value_parser = positive_number, help_heading = "Optimiser",
           default_value_t = 1.0)]
     pub clip_norm: f64,
+
+    /// What --clip-norm bounds: each layer's gradient by itself (layer: NeoML's solver, whose
+    /// layers here are the IRNN's input and recurrent fully-connected layers and the output
+    /// layer) or all parameters' together (global: PyTorch's clip_grad_norm_).
+    #[arg(long, value_name = "SCOPE", value_enum, help_heading = "Optimiser",
+          default_value_t = ClipScope::Layer)]
+    pub clip_scope: ClipScope,
 
     /// Do not clip gradients.
     #[arg(long, help_heading = "Optimiser", conflicts_with = "clip_norm")]
@@ -128,7 +146,9 @@ impl Cli {
     pub fn config(&self) -> IrnnMnistConfig {
         let defaults = IrnnMnistConfig::new();
         let view = if self.permuted {
-            SequenceView::PermutedPixel { seed: 0 }
+            SequenceView::PermutedPixel {
+                seed: self.permutation_seed.unwrap_or(0),
+            }
         } else {
             self.view
         };
@@ -137,6 +157,7 @@ impl Cli {
             .training(&defaults.training)
             .with_shuffle(self.shuffle);
         training.clip_norm = (!self.no_clip).then_some(self.clip_norm);
+        training.clip_scope = self.clip_scope;
         IrnnMnistConfig {
             model: IrnnClassifierConfig::new()
                 .with_hidden(self.hidden)
@@ -189,8 +210,12 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<IrnnClassif
     // -----------------------------------------------------------------------------------
     // 4. Training (Burn's Learner; dashboard or plain log, checkpoints, metrics.csv, plots),
     // 5. and the report (summary.json, printed).
-    let t = &config.training;
-    let mut fit = Fit::new(model, config.optimizer.init(), t.lr, t.epochs, train, test);
-    fit.clip_norm = t.clip_norm;
+    let fit = Fit::new(
+        model,
+        config.optimizer.init(),
+        &config.training,
+        train,
+        test,
+    );
     train_classifier(&session, fit)
 }

@@ -8,7 +8,9 @@ use rnn_data::MnistBatch;
 use rnn_models::{Lstm, LstmConfig};
 use rnn_train::TaskModel;
 
-/// The tutorial's network (PyTorch `nn.LSTM` initialisation).
+/// The tutorial's network: `nn.LSTM(28, 20)` (both biases; every tensor ~ U(±1/sqrt(20)))
+/// and `nn.Linear(20, 10)` (weight and bias ~ U(±1/sqrt(20)), which Burn's default `Linear`
+/// initialiser, Kaiming-uniform with gain 1/sqrt(3), also draws).
 #[derive(Config, Debug)]
 pub struct LstmClassifierConfig {
     /// Hidden (and cell) state size.

@@ -58,7 +58,7 @@ pub fn show(args: &ShowArgs, console: &Console) -> Result<(), RunError> {
         (model, "model.bpk".to_string())
     } else if let Some(epoch) = run.last_checkpoint() {
         let path = run.checkpoint_model_path(epoch);
-        let trainer = Trainer::new(model, None)
+        let trainer = Trainer::new(model, None, Default::default())
             .try_load_file(&path)
             .map_err(|e| RunError::Internal(format!("cannot load {}: {e}", path.display())))?;
         (trainer.model, format!("checkpoint of epoch {epoch}"))

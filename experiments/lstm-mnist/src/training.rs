@@ -151,9 +151,13 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LstmClassif
     // -----------------------------------------------------------------------------------
     // 4. Training, with the test accuracy before training recorded as epoch 0,
     // 5. and the report (summary.json, printed).
-    let t = &config.training;
-    let mut fit = Fit::new(model, config.optimizer.init(), t.lr, t.epochs, train, test);
-    fit.clip_norm = t.clip_norm;
+    let mut fit = Fit::new(
+        model,
+        config.optimizer.init(),
+        &config.training,
+        train,
+        test,
+    );
     fit.evaluate_before_training = true;
     train_classifier(&session, fit)
 }

@@ -211,7 +211,7 @@ pub fn run_generate(args: &GenerateArgs) -> Result<Generated, RunError> {
             .map_err(|e| cannot_load(&path, e.to_string()))?
     } else if let Some(epoch) = run.last_checkpoint() {
         let path = run.checkpoint_model_path(epoch);
-        Trainer::new(model, None)
+        Trainer::new(model, None, Default::default())
             .try_load_file(&path)
             .map_err(|e| cannot_load(&path, e.to_string()))?
             .model

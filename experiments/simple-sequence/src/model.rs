@@ -1,43 +1,35 @@
 //! The tutorial's networks: an embedding of the current token, a recurrent stack, and a linear
 //! layer to the scores of the next token.
 
-use burn::module::Initializer;
+use burn::module::{Initializer, Param};
 use burn::nn::{Dropout, DropoutConfig, Embedding, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::train::ClassificationOutput;
 use rnn_data::TbpttWindow;
-use rnn_models::{Elman, ElmanConfig, Lstm, LstmConfig, LstmState, RecurrentInit};
+use rnn_models::ops::elman_layer;
+use rnn_models::{Biases, Elman, ElmanConfig, Lstm, LstmConfig, LstmState, RecurrentInit};
 use rnn_train::TaskModel;
 use serde::{Deserialize, Serialize};
 
 use crate::tbptt::{CarriedState, StatefulModel};
 
-/// The architecture (`--arch`).
+/// The architecture (`--arch`): the tutorial's four networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
-    /// Embedding -> one tanh Elman layer -> linear (the tutorial's `RNN`, its default).
+    /// The tutorial's `RNN` (its default): embedding -> one tanh Elman layer (`l1` on the
+    /// input, `r1` on the state, both `L.Linear` with a bias) -> linear.
     Rnn,
-    /// Embedding -> two stacked tanh Elman layers -> linear.
+    /// The tutorial's `RNN2`: embedding -> three stacked `RecurrentBlock`s (each a tanh Elman
+    /// layer of two biased `L.Linear`s) -> linear.
     Rnn2,
-    /// Embedding -> three stacked tanh Elman layers -> linear.
+    /// The tutorial's `RNN3`: embedding -> three stacked `RecurrentConcatBlock`s
+    /// ([`ConcatBlock`]) -> linear.
     Rnn3,
-    /// Embedding -> dropout -> two-layer LSTM with dropout between and after the layers ->
-    /// linear: the classic language-model shape (the tutorial's `RNNForLM`, from Chainer's
-    /// PTB example).
+    /// The tutorial's `RNNForLM` (from Chainer's PTB example): embedding -> dropout -> two
+    /// `L.LSTM` layers with dropout after each -> linear; every parameter ~ U(-0.1, 0.1).
     Lstm,
-}
-
-impl Arch {
-    /// Stacked recurrent layers.
-    pub fn layers(self) -> usize {
-        match self {
-            Arch::Rnn => 1,
-            Arch::Rnn2 | Arch::Lstm => 2,
-            Arch::Rnn3 => 3,
-        }
-    }
 }
 
 /// A next-token model.
@@ -59,52 +51,50 @@ pub struct LanguageModelConfig {
 }
 
 impl LanguageModelConfig {
-    /// The network, initialised as Chainer initialises the tutorial's:
-    /// * Elman stacks: embedding ~ N(0, 1) (`EmbedID`), recurrent weights Glorot-uniform with
-    ///   zero biases — the variance of Chainer's LeCun-normal `Linear` (1/units) for these
-    ///   square layers — and an output layer ~ N(0, 1/units) with a zero bias.
-    /// * LSTM: every parameter ~ U(-0.1, 0.1), as `RNNForLM` sets it; the LSTM layers use
-    ///   U(±1/sqrt(units)), which is exactly that at the tutorial's 100 units.
+    /// The network, with Chainer's tensors and initialisation:
+    /// * `rnn`, `rnn2`, `rnn3`: `L.EmbedID` ~ N(0, 1); every `L.Linear` weight LeCun-normal,
+    ///   N(0, 1/fan_in), its bias zero ([`RecurrentInit::LeCunNormal`]).
+    /// * `lstm`: `RNNForLM` overwrites every parameter with U(-0.1, 0.1); each `L.LSTM` has
+    ///   one bias (its `upward` link's; the `lateral` link has none).
     pub fn init(&self, device: &Device) -> LanguageModel {
         let (v, u) = (self.n_vocab, self.units);
-        let uniform = Initializer::Uniform {
-            min: -0.1,
-            max: 0.1,
+        let lecun = |fan_in: usize| Initializer::Normal {
+            mean: 0.0,
+            std: (1.0 / fan_in as f64).sqrt(),
         };
-        let (embed_init, rnn, output_init, dropout) = match self.arch {
-            Arch::Rnn | Arch::Rnn2 | Arch::Rnn3 => (
-                Initializer::Normal {
+        let elman = |layers: usize| {
+            ElmanConfig::new(u, u)
+                .with_num_layers(layers)
+                .with_init(RecurrentInit::LeCunNormal)
+                .init(device)
+        };
+        let (embed_init, rnn, output_init, output_bias, dropout) = match self.arch {
+            Arch::Rnn | Arch::Rnn2 | Arch::Rnn3 => {
+                let rnn = match self.arch {
+                    Arch::Rnn => Recurrent::Elman(elman(1)),
+                    Arch::Rnn2 => Recurrent::Elman(elman(3)),
+                    _ => Recurrent::Concat((0..3).map(|_| ConcatBlock::new(u, device)).collect()),
+                };
+                let embed = Initializer::Normal {
                     mean: 0.0,
                     std: 1.0,
-                },
-                Recurrent::Elman(
-                    ElmanConfig::new(u, u)
-                        .with_num_layers(self.arch.layers())
-                        .with_init(RecurrentInit::XavierUniform)
-                        .init(device),
-                ),
-                Initializer::Normal {
-                    mean: 0.0,
-                    std: 1.0 / (u as f64).sqrt(),
-                },
-                0.0,
-            ),
-            Arch::Lstm => (
-                uniform.clone(),
-                Recurrent::Lstm(
-                    LstmConfig::new(u, u)
-                        .with_num_layers(2)
-                        .with_dropout(self.dropout)
-                        .with_init(RecurrentInit::PyTorchUniform)
-                        .init(device),
-                ),
-                uniform.clone(),
-                self.dropout,
-            ),
-        };
-        let output_bias = match self.arch {
-            Arch::Lstm => uniform.init([v], device),
-            _ => Initializer::Zeros.init([v], device),
+                };
+                (embed, rnn, lecun(u), Initializer::Zeros, 0.0)
+            }
+            Arch::Lstm => {
+                let uniform = Initializer::Uniform {
+                    min: -0.1,
+                    max: 0.1,
+                };
+                let lstm = LstmConfig::new(u, u)
+                    .with_num_layers(2)
+                    .with_dropout(self.dropout)
+                    .with_biases(Biases::One)
+                    .with_init(RecurrentInit::Uniform { bound: 0.1 })
+                    .init(device);
+                let rnn = Recurrent::Lstm(lstm);
+                (uniform.clone(), rnn, uniform.clone(), uniform, self.dropout)
+            }
         };
         LanguageModel {
             embed: Embedding {
@@ -113,8 +103,8 @@ impl LanguageModelConfig {
             rnn,
             dropout: DropoutConfig::new(dropout).init(),
             output: Linear {
-                weight: output_init.init_with([u, v], Some(u), Some(v), device),
-                bias: Some(output_bias),
+                weight: output_init.init([u, v], device),
+                bias: Some(output_bias.init([v], device)),
             },
         }
     }
@@ -123,10 +113,68 @@ impl LanguageModelConfig {
 /// The recurrent stack of a [`LanguageModel`].
 #[derive(Module, Debug)]
 pub enum Recurrent {
-    /// 1 to 3 tanh Elman layers.
+    /// 1 or 3 tanh Elman layers.
     Elman(Elman),
+    /// Stacked [`ConcatBlock`]s.
+    Concat(Vec<ConcatBlock>),
     /// A 2-layer LSTM.
     Lstm(Lstm),
+}
+
+/// Chainer's `RecurrentConcatBlock`: one `L.Linear(2u, 2u)` reads the input and the block's
+/// state side by side; the first half of its output, through tanh, is what the block passes
+/// on, the second half, through tanh, its next state. Per step, with `[W_o | W_s]` the two
+/// column halves of `w`:
+/// `y_t = tanh([x_t, s_{t-1}] · W_o + b_o)`, `s_t = tanh([x_t, s_{t-1}] · W_s + b_s)`.
+/// The state is an Elman recurrence (run by the fused op); the output reads the previous
+/// state, so it is one batched product over all steps.
+#[derive(Module, Debug)]
+pub struct ConcatBlock {
+    /// `[2u, 2u]`, applied as `[x, s] · w` (Chainer's `W` transposed).
+    pub w: Param<Tensor<2>>,
+    /// `[2u]`.
+    pub b: Param<Tensor<1>>,
+}
+
+impl ConcatBlock {
+    /// Chainer's `L.Linear(2u, 2u)` defaults: W LeCun-normal (fan-in 2u), b zero.
+    fn new(u: usize, device: &Device) -> Self {
+        let std = (1.0 / (2 * u) as f64).sqrt();
+        ConcatBlock {
+            w: Initializer::Normal { mean: 0.0, std }.init([2 * u, 2 * u], device),
+            b: Initializer::Zeros.init([2 * u], device),
+        }
+    }
+
+    /// Outputs `[B, T, u]` for inputs `[B, T, u]` from state `s0` `[B, u]`, and the last state.
+    fn forward(&self, x: Tensor<3>, s0: Tensor<2>) -> (Tensor<3>, Tensor<2>) {
+        let [b, t, u] = x.dims();
+        let (w, bias) = (self.w.val(), self.b.val());
+        let part = |rows: std::ops::Range<usize>, cols: std::ops::Range<usize>| {
+            w.clone().slice([rows, cols])
+        };
+        let states = elman_layer(
+            x.clone(),
+            part(0..u, u..2 * u),
+            bias.clone().slice([u..2 * u]),
+            part(u..2 * u, u..2 * u),
+            s0.clone(),
+            false,
+            true,
+        );
+        let last = states.clone().slice([0..b, t - 1..t, 0..u]).reshape([b, u]);
+        let previous = if t == 1 {
+            s0.unsqueeze_dim(1)
+        } else {
+            let earlier = states.slice([0..b, 0..t - 1, 0..u]);
+            Tensor::cat(vec![s0.unsqueeze_dim(1), earlier], 1)
+        };
+        let flat = |z: Tensor<3>| z.reshape([b * t, u]);
+        let y = flat(x).matmul(part(0..u, 0..u))
+            + flat(previous).matmul(part(u..2 * u, 0..u))
+            + bias.slice([0..u]).unsqueeze::<2>();
+        (y.tanh().reshape([b, t, u]), last)
+    }
 }
 
 /// Embedding -> recurrent stack -> linear to the vocabulary.
@@ -155,6 +203,22 @@ impl LanguageModel {
             Recurrent::Elman(elman) => {
                 let out = elman.forward(x, state.map(|s| s.tensor(0)));
                 (out.output, CarriedState(vec![out.h_n]))
+            }
+            Recurrent::Concat(blocks) => {
+                let [b, _, u] = x.dims();
+                let device = x.device();
+                let mut finals = Vec::with_capacity(blocks.len());
+                let mut h = x;
+                for (i, block) in blocks.iter().enumerate() {
+                    let s0 = match &state {
+                        Some(s) => s.tensor(0).slice([i..i + 1, 0..b, 0..u]).reshape([b, u]),
+                        None => Tensor::zeros([b, u], &device),
+                    };
+                    let (out, last) = block.forward(h, s0);
+                    finals.push(last.unsqueeze_dim(0));
+                    h = out;
+                }
+                (h, CarriedState(vec![Tensor::cat(finals, 0)]))
             }
             Recurrent::Lstm(lstm) => {
                 let state = state.map(|s| LstmState {

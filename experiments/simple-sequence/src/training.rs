@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use rnn_data::{TbpttIterator, counting_sequence};
 use rnn_train::cli::{positive_count, positive_number};
 use rnn_train::{
-    AdamArgs, CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed,
-    RunError, Session, TrainingConfig, TrainingDefaults, train_classifier,
+    AdamArgs, CommonArgs, Console, EpsilonForm, ExperimentConfig, Fit, OptimizerConfig, Outcome,
+    Parsed, RunError, Session, TrainingConfig, TrainingDefaults, train_classifier,
 };
 
 use crate::data::TbpttLoader;
@@ -36,8 +36,11 @@ pub struct SimpleSequenceConfig {
     /// Steps per truncated-BPTT window (`--bproplen`).
     #[config(default = 20)]
     pub bprop_len: usize,
-    /// `optimizers.Adam(alpha=0.0005)`: Chainer's betas 0.9/0.999 and epsilon 1e-8.
-    #[config(default = "OptimizerConfig::adam()")]
+    /// `optimizers.Adam(alpha=0.0005)`: Chainer's betas 0.9/0.999 and epsilon 1e-8, added as
+    /// Chainer adds it (to the square root of the uncorrected second moment).
+    #[config(
+        default = "OptimizerConfig::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, epsilon_form: EpsilonForm::Uncorrected }"
+    )]
     pub optimizer: OptimizerConfig,
     /// 10 epochs, 10 parallel cursors (`--batchsize`), alpha 5e-4; the stream is read in
     /// order (never shuffled).
@@ -57,6 +60,7 @@ impl ExperimentConfig for SimpleSequenceConfig {
     name = NAME,
     version,
     args_conflicts_with_subcommands = true,
+    mut_arg("epsilon_form", |a| a.default_value("uncorrected")),
     about = "Next-token prediction on the counting sequence with truncated BPTT (the Chainer \
         simple-sequence RNN tutorial)",
     long_about = "Next-token prediction on the counting sequence 1 2 2 3 3 3 4 4 4 4 ... (each i \
@@ -87,10 +91,12 @@ pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
 
-    /// The network. rnn: embedding -> one tanh Elman layer -> linear (the tutorial's
-    /// default); rnn2, rnn3: the same with 2 or 3 stacked Elman layers; lstm: embedding ->
-    /// dropout -> 2-layer LSTM with dropout between and after the layers -> linear (the
-    /// classic language-model shape, the tutorial's RNNForLM).
+    /// The network, one of the tutorial's four. rnn (RNN, the default): embedding -> one tanh
+    /// Elman layer -> linear; rnn2 (RNN2): the same with three stacked Elman layers (its three
+    /// RecurrentBlocks); rnn3 (RNN3): three RecurrentConcatBlocks, each one Linear(200, 200)
+    /// over [input, state] whose halves are the output and the next state; lstm (RNNForLM):
+    /// embedding -> dropout -> 2-layer LSTM with dropout between and after the layers ->
+    /// linear, every parameter ~ U(-0.1, 0.1).
     #[arg(
         long,
         value_enum,
@@ -256,8 +262,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LanguageMod
         model: std::marker::PhantomData,
     };
     let t = &config.training;
-    let mut fit = Fit::new(model, config.optimizer.init(), t.lr, t.epochs, train, valid);
-    fit.clip_norm = t.clip_norm;
+    let mut fit = Fit::new(model, config.optimizer.init(), t, train, valid);
     fit.strategy = Some(TrainingStrategy::Custom(Arc::new(strategy)));
 
     // -----------------------------------------------------------------------------------
