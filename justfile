@@ -42,3 +42,8 @@ bench-pytorch *args:
 # Forward+backward time per batch of the IRNN at T = 98 ... 1568 and the fitted exponent.
 bench-scaling *args:
     cargo run --release -p rnn-bench --bin scaling -- "$@"
+
+# Every experiment over several seeds (default 5; irnn-mnist only when named), with a report against the tutorials: `just reproduce --quick`, `just reproduce --seeds 3 --experiments lstm-mnist,adding-problem --out DIR` (the same --out resumes).
+reproduce *args:
+    cargo build --release -p irnn-mnist -p elman-mnist -p lstm-mnist -p adding-problem -p simple-sequence -p rnn-reproduce
+    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p rnn-reproduce --bin reproduce -- "$@"

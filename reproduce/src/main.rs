@@ -1,0 +1,340 @@
+//! `reproduce`: runs the experiments over several seeds, each run a subprocess of the
+//! experiment's binary, then writes a report against the tutorials' numbers (see `--help`).
+
+mod plan;
+mod report;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use clap::Parser;
+use rnn_train::RunDir;
+use rnn_train::error::shell_quote;
+use rnn_train::run_dir::utc_stamp;
+
+use plan::{Action, EXPERIMENTS, Experiment};
+use report::Failure;
+
+/// `print!` that ignores a closed stdout (`reproduce | head`): the runs and the report
+/// matter more than the progress lines.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, $($t)*);
+        let _ = out.flush();
+    }};
+}
+
+/// `println!` that ignores a closed stdout.
+macro_rules! sayln {
+    () => { say!("\n") };
+    ($($t:tt)*) => {{ say!($($t)*); say!("\n"); }};
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "reproduce",
+    version,
+    about = "Runs the rnn-burn experiments over several seeds and reports them against the tutorials",
+    long_about = "Runs the rnn-burn experiments over several seeds and reports them against the \
+        tutorials' numbers. Each seed K of each experiment is one run of the experiment's binary \
+        (found next to this program, in target/release), as `<experiment> --seed K --out \
+        OUT/<experiment>/seed-K --plain`, its output in OUT/<experiment>/seed-K.log. Then OUT \
+        receives report.md (a table of mean ± sample sd, range and per-seed values against the \
+        tutorial, and a plot per experiment), report.json and <experiment>.png (every seed's \
+        per-epoch test curve, the tutorial's values and final number).\n\n\
+        Running it again with the same --out resumes: finished seeds are kept, interrupted ones \
+        continue with the binary's --resume, a directory that holds no resumable run is \
+        renamed seed-K.incomplete-N and started afresh. A failed run is reported with its log, \
+        the report still covers the seeds that finished, and the exit code is then 1.\n\n\
+        Exit codes: 0 every run finished; 1 a run failed, or the report could not be written; \
+        2 usage error (bad flag value, missing binary, unusable --out)."
+)]
+struct Cli {
+    /// Seeds per experiment: runs seeds 1, 2, ..., N [default: 5; with --quick: 2]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    seeds: Option<u64>,
+
+    /// Experiments to run, comma-separated: irnn-mnist, elman-mnist, lstm-mnist,
+    /// adding-problem, simple-sequence [default: all but irnn-mnist, whose 200 epochs take
+    /// about 35 min per seed on 2 cores]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = plan::experiment)]
+    experiments: Vec<&'static Experiment>,
+
+    /// Directory of the reproduction; give an earlier one to resume it [default:
+    /// runs/reproduce/<UTC date-time>]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+
+    /// Tiny budgets, to check the machinery in CI: 2 epochs on the first 1000 to 10000
+    /// MNIST training images, small synthetic sets, about a second per run (each run's log
+    /// starts with its command line). The numbers are not comparable with the tutorials';
+    /// a quick --out cannot be reused for a full run
+    #[arg(long)]
+    quick: bool,
+}
+
+fn at_least_one(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("expected a whole number of at least 1, got {s:?}")),
+    }
+}
+
+/// A reason to stop: `error:` and `hint:` lines, and the exit code.
+struct Stop {
+    code: i32,
+    message: String,
+    hint: Option<String>,
+}
+
+fn stop(code: i32, message: String, hint: Option<&str>) -> Stop {
+    let hint = hint.map(str::to_string);
+    Stop {
+        code,
+        message,
+        hint,
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = run(cli).unwrap_or_else(|s| {
+        eprintln!("error: {}", s.message);
+        if let Some(hint) = s.hint {
+            eprintln!("hint: {hint}");
+        }
+        s.code
+    });
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32, Stop> {
+    let quick = cli.quick;
+    let seeds: Vec<u64> = (1..=cli.seeds.unwrap_or(if quick { 2 } else { 5 })).collect();
+    let chosen = |e: &Experiment| match cli.experiments.is_empty() {
+        true => e.by_default,
+        false => cli.experiments.iter().any(|c| c.name == e.name),
+    };
+    let experiments: Vec<&'static Experiment> = EXPERIMENTS.iter().filter(|e| chosen(e)).collect();
+    let hint = "build them with `cargo build --release --workspace` (or use `just reproduce`)";
+    let binaries = (experiments
+        .iter()
+        .map(|e| plan::binary(e))
+        .collect::<Result<Vec<_>, _>>())
+    .map_err(|m| stop(2, m, Some(hint)))?;
+    let out = cli.out.unwrap_or_else(|| RunDir::default_path("reproduce"));
+    prepare(&out, quick)?;
+
+    if experiments.iter().any(|e| e.name == "irnn-mnist") {
+        let each = plan::irnn_seconds(quick);
+        sayln!(
+            "irnn-mnist: expect about {} per seed, {} for {} seeds (the README measured 34 min \
+             24 s for its 200 epochs on 2 cores, ~10 s per epoch)",
+            duration(each),
+            duration(each * seeds.len() as f64),
+            seeds.len()
+        );
+    }
+
+    let total = experiments.len() * seeds.len();
+    let mut failures = Vec::new();
+    let mut k = 0;
+    for (&exp, bin) in experiments.iter().zip(&binaries) {
+        for &seed in &seeds {
+            k += 1;
+            let prefix = format!("[{k}/{total}] {} seed {seed}", exp.name);
+            if let Some(f) = run_seed(exp, bin, seed, &out, quick, &prefix) {
+                failures.push(f);
+            }
+        }
+    }
+
+    let groups: Vec<Vec<report::Entry>> = experiments
+        .iter()
+        .map(|&e| report::collect(e, &out, &seeds))
+        .collect();
+    let plots: Vec<Option<String>> = groups
+        .iter()
+        .map(|g| {
+            report::plot_group(&out, g, quick).unwrap_or_else(|e| {
+                eprintln!("warning: cannot draw the plot of {}: {e}", g[0].exp.name);
+                None
+            })
+        })
+        .collect();
+    let args: Vec<String> = std::env::args().skip(1).map(|a| shell_quote(&a)).collect();
+    let ctx = report::Context {
+        date: utc_stamp(SystemTime::now()),
+        machine: machine(),
+        seeds: seeds.clone(),
+        quick,
+        command: format!("reproduce {}", args.join(" "))
+            .trim_end()
+            .to_string(),
+    };
+    let json = report::json_report(&ctx, &groups, &failures);
+    let md = report::markdown(&ctx, &groups, &plots, &failures);
+    for (name, text) in [
+        ("report.json", format!("{json:#}\n")),
+        ("report.md", md.clone()),
+    ] {
+        let path = out.join(name);
+        plan::write_atomic(&path, text.as_bytes())
+            .map_err(|e| stop(1, format!("cannot write {}: {e}", path.display()), None))?;
+    }
+    sayln!();
+    md.lines()
+        .filter(|l| l.starts_with('|'))
+        .for_each(|l| sayln!("{l}"));
+    sayln!(
+        "\nreport: {} (report.json, plots)",
+        out.join("report.md").display()
+    );
+    if failures.is_empty() {
+        return Ok(0);
+    }
+    eprintln!("error: {} of {total} runs failed:", failures.len());
+    for f in &failures {
+        eprintln!(
+            "  {} seed {}: log {}",
+            f.experiment,
+            f.seed,
+            f.log.display()
+        );
+    }
+    Ok(1)
+}
+
+/// Creates `out` and checks that it can be written, and that an earlier reproduction there
+/// used the same mode (`reproduce.json`).
+fn prepare(out: &Path, quick: bool) -> Result<(), Stop> {
+    let other = "choose another --out (quick and full runs do not share a directory)";
+    std::fs::create_dir_all(out).map_err(|e| {
+        stop(
+            2,
+            format!("cannot create --out {}: {e}", out.display()),
+            None,
+        )
+    })?;
+    let marker = out.join("reproduce.json");
+    if let Some(saved) = plan::read_json(&marker) {
+        if saved["quick"].as_bool() != Some(quick) {
+            let mode = if quick { "full" } else { "quick" };
+            let message = format!("{} holds a {mode} reproduction", out.display());
+            return Err(stop(2, message, Some(other)));
+        }
+        return Ok(());
+    }
+    let text = serde_json::json!({ "quick": quick }).to_string() + "\n";
+    plan::write_atomic(&marker, text.as_bytes()).map_err(|e| {
+        stop(
+            2,
+            format!("cannot write in --out {}: {e}", out.display()),
+            None,
+        )
+    })
+}
+
+/// Runs (or resumes, or skips) one seed and prints its progress line; returns its failure.
+fn run_seed(
+    exp: &'static Experiment,
+    bin: &Path,
+    seed: u64,
+    out: &Path,
+    quick: bool,
+    prefix: &str,
+) -> Option<Failure> {
+    let dir = plan::run_path(out, exp, seed);
+    let log = dir.with_file_name(format!("seed-{seed}.log"));
+    let fail = |exit_code, message: String| {
+        sayln!("FAILED ({message}), log {}", log.display());
+        Some(Failure {
+            experiment: exp.name,
+            seed,
+            exit_code,
+            log: log.clone(),
+        })
+    };
+    say!("{prefix}: ");
+    let resume = match plan::decide(exp, &dir) {
+        Action::Done => {
+            sayln!("already finished, {}", result(exp, &dir));
+            return None;
+        }
+        Action::Start => false,
+        Action::Resume => true,
+        Action::MoveAside(aside) => {
+            if let Err(e) = std::fs::rename(&dir, &aside) {
+                return fail(None, format!("cannot move {} aside: {e}", dir.display()));
+            }
+            let name = |p: &Path| p.file_name().unwrap_or_default().display().to_string();
+            say!(
+                "no resumable run, moved {} to {}; ",
+                name(&dir),
+                name(&aside)
+            );
+            false
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(out.join(exp.name)) {
+        let message = format!("cannot create {}: {e}", out.join(exp.name).display());
+        return fail(None, message);
+    }
+    say!("{} ... ", if resume { "resuming" } else { "running" });
+    let started = Instant::now();
+    let status = plan::run_logged(bin, &plan::arguments(exp, seed, &dir, resume, quick), &log);
+    let elapsed = duration(started.elapsed().as_secs_f64());
+    match status {
+        Ok(Some(0)) => {
+            sayln!("{elapsed}, {}", result(exp, &dir));
+            None
+        }
+        Ok(Some(code)) => fail(Some(code), format!("exit code {code} after {elapsed}")),
+        Ok(None) => fail(None, format!("killed by a signal after {elapsed}")),
+        Err(e) => fail(None, format!("cannot run {}: {e}", bin.display())),
+    }
+}
+
+/// `test_accuracy 95.31 %`, or the adding problem's three MSEs, from the summaries.
+fn result(exp: &Experiment, dir: &Path) -> String {
+    let parts: Vec<String> = plan::model_dirs(exp, dir)
+        .iter()
+        .map(|(name, d)| {
+            let summary = plan::read_json(&d.join("summary.json"));
+            let value = summary.and_then(|s| s[exp.metric.field()].as_f64());
+            let shown = value.map_or("?".into(), |v| report::show(exp.metric, v));
+            match name.split_once('/') {
+                Some((_, net)) => format!("{net} {shown}"),
+                None => shown,
+            }
+        })
+        .collect();
+    format!("{} {}", exp.metric.field(), parts.join(", "))
+}
+
+/// `6.9 s`, `4 min 12 s`, `2 h 52 min`.
+fn duration(secs: f64) -> String {
+    let whole = secs.round() as u64;
+    match whole {
+        _ if secs < 60.0 => format!("{secs:.1} s"),
+        0..3600 => format!("{} min {} s", whole / 60, whole % 60),
+        _ => format!("{} h {} min", whole / 3600, (whole % 3600) / 60),
+    }
+}
+
+/// `<CPU model>, N cores` (from /proc/cpuinfo and the cores this process may use).
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")?
+                .split_once(':')
+                .map(|(_, m)| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{model}, {cores} cores")
+}

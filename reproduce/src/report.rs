@@ -1,0 +1,546 @@
+//! The report: each finished seed's figures read back from its run directory, their
+//! statistics, `report.json`, `report.md` and one plot per experiment.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rnn_train::RunDir;
+use serde_json::{Value, json};
+
+use crate::plan::{self, Experiment, Metric};
+use rnn_train::plot::{self, COLORS, Figure, HLine, Line};
+
+/// The finished seeds of one experiment (or of one network of the adding problem).
+pub struct Entry {
+    /// `lstm-mnist`, or `adding-problem/rnn`.
+    pub name: String,
+    pub exp: &'static Experiment,
+    pub seeds: Vec<u64>,
+    /// The final test accuracy (fraction) or MSE of each seed.
+    pub values: Vec<f64>,
+    /// Training and test time of each run (all its sessions), from `summary.json`.
+    pub seconds: Vec<f64>,
+    pub runs: Vec<PathBuf>,
+    /// Each seed's `(epoch, test value)`, epoch 0 = before training where measured.
+    pub curves: Vec<Vec<(f64, f64)>>,
+    /// `train_set_accuracy` of each seed's `summary.json`, where present.
+    pub train_set: Vec<f64>,
+    /// `parameters` of the first `summary.json` that has it.
+    pub parameters: Option<Value>,
+}
+
+/// A run that exited with an error.
+pub struct Failure {
+    pub experiment: &'static str,
+    pub seed: u64,
+    /// `None`: killed by a signal, or it could not be started.
+    pub exit_code: Option<i32>,
+    pub log: PathBuf,
+}
+
+/// Mean, sample standard deviation (n - 1; `None` for one value), min, max.
+#[derive(Debug, PartialEq)]
+pub struct Stats {
+    pub mean: f64,
+    pub sd: Option<f64>,
+    pub min: f64,
+    pub max: f64,
+}
+
+pub fn stats(values: &[f64]) -> Option<Stats> {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let sd = (values.len() > 1).then(|| {
+        let ss: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
+        (ss / (n - 1.0)).sqrt()
+    });
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (!values.is_empty()).then_some(Stats { mean, sd, min, max })
+}
+
+/// Reads the finished runs of `exp` among `seeds` under `out` (a seed of the adding problem
+/// counts once all its networks have finished).
+pub fn collect(exp: &'static Experiment, out: &Path, seeds: &[u64]) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = plan::model_dirs(exp, Path::new(""))
+        .into_iter()
+        .map(|(name, _)| Entry {
+            name,
+            exp,
+            seeds: vec![],
+            values: vec![],
+            seconds: vec![],
+            runs: vec![],
+            curves: vec![],
+            train_set: vec![],
+            parameters: None,
+        })
+        .collect();
+    for &seed in seeds {
+        let dirs = plan::model_dirs(exp, &plan::run_path(out, exp, seed));
+        if !dirs.iter().all(|(_, d)| plan::completed(d)) {
+            continue;
+        }
+        for (entry, (_, dir)) in entries.iter_mut().zip(dirs) {
+            let Some(summary) = plan::read_json(&dir.join("summary.json")) else {
+                continue;
+            };
+            let Some(value) = summary[exp.metric.field()].as_f64() else {
+                continue;
+            };
+            let seconds = ["train_seconds", "test_seconds"].map(|k| summary[k].as_f64());
+            entry.seeds.push(seed);
+            entry.values.push(value);
+            entry.seconds.push(seconds.iter().flatten().sum());
+            entry.curves.push(curve(exp, &dir));
+            entry
+                .train_set
+                .extend(summary["train_set_accuracy"].as_f64());
+            if entry.parameters.is_none() && !summary["parameters"].is_null() {
+                entry.parameters = Some(summary["parameters"].clone());
+            }
+            entry.runs.push(dir);
+        }
+    }
+    entries
+}
+
+/// The test curve in `dir/metrics.csv` (empty if unreadable).
+fn curve(exp: &Experiment, dir: &Path) -> Vec<(f64, f64)> {
+    let records = RunDir::open(dir, exp.name).and_then(|d| d.read_metrics());
+    let value = |r: &rnn_train::EpochRecord| match exp.metric {
+        Metric::Accuracy => r.test_accuracy,
+        Metric::Mse => r.test_loss,
+    };
+    let records = records.unwrap_or_default();
+    records
+        .iter()
+        .filter_map(|r| Some((r.epoch as f64, value(r)?)))
+        .collect()
+}
+
+/// `95.31 %` or `0.02220` (four significant digits).
+pub fn show(metric: Metric, v: f64) -> String {
+    match metric {
+        Metric::Accuracy => format!("{:.2} %", v * 100.0),
+        Metric::Mse if v == 0.0 || !v.is_finite() => format!("{v}"),
+        Metric::Mse => {
+            let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+            format!("{v:.decimals$}")
+        }
+    }
+}
+
+/// Whether the tutorial's number lies in the seeds' range, and whether the mean reaches it.
+pub fn verdict(entry: &Entry, s: &Stats) -> String {
+    let m = entry.exp.metric;
+    if let Some(baseline) = entry.exp.baseline {
+        let below = entry.values.iter().filter(|&&v| v < baseline).count();
+        let per_seed: Vec<String> = (entry.seeds.iter().zip(&entry.values))
+            .map(|(k, &v)| {
+                let side = if v < baseline { "below" } else { "NOT below" };
+                format!("seed {k} {} {side}", show(m, v))
+            })
+            .collect();
+        return format!(
+            "{}: below the {baseline} baseline in {below} of {} seeds ({}).",
+            entry.name,
+            entry.values.len(),
+            per_seed.join(", ")
+        );
+    }
+    let Some(t) = entry.exp.tutorial else {
+        return String::new();
+    };
+    let range = format!("[{}, {}]", show(m, s.min), show(m, s.max));
+    let place = if t < s.min {
+        format!("lies below the seeds' range {range}")
+    } else if t > s.max {
+        format!("lies above the seeds' range {range}")
+    } else {
+        format!("lies inside the seeds' range {range}")
+    };
+    let gap = (s.mean - t) * 100.0;
+    let mean = if s.mean >= t {
+        format!("the mean {} reaches it ({gap:+.2} points)", show(m, s.mean))
+    } else {
+        format!(
+            "the mean {} does not reach it ({gap:+.2} points)",
+            show(m, s.mean)
+        )
+    };
+    format!("The tutorial's {} {place}; {mean}.", show(m, t))
+}
+
+/// The seeds in which the GRU has the lowest MSE of the three networks.
+fn gru_lowest(entries: &[Entry]) -> Option<(usize, usize)> {
+    let gru = entries.iter().find(|e| e.name.ends_with("/gru"))?;
+    let mut lowest = 0;
+    for (i, seed) in gru.seeds.iter().enumerate() {
+        let others = entries.iter().filter(|e| !std::ptr::eq(*e, gru));
+        let mut values =
+            others.filter_map(|e| e.seeds.iter().position(|k| k == seed).map(|j| e.values[j]));
+        lowest += usize::from(values.all(|v| gru.values[i] < v));
+    }
+    Some((lowest, gru.seeds.len()))
+}
+
+/// How the report was made.
+pub struct Context {
+    pub date: String,
+    pub machine: String,
+    pub seeds: Vec<u64>,
+    pub quick: bool,
+    pub command: String,
+}
+
+fn entry_json(e: &Entry) -> Value {
+    let s = stats(&e.values);
+    let curves: Vec<Vec<[f64; 2]>> = e
+        .curves
+        .iter()
+        .map(|c| c.iter().map(|&(x, y)| [x, y]).collect())
+        .collect();
+    let tutorial = e.exp.tutorial.filter(|_| e.exp.baseline.is_none());
+    let mut v = json!({
+        "metric": e.exp.metric.field(),
+        "tutorial": tutorial,
+        "values": e.values,
+        "mean": s.as_ref().map(|s| s.mean),
+        "sd": s.as_ref().and_then(|s| s.sd),
+        "min": s.as_ref().map(|s| s.min),
+        "max": s.as_ref().map(|s| s.max),
+        "seconds": e.seconds,
+        "runs": e.runs,
+        "seeds": e.seeds,
+        "epochs": curves,
+    });
+    if let Some(b) = e.exp.baseline {
+        v["baseline"] = json!(b);
+        v["below_baseline"] = json!(e.values.iter().map(|&x| x < b).collect::<Vec<_>>());
+    }
+    if !e.exp.tutorial_curve.is_empty() {
+        let from = e.exp.curve_from;
+        let pts: Vec<[f64; 2]> = e
+            .exp
+            .tutorial_curve
+            .iter()
+            .enumerate()
+            .map(|(i, &y)| [(from + i) as f64, y])
+            .collect();
+        v["tutorial_epochs"] = json!(pts);
+    }
+    if !e.train_set.is_empty() {
+        v["extra"] = json!({"train_set_accuracy": e.train_set, "tutorial_train_set_accuracy": e.exp.tutorial_train});
+    }
+    if let Some(p) = &e.parameters {
+        v["parameters"] = p.clone();
+    }
+    v
+}
+
+/// `report.json`.
+pub fn json_report(ctx: &Context, groups: &[Vec<Entry>], failures: &[Failure]) -> Value {
+    let mut experiments = serde_json::Map::new();
+    for e in groups.iter().flatten() {
+        experiments.insert(e.name.clone(), entry_json(e));
+    }
+    let failed: Vec<Value> = failures
+        .iter()
+        .map(|f| json!({"experiment": f.experiment, "seed": f.seed, "exit_code": f.exit_code, "log": f.log}))
+        .collect();
+    json!({
+        "date": ctx.date, "machine": ctx.machine, "seeds": ctx.seeds, "quick": ctx.quick,
+        "command": ctx.command, "sd": "sample standard deviation (n - 1); null with one seed",
+        "experiments": experiments, "failed": failed,
+    })
+}
+
+/// `report.md`; `plots` are the PNG file names, one per group (`None`: nothing drawn).
+pub fn markdown(
+    ctx: &Context,
+    groups: &[Vec<Entry>],
+    plots: &[Option<String>],
+    failures: &[Failure],
+) -> String {
+    let mut md = String::from("# Reproduction report\n\n");
+    let seeds: Vec<String> = ctx.seeds.iter().map(|k| k.to_string()).collect();
+    let mode = if ctx.quick {
+        "**quick** (tiny budgets to check the machinery; the numbers are not comparable with the tutorials')"
+    } else {
+        "full (each tutorial's settings)"
+    };
+    let _ = writeln!(md, "- date: {}", ctx.date);
+    let _ = writeln!(md, "- machine: {}", ctx.machine);
+    let _ = writeln!(
+        md,
+        "- seeds: {} ({} per experiment)",
+        seeds.join(", "),
+        seeds.len()
+    );
+    let _ = writeln!(md, "- mode: {mode}");
+    let _ = writeln!(md, "- command: `{}`\n", ctx.command);
+    md += "| experiment | metric | tutorial | seeds | mean ± sd | [min, max] | per-seed values | mean seconds |\n";
+    md += "|---|---|---|---|---|---|---|---|\n";
+    for e in groups.iter().flatten() {
+        let m = e.exp.metric;
+        let tutorial = match (e.exp.baseline, e.exp.tutorial) {
+            (Some(b), _) => format!("< {b} (baseline)"),
+            (None, Some(t)) => show(m, t),
+            (None, None) => "—".into(),
+        };
+        let per_seed: Vec<String> = e.values.iter().map(|&v| show(m, v)).collect();
+        let (mean_sd, range, secs) = match stats(&e.values) {
+            Some(s) => {
+                let sd = match (s.sd, m) {
+                    (None, _) => "—".to_string(),
+                    (Some(sd), Metric::Accuracy) => format!("{:.2} points", sd * 100.0),
+                    (Some(sd), Metric::Mse) => show(m, sd),
+                };
+                let secs = e.seconds.iter().sum::<f64>() / e.seconds.len() as f64;
+                (
+                    format!("{} ± {sd}", show(m, s.mean)),
+                    format!("[{}, {}]", show(m, s.min), show(m, s.max)),
+                    format!("{secs:.*}", if secs < 10.0 { 2 } else { 1 }),
+                )
+            }
+            None => ("—".into(), "—".into(), "—".into()),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {tutorial} | {} | {mean_sd} | {range} | {} | {secs} |",
+            e.name,
+            m.field(),
+            e.values.len(),
+            per_seed.join(", ")
+        );
+    }
+    md += "\nsd: sample standard deviation (n − 1), “—” with one seed. Seconds: training and test time of the run, from its summary.json.\n";
+    for (group, png) in groups.iter().zip(plots) {
+        let name = group[0].exp.name;
+        let _ = writeln!(md, "\n## {name}\n");
+        if ctx.quick {
+            md += "Quick run: the comparison below is of the machinery only.\n\n";
+        }
+        for e in group {
+            match stats(&e.values) {
+                Some(s) => md += &format!("- {}\n", verdict(e, &s)),
+                None => md += &format!("- {}: no finished seed.\n", e.name),
+            }
+            if let Some(s) = stats(&e.train_set) {
+                let t = e
+                    .exp
+                    .tutorial_train
+                    .map_or("—".into(), |t| show(Metric::Accuracy, t));
+                let _ = writeln!(
+                    md,
+                    "- Train-set accuracy after training: mean {} (tutorial {t}).",
+                    show(Metric::Accuracy, s.mean)
+                );
+            }
+        }
+        if let Some((k, n)) = gru_lowest(group) {
+            let _ = writeln!(
+                md,
+                "- The GRU has the lowest test MSE (as the tutorial reports) in {k} of {n} seeds."
+            );
+        }
+        if let Some(png) = png {
+            let _ = writeln!(md, "\n![{name}]({png})");
+        }
+    }
+    if !failures.is_empty() {
+        md += "\n## Failed runs\n\n";
+        for f in failures {
+            let code = f
+                .exit_code
+                .map_or("no exit code".into(), |c| format!("exit code {c}"));
+            let _ = writeln!(
+                md,
+                "- {} seed {}: {code}, log `{}`",
+                f.experiment,
+                f.seed,
+                f.log.display()
+            );
+        }
+    }
+    md
+}
+
+/// Draws `<out>/<experiment>.png` for one group; returns its file name if anything was drawn.
+pub fn plot_group(
+    out: &Path,
+    group: &[Entry],
+    quick: bool,
+) -> Result<Option<String>, Box<dyn std::error::Error>> {
+    let exp = group[0].exp;
+    let n = group.iter().map(|e| e.values.len()).max().unwrap_or(0);
+    let mut figure = Figure {
+        title: format!(
+            "{}: per-epoch test curves, {n} seeds{}",
+            exp.name,
+            if quick { " (quick)" } else { "" }
+        ),
+        y_label: match exp.metric {
+            Metric::Accuracy => "test accuracy (%)".into(),
+            Metric::Mse => "test MSE".into(),
+        },
+        log_y: exp.metric == Metric::Mse,
+        lines: vec![],
+        hlines: vec![],
+    };
+    let scale = if exp.metric == Metric::Accuracy {
+        100.0
+    } else {
+        1.0
+    };
+    for (g, e) in group.iter().enumerate() {
+        for (i, (seed, c)) in e.seeds.iter().zip(&e.curves).enumerate() {
+            let (color, label) = if group.len() > 1 {
+                (
+                    COLORS[g % COLORS.len()],
+                    (i == 0).then(|| {
+                        e.name.rsplit('/').next().unwrap_or("").to_string() + " (every seed)"
+                    }),
+                )
+            } else {
+                (COLORS[i % COLORS.len()], Some(format!("seed {seed}")))
+            };
+            let points = c.iter().map(|&(x, y)| (x, y * scale)).collect();
+            figure.lines.push(Line {
+                label,
+                points,
+                color,
+                bold: false,
+            });
+        }
+    }
+    if !exp.tutorial_curve.is_empty() {
+        let points = exp.tutorial_curve.iter().enumerate();
+        let points = points
+            .map(|(i, &y)| ((exp.curve_from + i) as f64, y * scale))
+            .collect();
+        figure.lines.push(Line {
+            label: Some("tutorial".into()),
+            points,
+            color: plot::BLACK_LINE,
+            bold: true,
+        });
+    }
+    if let Some(t) = exp.tutorial {
+        figure.hlines.push(HLine {
+            label: format!("tutorial final: {}", show(exp.metric, t)),
+            y: t * scale,
+        });
+    }
+    if let Some(b) = exp.baseline {
+        figure.hlines.push(HLine {
+            label: format!("predict-1 baseline {b}"),
+            y: b,
+        });
+    }
+    if figure.lines.iter().all(|l| l.bold) {
+        return Ok(None);
+    }
+    let name = format!("{}.png", exp.name);
+    let path = out.join(&name);
+    let tmp = plan::temp_sibling(&path, "png");
+    plot::draw(&tmp, &figure)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(Some(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, exp: &'static Experiment, values: &[f64]) -> Entry {
+        Entry {
+            name: name.into(),
+            exp,
+            seeds: (1..=values.len() as u64).collect(),
+            values: values.to_vec(),
+            seconds: vec![1.0; values.len()],
+            runs: vec![],
+            curves: vec![],
+            train_set: vec![],
+            parameters: None,
+        }
+    }
+
+    #[test]
+    fn statistics_use_the_sample_standard_deviation() {
+        let s = stats(&[0.9, 0.95, 1.0]).unwrap();
+        assert!((s.mean - 0.95).abs() < 1e-12);
+        assert!((s.sd.unwrap() - 0.05).abs() < 1e-12);
+        assert_eq!((s.min, s.max), (0.9, 1.0));
+        assert_eq!(stats(&[0.5]).unwrap().sd, None);
+        assert_eq!(stats(&[]), None);
+    }
+
+    #[test]
+    fn verdicts_place_the_tutorial_against_the_seeds() {
+        let lstm = plan::experiment("lstm-mnist").unwrap(); // tutorial 95.8 %
+        let e = entry("lstm-mnist", lstm, &[0.950, 0.960]);
+        let v = verdict(&e, &stats(&e.values).unwrap());
+        assert!(
+            v.contains("95.80 % lies inside the seeds' range [95.00 %, 96.00 %]"),
+            "{v}"
+        );
+        assert!(
+            v.contains("mean 95.50 % does not reach it (-0.30 points)"),
+            "{v}"
+        );
+        let e = entry("lstm-mnist", lstm, &[0.96, 0.97]);
+        let v = verdict(&e, &stats(&e.values).unwrap());
+        assert!(
+            v.contains("lies below the seeds' range") && v.contains("reaches it"),
+            "{v}"
+        );
+
+        let adding = plan::experiment("adding-problem").unwrap();
+        let e = entry("adding-problem/rnn", adding, &[0.02, 0.2]);
+        let v = verdict(&e, &stats(&e.values).unwrap());
+        assert!(
+            v.contains("below the 0.1767 baseline in 1 of 2 seeds"),
+            "{v}"
+        );
+        assert!(v.contains("seed 2 0.2000 NOT below"), "{v}");
+    }
+
+    #[test]
+    fn reports_mark_the_gru_and_the_baseline() {
+        let adding = plan::experiment("adding-problem").unwrap();
+        let group = vec![
+            entry("adding-problem/rnn", adding, &[0.02, 0.03]),
+            entry("adding-problem/lstm", adding, &[0.002, 0.0001]),
+            entry("adding-problem/gru", adding, &[0.0003, 0.0004]),
+        ];
+        assert_eq!(gru_lowest(&group), Some((1, 2)));
+        let ctx = Context {
+            date: "d".into(),
+            machine: "m".into(),
+            seeds: vec![1, 2],
+            quick: true,
+            command: "c".into(),
+        };
+        let groups = [group];
+        let json = json_report(&ctx, &groups, &[]);
+        let rnn = &json["experiments"]["adding-problem/rnn"];
+        assert_eq!(rnn["metric"], "test_mse");
+        assert_eq!(rnn["tutorial"], Value::Null);
+        assert_eq!(rnn["baseline"], 0.1767);
+        assert_eq!(rnn["below_baseline"], json!([true, true]));
+        let md = markdown(&ctx, &groups, &[Some("adding-problem.png".into())], &[]);
+        assert!(
+            md.contains("| adding-problem/gru | test_mse | < 0.1767 (baseline) | 2 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("lowest test MSE (as the tutorial reports) in 1 of 2 seeds"),
+            "{md}"
+        );
+        assert!(md.contains("![adding-problem](adding-problem.png)"), "{md}");
+    }
+}
