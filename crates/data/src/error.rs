@@ -49,7 +49,8 @@ impl fmt::Display for SearchedPlace {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MnistError {
-    /// No searched place has the four files and no download was possible or allowed.
+    /// No searched place has the four files and no download was possible or allowed. With
+    /// `--data-dir` that folder is the only place searched (and the download's target).
     #[error("{}", missing_message(searched, download))]
     MissingData {
         /// Every place looked at, in look-up order.
@@ -125,18 +126,41 @@ pub enum MnistError {
         actual: u64,
     },
 
-    /// The file is longer than its header says.
+    /// The file is longer than its header (or, when verifying, the published size) says.
+    /// Reading stops one byte past the expected length, so a file that inflates without end
+    /// is rejected after that much.
     #[error(
-        "{} has {actual} bytes but its header describes {expected}; it is not a valid IDX file",
+        "{} is longer than it should be: {expected} bytes are expected, the (decompressed) file \
+         has at least {actual}; it is not a valid MNIST IDX file (corrupt, or a different \
+         file): delete it so it is fetched again, or replace it with a good copy",
         path.display()
     )]
     TrailingBytes {
         /// The file.
         path: PathBuf,
-        /// Bytes the header describes.
+        /// Bytes the header (or the published size) describes.
         expected: u64,
-        /// Bytes present after decompression.
+        /// Bytes read after decompression before giving up: at least `expected + 1`; the rest
+        /// of the file was not read.
         actual: u64,
+    },
+
+    /// The header announces more items than any MNIST file holds; rejected before anything is
+    /// allocated for them.
+    #[error(
+        "{} announces {count} {kind} in its header; at most {max} are accepted (MNIST's \
+         largest file holds 60000), so it is corrupt or not an MNIST {kind} file",
+        path.display()
+    )]
+    TooManyItems {
+        /// The file.
+        path: PathBuf,
+        /// `images` or `labels`.
+        kind: &'static str,
+        /// The count from the header.
+        count: u32,
+        /// The accepted maximum ([`crate::idx::MAX_ITEMS`]).
+        max: u32,
     },
 
     /// The image file and the label file of a split disagree on the number of samples.
@@ -266,13 +290,21 @@ fn missing_message(searched: &[SearchedPlace], download: &Option<Box<MnistError>
         msg.push_str("\nDownload: ");
         msg.push_str(&err.to_string());
     }
-    msg.push_str(
+    let only_data_dir = matches!(searched, [place] if place.source == DATA_DIR_SOURCE);
+    msg.push_str(if only_data_dir {
+        "\nTo fix: put these files into that folder, or point --data-dir at a folder that has \
+         them; or allow the download into that folder (needs internet). Only the folder given \
+         with --data-dir is searched; without it, MNIST_DIR and the cache are."
+    } else {
         "\nTo fix: pass --data-dir DIR, or set MNIST_DIR=DIR, pointing at a folder with these \
          files; or allow the download into the cache (needs internet; the cache folder can be \
-         moved with RNN_BURN_CACHE).",
-    );
+         moved with RNN_BURN_CACHE)."
+    });
     msg
 }
+
+/// [`SearchedPlace::source`] of the explicit directory (`--data-dir`).
+pub(crate) const DATA_DIR_SOURCE: &str = "--data-dir";
 
 fn all_mirrors_message(file: &str, failures: &[MnistError]) -> String {
     if failures.is_empty() {

@@ -2,14 +2,18 @@
 //! Burn device.
 //!
 //! * **MNIST** ([`Mnist`], [`MnistSource`]): the four standard IDX files, raw or gzipped, held
-//!   in memory as `u8`. They are looked up in an explicit directory (`--data-dir`), then in
-//!   `$MNIST_DIR`, then in the per-user cache (`$RNN_BURN_CACHE/mnist`, by default
-//!   `<cache dir>/rnn-burn/mnist`, see [`default_cache_dir`]); when none has them they are
+//!   in memory as `u8`. An explicit directory (`--data-dir`) is the only place used when
+//!   given: read from, or downloaded into when it lacks the files. Without it they are looked
+//!   up in `$MNIST_DIR`, then in the per-user cache (`$RNN_BURN_CACHE/mnist`, by default
+//!   `<cache dir>/rnn-burn/mnist`, see [`default_cache_dir`]); when neither has them they are
 //!   downloaded into the cache from [`MNIST_MIRRORS`]. Every file's decompressed bytes are
 //!   checked against the published sha256 once; the verified state is remembered in a small
 //!   marker file so later runs do not re-hash 47 MB. Downloads go to a temporary file that is
 //!   renamed into place only after verification, so an interrupted run never leaves a file that
-//!   looks complete. Failures are [`MnistError`] values whose messages say what to do.
+//!   looks complete. Reading is bounded: a file's header is checked before anything is
+//!   allocated, and no more than it announces (at most [`idx::MAX_ITEMS`] items) is inflated,
+//!   so a corrupt or hostile file is rejected quickly ([`idx`]). Failures are [`MnistError`]
+//!   values whose messages say what to do.
 //! * **MNIST as sequences** ([`MnistSequences`], [`MnistSequenceBatcher`]): pixel-by-pixel
 //!   (784 x 1), permuted pixel-by-pixel (a fixed permutation from a seed) or row-by-row
 //!   (28 x 28), with the two normalisations the tutorials use ([`Normalisation`]).

@@ -105,9 +105,11 @@ impl Mnist {
     }
 
     /// Parses an image file and a label file (each raw or gzipped) and checks they agree.
+    /// Each file's header is checked before its items are read, and no more than it announces
+    /// (at most [`idx::MAX_ITEMS`] items) is ever read or allocated; see [`crate::idx`].
     pub fn from_idx_files(images_path: &Path, labels_path: &Path) -> Result<Self, MnistError> {
-        let images = idx::parse_images(idx::read_maybe_gz(images_path)?, images_path)?;
-        let labels = idx::parse_labels(idx::read_maybe_gz(labels_path)?, labels_path)?;
+        let images = idx::read_images(images_path)?;
+        let labels = idx::read_labels(labels_path)?;
         Self::check_counts(images, labels, images_path, labels_path)
     }
 

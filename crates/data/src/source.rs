@@ -1,11 +1,14 @@
 //! Where the MNIST files come from: found where they already are, downloaded when they are
 //! not, and verified either way.
 //!
-//! Look-up order: the explicit directory (`--data-dir`), then `$MNIST_DIR`, then the per-user
-//! cache ([`default_cache_dir`]: `$RNN_BURN_CACHE/mnist`, else `<cache dir>/rnn-burn/mnist`,
-//! e.g. `~/.cache/rnn-burn/mnist` on Linux). The first place holding all four files is used.
-//! When none does, the missing files are downloaded into the cache from [`MNIST_MIRRORS`],
-//! trying the next mirror when one fails.
+//! An explicit directory (`--data-dir`) is the only place searched when it is given: the
+//! files are read from it, or, when it lacks them, downloaded into it (unless downloading is
+//! disabled); no other directory is ever read instead of the one the user named. Without it
+//! the look-up order is `$MNIST_DIR`, then the per-user cache ([`default_cache_dir`]:
+//! `$RNN_BURN_CACHE/mnist`, else `<cache dir>/rnn-burn/mnist`, e.g. `~/.cache/rnn-burn/mnist`
+//! on Linux). The first place holding all four files is used. When none does, the missing
+//! files are downloaded into the cache from [`MNIST_MIRRORS`], trying the next mirror when one
+//! fails.
 //!
 //! Verification compares the sha256 of each file's *decompressed* bytes with [`MNIST_FILES`]
 //! (gzip files are recompressed by some distributors, so their own bytes vary). Once a file
@@ -13,13 +16,16 @@
 //! runs skip the hashing unless the file changes. The marker of the cache lives in it
 //! (`.rnn-burn-verified.json`); that of any other directory lives in the cache too
 //! (`verified/<hash of the directory's canonical path>.json`), so a user's data directory,
-//! such as a shared read-only copy, is never written to.
+//! such as a shared read-only copy, is never written to (except by a download into it).
+//! Hashing streams the decompressed bytes and stops one byte past the published length, so a
+//! file that inflates without end is rejected after that much (see [`crate::idx`]).
 //!
-//! Downloads are written to a temporary file in the cache directory, verified, synced and only
-//! then renamed to their final name, so an interrupted or corrupt download never leaves a
-//! file that looks complete.
+//! Downloads are written to a temporary file in the target directory, synced, verified and
+//! only then renamed to their final name, so an interrupted or corrupt download never leaves a
+//! file that looks complete. The marker is written the same way.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -27,11 +33,12 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{MnistError, Origin, SearchedPlace};
-use crate::idx::{decode_maybe_gz, read_maybe_gz, sha256_hex};
+use crate::error::{DATA_DIR_SOURCE, MnistError, Origin, SearchedPlace};
+use crate::idx::{Digested, digest_file, digest_maybe_gz, sha256_hex};
 use crate::mnist::{Mnist, MnistSplit};
 
-/// Environment variable naming a directory that holds the MNIST files (searched second).
+/// Environment variable naming a directory that holds the MNIST files (searched first when
+/// there is no `--data-dir`, before the cache).
 pub const MNIST_DIR_ENV: &str = "MNIST_DIR";
 /// Environment variable overriding the cache root; MNIST then lives in `$RNN_BURN_CACHE/mnist`.
 pub const CACHE_ENV: &str = "RNN_BURN_CACHE";
@@ -82,16 +89,25 @@ pub const MNIST_FILES: [FileSpec<'static>; 4] = [
 /// The per-user MNIST cache: `$RNN_BURN_CACHE/mnist` when that variable is set and not
 /// empty, else `<platform cache dir>/rnn-burn/mnist`; `None` when neither can be determined.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    match env_path(CACHE_ENV) {
+    cache_dir_from(&process_var)
+}
+
+/// The value of an environment variable of this process.
+fn process_var(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+/// [`default_cache_dir`] with the environment read through `var`.
+fn cache_dir_from(var: &dyn Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    match env_path(var, CACHE_ENV) {
         Some(root) => Some(root.join("mnist")),
         None => dirs::cache_dir().map(|c| c.join("rnn-burn").join("mnist")),
     }
 }
 
-fn env_path(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+/// The variable `name` as a path; unset and empty are the same.
+fn env_path(var: &dyn Fn(&str) -> Option<OsString>, name: &str) -> Option<PathBuf> {
+    var(name).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// Network settings of a download.
@@ -118,11 +134,14 @@ impl Default for DownloadOptions {
 /// they never depend on (or modify) the process environment.
 #[derive(Debug, Clone)]
 pub struct MnistSource {
-    /// Explicit directory (`--data-dir`), searched first.
+    /// Explicit directory (`--data-dir`): when set, the only place searched and the target of
+    /// downloads; `env_dir` and the cache are then not read (the cache still keeps the
+    /// verification marker).
     pub data_dir: Option<PathBuf>,
-    /// The `MNIST_DIR` directory, searched second.
+    /// The `MNIST_DIR` directory, searched first when `data_dir` is not set.
     pub env_dir: Option<PathBuf>,
-    /// The cache directory, searched third and the target of downloads.
+    /// The cache directory, searched second when `data_dir` is not set and then the target of
+    /// downloads; it also keeps the verification markers.
     pub cache_dir: Option<PathBuf>,
     /// Mirror base URLs (ending in `/` or not); the file name plus `.gz` is appended.
     pub mirrors: Vec<String>,
@@ -136,13 +155,19 @@ pub struct MnistSource {
 }
 
 impl MnistSource {
-    /// The standard look-up: `data_dir`, then `$MNIST_DIR`, then [`default_cache_dir`], with
-    /// downloads from [`MNIST_MIRRORS`] enabled and checksums verified.
+    /// The standard look-up: `data_dir` alone when given, else `$MNIST_DIR`, then
+    /// [`default_cache_dir`]; downloads from [`MNIST_MIRRORS`] enabled and checksums verified.
     pub fn from_env(data_dir: Option<PathBuf>) -> Self {
+        Self::from_vars(data_dir, &process_var)
+    }
+
+    /// [`MnistSource::from_env`] with the environment read through `var` (tests pass their
+    /// own instead of changing the process's).
+    fn from_vars(data_dir: Option<PathBuf>, var: &dyn Fn(&str) -> Option<OsString>) -> Self {
         MnistSource {
             data_dir,
-            env_dir: env_path(MNIST_DIR_ENV),
-            cache_dir: default_cache_dir(),
+            env_dir: env_path(var, MNIST_DIR_ENV),
+            cache_dir: cache_dir_from(var),
             mirrors: MNIST_MIRRORS.iter().map(|m| m.to_string()).collect(),
             download: true,
             verify_checksums: true,
@@ -150,11 +175,19 @@ impl MnistSource {
         }
     }
 
-    /// The directory holding all four (verified) files, downloading into the cache if needed.
+    /// The directory holding all four (verified) files. With `data_dir` that directory, the
+    /// missing files downloaded into it if needed (it is created if absent); without it the
+    /// first of `$MNIST_DIR` and the cache holding them, else the cache after a download.
     pub fn locate(&self) -> Result<PathBuf, MnistError> {
-        let mut searched = Vec::new();
+        if let Some(dir) = &self.data_dir {
+            return self.locate_in_data_dir(dir);
+        }
+        let mut searched = vec![SearchedPlace {
+            source: DATA_DIR_SOURCE.to_string(),
+            path: None,
+            problem: "not given".to_string(),
+        }];
         let candidates = [
-            ("--data-dir", &self.data_dir, "not given"),
             (MNIST_DIR_ENV, &self.env_dir, "not set"),
             (
                 "cache",
@@ -198,7 +231,7 @@ impl MnistSource {
             (None, true) => MnistError::NotDownloaded {
                 reason: "there is no cache directory to download into (set RNN_BURN_CACHE)",
             },
-            (Some(cache), true) => match self.download_missing(cache) {
+            (Some(cache), true) => match self.download_missing(cache, Some(cache)) {
                 Ok(()) => return Ok(cache.clone()),
                 Err(e) => e,
             },
@@ -209,15 +242,51 @@ impl MnistSource {
         })
     }
 
-    fn download_missing(&self, cache: &Path) -> Result<(), MnistError> {
-        fs::create_dir_all(cache).map_err(|e| MnistError::io("create directory", cache, e))?;
+    /// [`MnistSource::locate`] with `--data-dir`: `dir` or nothing. Its marker lives in the
+    /// cache, as for any directory other than the cache.
+    fn locate_in_data_dir(&self, dir: &Path) -> Result<PathBuf, MnistError> {
+        let marker_cache = self.cache_dir.as_deref();
+        let problem = match missing_files(dir, &MNIST_FILES) {
+            Ok(missing) if missing.is_empty() => {
+                if self.verify_checksums {
+                    verify_dir(dir, &MNIST_FILES, marker_cache)?;
+                }
+                return Ok(dir.to_path_buf());
+            }
+            Ok(missing) => format!("lacks {}", missing_list(&missing)),
+            Err(problem) => problem,
+        };
+        let download_error = if self.download {
+            match self.download_missing(dir, marker_cache) {
+                Ok(()) => return Ok(dir.to_path_buf()),
+                Err(e) => e,
+            }
+        } else {
+            MnistError::NotDownloaded {
+                reason: "downloading is disabled",
+            }
+        };
+        Err(MnistError::MissingData {
+            searched: vec![SearchedPlace {
+                source: DATA_DIR_SOURCE.to_string(),
+                path: Some(dir.to_path_buf()),
+                problem,
+            }],
+            download: Some(Box::new(download_error)),
+        })
+    }
+
+    /// Downloads the files `dest` lacks into it (creating it), then verifies all four: files
+    /// that were already there are checked too (the new ones are already in the marker, kept
+    /// as [`verify_dir`] keeps it for `marker_cache`).
+    fn download_missing(&self, dest: &Path, marker_cache: Option<&Path>) -> Result<(), MnistError> {
+        fs::create_dir_all(dest).map_err(|e| MnistError::io("create directory", dest, e))?;
         for spec in &MNIST_FILES {
-            if find_file(cache, spec.name).is_none() {
-                download_file(spec, &self.mirrors, cache, &self.options)?;
+            if find_file(dest, spec.name).is_none() {
+                download_into(spec, &self.mirrors, dest, &self.options, marker_cache)?;
             }
         }
-        // Files that were already there are verified too (the new ones are in the marker).
-        verify_dir(cache, &MNIST_FILES, Some(cache))
+        verify_dir(dest, &MNIST_FILES, marker_cache)
     }
 
     /// Locates the files (see [`MnistSource::locate`]) and loads `split` into memory.
@@ -227,7 +296,7 @@ impl MnistSource {
 }
 
 /// [`MnistSource::from_env`]`(data_dir).locate()`: the directory the experiments read MNIST
-/// from.
+/// from (`data_dir` itself when given).
 pub fn locate(data_dir: Option<&Path>) -> Result<PathBuf, MnistError> {
     MnistSource::from_env(data_dir.map(Path::to_path_buf)).locate()
 }
@@ -339,6 +408,7 @@ fn write_marker(paths: &[PathBuf], marker: &Marker) {
             .tempfile_in(parent)
             .and_then(|mut tmp| {
                 tmp.write_all(text.as_bytes())?;
+                tmp.as_file().sync_all()?;
                 tmp.persist(path).map_err(|e| e.error)?;
                 Ok(())
             });
@@ -360,31 +430,58 @@ fn record_verified(dir: &Path, marker_cache: Option<&Path>, path: &Path, spec: &
     write_marker(&paths, &marker);
 }
 
-fn check_digest(
-    bytes: &[u8],
-    spec: &FileSpec,
-    origin: &Origin,
-    path_for_size: Option<&Path>,
-) -> Result<(), MnistError> {
-    if let Some(path) = path_for_size
-        && (bytes.len() as u64) < spec.len
-    {
+/// Checks a local file's decompressed length and digest (read by [`digest_file`] with the
+/// limit `spec.len`) against `spec`.
+fn check_local(digested: Digested, spec: &FileSpec, path: &Path) -> Result<(), MnistError> {
+    if digested.len < spec.len {
         return Err(MnistError::Truncated {
             path: path.to_path_buf(),
             expected: spec.len,
-            actual: bytes.len() as u64,
+            actual: digested.len,
         });
     }
-    let actual = sha256_hex(bytes);
-    if actual != spec.sha256 {
+    if digested.len > spec.len {
+        return Err(MnistError::TrailingBytes {
+            path: path.to_path_buf(),
+            expected: spec.len,
+            actual: digested.len,
+        });
+    }
+    if digested.sha256 != spec.sha256 {
         return Err(MnistError::ChecksumMismatch {
             file: spec.name.to_string(),
-            origin: origin.clone(),
+            origin: Origin::Local(path.to_path_buf()),
             expected: spec.sha256.to_string(),
-            actual,
+            actual: digested.sha256,
         });
     }
     Ok(())
+}
+
+/// Checks a download's decompressed length and digest (read by [`digest_maybe_gz`] with the
+/// limit `spec.len`) against `spec`; any difference is the mirror's checksum mismatch.
+fn check_download(digested: Digested, spec: &FileSpec, origin: &Origin) -> Result<(), MnistError> {
+    let actual = if digested.len > spec.len {
+        format!(
+            "not computed (more than {} decompressed bytes; the rest was not read)",
+            spec.len
+        )
+    } else if digested.len < spec.len {
+        format!(
+            "{} ({} decompressed bytes instead of {})",
+            digested.sha256, digested.len, spec.len
+        )
+    } else if digested.sha256 != spec.sha256 {
+        digested.sha256
+    } else {
+        return Ok(());
+    };
+    Err(MnistError::ChecksumMismatch {
+        file: spec.name.to_string(),
+        origin: origin.clone(),
+        expected: spec.sha256.to_string(),
+        actual,
+    })
 }
 
 /// Checks the files `specs` in `dir` (each raw or .gz) against their digests, skipping those a
@@ -416,8 +513,7 @@ pub fn verify_dir(
         if stamp.is_some() && marker.files.get(&name) == stamp.as_ref() {
             continue;
         }
-        let bytes = read_maybe_gz(&path)?;
-        check_digest(&bytes, spec, &Origin::Local(path.clone()), Some(&path))?;
+        check_local(digest_file(&path, spec.len)?, spec, &path)?;
         if let Some(stamp) = stamp {
             marker.files.insert(name, stamp);
             changed = true;
@@ -435,12 +531,25 @@ pub fn verify_dir(
 /// Downloads `<mirror><spec.name>.gz` into `dest_dir`, trying each mirror in turn until one
 /// serves a file whose decompressed bytes match `spec`. The file is written to a temporary
 /// name and renamed into place (`<name>.gz`, or `<name>` if the mirror served it raw) only
-/// after verification, so a failure never leaves a final file behind. Returns its path.
+/// after verification, so a failure never leaves a final file behind. Returns its path. The
+/// verified state is recorded in `dest_dir`'s own marker (as for the cache).
 pub fn download_file(
     spec: &FileSpec,
     mirrors: &[String],
     dest_dir: &Path,
     options: &DownloadOptions,
+) -> Result<PathBuf, MnistError> {
+    download_into(spec, mirrors, dest_dir, options, Some(dest_dir))
+}
+
+/// [`download_file`], recording the verified state where [`verify_dir`] keeps it for
+/// `marker_cache`.
+fn download_into(
+    spec: &FileSpec,
+    mirrors: &[String],
+    dest_dir: &Path,
+    options: &DownloadOptions,
+    marker_cache: Option<&Path>,
 ) -> Result<PathBuf, MnistError> {
     fs::create_dir_all(dest_dir).map_err(|e| MnistError::io("create directory", dest_dir, e))?;
     let mut failures = Vec::new();
@@ -452,7 +561,7 @@ pub fn download_file(
         };
         match fetch_verified(&url, spec, dest_dir, options) {
             Ok(path) => {
-                record_verified(dest_dir, Some(dest_dir), &path, spec);
+                record_verified(dest_dir, marker_cache, &path, spec);
                 return Ok(path);
             }
             Err(e) => failures.push(e),
@@ -489,6 +598,12 @@ fn is_loopback(url: &str) -> bool {
         || host
             .parse::<std::net::Ipv4Addr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The most bytes a download of a file of `len` decompressed bytes may take: the file raw, or
+/// gzipped at any level (stored blocks add 5 bytes per 64 KiB), plus room for gzip's header.
+fn max_download_len(len: u64) -> u64 {
+    len.saturating_add(len / 64).saturating_add(64 * 1024)
 }
 
 fn progress_bar(options: &DownloadOptions, len: Option<u64>, name: &str) -> indicatif::ProgressBar {
@@ -532,8 +647,9 @@ fn fetch_verified(
     let mut reader = response
         .body_mut()
         .with_config()
-        // Far above any MNIST file; stops a misbehaving server from filling the disk.
-        .limit(1 << 30)
+        // Above any encoding of the file (raw, or gzip at any level, whose worst case adds
+        // a few bytes per 64 KiB block); stops a misbehaving server from filling the disk.
+        .limit(max_download_len(spec.len))
         .reader();
     let mut buf = vec![0u8; 1 << 16];
     let mut received = 0u64;
@@ -578,21 +694,7 @@ fn fetch_verified(
     file.rewind()
         .map_err(|e| MnistError::io("rewind", dest_dir, e))?;
     let origin = Origin::Mirror(url.to_string());
-    let bytes = decode_maybe_gz(&*file, &origin)?;
-    if bytes.len() as u64 != spec.len {
-        return Err(MnistError::ChecksumMismatch {
-            file: spec.name.to_string(),
-            origin,
-            expected: spec.sha256.to_string(),
-            actual: format!(
-                "{} ({} decompressed bytes instead of {})",
-                sha256_hex(&bytes),
-                bytes.len(),
-                spec.len
-            ),
-        });
-    }
-    check_digest(&bytes, spec, &origin, None)?;
+    check_download(digest_maybe_gz(&*file, &origin, spec.len)?, spec, &origin)?;
 
     let final_path = dest_dir.join(if gz {
         format!("{}.gz", spec.name)
@@ -636,21 +738,22 @@ mod tests {
     #[test]
     fn missing_data_lists_every_place_searched_and_the_fixes() {
         let tmp = tempfile::tempdir().unwrap();
-        let explicit = tmp.path().join("no-such-dir");
         let env_dir = tmp.path().join("partial");
         fs::create_dir(&env_dir).unwrap();
         fs::write(env_dir.join("train-images-idx3-ubyte.gz"), b"x").unwrap();
         let cache = tmp.path().join("cache");
-        let err = offline(Some(explicit.clone()), Some(env_dir.clone()), &cache)
+        let err = offline(None, Some(env_dir.clone()), &cache)
             .locate()
             .unwrap_err();
         let MnistError::MissingData { searched, download } = &err else {
             panic!("expected MissingData, got {err:?}");
         };
         assert_eq!(searched.len(), 3);
-        assert_eq!(searched[0].path.as_deref(), Some(explicit.as_path()));
-        assert_eq!(searched[0].problem, "does not exist");
+        assert_eq!(searched[0].source, "--data-dir");
+        assert_eq!(searched[0].path, None);
+        assert_eq!(searched[0].problem, "not given");
         assert_eq!(searched[1].source, "MNIST_DIR");
+        assert_eq!(searched[1].path.as_deref(), Some(env_dir.as_path()));
         assert!(
             searched[1]
                 .problem
@@ -658,6 +761,7 @@ mod tests {
         );
         assert!(!searched[1].problem.contains("train-images"));
         assert_eq!(searched[2].path.as_deref(), Some(cache.as_path()));
+        assert_eq!(searched[2].problem, "does not exist");
         assert!(matches!(
             download.as_deref(),
             Some(MnistError::NotDownloaded { .. })
@@ -665,7 +769,7 @@ mod tests {
         let msg = err.to_string();
         eprintln!("{msg}");
         for needle in [
-            explicit.to_str().unwrap(),
+            "--data-dir: not given",
             env_dir.to_str().unwrap(),
             cache.to_str().unwrap(),
             "--data-dir DIR",
@@ -694,23 +798,18 @@ mod tests {
         let cache = tmp.path().join("cache");
         let source = offline(Some(data.clone()), None, &cache);
         let err = source.locate().unwrap_err();
+        // The fake file is shorter than the real one: reported as truncated, with both sizes.
         match &err {
-            MnistError::ChecksumMismatch {
-                file,
-                origin,
+            MnistError::Truncated {
+                path,
                 expected,
-                ..
+                actual,
             } => {
-                assert_eq!(file, "train-images-idx3-ubyte");
-                assert_eq!(origin, &Origin::Local(data.join("train-images-idx3-ubyte")));
-                assert_eq!(expected, MNIST_FILES[0].sha256);
-            }
-            // The fake file is shorter than the real one: reported as truncated.
-            MnistError::Truncated { path, expected, .. } => {
                 assert_eq!(path, &data.join("train-images-idx3-ubyte"));
                 assert_eq!(*expected, MNIST_FILES[0].len);
+                assert_eq!(*actual, 16 + 784);
             }
-            other => panic!("expected a verification error, got {other:?}"),
+            other => panic!("expected Truncated, got {other:?}"),
         }
         // Without verification the same directory is accepted (MNIST-format data sets).
         let mut unverified = source.clone();
@@ -737,6 +836,159 @@ mod tests {
         );
         assert!(msg.contains("checksum mismatch for blob from"), "{msg}");
         assert!(msg.contains("Delete or replace this file"), "{msg}");
+    }
+
+    #[test]
+    fn a_file_longer_than_published_is_rejected_without_reading_it_all() {
+        let tmp = tempfile::tempdir().unwrap();
+        let spec = FileSpec {
+            name: "blob",
+            sha256: &sha256_hex(b"abcd"),
+            len: 4,
+        };
+        fs::write(tmp.path().join("blob"), b"abcd").unwrap();
+        verify_dir(tmp.path(), &[spec], None).unwrap();
+        // One byte too many, then 64 MiB more, gzipped: reading stops one byte past the
+        // published length, so the excess is never inflated.
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"abcd").unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            enc.write_all(&zeros).unwrap();
+        }
+        fs::remove_file(tmp.path().join("blob")).unwrap();
+        let path = tmp.path().join("blob.gz");
+        fs::write(&path, enc.finish().unwrap()).unwrap();
+        let err = verify_dir(tmp.path(), &[spec], None).unwrap_err();
+        assert!(
+            matches!(&err, MnistError::TrailingBytes { path: p, expected: 4, actual: 5 } if p == &path),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains(path.to_str().unwrap()), "{msg}");
+        assert!(msg.contains("at least 5"), "{msg}");
+        let digested = crate::idx::digest_file(&path, 4).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(digested.len, 5);
+        assert_eq!(digested.sha256, sha256_hex(b"abcd\0"));
+    }
+
+    #[test]
+    fn data_dir_is_the_only_place_searched() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Complete (unverifiable, fake) copies in MNIST_DIR and in the cache: a fallback
+        // would find them, so only an error naming the empty folder shows there is none.
+        let env_dir = tmp.path().join("env");
+        let cache = tmp.path().join("cache");
+        for dir in [&env_dir, &cache] {
+            fs::create_dir(dir).unwrap();
+            write_fake_mnist(dir);
+        }
+        let empty = tmp.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        let mut source = offline(Some(empty.clone()), Some(env_dir.clone()), &cache);
+        source.verify_checksums = false;
+        // Without the flag, the fallback works as documented (MNIST_DIR first).
+        let mut no_flag = source.clone();
+        no_flag.data_dir = None;
+        assert_eq!(no_flag.locate().unwrap(), env_dir);
+
+        for dir in [empty.clone(), tmp.path().join("not-there")] {
+            source.data_dir = Some(dir.clone());
+            let err = source.locate().unwrap_err();
+            let MnistError::MissingData { searched, download } = &err else {
+                panic!("expected MissingData, got {err:?}");
+            };
+            assert_eq!(searched.len(), 1, "{searched:?}");
+            assert_eq!(searched[0].source, "--data-dir");
+            assert_eq!(searched[0].path.as_deref(), Some(dir.as_path()));
+            assert!(matches!(
+                download.as_deref(),
+                Some(MnistError::NotDownloaded {
+                    reason: "downloading is disabled"
+                })
+            ));
+            let msg = err.to_string();
+            eprintln!("{msg}");
+            assert!(msg.contains(dir.to_str().unwrap()), "{msg}");
+            assert!(!msg.contains(env_dir.to_str().unwrap()), "{msg}");
+            assert!(!msg.contains(cache.to_str().unwrap()), "{msg}");
+            assert!(
+                msg.contains("Only the folder given with --data-dir"),
+                "{msg}"
+            );
+            assert!(source.load(MnistSplit::Test).is_err());
+        }
+        assert!(
+            !tmp.path().join("not-there").exists(),
+            "nothing is created without a download"
+        );
+        assert_eq!(
+            fs::read_dir(&empty).unwrap().count(),
+            0,
+            "nothing is written into the folder"
+        );
+
+        // Part of the files is not enough either: the rest is not taken from elsewhere.
+        fs::copy(
+            env_dir.join("train-images-idx3-ubyte"),
+            empty.join("train-images-idx3-ubyte"),
+        )
+        .unwrap();
+        source.data_dir = Some(empty.clone());
+        let err = source.locate().unwrap_err();
+        let MnistError::MissingData { searched, .. } = &err else {
+            panic!("expected MissingData, got {err:?}");
+        };
+        assert!(
+            searched[0]
+                .problem
+                .starts_with("lacks train-labels-idx1-ubyte[.gz]")
+        );
+        assert!(!searched[0].problem.contains("train-images"));
+
+        // A file where the folder should be: named, nothing downloaded.
+        let file = tmp.path().join("a-file");
+        fs::write(&file, b"x").unwrap();
+        source.data_dir = Some(file.clone());
+        source.download = true;
+        let err = source.locate().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(file.to_str().unwrap()), "{msg}");
+        assert!(msg.contains("is not a directory"), "{msg}");
+    }
+
+    #[test]
+    fn from_env_reads_mnist_dir_and_the_cache_variable() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        let set = vars(&[
+            ("MNIST_DIR", "/from/env"),
+            ("RNN_BURN_CACHE", "/cache/root"),
+        ]);
+        let source = MnistSource::from_vars(Some(PathBuf::from("/explicit")), &set);
+        assert_eq!(source.data_dir, Some(PathBuf::from("/explicit")));
+        assert_eq!(source.env_dir, Some(PathBuf::from("/from/env")));
+        assert_eq!(source.cache_dir, Some(PathBuf::from("/cache/root/mnist")));
+        assert!(source.download && source.verify_checksums);
+        assert_eq!(source.mirrors, MNIST_MIRRORS);
+
+        // Empty counts as unset: no MNIST_DIR, the platform cache.
+        let empty = vars(&[("MNIST_DIR", ""), ("RNN_BURN_CACHE", "")]);
+        let source = MnistSource::from_vars(None, &empty);
+        assert_eq!(source.data_dir, None);
+        assert_eq!(source.env_dir, None);
+        assert_eq!(
+            source.cache_dir,
+            dirs::cache_dir().map(|c| c.join("rnn-burn").join("mnist"))
+        );
+        let unset = vars(&[]);
+        assert_eq!(MnistSource::from_vars(None, &unset).env_dir, None);
     }
 
     #[test]

@@ -292,6 +292,40 @@ fn an_interrupted_transfer_leaves_no_file() {
     );
 }
 
+#[test]
+fn an_oversized_download_is_cut_off_and_leaves_no_file() {
+    let good = rnn_data::idx::encode_labels(&[1, 2, 3]);
+    let spec = FileSpec {
+        name: "tiny-labels",
+        sha256: &sha256_hex(&good),
+        len: good.len() as u64,
+    };
+    // Far more than any encoding of an 11-byte file (the limit is its size plus 64 KiB).
+    let mut routes = HashMap::new();
+    routes.insert(
+        "/huge/tiny-labels.gz".into(),
+        Reply::Body(vec![0x55; 1 << 20]),
+    );
+    let server = Server::start(routes);
+    let dest = tempfile::tempdir().unwrap();
+    let err = download_file(&spec, &[server.mirror("huge")], dest.path(), &quick()).unwrap_err();
+    let msg = err.to_string();
+    eprintln!("{msg}");
+    let MnistError::AllMirrorsFailed { failures, .. } = &err else {
+        panic!("expected AllMirrorsFailed, got {err:?}");
+    };
+    assert!(
+        matches!(&failures[0], MnistError::Interrupted { received, .. } if *received <= 11 + 65536),
+        "{:?}",
+        failures[0]
+    );
+    assert!(
+        entries(dest.path()).is_empty(),
+        "{:?}",
+        entries(dest.path())
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Real MNIST
 
@@ -485,9 +519,9 @@ fn real_mnist_verification_is_remembered_outside_the_data_dir() {
     assert!(second < first, "first {first:?}, second {second:?}");
 }
 
-#[test]
-fn real_mnist_is_downloaded_into_an_empty_cache() {
-    let dir = mnist_dir();
+/// Routes serving the real MNIST files from `dir` under `/good/`, and a corrupt training-label
+/// file under `/bad/`.
+fn mnist_routes(dir: &Path) -> HashMap<String, Reply> {
     let mut routes = HashMap::new();
     for spec in &MNIST_FILES {
         let gz = std::fs::read(dir.join(format!("{}.gz", spec.name)))
@@ -502,12 +536,21 @@ fn real_mnist_is_downloaded_into_an_empty_cache() {
         "/bad/train-labels-idx1-ubyte.gz".into(),
         Reply::Body(gzip(&bad_labels)),
     );
-    let server = Server::start(routes);
+    routes
+}
+
+#[test]
+fn real_mnist_is_downloaded_into_an_empty_cache() {
+    let dir = mnist_dir();
+    let server = Server::start(mnist_routes(&dir));
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
+    // Without --data-dir: MNIST_DIR (here a folder lacking the files), then the cache.
+    let env_dir = tmp.path().join("env");
+    std::fs::create_dir(&env_dir).unwrap();
     let source = MnistSource {
-        data_dir: Some(tmp.path().join("not-here")),
-        env_dir: None,
+        data_dir: None,
+        env_dir: Some(env_dir.clone()),
         cache_dir: Some(cache.clone()),
         mirrors: vec![server.mirror("bad"), server.mirror("good")],
         download: true,
@@ -529,18 +572,88 @@ fn real_mnist_is_downloaded_into_an_empty_cache() {
     // Everything is cached now: no further requests.
     assert_eq!(source.locate().unwrap(), cache);
     assert_eq!(server.requests().len(), 8);
+    assert!(
+        entries(&env_dir).is_empty(),
+        "nothing written into MNIST_DIR"
+    );
 }
 
 #[test]
-fn from_env_reads_mnist_dir() {
-    let source = MnistSource::from_env(Some(PathBuf::from("/explicit")));
-    assert_eq!(source.data_dir, Some(PathBuf::from("/explicit")));
-    assert_eq!(
-        source.env_dir,
-        std::env::var_os("MNIST_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
+fn an_empty_data_dir_is_downloaded_into_and_nothing_else_is_read() {
+    let real_dir = mnist_dir();
+    let server = Server::start(mnist_routes(&real_dir));
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let cache = tmp.path().join("cache");
+    // MNIST_DIR holds the real files: a fallback would use them without a request.
+    let source = MnistSource {
+        data_dir: Some(data.clone()),
+        env_dir: Some(real_dir.clone()),
+        cache_dir: Some(cache.clone()),
+        mirrors: vec![server.mirror("bad"), server.mirror("good")],
+        download: true,
+        verify_checksums: true,
+        options: quick(),
+    };
+    let before = entries(&real_dir);
+    assert_eq!(source.locate().unwrap(), data);
+    let mut expected: Vec<String> = MNIST_FILES
+        .iter()
+        .map(|s| format!("{}.gz", s.name))
+        .collect();
+    expected.sort();
+    // The four files, and nothing else: the verification marker lives in the cache.
+    assert_eq!(entries(&data), expected);
+    assert_eq!(entries(&cache), vec!["verified"]);
+    assert_eq!(entries(&cache.join("verified")).len(), 1);
+    assert_eq!(entries(&real_dir), before);
+    // Four files from the good mirror, one corrupt one from the bad mirror, three misses.
+    assert_eq!(server.requests().len(), 8);
+    let test = source.load(MnistSplit::Test).unwrap();
+    assert_eq!(test.labels(), real().1.labels());
+    assert_eq!(source.locate().unwrap(), data);
+    assert_eq!(server.requests().len(), 8);
+
+    // A folder that does not exist yet is created and filled.
+    let fresh = tmp.path().join("new").join("mnist");
+    let mut into_fresh = source.clone();
+    into_fresh.data_dir = Some(fresh.clone());
+    into_fresh.mirrors = vec![server.mirror("good")];
+    assert_eq!(into_fresh.locate().unwrap(), fresh);
+    assert_eq!(entries(&fresh), expected);
+    assert_eq!(server.requests().len(), 12);
+}
+
+#[test]
+fn an_empty_data_dir_offline_is_an_error_naming_it() {
+    let real_dir = mnist_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let cache = tmp.path().join("cache");
+    let source = MnistSource {
+        data_dir: Some(data.clone()),
+        env_dir: Some(real_dir.clone()),
+        cache_dir: Some(cache.clone()),
+        mirrors: Vec::new(),
+        download: false,
+        verify_checksums: true,
+        options: quick(),
+    };
+    let err = source.load(MnistSplit::Test).unwrap_err();
+    let msg = err.to_string();
+    eprintln!("{msg}");
+    assert!(
+        matches!(&err, MnistError::MissingData { searched, .. }
+            if searched.len() == 1 && searched[0].path.as_deref() == Some(data.as_path())),
+        "{err:?}"
     );
-    assert!(source.download && source.verify_checksums);
-    assert_eq!(source.mirrors.len(), rnn_data::MNIST_MIRRORS.len());
+    assert!(
+        msg.contains(&format!("--data-dir ({})", data.display())),
+        "{msg}"
+    );
+    assert!(msg.contains("downloading is disabled"), "{msg}");
+    assert!(!msg.contains(real_dir.to_str().unwrap()), "{msg}");
+    assert!(entries(&data).is_empty());
 }
