@@ -47,3 +47,8 @@ bench-scaling *args:
 reproduce *args:
     cargo build --release -p irnn-mnist -p elman-mnist -p lstm-mnist -p adding-problem -p simple-sequence -p rnn-reproduce
     MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p rnn-reproduce --bin reproduce -- "$@"
+
+# Fault injection against the release binaries: kills with --resume, damaged run files, a full disk (tmpfs, needs root), bad MNIST input and bad flag values; `just faults --quick` is the CI subset, `--only REGEX` picks cases.
+faults *args:
+    cargo build --release -p irnn-mnist -p elman-mnist -p lstm-mnist -p adding-problem -p simple-sequence
+    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" python3 tools/faults.py "$@"

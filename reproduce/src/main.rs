@@ -181,7 +181,7 @@ fn run(cli: Cli) -> Result<i32, Stop> {
         ("report.md", md.clone()),
     ] {
         let path = out.join(name);
-        plan::write_atomic(&path, text.as_bytes())
+        rnn_train::atomic::write(&path, text.as_bytes())
             .map_err(|e| stop(1, format!("cannot write {}: {e}", path.display()), None))?;
     }
     sayln!();
@@ -228,7 +228,7 @@ fn prepare(out: &Path, quick: bool) -> Result<(), Stop> {
         return Ok(());
     }
     let text = serde_json::json!({ "quick": quick }).to_string() + "\n";
-    plan::write_atomic(&marker, text.as_bytes()).map_err(|e| {
+    rnn_train::atomic::write(&marker, text.as_bytes()).map_err(|e| {
         stop(
             2,
             format!("cannot write in --out {}: {e}", out.display()),

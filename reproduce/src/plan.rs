@@ -308,28 +308,6 @@ pub fn run_logged(bin: &Path, args: &[String], log: &Path) -> std::io::Result<Op
     Ok(status.code())
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced, then
-/// renamed over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = temp_sibling(path, "tmp");
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// `dir/.<name>.<pid>.<ext>`: a hidden temporary file beside `path`.
-pub fn temp_sibling(path: &Path, ext: &str) -> PathBuf {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    path.with_file_name(format!(".{name}.{}.{ext}", std::process::id()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,15 +396,5 @@ mod tests {
         assert_eq!(args, ["--resume", "out/lstm-mnist/seed-3", "--plain"]);
         let err = experiment("lstm").unwrap_err();
         assert!(err.contains("unknown experiment \"lstm\"") && err.contains("adding-problem"));
-    }
-
-    #[test]
-    fn atomic_writes_replace_the_file_and_leave_no_temporary() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("report.md");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
     }
 }

@@ -444,10 +444,7 @@ pub fn plot_group(
     }
     let name = format!("{}.png", exp.name);
     let path = out.join(&name);
-    let tmp = plan::temp_sibling(&path, "png");
-    plot::draw(&tmp, &figure)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    plot::draw(&path, &figure)?;
     Ok(Some(name))
 }
 

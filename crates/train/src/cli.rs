@@ -28,16 +28,16 @@ pub struct CommonArgs {
     #[arg(long, value_enum, default_value_t = BackendChoice::Flex, help_heading = "Run")]
     pub backend: BackendChoice,
 
-    /// Passes over the training set.
-    #[arg(long, value_name = "N", value_parser = at_least_one, help_heading = "Training")]
+    /// Passes over the training set (at most 1000000).
+    #[arg(long, value_name = "N", value_parser = epochs, help_heading = "Training")]
     pub epochs: Option<usize>,
 
-    /// Samples per optimisation step.
-    #[arg(long, value_name = "N", value_parser = at_least_one, help_heading = "Training")]
+    /// Samples per optimisation step (at most 10000000).
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_SAMPLES), help_heading = "Training")]
     pub batch_size: Option<usize>,
 
     /// Learning rate (constant).
-    #[arg(long, value_name = "LR", value_parser = positive_f64, help_heading = "Training")]
+    #[arg(long, value_name = "LR", value_parser = positive_up_to(MAX_LR), help_heading = "Training")]
     pub lr: Option<f64>,
 
     /// Seed of the weight initialisation and of the per-epoch data shuffling; the same seed
@@ -50,9 +50,10 @@ pub struct CommonArgs {
     )]
     pub seed: u64,
 
-    /// Directory holding the four MNIST IDX files (raw or .gz). Without it: $MNIST_DIR, then
-    /// the cache (~/.cache/rnn-burn/mnist, or $RNN_BURN_CACHE/mnist), then a download into
-    /// the cache.
+    /// Directory holding the four MNIST IDX files (raw or .gz); the only place searched when
+    /// given, and where they are downloaded if missing (unless --offline). Without it:
+    /// $MNIST_DIR, then the cache (~/.cache/rnn-burn/mnist, or $RNN_BURN_CACHE/mnist), then
+    /// a download into the cache.
     #[arg(long, value_name = "DIR", help_heading = "Data")]
     pub data_dir: Option<PathBuf>,
 
@@ -85,7 +86,7 @@ pub struct CommonArgs {
 
     /// Stop after this epoch as if interrupted (its checkpoint is kept; continue with
     /// --resume).
-    #[arg(long, value_name = "EPOCH", value_parser = at_least_one, help_heading = "Run")]
+    #[arg(long, value_name = "EPOCH", value_parser = epochs, help_heading = "Run")]
     pub stop_after_epoch: Option<usize>,
 
     /// Plain-text progress (one line per epoch and split, with every metric) instead of the
@@ -138,8 +139,10 @@ impl CommonArgs {
         config
     }
 
-    /// Where to find MNIST: `--data-dir`, then `$MNIST_DIR`, then the cache, then a download
-    /// into the cache (unless `--offline`).
+    /// Where to find MNIST. With `--data-dir DIR`: DIR only; when it lacks the files they are
+    /// downloaded into it (unless `--offline`), and no other directory is ever read instead.
+    /// Without it: `$MNIST_DIR`, then the cache, then a download into the cache (unless
+    /// `--offline`).
     pub fn mnist_source(&self) -> MnistSource {
         let mut source = MnistSource::from_env(self.data_dir.clone());
         source.download = !self.offline;
@@ -183,6 +186,98 @@ pub fn positive_number(s: &str) -> Result<f64, String> {
 /// A value parser for counts that must be at least 1 (hidden sizes, layers).
 pub fn positive_count(s: &str) -> Result<usize, String> {
     at_least_one(s)
+}
+
+/// A value parser for counts in `1..=max`: sizes whose memory grows with the value (hidden
+/// units, layers, sequence lengths), so that an absurd value is refused at once instead of
+/// aborting in an allocation.
+pub fn count_up_to(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |s| {
+        let n = at_least_one(s)?;
+        if n > max {
+            return Err(format!("must be at most {max}"));
+        }
+        Ok(n)
+    }
+}
+
+/// A value parser for any finite number.
+pub fn finite_number(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number, got {s:?}"))?;
+    if !v.is_finite() {
+        return Err("must be a finite number".into());
+    }
+    Ok(v)
+}
+
+/// The largest `--lr`: far above any experiment's (they train at 1e-6 to 0.1); a larger
+/// value is taken for a typo.
+pub const MAX_LR: f64 = 1e3;
+
+/// A value parser for positive numbers up to `max` (scales whose absurd values are typos).
+pub fn positive_up_to(max: f64) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    move |s| {
+        let v = positive_f64(s)?;
+        if v > max {
+            return Err(format!("must be at most {max}"));
+        }
+        Ok(v)
+    }
+}
+
+/// A value parser for finite numbers in `[-max, max]`.
+pub fn finite_up_to(max: f64) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    move |s| {
+        let v = finite_number(s)?;
+        if v.abs() > max {
+            return Err(format!("must be between -{max} and {max}"));
+        }
+        Ok(v)
+    }
+}
+
+/// A value parser for a moment decay rate (Adam's betas): a number in [0, 1).
+pub fn decay_rate(s: &str) -> Result<f32, String> {
+    let v = finite_number(s)?;
+    if !(0.0..1.0).contains(&v) {
+        return Err("must be at least 0 and below 1".into());
+    }
+    Ok(v as f32)
+}
+
+/// A value parser for Adam's epsilon: positive, at most 1, and representable as a positive
+/// f32.
+pub fn positive_f32(s: &str) -> Result<f32, String> {
+    let v = positive_f64(s)?;
+    if v > 1.0 {
+        return Err("must be at most 1".into());
+    }
+    let f = v as f32;
+    if !(f.is_finite() && f > 0.0) {
+        return Err(format!("{v} is outside the range of a 32-bit float"));
+    }
+    Ok(f)
+}
+
+/// The largest hidden or embedding size a flag accepts (an LSTM's recurrent matrix is then
+/// 1 GiB of f32).
+pub const MAX_HIDDEN: usize = 8192;
+/// The most stacked layers a flag accepts.
+pub const MAX_LAYERS: usize = 64;
+/// The longest sequence or window a flag accepts.
+pub const MAX_STEPS: usize = 100_000;
+/// The most samples (or cycle repetitions) a flag accepts.
+pub const MAX_SAMPLES: usize = 10_000_000;
+
+/// The largest `--epochs`: far beyond any experiment here, small enough that a typo does not
+/// start a run that never ends.
+pub const MAX_EPOCHS: usize = 1_000_000;
+
+fn epochs(s: &str) -> Result<usize, String> {
+    count_up_to(MAX_EPOCHS)(s)
 }
 
 /// Parsed flags plus the ids of those the user typed (clap ids = field names, e.g.
@@ -310,8 +405,10 @@ mod tests {
         #[command(flatten)]
         common: CommonArgs,
         /// Hidden units.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 20, value_parser = count_up_to(4096))]
         hidden: usize,
+        #[command(flatten)]
+        adam: AdamArgs,
     }
 
     const D: TrainingDefaults = TrainingDefaults {
@@ -345,7 +442,17 @@ mod tests {
             vec!["toy", "--batch-size", "0"],
             vec!["toy", "--backend", "nosuch"],
             vec!["toy", "--lr", "-1"],
+            vec!["toy", "--lr", "nan"],
+            vec!["toy", "--lr", "inf"],
             vec!["toy", "--out", "a", "--resume", "b"],
+            vec!["toy", "--epochs", "18446744073709551615"],
+            vec!["toy", "--hidden", "4097"],
+            vec!["toy", "--beta1", "1"],
+            vec!["toy", "--beta2", "nan"],
+            vec!["toy", "--beta2", "-0.1"],
+            vec!["toy", "--epsilon", "0"],
+            vec!["toy", "--epsilon", "1e-60"],
+            vec!["toy", "--epsilon", "1e300"],
         ] {
             let (console, captured) = Console::buffer();
             let code = cli_main::<Toy, _, _>(argv.clone(), &D, &console, |_, _| Ok(()));
@@ -374,28 +481,31 @@ mod tests {
 /// whose tutorial differs changes a default with clap's `mut_arg`.
 #[derive(Args, Debug, Clone)]
 pub struct AdamArgs {
-    /// Adam's first-moment decay.
+    /// Adam's first-moment decay, in [0, 1).
     #[arg(
         long,
         value_name = "B1",
+        value_parser = decay_rate,
         help_heading = "Optimiser",
         default_value_t = 0.9
     )]
     pub beta1: f32,
 
-    /// Adam's second-moment decay.
+    /// Adam's second-moment decay, in [0, 1).
     #[arg(
         long,
         value_name = "B2",
+        value_parser = decay_rate,
         help_heading = "Optimiser",
         default_value_t = 0.999
     )]
     pub beta2: f32,
 
-    /// Adam's epsilon, added to the denominator.
+    /// Adam's epsilon, added to the denominator (in (0, 1]).
     #[arg(
         long,
         value_name = "EPS",
+        value_parser = positive_f32,
         help_heading = "Optimiser",
         default_value_t = 1e-8
     )]

@@ -75,16 +75,27 @@ impl TrainingConfig {
             }
         };
         positive("epochs", self.epochs)?;
+        if self.epochs > crate::cli::MAX_EPOCHS {
+            return Err(RunError::usage(
+                format!("--epochs must be at most {}", crate::cli::MAX_EPOCHS),
+                None,
+            ));
+        }
         positive("batch-size", self.batch_size)?;
+        check_count("batch_size", self.batch_size, crate::cli::MAX_SAMPLES)?;
         if let Some(n) = self.limit_train {
             positive("limit-train", n)?;
         }
         if let Some(n) = self.limit_test {
             positive("limit-test", n)?;
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= crate::cli::MAX_LR) {
             return Err(RunError::usage(
-                format!("--lr must be a positive number, got {}", self.lr),
+                format!(
+                    "--lr must be a positive number up to {}, got {}",
+                    crate::cli::MAX_LR,
+                    self.lr
+                ),
                 None,
             ));
         }
@@ -99,6 +110,21 @@ impl TrainingConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// Checks a size read from a configuration: `1..=max`, else a usage error naming the setting
+/// (for `config.json` files edited by hand; the flags check the same bounds when parsed).
+pub fn check_count(name: &str, value: usize, max: usize) -> Result<(), RunError> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(RunError::usage(
+            format!("{name} must be between 1 and {max}, got {value}"),
+            Some(
+                "fix the value (in the run directory's config.json, if it came from there)".into(),
+            ),
+        ))
     }
 }
 

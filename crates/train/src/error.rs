@@ -117,6 +117,16 @@ pub enum RunError {
         source: std::io::Error,
     },
 
+    /// Writing the run's files failed part-way (a full disk, permissions): the run stopped;
+    /// what was written before, checkpoints included, is intact.
+    #[error("{message}")]
+    RunFiles {
+        /// Which file (or disk) and why.
+        message: String,
+        /// The run directory, for the resume hint.
+        dir: PathBuf,
+    },
+
     /// Burn reported an error that ended training.
     #[error("training failed: {0}")]
     Training(String),
@@ -153,9 +163,10 @@ impl RunError {
             RunError::Data(_) | RunError::DataConfig(_) => exit_code::DATA,
             RunError::NonFiniteLoss { .. } => exit_code::NON_FINITE,
             RunError::Stopped { .. } => exit_code::STOPPED,
-            RunError::Io { .. } | RunError::Training(_) | RunError::Internal(_) => {
-                exit_code::FAILURE
-            }
+            RunError::Io { .. }
+            | RunError::RunFiles { .. }
+            | RunError::Training(_)
+            | RunError::Internal(_) => exit_code::FAILURE,
         }
     }
 
@@ -172,6 +183,11 @@ impl RunError {
             )),
             RunError::Stopped { dir, .. } => Some(format!(
                 "continue it with --resume {}",
+                shell_quote(&dir.display().to_string())
+            )),
+            RunError::RunFiles { dir, .. } => Some(format!(
+                "make room (or fix the permissions), then continue with --resume {}: the \
+                 checkpoints written so far are intact",
                 shell_quote(&dir.display().to_string())
             )),
             _ => None,

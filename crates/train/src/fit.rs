@@ -20,6 +20,7 @@ use burn::train::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::AtomicFileCheckpointer;
 use crate::config::{ClipScope, TrainingConfig};
 use crate::error::RunError;
 use crate::params::{ParamTensor, parameter_table, parameter_tensors};
@@ -338,9 +339,7 @@ where
         })?;
     }
 
-    let mut builder = SupervisedTraining::new(&dir, fit.train, fit.test)
-        .with_default_checkpointers()
-        .num_epochs(epochs);
+    let mut builder = SupervisedTraining::new(&dir, fit.train, fit.test).num_epochs(epochs);
     builder = register(builder)
         .metric_train_numeric(LearningRateMetric::new())
         .metric_train_numeric(IterationSpeedMetric::new())
@@ -366,13 +365,25 @@ where
         interrupter.clone(),
     );
     recorder.write_files();
+    if let Some(e) = recorder.write_error() {
+        return Err(RunError::RunFiles { message: e, dir });
+    }
     let use_tui = !session.plain && session.console.is_terminal() && session.console.is_stdio();
     let renderer: Box<dyn MetricsRenderer> = if use_tui {
         default_renderer(interrupter.clone(), session.resume_from)
     } else {
         Box::new(PlainRenderer::new(session.console.clone()))
     };
+    // Checkpoints written atomically, with checksums; the model's waits for its epoch's
+    // metrics row, so that no checkpoint exists without its row in metrics.csv.
+    let checkpoints = session.run_dir.checkpoint_dir();
+    let checkpointer = |name| AtomicFileCheckpointer::new(checkpoints.clone(), name);
     let builder = builder
+        .with_custom_checkpointers(
+            checkpointer("model").after_metrics_of(recorder.clone()),
+            checkpointer("optim"),
+            checkpointer("scheduler"),
+        )
         .with_metric_logger(FileMetricLogger::new(&dir))
         .with_metric_logger(recorder.metric_logger())
         .with_progress_logger(recorder.progress_logger())
@@ -398,19 +409,33 @@ where
             dir,
         });
     }
-    if let Some(error) = error {
-        return Err(RunError::Training(error.to_string()));
-    }
+    // A failed write of the run's own files, or of a checkpoint (Burn stops with the
+    // checkpointer's error, which names the file), is an error about the run's files, not an
+    // interruption.
+    let files_error = |message: String| RunError::RunFiles {
+        message,
+        dir: dir.clone(),
+    };
     if let Some(e) = recorder.write_error() {
-        session.console.eline(format!("warning: {e}"));
+        return Err(files_error(e));
+    }
+    if let Some(error) = error {
+        let message = error.to_string();
+        if matches!(*error, burn::train::TrainingError::Checkpoint(_)) {
+            return Err(files_error(message));
+        }
+        return Err(RunError::Training(message));
     }
 
     let model = result_model.model;
     let model_path = session.run_dir.model_path();
-    model
-        .clone()
-        .save_file(&model_path)
-        .map_err(|e| RunError::Internal(format!("could not save {}: {e}", model_path.display())))?;
+    crate::atomic::produce(&model_path, |at| {
+        model
+            .clone()
+            .save_file(at)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
+    .map_err(|e| RunError::io("write", &model_path, e))?;
     let mut summary = Summary::from_records(session, kind, epochs, &records, tensors);
     if summary.completed {
         after_training(&model, &mut summary)?;
@@ -418,7 +443,8 @@ where
     let path = session.run_dir.summary_path();
     let text =
         serde_json::to_string_pretty(&summary).map_err(|e| RunError::Internal(e.to_string()))?;
-    std::fs::write(&path, text + "\n").map_err(|e| RunError::io("write", &path, e))?;
+    crate::atomic::write(&path, (text + "\n").as_bytes())
+        .map_err(|e| RunError::io("write", &path, e))?;
     report(session, &summary);
 
     if !summary.completed {

@@ -27,12 +27,15 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod atomic;
 pub mod backend;
+pub mod checkpoint;
 pub mod cli;
 pub mod clip;
 pub mod config;
 pub mod console;
 pub mod digits;
+pub mod disk;
 pub mod error;
 pub mod fit;
 pub mod loader;

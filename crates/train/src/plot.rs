@@ -2,13 +2,16 @@
 //! through ab_glyph, so no system font or fontconfig is needed): one run's per-epoch curves
 //! ([`line_plot`]), several runs' curves against a baseline on a log axis
 //! ([`comparison_plot`]), and a [`Figure`] of per-line styles with dashed reference lines
-//! on a linear or log axis ([`draw`]: the seed plots of `reproduce`).
+//! on a linear or log axis ([`draw`]: the seed plots of `reproduce`). Every plot is written
+//! atomically ([`crate::atomic`]).
 
 use std::error::Error;
 use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::types::RangedCoordf64;
+
+use crate::atomic;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
@@ -76,6 +79,16 @@ pub fn line_plot(
 
 /// [`line_plot`] with the legend at `legend` (e.g. lower right for rising curves).
 pub fn line_plot_with_legend(
+    path: &Path,
+    title: &str,
+    y_label: &str,
+    series: &[Series],
+    legend: SeriesLabelPosition,
+) -> Result<(), Box<dyn std::error::Error>> {
+    atomic::produce(path, |at| line_plot_at(at, title, y_label, series, legend))
+}
+
+fn line_plot_at(
     path: &Path,
     title: &str,
     y_label: &str,
@@ -210,6 +223,19 @@ pub struct Reference {
 /// Draws `curves` and `reference` into a 1000 x 620 PNG at `path`, y on a log scale. Does
 /// nothing (and returns `Ok`) when there is no point to draw.
 pub fn comparison_plot(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    curves: &[Curve],
+    reference: Option<&Reference>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    atomic::produce(path, |at| {
+        comparison_plot_at(at, title, x_label, y_label, curves, reference)
+    })
+}
+
+fn comparison_plot_at(
     path: &Path,
     title: &str,
     x_label: &str,
@@ -363,6 +389,10 @@ type Chart<'a, 'b, Y> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCo
 /// Draws `figure` into a 1000 x 620 PNG at `path` (the file must end in `.png`). Does
 /// nothing when there is no point to draw; on a log axis non-positive values are dropped.
 pub fn draw(path: &Path, figure: &Figure) -> Result<(), Box<dyn Error>> {
+    atomic::produce(path, |at| draw_at(at, figure))
+}
+
+fn draw_at(path: &Path, figure: &Figure) -> Result<(), Box<dyn Error>> {
     let keep = |y: f64| y.is_finite() && (!figure.log_y || y > 0.0);
     let points: Vec<(f64, f64)> = figure
         .lines

@@ -191,18 +191,28 @@ pub fn write_plots(
         TaskKind::Classification => ("loss", "cross-entropy"),
         TaskKind::Regression => ("loss (MSE)", "mean squared error"),
     };
+    // Each error names its file.
+    let named = |path: &Path| {
+        let path = path.display().to_string();
+        move |e: Box<dyn std::error::Error>| -> Box<dyn std::error::Error> {
+            format!("could not write {path}: {e}").into()
+        }
+    };
+    let loss_png = dir.join("loss.png");
     line_plot(
-        &dir.join("loss.png"),
+        &loss_png,
         &format!("{title}: {loss_title}"),
         loss_axis,
         &[
             series("train", &|r| r.train_loss, 1.0),
             series("test", &|r| r.test_loss, 1.0),
         ],
-    )?;
+    )
+    .map_err(named(&loss_png))?;
     if kind == TaskKind::Classification {
+        let accuracy_png = dir.join("accuracy.png");
         line_plot_with_legend(
-            &dir.join("accuracy.png"),
+            &accuracy_png,
             &format!("{title}: accuracy"),
             "accuracy (%)",
             &[
@@ -210,7 +220,8 @@ pub fn write_plots(
                 series("test", &|r| r.test_accuracy, 100.0),
             ],
             SeriesLabelPosition::LowerRight,
-        )?;
+        )
+        .map_err(named(&accuracy_png))?;
     }
     Ok(())
 }

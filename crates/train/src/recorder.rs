@@ -41,6 +41,8 @@ struct State {
     /// The split that is running: name, start, items.
     split: Option<(String, Instant, usize)>,
     last_write_error: Option<String>,
+    /// The newest epoch whose test pass has been summarised and written to metrics.csv.
+    written_epoch: usize,
 }
 
 /// Shared per-epoch metrics of a run (see the module docs).
@@ -73,6 +75,7 @@ impl Recorder {
                 progress_epoch: 1,
                 split: None,
                 last_write_error: None,
+                written_epoch: 0,
             })),
             dir,
             title: title.into(),
@@ -100,26 +103,48 @@ impl Recorder {
         self.lock().non_finite
     }
 
-    /// The last error writing the CSV or the plots (reported once at the end of the run).
+    /// The first error writing the CSV or the plots, or a disk about to fill up: the run
+    /// stopped on it.
     pub fn write_error(&self) -> Option<String> {
         self.lock().last_write_error.clone()
     }
 
-    /// Rewrites `metrics.csv` and the plots from the complete epochs.
+    /// Rewrites `metrics.csv` and the plots from the complete epochs. A write that fails
+    /// stops the run (its checkpoints are kept); [`Recorder::write_error`] then says which
+    /// file and why. So does a disk about to fill up ([`crate::disk::check_free_space`]),
+    /// checked here after every epoch, before Burn's next checkpoint fails half-written.
     pub fn write_files(&self) {
         let records = self.records();
         let csv = self.dir.join("metrics.csv");
-        let mut error = std::fs::write(&csv, to_csv(&records))
+        let mut error = crate::atomic::write(&csv, to_csv(&records).as_bytes())
             .err()
             .map(|e| format!("could not write {}: {e}", csv.display()));
-        if let Err(e) = write_plots(&self.dir, &self.title, self.kind, &records) {
-            error = Some(format!(
-                "could not draw the plots in {}: {e}",
-                self.dir.display()
-            ));
+        if error.is_none()
+            && let Err(e) = write_plots(&self.dir, &self.title, self.kind, &records)
+        {
+            error = Some(e.to_string());
         }
-        if error.is_some() {
-            self.lock().last_write_error = error;
+        if error.is_none() {
+            error = crate::disk::check_free_space(&self.dir).err();
+        }
+        if let Some(error) = error {
+            let mut state = self.lock();
+            if state.last_write_error.is_none() {
+                state.last_write_error = Some(error.clone());
+                drop(state);
+                self.interrupter.stop(Some(&error));
+            }
+        }
+    }
+
+    /// Waits (at most `limit`) until epoch `epoch`'s row is in metrics.csv. The model
+    /// checkpointer calls it before writing epoch `epoch`'s checkpoint, so that a checkpoint
+    /// never exists without its row: Burn saves checkpoints on its own thread, possibly
+    /// before the metrics of the epoch's test pass have reached this recorder.
+    pub fn wait_until_written(&self, epoch: usize, limit: std::time::Duration) {
+        let started = Instant::now();
+        while self.lock().written_epoch < epoch && started.elapsed() < limit {
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
 
@@ -231,7 +256,10 @@ impl MetricLogger for RecorderMetrics {
 
     fn log_epoch_summary(&mut self, summary: EpochSummary) {
         if matches!(summary.split, Split::Valid) {
+            let newest = self.0.records().last().map_or(0, |r| r.epoch);
             self.0.write_files();
+            let mut state = self.0.lock();
+            state.written_epoch = state.written_epoch.max(newest);
         }
     }
 }

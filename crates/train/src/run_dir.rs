@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::atomic;
 use crate::error::{RunError, shell_quote};
 use crate::record::{EpochRecord, from_csv};
 
@@ -80,8 +81,18 @@ impl RunDir {
         path
     }
 
-    /// Creates a directory for a new run; refuses one that already holds a run.
-    pub fn create(path: &Path) -> Result<Self, RunError> {
+    /// Checks that `path` can hold a new run: it holds no run, and it can be created and
+    /// written (checked by creating it and writing a probe file, which is removed).
+    pub fn check_new(path: &Path) -> Result<(), RunError> {
+        Self::refuse_existing_run(path)?;
+        std::fs::create_dir_all(path).map_err(|e| RunError::io("create directory", path, e))?;
+        let probe = crate::atomic::temp_sibling(&path.join("probe"), "probe");
+        atomic::write(&probe, b"").map_err(|e| RunError::io("write in", path, e))?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(())
+    }
+
+    fn refuse_existing_run(path: &Path) -> Result<(), RunError> {
         let dir = RunDir {
             root: path.to_path_buf(),
         };
@@ -94,8 +105,16 @@ impl RunDir {
                 )),
             ));
         }
+        Ok(())
+    }
+
+    /// Creates a directory for a new run; refuses one that already holds a run.
+    pub fn create(path: &Path) -> Result<Self, RunError> {
+        Self::refuse_existing_run(path)?;
         std::fs::create_dir_all(path).map_err(|e| RunError::io("create directory", path, e))?;
-        Ok(dir)
+        Ok(RunDir {
+            root: path.to_path_buf(),
+        })
     }
 
     /// An existing run of `experiment` (for `--resume` or for loading its model).
@@ -159,7 +178,7 @@ impl RunDir {
         let text = serde_json::to_string_pretty(&file)
             .map_err(|e| RunError::Internal(format!("cannot serialise the config: {e}")))?;
         let path = self.config_path();
-        std::fs::write(&path, text + "\n").map_err(|e| RunError::io("write", &path, e))
+        atomic::write(&path, (text + "\n").as_bytes()).map_err(|e| RunError::io("write", &path, e))
     }
 
     /// Reads the configuration saved in `config.json`.
@@ -180,9 +199,16 @@ impl RunDir {
 
     /// The last epoch with a complete checkpoint (model, optimiser and scheduler files).
     pub fn last_checkpoint(&self) -> Option<usize> {
-        let entries = std::fs::read_dir(self.checkpoint_dir()).ok()?;
+        self.checkpoint_epochs().into_iter().next()
+    }
+
+    /// The epochs with all three checkpoint files present, newest first.
+    pub fn checkpoint_epochs(&self) -> Vec<usize> {
         let dir = self.checkpoint_dir();
-        entries
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut epochs: Vec<usize> = entries
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let name = e.file_name().into_string().ok()?;
@@ -196,7 +222,48 @@ impl RunDir {
                     .iter()
                     .all(|k| dir.join(format!("{k}-{epoch}.bpk")).is_file())
             })
-            .max()
+            .collect();
+        epochs.sort_unstable_by(|a, b| b.cmp(a));
+        epochs
+    }
+
+    /// Reads the three files of epoch `epoch`'s checkpoint as Burn will when it resumes
+    /// from it (Burn's own loading panics on a damaged file): `Err` names the first damaged
+    /// file and what is wrong with it.
+    pub fn check_checkpoint(&self, epoch: usize) -> Result<(), String> {
+        use burn::optim::OptimizerRecord;
+        use burn::optim::lr_scheduler::LrSchedulerRecord;
+        use burn::store::ModuleRecord;
+        use burn::train::checkpoint::Checkpoint;
+        let dir = self.checkpoint_dir();
+        let path = |kind: &str| dir.join(format!("{kind}-{epoch}.bpk"));
+        let damaged = |kind: &str, e: &dyn std::fmt::Display| {
+            format!("{} is damaged: {e}", path(kind).display())
+        };
+        for kind in ["model", "optim", "scheduler"] {
+            crate::checkpoint::verify(&path(kind)).map_err(|e| damaged(kind, &e))?;
+        }
+        // Files an experiment keeps beside Burn's (simple-sequence's `tbptt-<epoch>.json`)
+        // must at least be whole JSON.
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                let file = entry.path();
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(&format!("-{epoch}.json")) {
+                    let text = std::fs::read_to_string(&file).map_err(|e| e.to_string())?;
+                    serde_json::from_str::<serde_json::Value>(&text)
+                        .map_err(|e| format!("{} is damaged: {e}", file.display()))?;
+                }
+            }
+        }
+        <ModuleRecord as Checkpoint>::load(path("model")).map_err(|e| damaged("model", &e))?;
+        let optim = <OptimizerRecord as Checkpoint>::load(path("optim"))
+            .map_err(|e| damaged("optim", &e))?;
+        // Re-encoding reads every tensor's bytes, which a truncated file cannot supply.
+        optim.into_bytes().map_err(|e| damaged("optim", &e))?;
+        <LrSchedulerRecord as Checkpoint>::load(path("scheduler"))
+            .map_err(|e| damaged("scheduler", &e))?;
+        Ok(())
     }
 
     /// `checkpoint/model-<epoch>.bpk`.
@@ -208,10 +275,14 @@ impl RunDir {
     pub fn read_metrics(&self) -> Result<Vec<EpochRecord>, RunError> {
         let path = self.metrics_path();
         match std::fs::read_to_string(&path) {
-            Ok(text) => from_csv(&text).map_err(|e| RunError::Resume {
-                dir: self.root.clone(),
-                message: format!("{} is not readable: {e}", path.display()),
-                hint: None,
+            // Every row the project writes ends with a newline: text after the last one is
+            // a row cut short (a damaged file), not data.
+            Ok(text) => from_csv(&text[..text.rfind('\n').map_or(0, |i| i + 1)]).map_err(|e| {
+                RunError::Resume {
+                    dir: self.root.clone(),
+                    message: format!("{} is not readable: {e}", path.display()),
+                    hint: None,
+                }
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(RunError::io("read", &path, e)),

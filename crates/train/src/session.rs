@@ -29,6 +29,13 @@ use crate::run_dir::RunDir;
 pub trait ExperimentConfig: Serialize + DeserializeOwned + Clone {
     /// The loop settings.
     fn training(&self) -> &TrainingConfig;
+
+    /// Checks the whole configuration, also when it was read back from a run directory's
+    /// `config.json` (which a user may have edited): the training settings, and whatever the
+    /// experiment adds (model sizes, data sizes) in an override that calls this one.
+    fn validate(&self) -> Result<(), RunError> {
+        self.training().validate()
+    }
 }
 
 /// A started run (see the module docs).
@@ -72,11 +79,11 @@ impl Session {
         explicit: &BTreeSet<String>,
         console: &Console,
     ) -> Result<(Session, C), RunError> {
-        requested.training().validate()?;
+        requested.validate()?;
         let (run_dir, config, resume_from, previous) = match &common.resume {
             Some(path) => {
                 let (dir, config, epoch, previous) =
-                    Self::reopen(experiment, path, &requested, explicit)?;
+                    Self::reopen(experiment, path, &requested, explicit, console)?;
                 (Some(dir), config, Some(epoch), previous)
             }
             None => (None, requested, None, Vec::new()),
@@ -84,8 +91,8 @@ impl Session {
         // The device is checked before anything is written.
         let training = config.training();
         let backend = training.backend;
-        let device = device_for(backend)?;
         make_default_device(backend);
+        let device = device_for(backend)?;
         let run_dir = match run_dir {
             Some(dir) => dir,
             None => {
@@ -113,11 +120,37 @@ impl Session {
         Ok((session, config))
     }
 
+    /// The checks that need no data, for an experiment to run before it reads (or downloads)
+    /// its data set: the settings, the backend, and the run directory (a `--resume`
+    /// directory holding a run of this experiment, or an `--out` that holds no run and can
+    /// be written). [`Session::start`] repeats them with the final settings.
+    pub fn preflight<C: ExperimentConfig>(
+        experiment: &'static str,
+        common: &CommonArgs,
+        requested: &C,
+    ) -> Result<(), RunError> {
+        requested.validate()?;
+        match &common.resume {
+            Some(path) => {
+                RunDir::open(path, experiment)?;
+            }
+            None => {
+                if let Some(out) = &common.out {
+                    RunDir::check_new(out)?;
+                }
+            }
+        }
+        let backend = requested.training().backend;
+        make_default_device(backend);
+        device_for(backend).map(|_| ())
+    }
+
     fn reopen<C: ExperimentConfig>(
         experiment: &str,
         path: &Path,
         requested: &C,
         explicit: &BTreeSet<String>,
+        console: &Console,
     ) -> Result<(RunDir, C, usize, Vec<EpochRecord>), RunError> {
         let dir = RunDir::open(path, experiment)?;
         let fail = |message: String, hint: Option<String>| RunError::Resume {
@@ -136,9 +169,10 @@ impl Session {
                 ),
             )
         })?;
-        config.training().validate()?;
+        config.validate()?;
         let quoted = shell_quote(&path.display().to_string());
-        let Some(epoch) = dir.last_checkpoint() else {
+        let candidates = dir.checkpoint_epochs();
+        if candidates.is_empty() {
             return Err(fail(
                 format!(
                     "there is no checkpoint in {} (the run stopped before finishing its first \
@@ -147,9 +181,47 @@ impl Session {
                 ),
                 Some("start the run again without --resume (with another --out)".into()),
             ));
+        }
+        // The newest checkpoint whose files all read back and whose epoch has its row in
+        // metrics.csv (a kill between Burn's checkpoint and the CSV's update leaves the row
+        // out: resuming one epoch earlier trains it again, with the same result); a damaged
+        // one (a kill or a full disk while it was written) is passed over, saying so.
+        let rows = dir.read_metrics()?;
+        let has_row = |e: usize| rows.iter().any(|r| r.epoch == e && r.is_complete());
+        let mut damaged = Vec::new();
+        let mut valid = Vec::new();
+        for &epoch in &candidates {
+            match dir.check_checkpoint(epoch) {
+                Ok(()) => valid.push(epoch),
+                Err(e) => damaged.push((epoch, e)),
+            }
+        }
+        let Some(epoch) = valid
+            .iter()
+            .copied()
+            .find(|&e| has_row(e))
+            .or_else(|| valid.first().copied())
+        else {
+            let list: Vec<String> = damaged.into_iter().map(|(_, e)| e).collect();
+            return Err(fail(
+                format!("no usable checkpoint is left: {}", list.join("; ")),
+                Some("start the run again without --resume (with another --out)".into()),
+            ));
         };
+        for (bad, e) in damaged.iter().filter(|(bad, _)| *bad > epoch) {
+            console.eline(format!(
+                "warning: the checkpoint of epoch {bad} cannot be used ({e}); resuming from \
+                 epoch {epoch} instead"
+            ));
+        }
         let epochs = config.training().epochs;
-        if epoch >= epochs {
+        // A run killed after its last checkpoint but before its summary is finished by a
+        // resume that trains nothing: the final model and summary.json are written.
+        let finished = std::fs::read_to_string(dir.summary_path())
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|v| v["completed"] == true && v["epochs"].as_u64() >= Some(epochs as u64));
+        if epoch >= epochs && finished {
             return Err(fail(
                 format!("the run has already finished epoch {epoch} of {epochs}"),
                 Some(format!(
@@ -158,11 +230,37 @@ impl Session {
                 )),
             ));
         }
-        let previous = dir
-            .read_metrics()?
+        let previous: Vec<EpochRecord> = rows
             .into_iter()
-            .filter(|r| r.epoch <= epoch)
+            .filter(|r| r.epoch <= epoch && r.is_complete())
             .collect();
+        // Only a row before the checkpoint's own is damage; the checkpoint's own row is
+        // missing when the run was killed between the two writes, and no older checkpoint
+        // was left to go back to.
+        if !previous.iter().any(|r| r.epoch == epoch) {
+            console.eline(format!(
+                "warning: the run stopped before recording epoch {epoch}'s metrics; it continues \
+                 from that epoch's checkpoint, and its row will be missing from metrics.csv"
+            ));
+        }
+        let missing: Vec<String> = (1..epoch)
+            .filter(|e| !previous.iter().any(|r| r.epoch == *e))
+            .map(|e| e.to_string())
+            .collect();
+        if !missing.is_empty() {
+            // metrics.csv has no second copy: resuming would lose these rows for good.
+            return Err(fail(
+                format!(
+                    "{} lacks the rows of epoch {} (the file is damaged)",
+                    dir.metrics_path().display(),
+                    missing.join(", ")
+                ),
+                Some(
+                    "restore metrics.csv from a backup, or start the run again without --resume"
+                        .into(),
+                ),
+            ));
+        }
         Ok((dir, config, epoch, previous))
     }
 
@@ -267,12 +365,9 @@ pub fn device_for(backend: BackendChoice) -> Result<Device, RunError> {
         return Ok(device);
     }
     let probe = device.clone();
-    let previous_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(move || {
+    let outcome = quietly(AssertUnwindSafe(move || {
         Tensor::<1>::ones([4], &probe).sum().into_scalar::<f32>()
     }));
-    std::panic::set_hook(previous_hook);
     match outcome {
         Ok(v) if v == 4.0 => Ok(device),
         Ok(v) => Err(RunError::Backend {
@@ -302,6 +397,31 @@ pub fn device_for(backend: BackendChoice) -> Result<Device, RunError> {
     }
 }
 
+thread_local! {
+    /// Whether a panic on this thread is expected and caught (see [`quietly`]).
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic without printing its message: for probes whose failure is
+/// reported as a [`RunError`]. The process's panic hook is wrapped once, on first use, by one
+/// that stays silent only on a thread inside `quietly`; it is never swapped back and forth,
+/// so runs on other threads (tests run experiments in parallel) keep their messages.
+pub(crate) fn quietly<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> std::thread::Result<R> {
+    static WRAP: std::sync::Once = std::sync::Once::new();
+    WRAP.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info)
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let outcome = std::panic::catch_unwind(f);
+    QUIET.with(|q| q.set(false));
+    outcome
+}
+
 /// Draws every lazily initialised parameter now. Burn creates parameter values on first
 /// use, so without this the random draws would happen outside [`Session::init`]'s seeded,
 /// locked section, and runs in one process (tests) would race on the global generator.
@@ -318,12 +438,20 @@ fn materialized<M: Module>(model: M) -> M {
 
 /// Makes `backend` Burn's default device for this process. Burn puts some state on
 /// `Device::default()` (the optimiser's state loaded from a checkpoint on `--resume`), and
-/// with wgpu compiled in that default is the GPU whatever `--backend` says.
+/// with wgpu compiled in that default is the GPU whatever `--backend` says; Burn reads the
+/// choice from `BURN_DEVICE` only.
 fn make_default_device(backend: BackendChoice) {
     const VAR: &str = "BURN_DEVICE";
+    static WRITE: Mutex<()> = Mutex::new(());
+    let _one_writer = WRITE.lock().unwrap_or_else(|p| p.into_inner());
     if std::env::var(VAR).ok().as_deref() != Some(backend.name()) {
-        // SAFETY: set once per run before training starts its threads; when the variable
-        // already holds this value (CI and the tests set BURN_DEVICE=flex) nothing is written.
+        // SAFETY: `set_var` is unsound only while another thread reads the environment. It
+        // runs here before the session touches any device (`device_for` below starts the
+        // backend's threads), after the data set was read on this thread: in an experiment
+        // binary no other thread exists yet. Test processes run experiments on parallel
+        // threads, and set BURN_DEVICE to the tested backend beforehand (`just test` sets
+        // `flex`), so this branch does not write there; the mutex keeps two sessions of
+        // one process from writing at once.
         unsafe { std::env::set_var(VAR, backend.name()) };
     }
 }

@@ -152,7 +152,8 @@ pub fn iteration_history(run_dir: &Path, epochs: usize) -> Vec<(f64, f64)> {
 pub fn write_file(out: &Path, file: &ComparisonFile) -> Result<(), RunError> {
     let path = out.join("comparison.json");
     let text = serde_json::to_string_pretty(file).map_err(|e| RunError::Internal(e.to_string()))?;
-    std::fs::write(&path, text + "\n").map_err(|e| RunError::io("write", &path, e))
+    rnn_train::atomic::write(&path, (text + "\n").as_bytes())
+        .map_err(|e| RunError::io("write", &path, e))
 }
 
 /// Writes `comparison.png` and `comparison.json` into `out` and prints the table.

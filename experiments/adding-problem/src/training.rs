@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use clap::Parser;
 use rnn_data::{AddingBatcher, AddingProblem};
-use rnn_train::cli::{positive_count, positive_number};
+use rnn_train::cli::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, count_up_to, positive_number};
+use rnn_train::config::check_count;
 use rnn_train::{
     AdamArgs, CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed, RunDir,
     RunError, Session, Summary, TrainingConfig, TrainingDefaults, train_regressor,
@@ -63,6 +64,39 @@ pub struct AddingConfig {
 impl ExperimentConfig for AddingConfig {
     fn training(&self) -> &TrainingConfig {
         &self.training
+    }
+
+    fn validate(&self) -> Result<(), RunError> {
+        let d = &self.data;
+        check_count("hidden", self.model.hidden, MAX_HIDDEN)?;
+        check_count("train_size", d.train_size, MAX_SAMPLES)?;
+        check_count("test_size", d.test_size, MAX_SAMPLES)?;
+        if !(2..=MAX_STEPS).contains(&d.seq_len) {
+            return Err(RunError::usage(
+                format!(
+                    "seq_len must be between 2 and {MAX_STEPS}, got {}",
+                    d.seq_len
+                ),
+                None,
+            ));
+        }
+        // Each sequence is 2 * T floats: keep the two sets within 2^28 values (1 GiB).
+        let values = (d.train_size + d.test_size).saturating_mul(2 * d.seq_len);
+        if values > 1 << 28 {
+            return Err(RunError::usage(
+                format!(
+                    "{} + {} sequences of {} steps would take {} GiB",
+                    d.train_size,
+                    d.test_size,
+                    d.seq_len,
+                    values / (1 << 28)
+                ),
+                Some(
+                    "use fewer or shorter sequences (--train-size, --test-size, --seq-len)".into(),
+                ),
+            ));
+        }
+        self.training.validate()
     }
 }
 
@@ -151,7 +185,7 @@ pub struct Cli {
 
     /// Hidden units of every network [default: the tutorial's, rnn 64, lstm 100, gru 100
     /// (irnn 100); with --paper: 100].
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Model")]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
     pub hidden: Option<usize>,
 
     /// Steps per sequence, T [default: 6, the tutorial's; with --paper: 150].
@@ -159,11 +193,11 @@ pub struct Cli {
     pub seq_len: Option<usize>,
 
     /// Training sequences [default: 10000; with --paper: 100000].
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Data")]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_SAMPLES), help_heading = "Data")]
     pub train_size: Option<usize>,
 
     /// Test sequences [default: 1000; with --paper: 10000].
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Data")]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_SAMPLES), help_heading = "Data")]
     pub test_size: Option<usize>,
 
     /// Shuffle the training set (as the tutorial's NDArrayIter does).
@@ -204,6 +238,9 @@ fn at_least_two(s: &str) -> Result<usize, String> {
         .map_err(|_| format!("expected a whole number, got {s:?}"))?;
     if n < 2 {
         return Err("a sequence needs at least 2 steps (two of them are marked)".into());
+    }
+    if n > MAX_STEPS {
+        return Err(format!("must be at most {MAX_STEPS}"));
     }
     Ok(n)
 }

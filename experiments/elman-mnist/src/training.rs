@@ -5,7 +5,8 @@ use std::ffi::OsString;
 use burn::prelude::*;
 use clap::Parser;
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit, Normalisation, SequenceView};
-use rnn_train::cli::{positive_count, positive_number};
+use rnn_train::cli::{MAX_HIDDEN, MAX_LAYERS, count_up_to, positive_number};
+use rnn_train::config::check_count;
 use rnn_train::{
     CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed, RunError,
     Session, TrainingConfig, TrainingDefaults, train_classifier,
@@ -43,6 +44,12 @@ impl ExperimentConfig for ElmanMnistConfig {
     fn training(&self) -> &TrainingConfig {
         &self.training
     }
+
+    fn validate(&self) -> Result<(), RunError> {
+        check_count("hidden", self.model.hidden, MAX_HIDDEN)?;
+        check_count("layers", self.model.layers, MAX_LAYERS)?;
+        self.training.validate()
+    }
 }
 
 /// The command line (`elman-mnist --help`).
@@ -65,12 +72,12 @@ pub struct Cli {
     pub common: CommonArgs,
 
     /// Hidden units per layer.
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Model",
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model",
           default_value_t = ElmanClassifierConfig::new().hidden)]
     pub hidden: usize,
 
     /// Stacked Elman layers.
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Model",
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_LAYERS), help_heading = "Model",
           default_value_t = ElmanClassifierConfig::new().layers)]
     pub layers: usize,
 
@@ -117,6 +124,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<ElmanClassi
 
     // -----------------------------------------------------------------------------------
     // 2. Data: MNIST row by row.
+    Session::preflight(NAME, &args.common, &args.config())?;
     let train = args.common.load_mnist(MnistSplit::Train)?;
     let test = args.common.load_mnist(MnistSplit::Test)?;
     let (session, config) = Session::start(NAME, &args.common, args.config(), &explicit, console)?;

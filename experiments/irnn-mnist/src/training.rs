@@ -5,7 +5,8 @@ use std::ffi::OsString;
 use burn::prelude::*;
 use clap::Parser;
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit, Normalisation, SequenceView};
-use rnn_train::cli::{positive_count, positive_number};
+use rnn_train::cli::{MAX_HIDDEN, count_up_to, finite_up_to, positive_number, positive_up_to};
+use rnn_train::config::check_count;
 use rnn_train::{
     AdamArgs, ClipScope, CommonArgs, Console, EpsilonForm, ExperimentConfig, Fit, OptimizerConfig,
     Outcome, Parsed, RunError, Session, TrainingConfig, TrainingDefaults, train_classifier,
@@ -49,6 +50,18 @@ impl ExperimentConfig for IrnnMnistConfig {
     fn training(&self) -> &TrainingConfig {
         &self.training
     }
+
+    fn validate(&self) -> Result<(), RunError> {
+        check_count("hidden", self.model.hidden, MAX_HIDDEN)?;
+        let m = &self.model;
+        if !(m.identity_scale.is_finite() && m.input_std.is_finite() && m.input_std > 0.0) {
+            return Err(RunError::usage(
+                "identity_scale must be finite and input_std positive and finite",
+                None,
+            ));
+        }
+        self.training.validate()
+    }
 }
 
 /// The command line (`irnn-mnist --help`).
@@ -72,17 +85,17 @@ pub struct Cli {
     pub common: CommonArgs,
 
     /// Hidden units of the IRNN.
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Model",
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model",
           default_value_t = IrnnClassifierConfig::new().hidden)]
     pub hidden: usize,
 
-    /// The recurrent matrix starts as SCALE times the identity.
-    #[arg(long, value_name = "SCALE", help_heading = "Model",
+    /// The recurrent matrix starts as SCALE times the identity (between -100 and 100).
+    #[arg(long, value_name = "SCALE", value_parser = finite_up_to(100.0), help_heading = "Model",
           default_value_t = IrnnClassifierConfig::new().identity_scale)]
     pub identity_scale: f64,
 
-    /// Standard deviation of the normal input weights.
-    #[arg(long, value_name = "STD", value_parser = positive_number, help_heading = "Model",
+    /// Standard deviation of the normal input weights (at most 100).
+    #[arg(long, value_name = "STD", value_parser = positive_up_to(100.0), help_heading = "Model",
           default_value_t = IrnnClassifierConfig::new().input_std)]
     pub input_std: f64,
 
@@ -192,6 +205,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<IrnnClassif
 
     // -----------------------------------------------------------------------------------
     // 2. Data: MNIST as sequences.
+    Session::preflight(NAME, &args.common, &args.config())?;
     let train = args.common.load_mnist(MnistSplit::Train)?;
     let test = args.common.load_mnist(MnistSplit::Test)?;
     let (session, config) = Session::start(NAME, &args.common, args.config(), &explicit, console)?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use burn::prelude::*;
 use clap::Args;
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit};
-use rnn_train::cli::positive_count;
+use rnn_train::cli::count_up_to;
 use rnn_train::digits::{digit_lines, side_by_side};
 use rnn_train::{BackendChoice, Console, RunDir, RunError, Trainer, device_for};
 
@@ -24,7 +24,7 @@ pub struct ShowArgs {
     pub run: PathBuf,
 
     /// How many test digits to show.
-    #[arg(long, value_name = "N", value_parser = positive_count, default_value_t = 6)]
+    #[arg(long, value_name = "N", value_parser = count_up_to(10_000), default_value_t = 6)]
     pub count: usize,
 
     /// Seed of the digit choice (default: a new choice every time).

@@ -5,7 +5,8 @@ use std::ffi::OsString;
 use burn::prelude::*;
 use clap::{Parser, Subcommand};
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit, Normalisation, SequenceView};
-use rnn_train::cli::{positive_count, positive_number};
+use rnn_train::cli::{MAX_HIDDEN, count_up_to, decay_rate, positive_number};
+use rnn_train::config::check_count;
 use rnn_train::{
     CommonArgs, Console, ExperimentConfig, Fit, OptimizerConfig, Outcome, Parsed, RunError,
     Session, TrainingConfig, TrainingDefaults, train_classifier,
@@ -44,6 +45,11 @@ impl ExperimentConfig for LstmMnistConfig {
     fn training(&self) -> &TrainingConfig {
         &self.training
     }
+
+    fn validate(&self) -> Result<(), RunError> {
+        check_count("hidden", self.model.hidden, MAX_HIDDEN)?;
+        self.training.validate()
+    }
 }
 
 /// The command line (`lstm-mnist --help`, `lstm-mnist show --help`).
@@ -69,7 +75,7 @@ pub struct Cli {
     pub common: CommonArgs,
 
     /// Hidden (and cell) state size of the LSTM.
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Model",
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model",
           default_value_t = LstmClassifierConfig::new().hidden)]
     pub hidden: usize,
 
@@ -78,13 +84,17 @@ pub struct Cli {
           action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub shuffle: bool,
 
-    /// SGD momentum (the tutorial uses none).
-    #[arg(long, value_name = "M", help_heading = "Optimiser")]
+    /// SGD momentum, in [0, 1) (the tutorial uses none).
+    #[arg(long, value_name = "M", value_parser = momentum, help_heading = "Optimiser")]
     pub momentum: Option<f64>,
 
     /// Clip the gradient to this global L2 norm over all parameters (the tutorial does not).
     #[arg(long, value_name = "NORM", value_parser = positive_number, help_heading = "Optimiser")]
     pub clip_norm: Option<f64>,
+}
+
+fn momentum(s: &str) -> Result<f64, String> {
+    decay_rate(s).map(f64::from)
 }
 
 /// Subcommands besides training.
@@ -133,6 +143,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LstmClassif
 
     // -----------------------------------------------------------------------------------
     // 2. Data: MNIST row by row.
+    Session::preflight(NAME, &args.common, &args.config())?;
     let train = args.common.load_mnist(MnistSplit::Train)?;
     let test = args.common.load_mnist(MnistSplit::Test)?;
     let (session, config) = Session::start(NAME, &args.common, args.config(), &explicit, console)?;

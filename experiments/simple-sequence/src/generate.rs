@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use clap::Args;
 use rnn_data::counting_sequence;
-use rnn_train::cli::positive_count;
+use rnn_train::cli::count_up_to;
 use rnn_train::{BackendChoice, Console, RunDir, RunError, Trainer, device_for};
 
 use crate::model::LanguageModel;
@@ -29,7 +29,7 @@ pub struct GenerateArgs {
 
     /// How many tokens to generate [default: one cycle of the counting sequence, 45 tokens
     /// for the tutorial's vocabulary of 10].
-    #[arg(long, short = 'n', value_name = "N", value_parser = positive_count)]
+    #[arg(long, short = 'n', value_name = "N", value_parser = count_up_to(1_000_000))]
     pub count: Option<usize>,
 
     /// Backend to run the model on.

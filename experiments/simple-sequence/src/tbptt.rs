@@ -278,10 +278,8 @@ impl<M: StatefulModel> TbpttStrategy<M> {
         std::fs::create_dir_all(&self.checkpoint_dir)?;
         let path = TbpttSnapshot::path(&self.checkpoint_dir, epoch);
         let text = serde_json::to_string(&snapshot).map_err(std::io::Error::other)?;
-        // Written whole to a temporary name, then renamed: a snapshot is complete or absent.
-        let partial = path.with_extension("json.partial");
-        std::fs::write(&partial, text)?;
-        std::fs::rename(&partial, &path)?;
+        // Written atomically: a snapshot is complete or absent.
+        rnn_train::atomic::write(&path, text.as_bytes())?;
         // Burn keeps the last two checkpoints and the best one; keep the snapshots that go
         // with them (those of earlier epochs whose model file is gone are dropped).
         if let Ok(entries) = std::fs::read_dir(&self.checkpoint_dir) {

@@ -7,7 +7,8 @@ use burn::prelude::*;
 use burn::train::TrainingStrategy;
 use clap::{Parser, Subcommand};
 use rnn_data::{TbpttIterator, counting_sequence};
-use rnn_train::cli::{positive_count, positive_number};
+use rnn_train::cli::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, count_up_to, positive_number};
+use rnn_train::config::check_count;
 use rnn_train::{
     AdamArgs, CommonArgs, Console, EpsilonForm, ExperimentConfig, Fit, OptimizerConfig, Outcome,
     Parsed, RunError, Session, TrainingConfig, TrainingDefaults, train_classifier,
@@ -51,6 +52,44 @@ pub struct SimpleSequenceConfig {
 impl ExperimentConfig for SimpleSequenceConfig {
     fn training(&self) -> &TrainingConfig {
         &self.training
+    }
+
+    fn validate(&self) -> Result<(), RunError> {
+        let m = &self.model;
+        check_count("units", m.units, MAX_HIDDEN)?;
+        check_count("bprop_len", self.bprop_len, MAX_STEPS)?;
+        check_count("repeat", self.repeat, MAX_SAMPLES)?;
+        if !(2..=1000).contains(&m.n_vocab) {
+            return Err(RunError::usage(
+                format!("n_vocab must be between 2 and 1000, got {}", m.n_vocab),
+                None,
+            ));
+        }
+        // One cycle holds n(n-1)/2 tokens; keep the stream within MAX_SAMPLES tokens.
+        let tokens = self.repeat.saturating_mul(m.n_vocab * (m.n_vocab - 1) / 2);
+        if tokens > MAX_SAMPLES {
+            return Err(RunError::usage(
+                format!("the stream would hold {tokens} tokens (at most {MAX_SAMPLES})"),
+                Some("lower --repeat or --n-vocab".into()),
+            ));
+        }
+        // One cursor per batch row, each at its own offset of the stream.
+        if self.training.batch_size > tokens {
+            return Err(RunError::usage(
+                format!(
+                    "--batch-size {} is more cursors than the stream has tokens ({tokens})",
+                    self.training.batch_size
+                ),
+                None,
+            ));
+        }
+        if !(0.0..1.0).contains(&m.dropout) {
+            return Err(RunError::usage(
+                format!("dropout must be in [0, 1), got {}", m.dropout),
+                None,
+            ));
+        }
+        self.training.validate()
     }
 }
 
@@ -107,7 +146,7 @@ pub struct Cli {
     pub arch: Arch,
 
     /// Units of the embedding and of every recurrent layer.
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Model",
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model",
           default_value_t = LanguageModelConfig::new().units)]
     pub units: usize,
 
@@ -119,7 +158,7 @@ pub struct Cli {
 
     /// Steps per truncated-BPTT window: forward this many steps, one backward, detach the
     /// state (the tutorial's --bproplen).
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Training",
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_STEPS), help_heading = "Training",
           default_value_t = SimpleSequenceConfig::new().bprop_len)]
     pub bprop_len: usize,
 
@@ -129,7 +168,7 @@ pub struct Cli {
     pub n_vocab: usize,
 
     /// Repetitions of the counting cycle in the stream (4500 tokens at the defaults).
-    #[arg(long, value_name = "N", value_parser = positive_count, help_heading = "Data",
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_SAMPLES), help_heading = "Data",
           default_value_t = SimpleSequenceConfig::new().repeat)]
     pub repeat: usize,
 
@@ -168,6 +207,10 @@ fn vocabulary(s: &str) -> Result<usize, String> {
         return Err(
             "the counting sequence needs at least 2 tokens (it counts with 1 ..= N-1)".into(),
         );
+    }
+    // One cycle holds N(N-1)/2 tokens.
+    if n > 1000 {
+        return Err("must be at most 1000".into());
     }
     Ok(n)
 }
