@@ -19,29 +19,69 @@
 //!
 //! Internal buffers are time-major with rows padded to `hp` (a multiple of 16) columns; the
 //! padding stays zero, so the kernel never needs a ragged tail.
+//!
+//! Memory safety. Every function here that is not `unsafe fn` is memory-safe for any
+//! arguments (for the floating-point modes, see the caveat at [`FlushDenormals::new`]):
+//! - the kernels the flex backend calls assert at entry that each slice has exactly the
+//!   length of its documented shape (the flex backend passes tensors of those shapes, so
+//!   the asserts cannot fire from this crate), and compute every size with overflow checks
+//!   ([`size`]);
+//! - the product [`gemm`] takes slices and asserts, once per call, that they span every
+//!   element the strided product reads or writes; only then does it enter the raw-pointer
+//!   kernel;
+//! - batch-major outputs (`d x`, `d h0`, `d c0`) are split into one `&mut` slab per thread
+//!   ([`split_rows`]); time-major buffers, whose rows of one thread are not contiguous, are
+//!   shared through [`Shared`], whose accessors check bounds and are `unsafe` only for the
+//!   one thing they cannot check: that the threads touch disjoint rows. [`row_chunks`]
+//!   gives each thread a disjoint range `r0..r1` of batch rows, and a thread only ever asks
+//!   for elements of its own rows.
+
+use std::marker::PhantomData;
 
 use rayon::prelude::*;
 
 /// Lanes per vector panel of the kernel.
-pub const LANES: usize = 16;
+const LANES: usize = 16;
 
-pub fn padded(n: usize) -> usize {
+pub(crate) fn padded(n: usize) -> usize {
     n.div_ceil(LANES) * LANES
 }
 
+/// The product of `dims`, panicking if it overflows `usize` (then no buffer of that size
+/// could exist, and the index arithmetic derived from it could wrap).
+fn size(dims: &[usize]) -> usize {
+    dims.iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .expect("cpu kernel: buffer size overflows usize")
+}
+
+/// The number of elements a strided `rows x cols` operand spans from its first element:
+/// its largest index, `(rows - 1) * rs + (cols - 1) * cs`, plus one; 0 when it is empty.
+/// Panics if that overflows `usize`.
+fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        return 0;
+    }
+    (rows - 1)
+        .checked_mul(rs)
+        .and_then(|a| (cols - 1).checked_mul(cs).and_then(|b| a.checked_add(b)))
+        .and_then(|last| last.checked_add(1))
+        .expect("cpu kernel: operand extent overflows usize")
+}
+
 /// A `k x n` matrix stored row-major with rows padded to `padded(n)` columns of zeros.
-pub struct Packed {
-    pub data: Vec<f32>,
-    pub k: usize,
-    pub n: usize,
-    pub np: usize,
+struct Packed {
+    data: Vec<f32>,
+    k: usize,
+    n: usize,
+    np: usize,
 }
 
 impl Packed {
     /// Packs `m` (row-major `k x n`), or its transpose when `transpose` (then `m` is `n x k`).
-    pub fn new(m: &[f32], k: usize, n: usize, transpose: bool) -> Self {
+    fn new(m: &[f32], k: usize, n: usize, transpose: bool) -> Self {
         let np = padded(n);
-        let mut data = vec![0.0; k * np];
+        let mut data = vec![0.0; size(&[k, np])];
         for r in 0..k {
             for c in 0..n {
                 data[r * np + c] = if transpose {
@@ -55,10 +95,10 @@ impl Packed {
     }
 
     /// Packs columns `c0..c1` of the row-major `k x n_total` matrix `m`.
-    pub fn columns(m: &[f32], k: usize, n_total: usize, c0: usize, c1: usize) -> Self {
+    fn columns(m: &[f32], k: usize, n_total: usize, c0: usize, c1: usize) -> Self {
         let n = c1 - c0;
         let np = padded(n);
-        let mut data = vec![0.0; k * np];
+        let mut data = vec![0.0; size(&[k, np])];
         for r in 0..k {
             data[r * np..r * np + n].copy_from_slice(&m[r * n_total + c0..r * n_total + c1]);
         }
@@ -67,10 +107,10 @@ impl Packed {
 
     /// Packs the transpose of columns `c0..c1` of the row-major `k x n_total` matrix `m`:
     /// a `(c1 - c0) x k` matrix.
-    pub fn columns_transposed(m: &[f32], k: usize, n_total: usize, c0: usize, c1: usize) -> Self {
+    fn columns_transposed(m: &[f32], k: usize, n_total: usize, c0: usize, c1: usize) -> Self {
         let rows = c1 - c0;
         let np = padded(k);
-        let mut data = vec![0.0; rows * np];
+        let mut data = vec![0.0; size(&[rows, np])];
         for r in 0..rows {
             for c in 0..k {
                 data[r * np + c] = m[c * n_total + c0 + r];
@@ -86,36 +126,70 @@ impl Packed {
 }
 
 /// `C[i, 0..np] (+)= sum_kk A(i, kk) * B[kk, 0..np]` for `i < m`, where
-/// `A(i, kk) = a[i * rsa + kk * csa]`, `B` is row-major with `ldb >= np` and `np` a multiple
-/// of [`LANES`]; `C` has row stride `ldc >= np`.
+/// `A(i, kk) = a[i * rsa + kk * csa]`, `B` is row-major with row stride `ldb` and `np` a
+/// multiple of [`LANES`]; `C` has row stride `ldc`. `accumulate`: add to `C` instead of
+/// overwriting it.
 ///
-/// # Safety
-/// All indexed elements must be in bounds of the pointed-to buffers.
+/// Checks once per call (a few multiplications, nothing per element) that `np` is a multiple
+/// of [`LANES`] and that each slice spans every element the product touches; panics
+/// otherwise. `c` is a unique borrow, so it overlaps neither `a` nor `b`.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm(
+fn gemm(
     m: usize,
     k: usize,
     np: usize,
-    a: *const f32,
+    a: &[f32],
     rsa: usize,
     csa: usize,
-    b: *const f32,
+    b: &[f32],
     ldb: usize,
-    c: *mut f32,
+    c: &mut [f32],
     ldc: usize,
     accumulate: bool,
 ) {
-    debug_assert_eq!(np % LANES, 0);
+    assert!(
+        np.is_multiple_of(LANES),
+        "gemm: np = {np} is not a multiple of {LANES}"
+    );
+    assert!(
+        a.len() >= span(m, k, rsa, csa),
+        "gemm: A has {} elements, a {m} x {k} operand with strides ({rsa}, {csa}) spans {}",
+        a.len(),
+        span(m, k, rsa, csa)
+    );
+    assert!(
+        b.len() >= span(k, np, ldb, 1),
+        "gemm: B has {} elements, a {k} x {np} operand with row stride {ldb} spans {}",
+        b.len(),
+        span(k, np, ldb, 1)
+    );
+    assert!(
+        c.len() >= span(m, np, ldc, 1),
+        "gemm: C has {} elements, a {m} x {np} operand with row stride {ldc} spans {}",
+        c.len(),
+        span(m, np, ldc, 1)
+    );
+    let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has every feature `gemm_avx512` is compiled for (detected just
+            // above); the asserts above establish `gemm_body`'s contract (spans, np % LANES).
             return unsafe { gemm_avx512(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
+            // SAFETY: the CPU has AVX2 and FMA (detected just above); the asserts above
+            // establish `gemm_body`'s contract (spans, np % LANES).
             return unsafe { gemm_avx2(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) };
         }
     }
+    // SAFETY: the asserts above establish `gemm_body`'s contract: `a`, `b`, `c` come from
+    // slices spanning every indexed element, `np % LANES == 0`, and `c` (a `&mut`) overlaps
+    // neither `a` nor `b`.
     unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
 }
 
@@ -123,6 +197,11 @@ pub unsafe fn gemm(
 /// register blocks with that set's vector width.
 macro_rules! gemm_for_target {
     ($name:ident, $features:literal) => {
+        /// [`gemm_body`] compiled with the target features named in the macro call.
+        ///
+        /// # Safety
+        /// The CPU must support those features, and the arguments must meet
+        /// [`gemm_body`]'s contract.
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
@@ -139,6 +218,8 @@ macro_rules! gemm_for_target {
             ldc: usize,
             accumulate: bool,
         ) {
+            // SAFETY: this function's caller guarantees `gemm_body`'s contract (see above);
+            // `gemm_body` needs no target feature.
             unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
         }
     };
@@ -147,6 +228,15 @@ macro_rules! gemm_for_target {
 gemm_for_target!(gemm_avx512, "avx512f,avx2,fma");
 gemm_for_target!(gemm_avx2, "avx2,fma");
 
+/// The raw-pointer product behind [`gemm`].
+///
+/// # Safety
+/// - `np` is a multiple of [`LANES`];
+/// - `a.add(i * rsa + kk * csa)` is readable for every `i < m`, `kk < k`;
+/// - `b.add(kk * ldb + j)` is readable for every `kk < k`, `j < np`;
+/// - `c.add(i * ldc + j)` is readable and writable for every `i < m`, `j < np`, those
+///   elements overlap none of the `A` and `B` elements read, and nothing else reads or
+///   writes them while the call runs.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_body(
@@ -162,12 +252,16 @@ unsafe fn gemm_body(
     ldc: usize,
     accumulate: bool,
 ) {
+    debug_assert_eq!(np % LANES, 0);
     // Column panels outside, rows inside: one panel of B (k x 64, 25.6 KB at k = 100) stays
     // in L1 while every row block uses it. Rows outside would stream all of B from L2 once
     // per four rows (B is 160 KB for the LSTM's 100 x 400 recurrent matrix).
     let mut j = 0;
     while j < np {
         let left = (np - j) / LANES;
+        // SAFETY: `j < np` and `np % LANES == 0`, so `left >= 1`, and the panel chosen covers
+        // columns `j..j + LANES * min(left, 4)`, all `< np`; rows `< m` and `kk < k` as the
+        // caller guarantees for this function.
         unsafe {
             match left {
                 1 => column_panel::<1>(m, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate),
@@ -181,6 +275,9 @@ unsafe fn gemm_body(
 }
 
 /// Columns `j..j + NV * 16` of `C` for all `m` rows, four rows at a time.
+///
+/// # Safety
+/// [`gemm_body`]'s contract, with `j + NV * LANES <= np`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn column_panel<const NV: usize>(
@@ -198,16 +295,21 @@ unsafe fn column_panel<const NV: usize>(
 ) {
     let mut i = 0;
     while i + 4 <= m {
+        // SAFETY: rows `i..i + 4` are `< m`; the columns are in range by this fn's contract.
         unsafe { panel::<4, NV>(i, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate) };
         i += 4;
     }
     while i < m {
+        // SAFETY: row `i < m`; the columns are in range by this fn's contract.
         unsafe { panel::<1, NV>(i, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate) };
         i += 1;
     }
 }
 
 /// `MR` rows by `NV * 16` columns of `C`, accumulated in registers over all of `k`.
+///
+/// # Safety
+/// [`gemm_body`]'s contract, with `i + MR <= m` and `j + NV * LANES <= np`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn panel<const MR: usize, const NV: usize>(
@@ -227,22 +329,27 @@ unsafe fn panel<const MR: usize, const NV: usize>(
     if accumulate {
         for (r, row) in acc.iter_mut().enumerate() {
             for (v, vec) in row.iter_mut().enumerate() {
+                // SAFETY: row `i + r < m`, columns `j + v * LANES + 0..LANES < np`: in C.
                 let src = unsafe { c.add((i + r) * ldc + j + v * LANES) };
                 for (l, x) in vec.iter_mut().enumerate() {
+                    // SAFETY: as above (`l < LANES`).
                     *x = unsafe { *src.add(l) };
                 }
             }
         }
     }
     for kk in 0..k {
+        // SAFETY: row `kk < k`, columns `j + 0..NV * LANES <= np`: in B.
         let brow = unsafe { b.add(kk * ldb + j) };
         let mut bv = [[0.0f32; LANES]; NV];
         for (v, vec) in bv.iter_mut().enumerate() {
             for (l, x) in vec.iter_mut().enumerate() {
+                // SAFETY: column `j + v * LANES + l < j + NV * LANES <= np`: in B.
                 *x = unsafe { *brow.add(v * LANES + l) };
             }
         }
         for (r, row) in acc.iter_mut().enumerate() {
+            // SAFETY: `A(i + r, kk)` with `i + r < m`, `kk < k`: readable by the contract.
             let av = unsafe { *a.add((i + r) * rsa + kk * csa) };
             for (v, vec) in row.iter_mut().enumerate() {
                 for (l, x) in vec.iter_mut().enumerate() {
@@ -253,8 +360,10 @@ unsafe fn panel<const MR: usize, const NV: usize>(
     }
     for (r, row) in acc.iter().enumerate() {
         for (v, vec) in row.iter().enumerate() {
+            // SAFETY: row `i + r < m`, columns `j + v * LANES + 0..LANES < np`: in C.
             let dst = unsafe { c.add((i + r) * ldc + j + v * LANES) };
             for (l, x) in vec.iter().enumerate() {
+                // SAFETY: as above (`l < LANES`); C is writable and unaliased by the contract.
                 unsafe { *dst.add(l) = *x };
             }
         }
@@ -269,7 +378,7 @@ unsafe fn panel<const MR: usize, const NV: usize>(
 /// wherever the code is compiled without FMA/SSE4.1 (the default x86-64 target), which
 /// stops vectorisation and cost more than half of the LSTM step.
 #[inline(always)]
-pub fn exp(x: f32) -> f32 {
+fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
@@ -296,7 +405,7 @@ pub fn exp(x: f32) -> f32 {
 /// `tanh` through [`exp`]: `(1 - e) / (1 + e)` with `e = e^{-2|x|}`, and the Taylor series
 /// near zero where that difference would cancel.
 #[inline(always)]
-pub fn tanh(x: f32) -> f32 {
+fn tanh(x: f32) -> f32 {
     let a = x.abs();
     let e = exp(-2.0 * a);
     let big = (1.0 - e) / (1.0 + e);
@@ -308,41 +417,51 @@ pub fn tanh(x: f32) -> f32 {
 
 /// The logistic function through [`exp`].
 #[inline(always)]
-pub fn sigmoid(x: f32) -> f32 {
+fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
 /// Sets flush-to-zero and denormals-are-zero on this thread while alive.
-pub struct FlushDenormals {
+///
+/// Not `Send`: it must be dropped on the thread whose MXCSR it changed.
+struct FlushDenormals {
     #[cfg(target_arch = "x86_64")]
     saved: u32,
+    _not_send: PhantomData<*const ()>,
 }
 
 impl FlushDenormals {
     #[allow(deprecated)]
-    pub fn new() -> Self {
+    fn new() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
-            // SAFETY: reading and writing MXCSR only changes this thread's float modes.
+            // SAFETY: `_mm_getcsr` needs only SSE, which every x86-64 CPU has; it reads this
+            // thread's MXCSR and touches no memory.
             let saved = unsafe { _mm_getcsr() };
+            // Caveat: Rust documents changing DAZ/FTZ as outside its float model (the compiler
+            // may evaluate float operations as if they were off); here that can only move
+            // values below ~1.2e-38, and no address, length or index is computed from floats.
+            // SAFETY: SSE as above; FTZ | DAZ (0x8040) changes only this thread's float modes,
+            // and `drop` restores `saved` on this same thread (the guard is not `Send`).
             unsafe { _mm_setcsr(saved | 0x8040) };
-            Self { saved }
+            Self {
+                saved,
+                _not_send: PhantomData,
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        Self {}
-    }
-}
-
-impl Default for FlushDenormals {
-    fn default() -> Self {
-        Self::new()
+        Self {
+            _not_send: PhantomData,
+        }
     }
 }
 
 impl Drop for FlushDenormals {
     #[allow(deprecated)]
     fn drop(&mut self) {
+        // SAFETY: SSE is baseline on x86-64; this writes back the MXCSR value read in `new`
+        // on the same thread (the guard is not `Send`), restoring the caller's float modes.
         #[cfg(target_arch = "x86_64")]
         unsafe {
             std::arch::x86_64::_mm_setcsr(self.saved)
@@ -355,14 +474,15 @@ impl Drop for FlushDenormals {
 /// The crate is built for baseline x86-64 (users' binaries must run on any CPU), so the
 /// pointwise gate loops would otherwise use 4-wide SSE. Each copy of the body is
 /// compiled with AVX-512 or AVX2+FMA enabled; closures inside the body (the per-thread
-/// time loops) inherit the features.
+/// time loops) inherit the features. The copies are safe functions: calling one is
+/// `unsafe` only because its target features must be present, which is checked first.
 macro_rules! multiversion {
     (
         $(#[$attr:meta])*
-        pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block
+        $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block
     ) => {
         $(#[$attr])*
-        pub fn $name($($arg: $ty),*) -> $ret {
+        $vis fn $name($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx2,fma")]
@@ -371,14 +491,19 @@ macro_rules! multiversion {
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 fn avx2($($arg: $ty),*) -> $ret $body
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports the features the copy was compiled for.
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU has AVX-512F, AVX2 and FMA (detected just above), every
+                    // feature this copy is compiled for.
                     return unsafe { avx512($($arg),*) };
                 }
                 if std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                 {
-                    // SAFETY: as above.
+                    // SAFETY: the CPU has AVX2 and FMA (detected just above), the features
+                    // this copy is compiled for.
                     return unsafe { avx2($($arg),*) };
                 }
             }
@@ -389,65 +514,138 @@ macro_rules! multiversion {
     };
 }
 
-/// A raw pointer that threads may share because each writes disjoint rows.
+/// A buffer that the worker threads write concurrently, each only at its own batch rows
+/// (time-major buffers, where one thread's rows are not contiguous).
+///
+/// It borrows the buffer mutably for `'a`, so the buffer outlives every slice handed out
+/// and nothing else touches it meanwhile. The accessors check bounds; they are `unsafe`
+/// because they cannot check that no two live slices overlap.
 #[derive(Clone, Copy)]
-struct Shared(*mut f32);
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
+struct Shared<'a> {
+    ptr: *mut f32,
+    len: usize,
+    _buf: PhantomData<&'a mut [f32]>,
+}
 
-/// Copies step `s` of rows `r0..r0 + rows` (each `width` values of a padded row of stride
-/// `ld` in `src`) into the batch-major `[B, T, width]` buffer `dst`, while the rows are
-/// still in cache: a separate strided copy of the whole buffer afterwards costs more than
-/// the time loop's products at the IRNN shape.
+// SAFETY: a `Shared` is the address and length of a `&'a mut [f32]` (which is `Send`); it
+// reaches memory only through its `unsafe` accessors, whose callers guarantee that live
+// slices (on any threads) never overlap unless both are shared, so no data race is possible.
+unsafe impl Send for Shared<'_> {}
+// SAFETY: as for `Send`: sharing the address is harmless, every access goes through the
+// accessors' no-overlap contract.
+unsafe impl Sync for Shared<'_> {}
+
+impl<'a> Shared<'a> {
+    fn new(buf: &'a mut [f32]) -> Self {
+        Self {
+            ptr: buf.as_mut_ptr(),
+            len: buf.len(),
+            _buf: PhantomData,
+        }
+    }
+
+    /// Panics unless `offset..offset + len` lies inside the buffer.
+    #[inline(always)]
+    fn check(self, offset: usize, len: usize) {
+        assert!(
+            offset <= self.len && len <= self.len - offset,
+            "cpu kernel: rows {offset}..+{len} outside a shared buffer of {}",
+            self.len
+        );
+    }
+
+    /// Elements `offset..offset + len`, to write. Panics if they are not in the buffer.
+    ///
+    /// # Safety
+    /// While the returned slice is alive, no other slice obtained from this buffer (on any
+    /// thread) may overlap it.
+    #[inline(always)]
+    unsafe fn slice_mut(self, offset: usize, len: usize) -> &'a mut [f32] {
+        self.check(offset, len);
+        // SAFETY: the range is inside the buffer (checked above), which stays mutably
+        // borrowed, so alive and otherwise untouched, for `'a`; the caller rules out overlaps.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(offset), len) }
+    }
+
+    /// Elements `offset..offset + len`, to read. Panics if they are not in the buffer.
+    ///
+    /// # Safety
+    /// While the returned slice is alive, no slice from [`Shared::slice_mut`] (on any
+    /// thread) may overlap it.
+    #[inline(always)]
+    unsafe fn slice(self, offset: usize, len: usize) -> &'a [f32] {
+        self.check(offset, len);
+        // SAFETY: in bounds (checked above) of the buffer borrowed for `'a`; the caller rules
+        // out a live mutable slice over the range.
+        unsafe { std::slice::from_raw_parts(self.ptr.add(offset), len) }
+    }
+}
+
+/// Splits `buf`, batch-major with `row_len` values per batch row, into one slab per range
+/// of `chunks` (ascending, disjoint ranges from [`row_chunks`]), so each thread writes its
+/// own rows of a batch-major output through a plain `&mut`.
+fn split_rows<'a>(
+    mut buf: &'a mut [f32],
+    chunks: &[(usize, usize)],
+    row_len: usize,
+) -> Vec<&'a mut [f32]> {
+    let mut slabs = Vec::with_capacity(chunks.len());
+    let mut at = 0;
+    for &(r0, r1) in chunks {
+        let (_, rest) = std::mem::take(&mut buf).split_at_mut((r0 - at) * row_len);
+        let (slab, rest) = rest.split_at_mut((r1 - r0) * row_len);
+        slabs.push(slab);
+        buf = rest;
+        at = r1;
+    }
+    slabs
+}
+
+/// Copies step `s` of `rows` rows (each `width` values of a padded row of stride `ld` in
+/// `src`) into `dst`, one thread's rows of the batch-major `[B, T, width]` buffer (`[rows,
+/// T, width]`), while the rows are still in cache: a separate strided copy of the whole
+/// buffer afterwards costs more than the time loop's products at the IRNN shape.
 fn write_batch_major(
-    dst: Shared,
+    dst: &mut [f32],
     src: &[f32],
     ld: usize,
     rows: usize,
-    r0: usize,
     s: usize,
     t: usize,
     width: usize,
 ) {
     for r in 0..rows {
-        let out =
-            unsafe { std::slice::from_raw_parts_mut(dst.0.add(((r0 + r) * t + s) * width), width) };
-        out.copy_from_slice(&src[r * ld..r * ld + width]);
+        dst[(r * t + s) * width..][..width].copy_from_slice(&src[r * ld..r * ld + width]);
     }
 }
 
 /// `out = x_s · w_ih` for rows `r0..r0 + rows` of `x` `[B, T, D]` at step `s`: row `r` of the
 /// product's left operand is `x[r0 + r, s, ..]`. `out` has row stride `w_ih.np`.
-///
-/// # Safety
-/// `out` must hold `rows` rows of `w_ih.np` values.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn project_step(
+fn project_step(
     x: &[f32],
     w_ih: &Packed,
     r0: usize,
     rows: usize,
     s: usize,
     t: usize,
-    out: *mut f32,
+    out: &mut [f32],
 ) {
     let d = w_ih.k;
-    unsafe {
-        gemm(
-            rows,
-            d,
-            w_ih.np,
-            x.as_ptr().add((r0 * t + s) * d),
-            t * d,
-            1,
-            w_ih.data.as_ptr(),
-            w_ih.np,
-            out,
-            w_ih.np,
-            false,
-        )
-    };
+    gemm(
+        rows,
+        d,
+        w_ih.np,
+        &x[(r0 * t + s) * d..],
+        t * d,
+        1,
+        &w_ih.data,
+        w_ih.np,
+        out,
+        w_ih.np,
+        false,
+    );
 }
 
 /// One thread's share of the input-side gradients of a layer whose projection is folded
@@ -463,15 +661,16 @@ struct InputGrads {
 impl InputGrads {
     fn new(d: usize, ld: usize, rows: usize, need_dx: bool) -> Self {
         Self {
-            w_ih: vec![0.0f32; d * ld],
+            w_ih: vec![0.0f32; size(&[d, ld])],
             bias: vec![0.0f32; ld],
-            dx_s: vec![0.0f32; if need_dx { rows * padded(d) } else { 0 }],
+            dx_s: vec![0.0f32; if need_dx { size(&[rows, padded(d)]) } else { 0 }],
         }
     }
 
     /// Adds step `s`: `g` holds the gradients w.r.t. the projection of rows `r0..r0 + rows`
     /// (`k` values in rows of stride `ld`). `w_ih_t` is `w_ih^T` packed (`[k, padded(D)]`),
-    /// present exactly when `d x` is wanted; `dx` is then the `[B, T, D]` output.
+    /// present exactly when `d x` is wanted; `dx` is then this thread's rows (`r0..r0 +
+    /// rows`) of the `[B, T, D]` output.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn add_step(
@@ -481,7 +680,7 @@ impl InputGrads {
         ld: usize,
         x: &[f32],
         w_ih_t: Option<&Packed>,
-        dx: Shared,
+        dx: &mut [f32],
         r0: usize,
         rows: usize,
         s: usize,
@@ -492,40 +691,36 @@ impl InputGrads {
             self.bias.iter_mut().zip(row).for_each(|(a, v)| *a += v);
         }
         // d w_ih += x_s^T g: element (i, kk) of the left operand is x[r0 + kk, s, i].
-        unsafe {
-            gemm(
-                d,
-                rows,
-                ld,
-                x.as_ptr().add((r0 * t + s) * d),
-                1,
-                t * d,
-                g.as_ptr(),
-                ld,
-                self.w_ih.as_mut_ptr(),
-                ld,
-                true,
-            )
-        };
+        gemm(
+            d,
+            rows,
+            ld,
+            &x[(r0 * t + s) * d..],
+            1,
+            t * d,
+            g,
+            ld,
+            &mut self.w_ih,
+            ld,
+            true,
+        );
         if let Some(w_ih_t) = w_ih_t {
             // d x_s = g · w_ih^T
             let dp = w_ih_t.np;
-            unsafe {
-                gemm(
-                    rows,
-                    k,
-                    dp,
-                    g.as_ptr(),
-                    ld,
-                    1,
-                    w_ih_t.data.as_ptr(),
-                    dp,
-                    self.dx_s.as_mut_ptr(),
-                    dp,
-                    false,
-                )
-            };
-            write_batch_major(dx, &self.dx_s, dp, rows, r0, s, t, d);
+            gemm(
+                rows,
+                k,
+                dp,
+                g,
+                ld,
+                1,
+                &w_ih_t.data,
+                dp,
+                &mut self.dx_s,
+                dp,
+                false,
+            );
+            write_batch_major(dx, &self.dx_s, dp, rows, s, t, d);
         }
     }
 }
@@ -549,13 +744,26 @@ fn sum_partials<'a>(
     sum
 }
 
-/// Splits `0..b` into one contiguous row range per worker thread.
+/// Splits `0..b` into one contiguous row range per worker thread: ascending, disjoint and
+/// non-empty, covering `0..b`. Every kernel below relies on the ranges being disjoint (each
+/// thread touches only its own rows of the shared buffers).
 fn row_chunks(b: usize) -> Vec<(usize, usize)> {
     let n = rayon::current_num_threads().clamp(1, b.max(1));
     (0..n)
         .map(|i| (i * b / n, (i + 1) * b / n))
         .filter(|(s, e)| e > s)
         .collect()
+}
+
+/// Asserts that the kernel argument `name` holds exactly `want` values (its documented
+/// shape). The flex backend passes tensors of exactly those shapes, so in this crate the
+/// assert cannot fire; it keeps a wrong size from reaching the index arithmetic.
+#[track_caller]
+fn check_len(kernel: &str, name: &str, got: usize, want: usize) {
+    assert!(
+        got == want,
+        "{kernel}: `{name}` has {got} values, its shape needs {want}"
+    );
 }
 
 multiversion! {
@@ -567,8 +775,10 @@ multiversion! {
 /// and read back (at the IRNN shape that buffer is 12.5 MB, far outside the caches).
 /// Returns the states `[slots, B, hp]` (time-major, padded): all `T + 1` steps when
 /// `keep_all`, else two slots used in turn (the last state is in slot `T % 2`).
+///
+/// Panics if a slice's length does not match its shape.
 #[allow(clippy::too_many_arguments)]
-pub fn elman_forward(
+pub(crate) fn elman_forward(
     x: &[f32],
     w_ih: &[f32],
     bias: &[f32],
@@ -581,41 +791,35 @@ pub fn elman_forward(
     relu: bool,
     keep_all: bool,
 ) -> Vec<f32> {
+    const K: &str = "elman_forward";
+    check_len(K, "x", x.len(), size(&[b, t, d]));
+    check_len(K, "w_ih", w_ih.len(), size(&[d, h]));
+    check_len(K, "bias", bias.len(), h);
+    check_len(K, "w", w.len(), size(&[h, h]));
+    check_len(K, "h0", h0.len(), size(&[b, h]));
     let hp = padded(h);
     let slots = if keep_all { t + 1 } else { 2 };
     let slot = move |s: usize| if keep_all { s } else { s % 2 };
-    let mut hs = vec![0.0f32; slots * b * hp];
+    let mut hs = vec![0.0f32; size(&[slots, b, hp])];
     for r in 0..b {
         hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
     }
     let wp = Packed::new(w, h, h, false);
     let wip = Packed::new(w_ih, d, h, false);
-    let out = Shared(hs.as_mut_ptr());
+    let out = Shared::new(&mut hs);
     row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
-        let out = out;
         let rows = r1 - r0;
         for s in 0..t {
-            let prev = unsafe { out.0.add((slot(s) * b + r0) * hp) };
-            let cur = unsafe { out.0.add((slot(s + 1) * b + r0) * hp) };
-            unsafe { project_step(x, &wip, r0, rows, s, t, cur) };
-            unsafe {
-                gemm(
-                    rows,
-                    h,
-                    hp,
-                    prev,
-                    hp,
-                    1,
-                    wp.data.as_ptr(),
-                    hp,
-                    cur,
-                    hp,
-                    true,
-                )
-            };
+            // SAFETY: rows r0..r1 of each slot are this thread's alone (`row_chunks`), and
+            // `slot(s) != slot(s + 1)`, so `prev` and `cur` do not overlap each other either.
+            let prev = unsafe { out.slice((slot(s) * b + r0) * hp, rows * hp) };
+            // SAFETY: as above: this thread's rows of slot `s + 1`, disjoint from `prev`.
+            let cur = unsafe { out.slice_mut((slot(s + 1) * b + r0) * hp, rows * hp) };
+            project_step(x, &wip, r0, rows, s, t, cur);
+            gemm(rows, h, hp, prev, hp, 1, &wp.data, hp, cur, hp, true);
             for r in 0..rows {
-                let a = unsafe { std::slice::from_raw_parts_mut(cur.add(r * hp), h) };
+                let a = &mut cur[r * hp..][..h];
                 if relu {
                     a.iter_mut().zip(bias).for_each(|(a, c)| *a = (*a + c).max(0.0));
                 } else {
@@ -629,25 +833,27 @@ pub fn elman_forward(
 }
 
 /// The gradients of [`elman_backward`].
-pub struct ElmanCpuGrads {
+pub(crate) struct ElmanCpuGrads {
     /// `[B, T, D]`, when asked for.
-    pub x: Option<Vec<f32>>,
+    pub(crate) x: Option<Vec<f32>>,
     /// `[D, H]`.
-    pub w_ih: Vec<f32>,
+    pub(crate) w_ih: Vec<f32>,
     /// `[H]`.
-    pub bias: Vec<f32>,
+    pub(crate) bias: Vec<f32>,
     /// `[H, H]`.
-    pub w_hh: Vec<f32>,
+    pub(crate) w_hh: Vec<f32>,
     /// `[B, H]`.
-    pub h0: Vec<f32>,
+    pub(crate) h0: Vec<f32>,
 }
 
 multiversion! {
 /// Elman backward from the states of [`elman_forward`] (`keep_all`) and its input `x`.
 /// `grad_out` is `[B, T, H]` when `keep_sequence`, else `[B, H]` (the last step's).
 /// `need_dx`: also return the gradient w.r.t. `x` (a lower layer's output).
+///
+/// Panics if a slice's length does not match its shape (`hs` is `[T + 1, B, padded(H)]`).
 #[allow(clippy::too_many_arguments)]
-pub fn elman_backward(
+pub(crate) fn elman_backward(
     hs: &[f32],
     x: &[f32],
     w_ih: &[f32],
@@ -661,22 +867,34 @@ pub fn elman_backward(
     keep_sequence: bool,
     need_dx: bool,
 ) -> ElmanCpuGrads {
+    const K: &str = "elman_backward";
     let hp = padded(h);
+    check_len(K, "hs", hs.len(), size(&[t + 1, b, hp]));
+    check_len(K, "x", x.len(), size(&[b, t, d]));
+    check_len(K, "w_ih", w_ih.len(), size(&[d, h]));
+    check_len(K, "w", w.len(), size(&[h, h]));
+    let out_steps = if keep_sequence { t } else { 1 };
+    check_len(K, "grad_out", grad_out.len(), size(&[b, out_steps, h]));
     let wt = Packed::new(w, h, h, true);
     let wit = need_dx.then(|| Packed::new(w_ih, h, d, true));
-    let mut dx = vec![0.0f32; if need_dx { b * t * d } else { 0 }];
-    let mut dh0 = vec![0.0f32; b * h];
-    let dx_ptr = Shared(dx.as_mut_ptr());
-    let dh0_ptr = Shared(dh0.as_mut_ptr());
+    let mut dx = vec![0.0f32; if need_dx { size(&[b, t, d]) } else { 0 }];
+    let mut dh0 = vec![0.0f32; size(&[b, h])];
+    let chunks = row_chunks(b);
+    // Each thread gets its own rows of the batch-major outputs d x and d h0.
+    let work: Vec<_> = chunks
+        .iter()
+        .copied()
+        .zip(split_rows(&mut dx, &chunks, if need_dx { t * d } else { 0 }))
+        .zip(split_rows(&mut dh0, &chunks, h))
+        .collect();
     // Each thread accumulates its rows' share of dW_hh = sum_s h_{s-1}^T da_s, dW_ih =
     // sum_s x_s^T da_s and d bias step by step, so no [T, B, H] buffer of da is written
     // and read back (at long T it would not fit in cache, and the step cost would grow
     // with T).
-    let partials: Vec<(InputGrads, Vec<f32>)> = row_chunks(b)
+    let partials: Vec<(InputGrads, Vec<f32>)> = work
         .into_par_iter()
-        .map(|(r0, r1)| {
+        .map(|(((r0, r1), dx), dh0)| {
             let _ftz = FlushDenormals::new();
-            let (dx_ptr, dh0_ptr) = (dx_ptr, dh0_ptr);
             let rows = r1 - r0;
             // dh: gradient w.r.t. the state after step s, for this chunk's rows.
             let mut dh = vec![0.0f32; rows * hp];
@@ -699,43 +917,14 @@ pub fn elman_backward(
                     }
                 }
                 // dW_hh += h_{s-1}^T da_s
-                let hprev = hs[(s * b + r0) * hp..].as_ptr();
-                unsafe {
-                    gemm(
-                        h,
-                        rows,
-                        hp,
-                        hprev,
-                        1,
-                        hp,
-                        da.as_ptr(),
-                        hp,
-                        dw_hh.as_mut_ptr(),
-                        hp,
-                        true,
-                    )
-                };
-                input.add_step(&da, h, hp, x, wit.as_ref(), dx_ptr, r0, rows, s, t);
+                let hprev = &hs[(s * b + r0) * hp..];
+                gemm(h, rows, hp, hprev, 1, hp, &da, hp, &mut dw_hh, hp, true);
+                input.add_step(&da, h, hp, x, wit.as_ref(), dx, r0, rows, s, t);
                 // dh_{s-1} = da_s · W^T
-                unsafe {
-                    gemm(
-                        rows,
-                        h,
-                        hp,
-                        da.as_ptr(),
-                        hp,
-                        1,
-                        wt.data.as_ptr(),
-                        hp,
-                        dh.as_mut_ptr(),
-                        hp,
-                        false,
-                    )
-                };
+                gemm(rows, h, hp, &da, hp, 1, &wt.data, hp, &mut dh, hp, false);
             }
             for r in 0..rows {
-                let dst = unsafe { std::slice::from_raw_parts_mut(dh0_ptr.0.add((r0 + r) * h), h) };
-                dst.copy_from_slice(&dh[r * hp..r * hp + h]);
+                dh0[r * h..(r + 1) * h].copy_from_slice(&dh[r * hp..r * hp + h]);
             }
             (input, dw_hh)
         })
@@ -755,8 +944,10 @@ multiversion! {
 /// [`elman_forward`]: `x` `[B, T, D]`, `w_ih` `[D, 4H]`, `bias` `[4H]`, `w` `[H, 4H]`, `h0`,
 /// `c0` `[B, H]`. Returns `(hs, cs, acts)`: states `[slots, B, hp]` as in [`elman_forward`]
 /// and, when `keep_all`, the activated gates `[T, B, padded(4H)]` for the backward pass.
+///
+/// Panics if a slice's length does not match its shape.
 #[allow(clippy::too_many_arguments)]
-pub fn lstm_forward(
+pub(crate) fn lstm_forward(
     x: &[f32],
     w_ih: &[f32],
     bias: &[f32],
@@ -769,12 +960,20 @@ pub fn lstm_forward(
     h: usize,
     keep_all: bool,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let (hp, g4, gp) = (padded(h), 4 * h, padded(4 * h));
+    const K: &str = "lstm_forward";
+    let g4 = size(&[4, h]);
+    check_len(K, "x", x.len(), size(&[b, t, d]));
+    check_len(K, "w_ih", w_ih.len(), size(&[d, g4]));
+    check_len(K, "bias", bias.len(), g4);
+    check_len(K, "w", w.len(), size(&[h, g4]));
+    check_len(K, "h0", h0.len(), size(&[b, h]));
+    check_len(K, "c0", c0.len(), size(&[b, h]));
+    let (hp, gp) = (padded(h), padded(g4));
     let slots = if keep_all { t + 1 } else { 2 };
     let slot = move |s: usize| if keep_all { s } else { s % 2 };
-    let mut hs = vec![0.0f32; slots * b * hp];
-    let mut cs = vec![0.0f32; slots * b * hp];
-    let mut acts = vec![0.0f32; if keep_all { t * b * gp } else { 0 }];
+    let mut hs = vec![0.0f32; size(&[slots, b, hp])];
+    let mut cs = vec![0.0f32; size(&[slots, b, hp])];
+    let mut acts = vec![0.0f32; if keep_all { size(&[t, b, gp]) } else { 0 }];
     for r in 0..b {
         hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
         cs[r * hp..r * hp + h].copy_from_slice(&c0[r * h..(r + 1) * h]);
@@ -782,33 +981,31 @@ pub fn lstm_forward(
     let wp = Packed::new(w, h, g4, false);
     let wip = Packed::new(w_ih, d, g4, false);
     let (hs_p, cs_p, acts_p) = (
-        Shared(hs.as_mut_ptr()),
-        Shared(cs.as_mut_ptr()),
-        Shared(acts.as_mut_ptr()),
+        Shared::new(&mut hs),
+        Shared::new(&mut cs),
+        Shared::new(&mut acts),
     );
     row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
-        let (hs_p, cs_p, acts_p) = (hs_p, cs_p, acts_p);
         let rows = r1 - r0;
         let mut gates = vec![0.0f32; rows * gp];
         for s in 0..t {
-            unsafe { project_step(x, &wip, r0, rows, s, t, gates.as_mut_ptr()) };
-            let prev = unsafe { hs_p.0.add((slot(s) * b + r0) * hp) };
-            unsafe {
-                gemm(
-                    rows,
-                    h,
-                    gp,
-                    prev,
-                    hp,
-                    1,
-                    wp.data.as_ptr(),
-                    gp,
-                    gates.as_mut_ptr(),
-                    gp,
-                    true,
-                )
-            };
+            project_step(x, &wip, r0, rows, s, t, &mut gates);
+            let (at_prev, at) = ((slot(s) * b + r0) * hp, (slot(s + 1) * b + r0) * hp);
+            // SAFETY: this thread's rows (r0..r1, disjoint across threads by `row_chunks`) of
+            // slot `s`; this thread writes only slot `s + 1 != slot(s)` during the step.
+            let prev = unsafe { hs_p.slice(at_prev, rows * hp) };
+            gemm(rows, h, gp, prev, hp, 1, &wp.data, gp, &mut gates, gp, true);
+            // SAFETY: as for `prev`: this thread's rows of slot `s`, only read this step.
+            let c_prev = unsafe { cs_p.slice(at_prev, rows * hp) };
+            // SAFETY: this thread's rows of slot `s + 1 != slot(s)`: overlaps no other slice
+            // (`prev` and `c_prev` are in slot `s`).
+            let c_new = unsafe { cs_p.slice_mut(at, rows * hp) };
+            // SAFETY: as for `c_new`, in `hs`: `prev` (slot `s`) is the only other slice.
+            let h_new = unsafe { hs_p.slice_mut(at, rows * hp) };
+            // SAFETY: this thread's rows of step `s` of `acts`, written only here, once.
+            let mut acts_s =
+                keep_all.then(|| unsafe { acts_p.slice_mut((s * b + r0) * gp, rows * gp) });
             for r in 0..rows {
                 let g = &mut gates[r * gp..r * gp + g4];
                 g.iter_mut().zip(bias).for_each(|(v, c)| *v += c);
@@ -822,21 +1019,16 @@ pub fn lstm_forward(
                 let (gf, rest) = rest.split_at(h);
                 let (gg, go) = rest.split_at(h);
                 let go = &go[..h];
-                let base_prev = (slot(s) * b + r0 + r) * hp;
-                let base = (slot(s + 1) * b + r0 + r) * hp;
-                let c_prev = unsafe { std::slice::from_raw_parts(cs_p.0.add(base_prev), h) };
-                let c = unsafe { std::slice::from_raw_parts_mut(cs_p.0.add(base), h) };
-                let hn = unsafe { std::slice::from_raw_parts_mut(hs_p.0.add(base), h) };
+                let c_prev = &c_prev[r * hp..][..h];
+                let c = &mut c_new[r * hp..][..h];
+                let hn = &mut h_new[r * hp..][..h];
                 for u in 0..h {
                     let cv = gf[u] * c_prev[u] + gi[u] * gg[u];
                     c[u] = cv;
                     hn[u] = go[u] * tanh(cv);
                 }
-                if keep_all {
-                    let dst = unsafe {
-                        std::slice::from_raw_parts_mut(acts_p.0.add((s * b + r0 + r) * gp), g4)
-                    };
-                    dst.copy_from_slice(g);
+                if let Some(acts_s) = &mut acts_s {
+                    acts_s[r * gp..][..g4].copy_from_slice(g);
                 }
             }
         }
@@ -846,27 +1038,30 @@ pub fn lstm_forward(
 }
 
 /// The gradients of [`lstm_backward`].
-pub struct LstmCpuGrads {
+pub(crate) struct LstmCpuGrads {
     /// `[B, T, D]`, when asked for.
-    pub x: Option<Vec<f32>>,
+    pub(crate) x: Option<Vec<f32>>,
     /// `[D, 4H]`.
-    pub w_ih: Vec<f32>,
+    pub(crate) w_ih: Vec<f32>,
     /// `[4H]`.
-    pub bias: Vec<f32>,
+    pub(crate) bias: Vec<f32>,
     /// `[H, 4H]`.
-    pub w_hh: Vec<f32>,
+    pub(crate) w_hh: Vec<f32>,
     /// `[B, H]`.
-    pub h0: Vec<f32>,
+    pub(crate) h0: Vec<f32>,
     /// `[B, H]`.
-    pub c0: Vec<f32>,
+    pub(crate) c0: Vec<f32>,
 }
 
 multiversion! {
 /// LSTM backward from [`lstm_forward`] (`keep_all`) and its input `x`. `grad_h` is
 /// `[B, T, H]` when `keep_sequence`, else `[B, H]`; `grad_c` is the final cell state's
 /// `[B, H]`. `need_dx`: also return the gradient w.r.t. `x`.
+///
+/// Panics if a slice's length does not match its shape (`hs`, `cs` `[T + 1, B,
+/// padded(H)]`, `acts` `[T, B, padded(4H)]`).
 #[allow(clippy::too_many_arguments)]
-pub fn lstm_backward(
+pub(crate) fn lstm_backward(
     hs: &[f32],
     cs: &[f32],
     acts: &[f32],
@@ -882,22 +1077,36 @@ pub fn lstm_backward(
     keep_sequence: bool,
     need_dx: bool,
 ) -> LstmCpuGrads {
-    let (hp, g4, gp) = (padded(h), 4 * h, padded(4 * h));
+    const K: &str = "lstm_backward";
+    let g4 = size(&[4, h]);
+    let (hp, gp) = (padded(h), padded(g4));
+    check_len(K, "hs", hs.len(), size(&[t + 1, b, hp]));
+    check_len(K, "cs", cs.len(), size(&[t + 1, b, hp]));
+    check_len(K, "acts", acts.len(), size(&[t, b, gp]));
+    check_len(K, "x", x.len(), size(&[b, t, d]));
+    check_len(K, "w_ih", w_ih.len(), size(&[d, g4]));
+    check_len(K, "w", w.len(), size(&[h, g4]));
+    let out_steps = if keep_sequence { t } else { 1 };
+    check_len(K, "grad_h", grad_h.len(), size(&[b, out_steps, h]));
+    check_len(K, "grad_c", grad_c.len(), size(&[b, h]));
     let wt = Packed::new(w, g4, h, true);
     let wit = need_dx.then(|| Packed::new(w_ih, g4, d, true));
-    let mut dg = vec![0.0f32; t * b * gp];
-    let mut dx = vec![0.0f32; if need_dx { b * t * d } else { 0 }];
-    let mut dh0 = vec![0.0f32; b * h];
-    let mut dc0 = vec![0.0f32; b * h];
-    let (dg_p, dx_p, dh0_p, dc0_p) = (
-        Shared(dg.as_mut_ptr()),
-        Shared(dx.as_mut_ptr()),
-        Shared(dh0.as_mut_ptr()),
-        Shared(dc0.as_mut_ptr()),
-    );
-    let partials: Vec<InputGrads> = row_chunks(b).into_par_iter().map(|(r0, r1)| {
+    let mut dg = vec![0.0f32; size(&[t, b, gp])];
+    let mut dx = vec![0.0f32; if need_dx { size(&[b, t, d]) } else { 0 }];
+    let mut dh0 = vec![0.0f32; size(&[b, h])];
+    let mut dc0 = vec![0.0f32; size(&[b, h])];
+    let dg_p = Shared::new(&mut dg);
+    let chunks = row_chunks(b);
+    // Each thread gets its own rows of the batch-major outputs d x, d h0 and d c0.
+    let work: Vec<_> = chunks
+        .iter()
+        .copied()
+        .zip(split_rows(&mut dx, &chunks, if need_dx { t * d } else { 0 }))
+        .zip(split_rows(&mut dh0, &chunks, h))
+        .zip(split_rows(&mut dc0, &chunks, h))
+        .collect();
+    let partials: Vec<InputGrads> = work.into_par_iter().map(|((((r0, r1), dx), dh0), dc0)| {
         let _ftz = FlushDenormals::new();
-        let (dg_p, dx_p, dh0_p, dc0_p) = (dg_p, dx_p, dh0_p, dc0_p);
         let rows = r1 - r0;
         let mut input = InputGrads::new(d, gp, rows, need_dx);
         let mut dh = vec![0.0f32; rows * hp];
@@ -927,8 +1136,11 @@ pub fn lstm_backward(
                 let a_o = &a_o[..h];
                 let c = &cs[((s + 1) * b + row) * hp..((s + 1) * b + row) * hp + h];
                 let c_prev = &cs[(s * b + row) * hp..(s * b + row) * hp + h];
-                let out =
-                    unsafe { std::slice::from_raw_parts_mut(dg_p.0.add((s * b + row) * gp), g4) };
+                // One row at a time, not the step's block: with a block-wide `&mut` borrow,
+                // LLVM ran the loop below in its scalar version (1.9x slower backward).
+                // SAFETY: row `row` of step `s` of `dg` is this thread's (r0..r1, disjoint
+                // across threads by `row_chunks`); no other slice of `dg` is alive here.
+                let out = unsafe { dg_p.slice_mut((s * b + row) * gp, g4) };
                 let (o_i, rest) = out.split_at_mut(h);
                 let (o_f, rest) = rest.split_at_mut(h);
                 let (o_g, o_o) = rest.split_at_mut(h);
@@ -946,33 +1158,15 @@ pub fn lstm_backward(
                     dc_r[u] = dcu * f;
                 }
             }
-            let dg_s = unsafe { dg_p.0.add((s * b + r0) * gp) };
-            let dg_rows = unsafe { std::slice::from_raw_parts(dg_s, rows * gp) };
-            input.add_step(dg_rows, g4, gp, x, wit.as_ref(), dx_p, r0, rows, s, t);
-            unsafe {
-                gemm(
-                    rows,
-                    g4,
-                    hp,
-                    dg_s,
-                    gp,
-                    1,
-                    wt.data.as_ptr(),
-                    hp,
-                    dh.as_mut_ptr(),
-                    hp,
-                    false,
-                )
-            };
+            // SAFETY: this thread's rows of step `s` of `dg`, read only; the row slices
+            // written above are no longer used.
+            let dg_s = unsafe { dg_p.slice((s * b + r0) * gp, rows * gp) };
+            input.add_step(dg_s, g4, gp, x, wit.as_ref(), dx, r0, rows, s, t);
+            gemm(rows, g4, hp, dg_s, gp, 1, &wt.data, hp, &mut dh, hp, false);
         }
         for r in 0..rows {
-            let row = r0 + r;
-            unsafe {
-                std::slice::from_raw_parts_mut(dh0_p.0.add(row * h), h)
-                    .copy_from_slice(&dh[r * hp..r * hp + h]);
-                std::slice::from_raw_parts_mut(dc0_p.0.add(row * h), h)
-                    .copy_from_slice(&dc[r * h..(r + 1) * h]);
-            }
+            dh0[r * h..(r + 1) * h].copy_from_slice(&dh[r * hp..r * hp + h]);
+            dc0[r * h..(r + 1) * h].copy_from_slice(&dc[r * h..(r + 1) * h]);
         }
         input
     }).collect();
@@ -994,8 +1188,10 @@ multiversion! {
 /// `b_hz` folded in), `w` `[H, 3H]`, `b_hn` `[H]`, `h0` `[B, H]`. Returns `(hs, saved)`: states as in
 /// [`elman_forward`] and, when `keep_all`, per step `[r, z, n, q]` rows `[T, B, padded(4H)]`
 /// with `q = h W_hn + b_hn` (reset after) or `q = r * h` (reset before).
+///
+/// Panics if a slice's length does not match its shape.
 #[allow(clippy::too_many_arguments)]
-pub fn gru_forward(
+pub(crate) fn gru_forward(
     x: &[f32],
     w_ih: &[f32],
     bias: &[f32],
@@ -1009,12 +1205,20 @@ pub fn gru_forward(
     reset_after: bool,
     keep_all: bool,
 ) -> (Vec<f32>, Vec<f32>) {
-    let (hp, g3, xp, sp) = (padded(h), 3 * h, padded(3 * h), padded(4 * h));
+    const K: &str = "gru_forward";
+    let (g3, g4) = (size(&[3, h]), size(&[4, h]));
+    check_len(K, "x", x.len(), size(&[b, t, d]));
+    check_len(K, "w_ih", w_ih.len(), size(&[d, g3]));
+    check_len(K, "bias", bias.len(), g3);
+    check_len(K, "w", w.len(), size(&[h, g3]));
+    check_len(K, "b_hn", b_hn.len(), h);
+    check_len(K, "h0", h0.len(), size(&[b, h]));
+    let (hp, xp, sp) = (padded(h), padded(g3), padded(g4));
     let wip = Packed::new(w_ih, d, g3, false);
     let slots = if keep_all { t + 1 } else { 2 };
     let slot = move |s: usize| if keep_all { s } else { s % 2 };
-    let mut hs = vec![0.0f32; slots * b * hp];
-    let mut saved = vec![0.0f32; if keep_all { t * b * sp } else { 0 }];
+    let mut hs = vec![0.0f32; size(&[slots, b, hp])];
+    let mut saved = vec![0.0f32; if keep_all { size(&[t, b, sp]) } else { 0 }];
     for r in 0..b {
         hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
     }
@@ -1027,10 +1231,9 @@ pub fn gru_forward(
             Some(Packed::columns(w, h, g3, 2 * h, g3)),
         )
     };
-    let (hs_p, saved_p) = (Shared(hs.as_mut_ptr()), Shared(saved.as_mut_ptr()));
+    let (hs_p, saved_p) = (Shared::new(&mut hs), Shared::new(&mut saved));
     row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
         let _ftz = FlushDenormals::new();
-        let (hs_p, saved_p) = (hs_p, saved_p);
         let rows = r1 - r0;
         let mut hw = vec![0.0f32; rows * w_a.np];
         let mut q = vec![0.0f32; rows * hp];
@@ -1039,31 +1242,19 @@ pub fn gru_forward(
         // This step's input projection x_s · w_ih + bias, rows padded to xp.
         let mut xw = vec![0.0f32; rows * xp];
         for s in 0..t {
-            unsafe { project_step(x, &wip, r0, rows, s, t, xw.as_mut_ptr()) };
+            project_step(x, &wip, r0, rows, s, t, &mut xw);
             for row in xw.chunks_exact_mut(xp) {
                 row.iter_mut().zip(bias).for_each(|(v, c)| *v += c);
             }
-            let prev = unsafe { hs_p.0.add((slot(s) * b + r0) * hp) };
-            unsafe {
-                gemm(
-                    rows,
-                    h,
-                    w_a.np,
-                    prev,
-                    hp,
-                    1,
-                    w_a.data.as_ptr(),
-                    w_a.np,
-                    hw.as_mut_ptr(),
-                    w_a.np,
-                    false,
-                )
-            };
+            // SAFETY: this thread's rows (r0..r1, disjoint across threads by `row_chunks`)
+            // of slot `s`; during the step this thread writes only slot `s + 1 != slot(s)`.
+            let prev = unsafe { hs_p.slice((slot(s) * b + r0) * hp, rows * hp) };
+            gemm(rows, h, w_a.np, prev, hp, 1, &w_a.data, w_a.np, &mut hw, w_a.np, false);
             if let Some(w_n) = &w_n {
                 for r in 0..rows {
                     // Exact-length slices so the loop has no bounds checks and vectorises.
                     let x_r = &xw[r * xp..][..h];
-                    let hprev = unsafe { std::slice::from_raw_parts(prev.add(r * hp), h) };
+                    let hprev = &prev[r * hp..][..h];
                     let hw_r = &mut hw[r * w_a.np..][..h];
                     let q_r = &mut q[r * hp..][..h];
                     for u in 0..h {
@@ -1073,23 +1264,15 @@ pub fn gru_forward(
                         q_r[u] = rr * hprev[u];
                     }
                 }
-                unsafe {
-                    gemm(
-                        rows,
-                        h,
-                        hp,
-                        q.as_ptr(),
-                        hp,
-                        1,
-                        w_n.data.as_ptr(),
-                        hp,
-                        qn.as_mut_ptr(),
-                        hp,
-                        false,
-                    )
-                };
+                gemm(rows, h, hp, &q, hp, 1, &w_n.data, hp, &mut qn, hp, false);
             }
             let b_hn = &b_hn[..h];
+            // SAFETY: this thread's rows of slot `s + 1`, disjoint from `prev` (slot `s`), the
+            // only other slice of `hs` this thread holds.
+            let h_new = unsafe { hs_p.slice_mut((slot(s + 1) * b + r0) * hp, rows * hp) };
+            // SAFETY: this thread's rows of step `s` of `saved`, written only here, once.
+            let mut saved_s =
+                keep_all.then(|| unsafe { saved_p.slice_mut((s * b + r0) * sp, rows * sp) });
             for r in 0..rows {
                 // Exact-length slices so the loops below have no bounds checks and vectorise.
                 let x = &xw[r * xp..][..g3];
@@ -1098,17 +1281,12 @@ pub fn gru_forward(
                 let hw_r = &hw[r * w_a.np..][..w_a.n];
                 let (hw_rr, hw_zn) = hw_r.split_at(h);
                 let hw_z = &hw_zn[..h];
-                let hprev = unsafe { std::slice::from_raw_parts(prev.add(r * hp), h) };
-                let hn = unsafe {
-                    std::slice::from_raw_parts_mut(hs_p.0.add((slot(s + 1) * b + r0 + r) * hp), h)
-                };
+                let hprev = &prev[r * hp..][..h];
+                let hn = &mut h_new[r * hp..][..h];
                 // The saved [r, z, n, q] row goes straight to the tape when there is one.
-                let save: &mut [f32] = if keep_all {
-                    unsafe {
-                        std::slice::from_raw_parts_mut(saved_p.0.add((s * b + r0 + r) * sp), 4 * h)
-                    }
-                } else {
-                    &mut row_save[..]
+                let save: &mut [f32] = match &mut saved_s {
+                    Some(saved_s) => &mut saved_s[r * sp..][..4 * h],
+                    None => &mut row_save[..],
                 };
                 let (s_r, rest) = save.split_at_mut(h);
                 let (s_z, rest) = rest.split_at_mut(h);
@@ -1148,26 +1326,29 @@ pub fn gru_forward(
 }
 
 /// The gradients of [`gru_backward`].
-pub struct GruCpuGrads {
+pub(crate) struct GruCpuGrads {
     /// `[B, T, D]`, when asked for.
-    pub x: Option<Vec<f32>>,
+    pub(crate) x: Option<Vec<f32>>,
     /// `[D, 3H]`.
-    pub w_ih: Vec<f32>,
+    pub(crate) w_ih: Vec<f32>,
     /// `[3H]`, the gradient of the folded projection bias.
-    pub bias: Vec<f32>,
+    pub(crate) bias: Vec<f32>,
     /// `[H, 3H]`.
-    pub w_hh: Vec<f32>,
+    pub(crate) w_hh: Vec<f32>,
     /// `[H]`.
-    pub b_hn: Vec<f32>,
+    pub(crate) b_hn: Vec<f32>,
     /// `[B, H]`.
-    pub h0: Vec<f32>,
+    pub(crate) h0: Vec<f32>,
 }
 
 multiversion! {
 /// GRU backward from [`gru_forward`] (`keep_all`) and its input `x`. `need_dx`: also
 /// return the gradient w.r.t. `x`.
+///
+/// Panics if a slice's length does not match its shape (`hs` `[T + 1, B, padded(H)]`,
+/// `saved` `[T, B, padded(4H)]`, `grad_out` `[B, T, H]` or `[B, H]`).
 #[allow(clippy::too_many_arguments)]
-pub fn gru_backward(
+pub(crate) fn gru_backward(
     hs: &[f32],
     saved: &[f32],
     x: &[f32],
@@ -1182,7 +1363,16 @@ pub fn gru_backward(
     keep_sequence: bool,
     need_dx: bool,
 ) -> GruCpuGrads {
-    let (hp, g3, xp, sp) = (padded(h), 3 * h, padded(3 * h), padded(4 * h));
+    const K: &str = "gru_backward";
+    let (g3, g4) = (size(&[3, h]), size(&[4, h]));
+    let (hp, xp, sp) = (padded(h), padded(g3), padded(g4));
+    check_len(K, "hs", hs.len(), size(&[t + 1, b, hp]));
+    check_len(K, "saved", saved.len(), size(&[t, b, sp]));
+    check_len(K, "x", x.len(), size(&[b, t, d]));
+    check_len(K, "w_ih", w_ih.len(), size(&[d, g3]));
+    check_len(K, "w", w.len(), size(&[h, g3]));
+    let out_steps = if keep_sequence { t } else { 1 };
+    check_len(K, "grad_out", grad_out.len(), size(&[b, out_steps, h]));
     let wit = need_dx.then(|| Packed::new(w_ih, g3, d, true));
     // Recurrent-side gradients: [dr, dz, dq] against all of W (reset after), or [dr, dz]
     // against W_rz plus dn against W_n through (r h) (reset before).
@@ -1196,19 +1386,21 @@ pub fn gru_backward(
     };
     let rec_w = if reset_after { g3 } else { 2 * h };
     let rp = padded(rec_w);
-    let mut d_in = vec![0.0f32; if need_dx { b * t * d } else { 0 }];
-    let d_in_p = Shared(d_in.as_mut_ptr());
-    let mut dx = vec![0.0f32; t * b * xp];
-    let mut drec = vec![0.0f32; t * b * rp];
-    let mut dh0 = vec![0.0f32; b * h];
-    let (dx_p, drec_p, dh0_p) = (
-        Shared(dx.as_mut_ptr()),
-        Shared(drec.as_mut_ptr()),
-        Shared(dh0.as_mut_ptr()),
-    );
-    let partials: Vec<InputGrads> = row_chunks(b).into_par_iter().map(|(r0, r1)| {
+    let mut d_in = vec![0.0f32; if need_dx { size(&[b, t, d]) } else { 0 }];
+    let mut dx = vec![0.0f32; size(&[t, b, xp])];
+    let mut drec = vec![0.0f32; size(&[t, b, rp])];
+    let mut dh0 = vec![0.0f32; size(&[b, h])];
+    let (dx_p, drec_p) = (Shared::new(&mut dx), Shared::new(&mut drec));
+    let chunks = row_chunks(b);
+    // Each thread gets its own rows of the batch-major outputs d x (`d_in`) and d h0.
+    let work: Vec<_> = chunks
+        .iter()
+        .copied()
+        .zip(split_rows(&mut d_in, &chunks, if need_dx { t * d } else { 0 }))
+        .zip(split_rows(&mut dh0, &chunks, h))
+        .collect();
+    let partials: Vec<InputGrads> = work.into_par_iter().map(|(((r0, r1), d_in), dh0)| {
         let _ftz = FlushDenormals::new();
-        let (dx_p, drec_p, dh0_p, d_in_p) = (dx_p, drec_p, dh0_p, d_in_p);
         let rows = r1 - r0;
         let mut input = InputGrads::new(d, xp, rows, need_dx);
         let mut dh = vec![0.0f32; rows * hp];
@@ -1224,6 +1416,14 @@ pub fn gru_backward(
                         .for_each(|(d, g)| *d += g);
                 }
             }
+            // SAFETY: this thread's rows (r0..r1, disjoint across threads by `row_chunks`) of
+            // step `s` of `dx` and of `drec`: the only slices of those this thread holds.
+            let (dx_s, rec_s) = unsafe {
+                (
+                    dx_p.slice_mut((s * b + r0) * xp, rows * xp),
+                    drec_p.slice_mut((s * b + r0) * rp, rows * rp),
+                )
+            };
             // Exact-length slices below so the loops have no bounds checks and vectorise.
             if let Some(wt_n) = &wt_n {
                 // d(r h) = dn_pre · W_n^T needs dn_pre first: compute it per row.
@@ -1231,30 +1431,15 @@ pub fn gru_backward(
                     let row = r0 + r;
                     let sv = &saved[(s * b + row) * sp..][..4 * h];
                     let (z, n) = (&sv[h..2 * h], &sv[2 * h..3 * h]);
-                    let out_n = unsafe {
-                        std::slice::from_raw_parts_mut(dx_p.0.add((s * b + row) * xp + 2 * h), h)
-                    };
+                    let out_n = &mut dx_s[r * xp + 2 * h..][..h];
                     let d = &dh[r * hp..][..h];
                     for u in 0..h {
                         out_n[u] = d[u] * (1.0 - z[u]) * (1.0 - n[u] * n[u]);
                     }
                 }
-                let dn = unsafe { dx_p.0.add((s * b + r0) * xp + 2 * h) };
-                unsafe {
-                    gemm(
-                        rows,
-                        h,
-                        hp,
-                        dn,
-                        xp,
-                        1,
-                        wt_n.data.as_ptr(),
-                        hp,
-                        drh.as_mut_ptr(),
-                        hp,
-                        false,
-                    )
-                };
+                // dn: columns 2H..3H of this step's rows.
+                let dn = &dx_s[2 * h..];
+                gemm(rows, h, hp, dn, xp, 1, &wt_n.data, hp, &mut drh, hp, false);
             }
             for r in 0..rows {
                 let row = r0 + r;
@@ -1264,14 +1449,11 @@ pub fn gru_backward(
                 let (sv_n, sv_q) = rest.split_at(h);
                 let sv_q = &sv_q[..h];
                 let hprev = &hs[(s * b + row) * hp..][..h];
-                let out =
-                    unsafe { std::slice::from_raw_parts_mut(dx_p.0.add((s * b + row) * xp), g3) };
+                let out = &mut dx_s[r * xp..][..g3];
                 let (o_r, rest) = out.split_at_mut(h);
                 let (o_z, o_n) = rest.split_at_mut(h);
                 let o_n = &mut o_n[..h];
-                let rec = unsafe {
-                    std::slice::from_raw_parts_mut(drec_p.0.add((s * b + row) * rp), rec_w)
-                };
+                let rec = &mut rec_s[r * rp..][..rec_w];
                 let (rec_r, rest) = rec.split_at_mut(h);
                 let (rec_z, rec_n) = rest.split_at_mut(h);
                 let d = &dh[r * hp..][..h];
@@ -1305,30 +1487,12 @@ pub fn gru_backward(
                     }
                 }
             }
-            let dx_rows =
-                unsafe { std::slice::from_raw_parts(dx_p.0.add((s * b + r0) * xp), rows * xp) };
-            input.add_step(dx_rows, g3, xp, x, wit.as_ref(), d_in_p, r0, rows, s, t);
-            let rec_s = unsafe { drec_p.0.add((s * b + r0) * rp) };
-            unsafe {
-                gemm(
-                    rows,
-                    rec_w,
-                    hp,
-                    rec_s,
-                    rp,
-                    1,
-                    wt_a.data.as_ptr(),
-                    hp,
-                    dh.as_mut_ptr(),
-                    hp,
-                    false,
-                )
-            };
+            input.add_step(dx_s, g3, xp, x, wit.as_ref(), d_in, r0, rows, s, t);
+            gemm(rows, rec_w, hp, rec_s, rp, 1, &wt_a.data, hp, &mut dh, hp, false);
             dh.iter_mut().zip(&direct).for_each(|(a, d)| *a += d);
         }
         for r in 0..rows {
-            let dst = unsafe { std::slice::from_raw_parts_mut(dh0_p.0.add((r0 + r) * h), h) };
-            dst.copy_from_slice(&dh[r * hp..r * hp + h]);
+            dh0[r * h..(r + 1) * h].copy_from_slice(&dh[r * hp..r * hp + h]);
         }
         input
     }).collect();
@@ -1347,7 +1511,8 @@ pub fn gru_backward(
         for (dst, src) in dn.chunks_exact_mut(hp).zip(dx.chunks_exact(xp)) {
             dst[..h].copy_from_slice(&src[2 * h..g3]);
         }
-        let dw_n = weight_grad(&saved[3 * h..], &dn, rows, h, sp, h);
+        // (`get`: `saved` is empty when T or B is 0; then so is every operand here.)
+        let dw_n = weight_grad(saved.get(3 * h..).unwrap_or_default(), &dn, rows, h, sp, h);
         let mut dw = vec![0.0f32; h * g3];
         for i in 0..h {
             dw[i * g3..i * g3 + 2 * h].copy_from_slice(&dw_rz[i * 2 * h..(i + 1) * 2 * h]);
@@ -1398,17 +1563,26 @@ fn column_sums(x: &[f32], rows: usize, ld: usize, c0: usize, c1: usize) -> Vec<f
 /// `dW [k_out, n] = X^T · D` summed over `rows` time-batch rows: `X` is `[rows, xp]` (the
 /// first `k_out` columns used), `D` is `[rows, np]` padded. Threads split the output rows;
 /// the row loop is blocked so a block of `D` stays in cache while every output row uses it.
-pub fn weight_grad(
-    x: &[f32],
-    d: &[f32],
-    rows: usize,
-    k_out: usize,
-    xp: usize,
-    n: usize,
-) -> Vec<f32> {
+///
+/// Panics if `x` or `d` is too short for those shapes.
+fn weight_grad(x: &[f32], d: &[f32], rows: usize, k_out: usize, xp: usize, n: usize) -> Vec<f32> {
     let np = padded(n);
+    // The callers in this file pass buffers of exactly these shapes (or, for `x`, a suffix
+    // of one whose rows are wider), so these cannot fire; `gemm` checks each block again.
+    assert!(
+        x.len() >= span(rows, k_out, xp, 1),
+        "weight_grad: X has {} values, {rows} rows of {k_out} at stride {xp} span {}",
+        x.len(),
+        span(rows, k_out, xp, 1)
+    );
+    assert!(
+        d.len() >= size(&[rows, np]),
+        "weight_grad: D has {} values, [{rows}, {np}] needs {}",
+        d.len(),
+        size(&[rows, np])
+    );
     const KC: usize = 256;
-    let mut dw = vec![0.0f32; k_out * np];
+    let mut dw = vec![0.0f32; size(&[k_out, np])];
     let chunk = k_out.div_ceil(rayon::current_num_threads().max(1)).max(1);
     dw.par_chunks_mut(chunk * np)
         .enumerate()
@@ -1419,21 +1593,19 @@ pub fn weight_grad(
             let mut start = 0;
             while start < rows {
                 let kc = KC.min(rows - start);
-                unsafe {
-                    gemm(
-                        m,
-                        kc,
-                        np,
-                        x.as_ptr().add(start * xp + i0),
-                        1,
-                        xp,
-                        d.as_ptr().add(start * np),
-                        np,
-                        out.as_mut_ptr(),
-                        np,
-                        start > 0,
-                    )
-                };
+                gemm(
+                    m,
+                    kc,
+                    np,
+                    &x[start * xp + i0..],
+                    1,
+                    xp,
+                    &d[start * np..],
+                    np,
+                    out,
+                    np,
+                    start > 0,
+                );
                 start += kc;
             }
         });
@@ -1475,21 +1647,7 @@ mod tests {
                 .collect();
             let bp = Packed::new(&b, k, n, false);
             let mut c = vec![0.0; m * bp.np];
-            unsafe {
-                gemm(
-                    m,
-                    k,
-                    bp.np,
-                    a.as_ptr(),
-                    k,
-                    1,
-                    bp.data.as_ptr(),
-                    bp.np,
-                    c.as_mut_ptr(),
-                    bp.np,
-                    false,
-                )
-            };
+            gemm(m, k, bp.np, &a, k, 1, &bp.data, bp.np, &mut c, bp.np, false);
             let want = naive(m, k, n, &a, &b);
             for i in 0..m {
                 for j in 0..n {
@@ -1553,5 +1711,82 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm: A has")]
+    fn gemm_rejects_a_short_left_operand() {
+        let b = Packed::new(&[1.0; 12], 3, 4, false);
+        let mut c = vec![0.0; 2 * b.np];
+        gemm(
+            2, 3, b.np, &[1.0; 5], 3, 1, &b.data, b.np, &mut c, b.np, false,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm: C has")]
+    fn gemm_rejects_a_short_output() {
+        let b = Packed::new(&[1.0; 12], 3, 4, false);
+        let mut c = vec![0.0; 2 * b.np - 1];
+        gemm(
+            2, 3, b.np, &[1.0; 6], 3, 1, &b.data, b.np, &mut c, b.np, false,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "not a multiple")]
+    fn gemm_rejects_a_ragged_width() {
+        let mut c = vec![0.0; 64];
+        gemm(1, 1, 17, &[1.0], 1, 1, &[1.0; 64], 17, &mut c, 17, false);
+    }
+
+    #[test]
+    #[should_panic(expected = "`x` has 5 values")]
+    fn kernels_reject_a_short_input() {
+        let (b, t, d, h) = (2, 3, 1, 4);
+        elman_forward(
+            &[0.0; 5],
+            &vec![0.0; d * h],
+            &vec![0.0; h],
+            &vec![0.0; h * h],
+            &vec![0.0; b * h],
+            b,
+            t,
+            d,
+            h,
+            false,
+            true,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "`hs` has")]
+    fn backward_rejects_a_short_tape() {
+        let (b, t, d, h) = (2, 3, 1, 4);
+        lstm_backward(
+            &vec![0.0; t * b * padded(h)],
+            &vec![0.0; (t + 1) * b * padded(h)],
+            &vec![0.0; t * b * padded(4 * h)],
+            &vec![0.0; b * t * d],
+            &vec![0.0; d * 4 * h],
+            &vec![0.0; h * 4 * h],
+            &vec![0.0; b * h],
+            &vec![0.0; b * h],
+            b,
+            t,
+            d,
+            h,
+            false,
+            true,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "outside a shared buffer")]
+    fn shared_rejects_out_of_bounds_rows() {
+        let mut buf = vec![0.0f32; 8];
+        let shared = Shared::new(&mut buf);
+        // SAFETY: no other slice of `buf` exists; the call panics before making one.
+        let _ = unsafe { shared.slice_mut(4, 5) };
     }
 }

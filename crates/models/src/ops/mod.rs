@@ -21,7 +21,7 @@
 //! into the time loop (the generic loop computes it as one matmul first).
 //! Recurrent weight `w_hh` `[H, G]` applied as `h · w_hh`, states `[B, H]`.
 
-pub mod cpu;
+pub(crate) mod cpu;
 mod flex;
 pub mod generic;
 
