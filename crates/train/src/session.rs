@@ -445,13 +445,13 @@ fn make_default_device(backend: BackendChoice) {
     static WRITE: Mutex<()> = Mutex::new(());
     let _one_writer = WRITE.lock().unwrap_or_else(|p| p.into_inner());
     if std::env::var(VAR).ok().as_deref() != Some(backend.name()) {
-        // SAFETY: `set_var` is unsound only while another thread reads the environment. It
-        // runs here before the session touches any device (`device_for` below starts the
-        // backend's threads), after the data set was read on this thread: in an experiment
-        // binary no other thread exists yet. Test processes run experiments on parallel
-        // threads, and set BURN_DEVICE to the tested backend beforehand (`just test` sets
-        // `flex`), so this branch does not write there; the mutex keeps two sessions of
-        // one process from writing at once.
+        // `set_var` is unsound only while another thread reads the environment. This runs
+        // before the session touches any device (`device_for` starts the backend's threads):
+        // in an experiment binary no other thread exists yet. Test processes run experiments
+        // on parallel threads and set BURN_DEVICE to the tested backend beforehand (`just
+        // test` sets `flex`), so this branch does not write there; the mutex keeps two
+        // sessions of one process from writing at once.
+        // SAFETY: no other thread reads the environment at this point (see above).
         unsafe { std::env::set_var(VAR, backend.name()) };
     }
 }
