@@ -279,6 +279,7 @@ impl Net {
                 (Some(m), _, _) => m.forward(x, None).output,
                 (_, Some(m), _) => m.forward(x, None).output,
                 (_, _, Some(m)) => m.forward(x, None).output,
+                // BenchModel::new sets exactly one of the three cells.
                 _ => unreachable!("one cell is set"),
             };
             let [b, t, h] = out.dims();
@@ -288,6 +289,7 @@ impl Net {
                 (Some(m), _, _) => m.forward_last(x, None).last(),
                 (_, Some(m), _) => m.forward_last(x, None).last(),
                 (_, _, Some(m)) => m.forward_last(x, None).last(),
+                // BenchModel::new sets exactly one of the three cells.
                 _ => unreachable!("one cell is set"),
             }
         };
@@ -306,6 +308,7 @@ impl Source {
         match self {
             Source::Mnist(data, batcher) => {
                 let items = (0..size)
+                    // The index is reduced modulo the dataset's length, and the datasets hold items.
                     .map(|i| data.get((step * size + i) % data.len()).unwrap())
                     .collect();
                 let b = batcher.batch(items, device);
@@ -313,6 +316,7 @@ impl Source {
             }
             Source::Adding(data, batcher) => {
                 let items = (0..size)
+                    // The index is reduced modulo the dataset's length, and the datasets hold items.
                     .map(|i| data.get((step * size + i) % data.len()).unwrap())
                     .collect();
                 let b = batcher.batch(items, device);
@@ -397,6 +401,7 @@ fn main() {
     for s in selected {
         let (source, d_in, steps, outputs) = match s.task {
             Task::Mnist(view) => {
+                // MNIST is loaded above whenever a selected shape has an MNIST task.
                 let data = MnistSequences::new(mnist.clone().expect("loaded above"));
                 let norm = if s.cell == Cell::Irnn {
                     Normalisation::IrnnTutorial
@@ -411,6 +416,7 @@ fn main() {
                 )
             }
             Task::Adding(t) => {
+                // The bench's adding-problem lengths are fixed constants (≥ 2 steps).
                 let data = AddingProblem::new(10_000, t, 0).expect("valid adding problem");
                 (Source::Adding(data, AddingBatcher), 2, t, 1)
             }

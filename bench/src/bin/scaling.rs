@@ -124,6 +124,7 @@ fn step(rnn: &Elman, head: &Linear, batch: usize, t: usize, path: Path, device: 
         .forward(head.forward(last), y);
     let grads = loss.backward();
     // Read one gradient back so lazy backends finish the work inside the timed region.
+    // w_hh is a trainable parameter on the loss's path, so the backward pass gives it a gradient.
     let g = rnn.layers[0].w_hh.val().grad(&grads).expect("gradient");
     let _: f32 = g.sum().into_scalar();
     start.elapsed().as_secs_f64()

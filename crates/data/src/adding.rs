@@ -106,6 +106,8 @@ impl AddingProblem {
 
     /// The values of sample `index` (one per step).
     pub fn values(&self, index: usize) -> Vec<f32> {
+        // The dataset (Dataset::get) returns None past the end before calling this; the
+        // assert guards direct callers of this public method.
         assert!(index < self.targets.len(), "sample {index} out of range");
         let mut rng = self.values_rng(index);
         (0..self.seq_len)

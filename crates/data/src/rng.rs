@@ -29,6 +29,8 @@ pub fn chacha(seed: u64, domain: u64) -> ChaCha8Rng {
 
 /// Uniform integer in `0..n` (`n > 0`), by rejection on 64-bit words so it has no modulo bias.
 pub fn below(rng: &mut impl RngCore, n: u64) -> u64 {
+    // Callers draw from non-empty ranges (shuffles of non-empty datasets, positions in
+    // sequences of at least 2 steps, checked at parse time); a 0 is a programming error.
     assert!(n > 0, "below(0) has no value");
     // Largest multiple of n that fits; words at or above it are redrawn.
     let zone = u64::MAX - (u64::MAX % n + 1) % n;

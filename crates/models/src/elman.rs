@@ -47,6 +47,8 @@ impl ElmanConfig {
     }
 
     pub fn init(&self, device: &Device) -> Elman {
+        // Every experiment's config (ExperimentConfig::validate, flags and config.json alike)
+        // refuses 0 layers before a model is built; this guards library callers.
         assert!(
             self.num_layers >= 1,
             "an Elman stack needs at least one layer"

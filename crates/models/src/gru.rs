@@ -38,6 +38,7 @@ pub struct GruConfig {
 
 impl GruConfig {
     pub fn init(&self, device: &Device) -> Gru {
+        // Refused earlier for users (ExperimentConfig::validate); this guards library callers.
         assert!(self.num_layers >= 1, "a GRU stack needs at least one layer");
         let layers = (0..self.num_layers)
             .map(|l| {

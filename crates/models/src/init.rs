@@ -87,6 +87,7 @@ impl RecurrentInit {
             Self::MinPyXavier => normal((6.0 / (rows + cols) as f64).sqrt()),
             Self::LeCunNormal => normal((1.0 / rows as f64).sqrt()),
             Self::Uniform { bound } => uniform(bound),
+            // The Identity rule is matched before this function and never reaches it.
             Self::Identity { .. } => unreachable!("the identity rule sets weights by role"),
         };
         init.init(shape, device)

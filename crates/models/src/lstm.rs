@@ -32,6 +32,7 @@ pub struct LstmConfig {
 
 impl LstmConfig {
     pub fn init(&self, device: &Device) -> Lstm {
+        // Refused earlier for users (ExperimentConfig::validate); this guards library callers.
         assert!(
             self.num_layers >= 1,
             "an LSTM stack needs at least one layer"

@@ -63,6 +63,7 @@ fn group_norm(ids: &[(ParamId, usize)], grads: &GradientsParams) -> Option<Tenso
             4 => sum_squares::<4>(grads, id),
             5 => sum_squares::<5>(grads, id),
             6 => sum_squares::<6>(grads, id),
+            // The project's models have parameters of rank 1 to 3 only.
             other => panic!("global_norm: parameters of rank {other} are not supported"),
         };
         if let Some(part) = part {
@@ -116,6 +117,7 @@ fn clip_group(
             4 => rescale::<4>(&mut grads, id, &scale),
             5 => rescale::<5>(&mut grads, id, &scale),
             6 => rescale::<6>(&mut grads, id, &scale),
+            // group_norm, called first on the same ids, has already refused other ranks.
             _ => unreachable!("rejected by global_norm"),
         }
     }

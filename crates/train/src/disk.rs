@@ -1,13 +1,14 @@
 //! Free space on the disk a run writes to: checked before training starts and after every
-//! epoch, so that a filling disk ends the run with a clear error while every file written
-//! so far is intact, instead of failing inside Burn's checkpoint or log writers (which panic
-//! on a write error).
+//! epoch, so that a disk that is all but full ends the run with a clear error before the
+//! next epoch's work is spent. Every run file is written atomically through the project's
+//! own writers (Burn's panicking file logger is not used), so a disk that fills up during a
+//! write ends the run just as cleanly, naming the file; this check only comes earlier.
 
 use std::path::Path;
 
-/// The least free space a run continues with: room for a few more checkpoints of the
-/// experiments here (the largest model, elman-mnist's, is 1.1 MB per file) and their logs.
-pub const MIN_FREE_BYTES: u64 = 16 << 20;
+/// The least free space a run continues with: below it even the metrics and plots of the
+/// next epoch may not fit.
+pub const MIN_FREE_BYTES: u64 = 1 << 20;
 
 /// Bytes available to this user on the file system holding `dir`, if it can be asked.
 pub fn available_bytes(dir: &Path) -> Option<u64> {
@@ -19,8 +20,8 @@ pub fn available_bytes(dir: &Path) -> Option<u64> {
 pub fn check_free_space(dir: &Path) -> Result<(), String> {
     match available_bytes(dir) {
         Some(free) if free < MIN_FREE_BYTES => Err(format!(
-            "the disk holding {} has {} KiB free (a run needs at least {} MiB to write its \
-             checkpoints and logs)",
+            "the disk holding {} has {} KiB free (a run needs at least {} MiB to write \
+             its checkpoints and logs)",
             dir.display(),
             free >> 10,
             MIN_FREE_BYTES >> 20

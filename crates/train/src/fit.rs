@@ -8,7 +8,6 @@ use burn::data::dataloader::DataLoader;
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
-use burn::train::logger::FileMetricLogger;
 use burn::train::metric::store::EventStoreClient;
 use burn::train::metric::{
     AccuracyMetric, CpuMemory, CpuUse, IterationSpeedMetric, LearningRateMetric, LossMetric,
@@ -384,7 +383,6 @@ where
             checkpointer("optim"),
             checkpointer("scheduler"),
         )
-        .with_metric_logger(FileMetricLogger::new(&dir))
         .with_metric_logger(recorder.metric_logger())
         .with_progress_logger(recorder.progress_logger())
         .renderer(renderer);

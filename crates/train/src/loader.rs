@@ -57,6 +57,7 @@ where
         shuffle: Option<u64>,
         device: &Device,
     ) -> Self {
+        // --batch-size and config.json are checked ≥ 1 before a loader is built.
         assert!(batch_size > 0, "batch size must be at least 1");
         let len = limit.map_or(dataset.len(), |l| l.min(dataset.len()));
         EpochLoader {

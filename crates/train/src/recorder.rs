@@ -43,12 +43,20 @@ struct State {
     last_write_error: Option<String>,
     /// The newest epoch whose test pass has been summarised and written to metrics.csv.
     written_epoch: usize,
+    /// The training loss of each iteration of the running epoch, as Burn logs it
+    /// (`value,count`), written to `train/epoch-N/Loss.log` when the epoch's training ends.
+    iteration_losses: Vec<NumericEntry>,
 }
 
 /// Shared per-epoch metrics of a run (see the module docs).
 #[derive(Clone)]
 pub struct Recorder {
     state: Arc<Mutex<State>>,
+    /// Held while metrics.csv and the plots are written. Two threads write them (the event
+    /// store at an epoch's summary, the event processor at a split's end); each takes its
+    /// snapshot of the records under this lock, so a write never replaces a newer file with
+    /// an older snapshot (which once dropped a row that a checkpoint already relied on).
+    files: Arc<Mutex<()>>,
     dir: PathBuf,
     title: String,
     kind: TaskKind,
@@ -76,7 +84,9 @@ impl Recorder {
                 split: None,
                 last_write_error: None,
                 written_epoch: 0,
+                iteration_losses: Vec::new(),
             })),
+            files: Arc::new(Mutex::new(())),
             dir,
             title: title.into(),
             kind,
@@ -114,6 +124,7 @@ impl Recorder {
     /// file and why. So does a disk about to fill up ([`crate::disk::check_free_space`]),
     /// checked here after every epoch, before Burn's next checkpoint fails half-written.
     pub fn write_files(&self) {
+        let _writing = self.files.lock().unwrap_or_else(|p| p.into_inner());
         let records = self.records();
         let csv = self.dir.join("metrics.csv");
         let mut error = crate::atomic::write(&csv, to_csv(&records).as_bytes())
@@ -127,13 +138,54 @@ impl Recorder {
         if error.is_none() {
             error = crate::disk::check_free_space(&self.dir).err();
         }
+        let mut state = self.lock();
+        if error.is_none() {
+            let newest = records.last().map_or(0, |r| r.epoch);
+            state.written_epoch = state.written_epoch.max(newest);
+        }
+        drop(state);
         if let Some(error) = error {
-            let mut state = self.lock();
-            if state.last_write_error.is_none() {
-                state.last_write_error = Some(error.clone());
-                drop(state);
-                self.interrupter.stop(Some(&error));
-            }
+            self.fail(error);
+        }
+    }
+
+    /// Writes the running epoch's per-iteration training losses to `train/epoch-N/Loss.log`
+    /// (Burn's `value,count` lines, then the epoch's `value,final`), which the adding
+    /// problem's comparison plots. Written whole when the epoch's training ends, so a killed
+    /// epoch leaves no partial log for its resume to append to; a failed write stops the run
+    /// like a failed metrics.csv.
+    fn write_iteration_losses(&self, epoch: usize) {
+        let mut state = self.lock();
+        let mut entries = std::mem::take(&mut state.iteration_losses);
+        entries.extend(
+            state
+                .records
+                .get(&epoch)
+                .and_then(|r| r.train_loss)
+                .map(NumericEntry::Final),
+        );
+        drop(state);
+        let mut text = String::new();
+        for entry in &entries {
+            text.push_str(&entry.serialize());
+            text.push('\n');
+        }
+        let dir = self.dir.join("train").join(format!("epoch-{epoch}"));
+        let path = dir.join("Loss.log");
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|()| crate::atomic::write(&path, text.as_bytes()));
+        if let Err(e) = written {
+            self.fail(format!("could not write {}: {e}", path.display()));
+        }
+    }
+
+    /// Records the first write error and stops the run with it.
+    fn fail(&self, error: String) {
+        let mut state = self.lock();
+        if state.last_write_error.is_none() {
+            state.last_write_error = Some(error.clone());
+            drop(state);
+            self.interrupter.stop(Some(&error));
         }
     }
 
@@ -143,7 +195,9 @@ impl Recorder {
     /// before the metrics of the epoch's test pass have reached this recorder.
     pub fn wait_until_written(&self, epoch: usize, limit: std::time::Duration) {
         let started = Instant::now();
-        while self.lock().written_epoch < epoch && started.elapsed() < limit {
+        let waiting =
+            |state: &State| state.written_epoch < epoch && state.last_write_error.is_none();
+        while waiting(&self.lock()) && started.elapsed() < limit {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
@@ -194,16 +248,21 @@ impl MetricLogger for RecorderMetrics {
             let Some(name) = state.names.get(&entry.entry.metric_id).cloned() else {
                 continue;
             };
-            match entry.numeric_entry {
+            match entry.numeric_entry.clone() {
                 Some(NumericEntry::Final(v)) => {
                     store(state.records.entry(epoch).or_default(), split, &name, v);
                 }
-                Some(NumericEntry::Aggregated {
-                    aggregated_value, ..
-                }) => {
+                Some(
+                    entry @ NumericEntry::Aggregated {
+                        aggregated_value, ..
+                    },
+                ) => {
                     is_item = true;
                     if name == "Loss" {
                         loss = Some(aggregated_value);
+                        if matches!(split, Split::Train) {
+                            state.iteration_losses.push(entry);
+                        }
                     }
                 }
                 Some(NumericEntry::Value(v)) => {
@@ -237,14 +296,28 @@ impl MetricLogger for RecorderMetrics {
         }
     }
 
+    /// Answers Burn's checkpointing strategy (which keeps the checkpoint of the lowest test
+    /// loss) from the epoch records, those of a resumed run's earlier epochs included: one
+    /// `Final` value per epoch, in Burn's units; nothing for an epoch or metric not recorded.
     fn read_numeric(
         &mut self,
-        _name: &str,
-        _epoch: usize,
-        _split: &Split,
+        name: &str,
+        epoch: usize,
+        split: &Split,
     ) -> Result<Vec<NumericEntry>, String> {
-        // Burn's FileMetricLogger (registered first) answers the checkpointing strategy.
-        Err("the rnn-train recorder keeps epoch summaries only".into())
+        let state = self.0.lock();
+        let Some(record) = state.records.get(&epoch) else {
+            return Ok(Vec::new());
+        };
+        let train = matches!(split, Split::Train);
+        let value = match (name, train) {
+            ("Loss", true) => record.train_loss,
+            ("Loss", false) => record.test_loss,
+            ("Accuracy", true) => record.train_accuracy.map(|a| a * 100.0),
+            ("Accuracy", false) => record.test_accuracy.map(|a| a * 100.0),
+            _ => None,
+        };
+        Ok(value.map(NumericEntry::Final).into_iter().collect())
     }
 
     fn log_metric_definition(&mut self, definition: MetricDefinition) {
@@ -255,11 +328,10 @@ impl MetricLogger for RecorderMetrics {
     }
 
     fn log_epoch_summary(&mut self, summary: EpochSummary) {
-        if matches!(summary.split, Split::Valid) {
-            let newest = self.0.records().last().map_or(0, |r| r.epoch);
-            self.0.write_files();
-            let mut state = self.0.lock();
-            state.written_epoch = state.written_epoch.max(newest);
+        match summary.split {
+            Split::Train => self.0.write_iteration_losses(summary.epoch_number),
+            Split::Valid => self.0.write_files(),
+            _ => {}
         }
     }
 }

@@ -535,10 +535,31 @@ fn previous_result(dir: &Path, epochs: usize) -> Result<Option<ModelRun>, RunErr
         return Ok(None);
     }
     let run_dir = RunDir::open(dir, NAME)?;
+    let records = run_dir.read_metrics()?;
+    // The comparison reads every epoch's row; metrics.csv has no second copy to restore
+    // lost rows from.
+    let missing: Vec<String> = (1..=summary.epochs)
+        .filter(|e| !records.iter().any(|r| r.epoch == *e && r.is_complete()))
+        .map(|e| e.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(RunError::Resume {
+            dir: dir.to_path_buf(),
+            message: format!(
+                "{} lacks the rows of epoch {} (the file is damaged)",
+                run_dir.metrics_path().display(),
+                missing.join(", ")
+            ),
+            hint: Some(
+                "restore metrics.csv from a backup, or start the comparison again with --out"
+                    .into(),
+            ),
+        });
+    }
     Ok(Some(ModelRun {
         config: run_dir.read_config()?,
         dir: dir.to_path_buf(),
-        records: run_dir.read_metrics()?,
+        records,
         summary,
     }))
 }

@@ -52,6 +52,7 @@ pub(crate) fn padded(n: usize) -> usize {
 fn size(dims: &[usize]) -> usize {
     dims.iter()
         .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        // The dims are those of tensors that exist in memory, so their product fits.
         .expect("cpu kernel: buffer size overflows usize")
 }
 
@@ -66,6 +67,7 @@ fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
         .checked_mul(rs)
         .and_then(|a| (cols - 1).checked_mul(cs).and_then(|b| a.checked_add(b)))
         .and_then(|last| last.checked_add(1))
+        // Called on the shapes of existing buffers: the extent is at most their length.
         .expect("cpu kernel: operand extent overflows usize")
 }
 
@@ -147,6 +149,8 @@ fn gemm(
     ldc: usize,
     accumulate: bool,
 ) {
+    // The callers in this file pad every width with `padded` and pass buffers of the shapes
+    // below, so these cannot fire; they keep a wrong size from reaching the unchecked loads.
     assert!(
         np.is_multiple_of(LANES),
         "gemm: np = {np} is not a multiple of {LANES}"
@@ -547,6 +551,8 @@ impl<'a> Shared<'a> {
     /// Panics unless `offset..offset + len` lies inside the buffer.
     #[inline(always)]
     fn check(self, offset: usize, len: usize) {
+        // The drivers split rows into disjoint ranges of the buffer they allocated, so this
+        // cannot fire; it is the bound the raw-pointer accesses rely on.
         assert!(
             offset <= self.len && len <= self.len - offset,
             "cpu kernel: rows {offset}..+{len} outside a shared buffer of {}",

@@ -14,6 +14,7 @@ fn f32_data(t: &FlexTensor) -> Option<(FlexTensor, Vec<usize>)> {
 }
 
 fn slice(t: &FlexTensor) -> &[f32] {
+    // Every caller passes a tensor from `f32_data`, which made it contiguous and checked f32.
     t.as_slice::<f32>().expect("contiguous f32 tensor")
 }
 

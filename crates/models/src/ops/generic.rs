@@ -216,6 +216,7 @@ pub fn elman_backward<B: Backend>(
     keep_sequence: bool,
     need_dx: bool,
 ) -> ElmanGrads<B> {
+    // The forward pass pushes the input last onto every tape it builds.
     let x = tape.tensors.pop().expect("the tape ends with the input");
     let (dxw, dw_hh, dh0) = elman_loop_backward::<B>(tape, w_hh, grad_out, relu, keep_sequence);
     let (dx, dw_ih, db) = project_backward::<B>(x, w_ih, dxw, need_dx);
@@ -284,6 +285,7 @@ pub fn elman_loop_backward<B: Backend>(
             (Some(a), Some(b)) => B::float_add(a, b),
             (Some(a), None) => a,
             (None, Some(b)) => b,
+            // The loop starts at the last step, which always has an output gradient or dh_T.
             (None, None) => unreachable!("the last step always receives a gradient"),
         };
         let da = if relu {
@@ -301,6 +303,7 @@ pub fn elman_loop_backward<B: Backend>(
     (
         B::float_swap_dims(da_tm, 0, 1),
         w_hh,
+        // Every sequence has T ≥ 1: each experiment checks its step count at parse time.
         dh.expect("at least one time step"),
     )
 }
@@ -332,6 +335,7 @@ pub fn lstm_backward<B: Backend>(
     keep_sequence: bool,
     need_dx: bool,
 ) -> LstmGrads<B> {
+    // The forward pass pushes the input last onto every tape it builds.
     let x = tape.tensors.pop().expect("the tape ends with the input");
     let (dxw, dw_hh, dh0, dc0) = lstm_loop_backward::<B>(tape, w_hh, grad_out, keep_sequence);
     let (dx, dw_ih, db) = project_backward::<B>(x, w_ih, dxw, need_dx);
@@ -433,6 +437,7 @@ pub fn lstm_loop_backward<B: Backend>(
             (Some(a), Some(b)) => B::float_add(a, b),
             (Some(a), None) => a,
             (None, Some(b)) => b,
+            // The loop starts at the last step, which always has an output gradient or dh_T.
             (None, None) => unreachable!("the last step always receives a gradient"),
         };
         let a = &acts[s];
@@ -469,6 +474,7 @@ pub fn lstm_loop_backward<B: Backend>(
     (
         B::float_swap_dims(dg_tm, 0, 1),
         w_hh,
+        // Every sequence has T ≥ 1: each experiment checks its step count at parse time.
         dh.expect("at least one time step"),
         dc,
     )
@@ -504,6 +510,7 @@ pub fn gru_backward<B: Backend>(
     keep_sequence: bool,
     need_dx: bool,
 ) -> GruGrads<B> {
+    // The forward pass pushes the input last onto every tape it builds.
     let x = tape.tensors.pop().expect("the tape ends with the input");
     let (dxw, dw_hh, db_hn, dh0) =
         gru_loop_backward::<B>(tape, w_hh, grad_out, reset_after, keep_sequence);
@@ -630,6 +637,7 @@ pub fn gru_loop_backward<B: Backend>(
             (Some(a), Some(b)) => B::float_add(a, b),
             (Some(a), None) => a,
             (None, Some(b)) => b,
+            // The loop starts at the last step, which always has an output gradient or dh_T.
             (None, None) => unreachable!("the last step always receives a gradient"),
         };
         let sv = &saved[s];
@@ -704,6 +712,7 @@ pub fn gru_loop_backward<B: Backend>(
         B::float_swap_dims(dx_tm, 0, 1),
         w_hh,
         b_hn,
+        // Every sequence has T ≥ 1: each experiment checks its step count at parse time.
         dh.expect("at least one time step"),
     )
 }

@@ -393,6 +393,7 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
                     keep_sequence,
                     true,
                 );
+                // The call above passed `true` for the tape, and the kernels always return one then.
                 let tape = tape.expect("a tape was requested");
                 prep.finish((tape, wi, w, relu, keep_sequence), out)
             }
@@ -446,6 +447,7 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
                     keep_sequence,
                     true,
                 );
+                // The call above passed `true` for the tape, and the kernels always return one then.
                 let tape = tape.expect("a tape was requested");
                 prep.finish((tape, wi, w, keep_sequence), out)
             }
@@ -501,6 +503,7 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
                     keep_sequence,
                     true,
                 );
+                // The call above passed `true` for the tape, and the kernels always return one then.
                 let tape = tape.expect("a tape was requested");
                 prep.finish((tape, wi, w, reset_after, keep_sequence), out)
             }
