@@ -838,15 +838,16 @@ pub(crate) fn elman_forward(
 }
 }
 
-/// The gradients of [`elman_backward`].
-pub(crate) struct ElmanCpuGrads {
+/// The gradients every cell's backward kernel returns (the LSTM's `d c0` and the GRU's
+/// `d b_hn` come beside them).
+pub(crate) struct CpuGrads {
     /// `[B, T, D]`, when asked for.
     pub(crate) x: Option<Vec<f32>>,
-    /// `[D, H]`.
+    /// `[D, G]`.
     pub(crate) w_ih: Vec<f32>,
-    /// `[H]`.
+    /// `[G]`.
     pub(crate) bias: Vec<f32>,
-    /// `[H, H]`.
+    /// `[H, G]`.
     pub(crate) w_hh: Vec<f32>,
     /// `[B, H]`.
     pub(crate) h0: Vec<f32>,
@@ -872,7 +873,7 @@ pub(crate) fn elman_backward(
     relu: bool,
     keep_sequence: bool,
     need_dx: bool,
-) -> ElmanCpuGrads {
+) -> CpuGrads {
     const K: &str = "elman_backward";
     let hp = padded(h);
     check_len(K, "hs", hs.len(), size(&[t + 1, b, hp]));
@@ -935,7 +936,7 @@ pub(crate) fn elman_backward(
             (input, dw_hh)
         })
         .collect();
-    ElmanCpuGrads {
+    CpuGrads {
         x: need_dx.then_some(dx),
         w_ih: sum_partials(partials.iter().map(|p| &p.0.w_ih[..]), d, h, hp),
         bias: sum_partials(partials.iter().map(|p| &p.0.bias[..]), 1, h, hp),
@@ -1043,22 +1044,6 @@ pub(crate) fn lstm_forward(
 }
 }
 
-/// The gradients of [`lstm_backward`].
-pub(crate) struct LstmCpuGrads {
-    /// `[B, T, D]`, when asked for.
-    pub(crate) x: Option<Vec<f32>>,
-    /// `[D, 4H]`.
-    pub(crate) w_ih: Vec<f32>,
-    /// `[4H]`.
-    pub(crate) bias: Vec<f32>,
-    /// `[H, 4H]`.
-    pub(crate) w_hh: Vec<f32>,
-    /// `[B, H]`.
-    pub(crate) h0: Vec<f32>,
-    /// `[B, H]`.
-    pub(crate) c0: Vec<f32>,
-}
-
 multiversion! {
 /// LSTM backward from [`lstm_forward`] (`keep_all`) and its input `x`. `grad_h` is
 /// `[B, T, H]` when `keep_sequence`, else `[B, H]`; `grad_c` is the final cell state's
@@ -1082,7 +1067,7 @@ pub(crate) fn lstm_backward(
     h: usize,
     keep_sequence: bool,
     need_dx: bool,
-) -> LstmCpuGrads {
+) -> (CpuGrads, Vec<f32>) {
     const K: &str = "lstm_backward";
     let g4 = size(&[4, h]);
     let (hp, gp) = (padded(h), padded(g4));
@@ -1177,14 +1162,14 @@ pub(crate) fn lstm_backward(
         input
     }).collect();
     let dw = weight_grad(&hs[..t * b * hp], &dg, t * b, h, hp, g4);
-    LstmCpuGrads {
+    let grads = CpuGrads {
         x: need_dx.then_some(dx),
         w_ih: sum_partials(partials.iter().map(|p| &p.w_ih[..]), d, g4, gp),
         bias: sum_partials(partials.iter().map(|p| &p.bias[..]), 1, g4, gp),
         w_hh: dw,
         h0: dh0,
-        c0: dc0,
-    }
+    };
+    (grads, dc0)
 }
 }
 
@@ -1331,22 +1316,6 @@ pub(crate) fn gru_forward(
 }
 }
 
-/// The gradients of [`gru_backward`].
-pub(crate) struct GruCpuGrads {
-    /// `[B, T, D]`, when asked for.
-    pub(crate) x: Option<Vec<f32>>,
-    /// `[D, 3H]`.
-    pub(crate) w_ih: Vec<f32>,
-    /// `[3H]`, the gradient of the folded projection bias.
-    pub(crate) bias: Vec<f32>,
-    /// `[H, 3H]`.
-    pub(crate) w_hh: Vec<f32>,
-    /// `[H]`.
-    pub(crate) b_hn: Vec<f32>,
-    /// `[B, H]`.
-    pub(crate) h0: Vec<f32>,
-}
-
 multiversion! {
 /// GRU backward from [`gru_forward`] (`keep_all`) and its input `x`. `need_dx`: also
 /// return the gradient w.r.t. `x`.
@@ -1368,7 +1337,7 @@ pub(crate) fn gru_backward(
     reset_after: bool,
     keep_sequence: bool,
     need_dx: bool,
-) -> GruCpuGrads {
+) -> (CpuGrads, Vec<f32>) {
     const K: &str = "gru_backward";
     let (g3, g4) = (size(&[3, h]), size(&[4, h]));
     let (hp, xp, sp) = (padded(h), padded(g3), padded(g4));
@@ -1526,14 +1495,14 @@ pub(crate) fn gru_backward(
         }
         (dw, column_sums(&dn, rows, hp, 0, h))
     };
-    GruCpuGrads {
+    let grads = CpuGrads {
         x: need_dx.then_some(d_in),
         w_ih: dw_ih,
         bias: db,
         w_hh: dw,
-        b_hn: db_hn,
         h0: dh0,
-    }
+    };
+    (grads, db_hn)
 }
 }
 

@@ -6,7 +6,7 @@ use burn::backend::{DType, Flex, tensor::FloatTensor};
 use burn::tensor::TensorData;
 
 use super::cpu::{self, padded};
-use super::{ElmanGrads, GruGrads, LstmGrads, RecurrenceKernels, Tape, generic};
+use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic};
 
 /// The contiguous `f32` data and shape of a tensor, or `None` for other dtypes.
 fn f32_data(t: &FlexTensor) -> Option<(FlexTensor, Vec<usize>)> {
@@ -35,190 +35,141 @@ fn to_batch_major(src: &[f32], first: usize, t: usize, b: usize, h: usize) -> Ve
     out
 }
 
+/// The `f32` data of every tensor in `ts`, or `None` if any has another dtype.
+fn all_f32<const N: usize>(ts: [&FlexTensor; N]) -> Option<[FlexTensor; N]> {
+    let data: Vec<FlexTensor> = ts
+        .iter()
+        .map(|t| f32_data(t).map(|d| d.0))
+        .collect::<Option<_>>()?;
+    data.try_into().ok()
+}
+
+fn dims(t: &FlexTensor) -> Vec<usize> {
+    t.layout().shape().to_vec()
+}
+
+/// The output of a forward pass from the kernel's time-major states `hs` (and the LSTM's
+/// cell states `cs`): `[B, T, H]` or `[B, H]`, the LSTM's with its final cell state as one
+/// more row (see [`RecurrenceKernels`]). `last` is the slot of the last state.
+#[allow(clippy::too_many_arguments)]
+fn assemble_output(
+    hs: &[f32],
+    cs: Option<&[f32]>,
+    last: usize,
+    keep_sequence: bool,
+    b: usize,
+    t: usize,
+    h: usize,
+) -> FlexTensor {
+    let (first, rows) = if keep_sequence { (1, t) } else { (last, 1) };
+    let hidden = to_batch_major(hs, first, rows, b, h);
+    let Some(cs) = cs else {
+        let shape = if keep_sequence {
+            vec![b, t, h]
+        } else {
+            vec![b, h]
+        };
+        return tensor(hidden, shape);
+    };
+    let cell = to_batch_major(cs, last, 1, b, h);
+    let mut out = Vec::with_capacity(b * (rows + 1) * h);
+    for r in 0..b {
+        out.extend_from_slice(&hidden[r * rows * h..(r + 1) * rows * h]);
+        out.extend_from_slice(&cell[r * h..(r + 1) * h]);
+    }
+    tensor(out, vec![b, rows + 1, h])
+}
+
 impl RecurrenceKernels for Flex {
-    fn elman_forward(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        relu: bool,
+    fn recurrence_forward(
+        cell: Cell,
+        tensors: LayerTensors<Self>,
         keep_sequence: bool,
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        let (Some((xc, shape)), Some((wi, _)), Some((bc, _)), Some((w, wshape)), Some((h0c, _))) = (
-            f32_data(&x),
-            f32_data(&w_ih),
-            f32_data(&bias),
-            f32_data(&w_hh),
-            f32_data(&h0),
-        ) else {
-            return generic::elman_forward::<Self>(
-                x,
-                w_ih,
-                bias,
-                w_hh,
-                h0,
-                relu,
-                keep_sequence,
-                save,
-            );
-        };
-        let [b, t, d, h] = [shape[0], shape[1], shape[2], wshape[0]];
-        let keep_all = save || keep_sequence;
-        let hs = cpu::elman_forward(
-            slice(&xc),
-            slice(&wi),
-            slice(&bc),
-            slice(&w),
-            slice(&h0c),
-            b,
-            t,
-            d,
-            h,
-            relu,
-            keep_all,
-        );
-        let out = if keep_sequence {
-            tensor(to_batch_major(&hs, 1, t, b, h), vec![b, t, h])
-        } else {
-            let last = if keep_all { t } else { t % 2 };
-            tensor(to_batch_major(&hs, last, 1, b, h), vec![b, h])
-        };
-        let tape = save.then(|| Tape {
-            tensors: vec![tensor(hs, vec![t + 1, b, padded(h)]), xc],
-        });
-        (out, tape)
-    }
-
-    fn elman_backward(
-        tape: Tape<Self>,
-        w_ih: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        grad_out: FloatTensor<Self>,
-        relu: bool,
-        keep_sequence: bool,
-        need_dx: bool,
-    ) -> ElmanGrads<Self> {
-        let (Some((wi, _)), Some((w, wshape)), Some((g, _))) =
-            (f32_data(&w_ih), f32_data(&w_hh), f32_data(&grad_out))
+        let LayerTensors {
+            x,
+            w_ih,
+            bias,
+            w_hh,
+            b_hn,
+            h0,
+            c0,
+        } = &tensors;
+        let Some([xc, wi, bias, w, bn, h0, c0]) = all_f32([x, w_ih, bias, w_hh, b_hn, h0, c0])
         else {
-            return generic::elman_backward::<Self>(
-                tape,
-                w_ih,
-                w_hh,
-                grad_out,
-                relu,
-                keep_sequence,
-                need_dx,
-            );
+            return generic::forward::<Self>(cell, tensors, keep_sequence, save);
         };
-        let (hs, x) = (&tape.tensors[0], &tape.tensors[1]);
-        let dims = x.layout().shape().to_vec();
-        let (b, t, d, h) = (dims[0], dims[1], dims[2], wshape[0]);
-        let grads = cpu::elman_backward(
-            slice(hs),
-            slice(x),
-            slice(&wi),
-            slice(&w),
-            slice(&g),
-            b,
-            t,
-            d,
-            h,
-            relu,
-            keep_sequence,
-            need_dx,
-        );
-        ElmanGrads {
-            x: grads.x.map(|dx| tensor(dx, vec![b, t, d])),
-            w_ih: tensor(grads.w_ih, vec![d, h]),
-            bias: tensor(grads.bias, vec![h]),
-            w_hh: tensor(grads.w_hh, vec![h, h]),
-            h0: tensor(grads.h0, vec![b, h]),
-        }
-    }
-
-    fn lstm_forward(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
-        keep_sequence: bool,
-        save: bool,
-    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        let (
-            Some((xc, shape)),
-            Some((wi, _)),
-            Some((bc, _)),
-            Some((w, wshape)),
-            Some((h0c, _)),
-            Some((c0c, _)),
-        ) = (
-            f32_data(&x),
-            f32_data(&w_ih),
-            f32_data(&bias),
-            f32_data(&w_hh),
-            f32_data(&h0),
-            f32_data(&c0),
-        )
-        else {
-            return generic::lstm_forward::<Self>(x, w_ih, bias, w_hh, h0, c0, keep_sequence, save);
-        };
-        let [b, t, d, h] = [shape[0], shape[1], shape[2], wshape[0]];
+        let (shape, h) = (dims(&xc), dims(&w)[0]);
+        let [b, t, d] = [shape[0], shape[1], shape[2]];
         let keep_all = save || keep_sequence;
-        let (hs, cs, acts) = cpu::lstm_forward(
-            slice(&xc),
-            slice(&wi),
-            slice(&bc),
-            slice(&w),
-            slice(&h0c),
-            slice(&c0c),
-            b,
-            t,
-            d,
-            h,
-            keep_all,
-        );
         let last = if keep_all { t } else { t % 2 };
-        // Hidden rows, then the final cell state as one more row (see `RecurrenceKernels`).
-        let (first, rows) = if keep_sequence { (1, t) } else { (last, 1) };
-        let hidden = to_batch_major(&hs, first, rows, b, h);
-        let cell = to_batch_major(&cs, last, 1, b, h);
-        let mut out = Vec::with_capacity(b * (rows + 1) * h);
-        for r in 0..b {
-            out.extend_from_slice(&hidden[r * rows * h..(r + 1) * rows * h]);
-            out.extend_from_slice(&cell[r * h..(r + 1) * h]);
-        }
-        let out = tensor(out, vec![b, rows + 1, h]);
-        let tape = save.then(|| {
-            let hp = padded(h);
-            Tape {
-                tensors: vec![
-                    tensor(hs, vec![t + 1, b, hp]),
-                    tensor(cs, vec![t + 1, b, hp]),
-                    tensor(acts, vec![t, b, padded(4 * h)]),
-                    xc,
-                ],
+        let hp = padded(h);
+        let (x, wi, bias, w) = (slice(&xc), slice(&wi), slice(&bias), slice(&w));
+        let (out, tape) = match cell {
+            Cell::Elman { relu } => {
+                let hs = cpu::elman_forward(x, wi, bias, w, slice(&h0), b, t, d, h, relu, keep_all);
+                let out = assemble_output(&hs, None, last, keep_sequence, b, t, h);
+                (out, save.then(|| vec![tensor(hs, vec![t + 1, b, hp])]))
             }
+            Cell::Lstm => {
+                let (hs, cs, acts) =
+                    cpu::lstm_forward(x, wi, bias, w, slice(&h0), slice(&c0), b, t, d, h, keep_all);
+                let out = assemble_output(&hs, Some(&cs), last, keep_sequence, b, t, h);
+                let tape = save.then(|| {
+                    vec![
+                        tensor(hs, vec![t + 1, b, hp]),
+                        tensor(cs, vec![t + 1, b, hp]),
+                        tensor(acts, vec![t, b, padded(4 * h)]),
+                    ]
+                });
+                (out, tape)
+            }
+            Cell::Gru { reset_after } => {
+                let (hs, saved) = cpu::gru_forward(
+                    x,
+                    wi,
+                    bias,
+                    w,
+                    slice(&bn),
+                    slice(&h0),
+                    b,
+                    t,
+                    d,
+                    h,
+                    reset_after,
+                    keep_all,
+                );
+                let out = assemble_output(&hs, None, last, keep_sequence, b, t, h);
+                let tape = save.then(|| {
+                    vec![
+                        tensor(hs, vec![t + 1, b, hp]),
+                        tensor(saved, vec![t, b, padded(4 * h)]),
+                    ]
+                });
+                (out, tape)
+            }
+        };
+        // The tape: the kernel's buffers, then the layer input.
+        let tape = tape.map(|mut tensors| {
+            tensors.push(xc);
+            Tape { tensors }
         });
         (out, tape)
     }
 
-    fn lstm_backward(
+    fn recurrence_backward(
+        cell: Cell,
         tape: Tape<Self>,
         w_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         grad_out: FloatTensor<Self>,
         keep_sequence: bool,
         need_dx: bool,
-    ) -> LstmGrads<Self> {
-        let (Some((wi, _)), Some((w, wshape)), Some((g, gshape))) =
-            (f32_data(&w_ih), f32_data(&w_hh), f32_data(&grad_out))
-        else {
-            return generic::lstm_backward::<Self>(
+    ) -> LayerGrads<Self> {
+        let Some([wi, w, g]) = all_f32([&w_ih, &w_hh, &grad_out]) else {
+            return generic::backward::<Self>(
+                cell,
                 tape,
                 w_ih,
                 w_hh,
@@ -227,165 +178,87 @@ impl RecurrenceKernels for Flex {
                 need_dx,
             );
         };
-        let h = wshape[0];
-        let x = &tape.tensors[3];
-        let dims = x.layout().shape().to_vec();
-        let (b, t, d) = (dims[0], dims[1], dims[2]);
-        // Split the output gradient into the hidden rows and the cell-state row.
-        let rows = gshape[1] - 1;
-        let g = slice(&g);
-        let mut grad_h = Vec::with_capacity(b * rows * h);
-        let mut grad_c = Vec::with_capacity(b * h);
-        for r in 0..b {
-            let base = r * (rows + 1) * h;
-            grad_h.extend_from_slice(&g[base..base + rows * h]);
-            grad_c.extend_from_slice(&g[base + rows * h..base + (rows + 1) * h]);
-        }
-        let grads = cpu::lstm_backward(
-            slice(&tape.tensors[0]),
-            slice(&tape.tensors[1]),
-            slice(&tape.tensors[2]),
-            slice(x),
-            slice(&wi),
-            slice(&w),
-            &grad_h,
-            &grad_c,
-            b,
-            t,
-            d,
-            h,
-            keep_sequence,
-            need_dx,
-        );
-        LstmGrads {
+        let [buffers @ .., x] = &tape.tensors[..] else {
+            unreachable!("the forward pass always records the input last")
+        };
+        let (shape, h) = (dims(x), dims(&w)[0]);
+        let [b, t, d] = [shape[0], shape[1], shape[2]];
+        let (wi, w, g, xs) = (slice(&wi), slice(&w), slice(&g), slice(x));
+        let buf = |i: usize| slice(&buffers[i]);
+        let k = cell.gates() * h;
+        let (grads, b_hn, c0) = match cell {
+            Cell::Elman { relu } => {
+                let gr = cpu::elman_backward(
+                    buf(0),
+                    xs,
+                    wi,
+                    w,
+                    g,
+                    b,
+                    t,
+                    d,
+                    h,
+                    relu,
+                    keep_sequence,
+                    need_dx,
+                );
+                (gr, None, None)
+            }
+            Cell::Lstm => {
+                // Split the output gradient into the hidden rows and the cell-state row.
+                let rows = dims(&grad_out)[1] - 1;
+                let mut grad_h = Vec::with_capacity(b * rows * h);
+                let mut grad_c = Vec::with_capacity(b * h);
+                for r in 0..b {
+                    let base = r * (rows + 1) * h;
+                    grad_h.extend_from_slice(&g[base..base + rows * h]);
+                    grad_c.extend_from_slice(&g[base + rows * h..base + (rows + 1) * h]);
+                }
+                let (gr, dc0) = cpu::lstm_backward(
+                    buf(0),
+                    buf(1),
+                    buf(2),
+                    xs,
+                    wi,
+                    w,
+                    &grad_h,
+                    &grad_c,
+                    b,
+                    t,
+                    d,
+                    h,
+                    keep_sequence,
+                    need_dx,
+                );
+                (gr, None, Some(tensor(dc0, vec![b, h])))
+            }
+            Cell::Gru { reset_after } => {
+                let (gr, db_hn) = cpu::gru_backward(
+                    buf(0),
+                    buf(1),
+                    xs,
+                    wi,
+                    w,
+                    g,
+                    b,
+                    t,
+                    d,
+                    h,
+                    reset_after,
+                    keep_sequence,
+                    need_dx,
+                );
+                (gr, Some(tensor(db_hn, vec![h])), None)
+            }
+        };
+        LayerGrads {
             x: grads.x.map(|dx| tensor(dx, vec![b, t, d])),
-            w_ih: tensor(grads.w_ih, vec![d, 4 * h]),
-            bias: tensor(grads.bias, vec![4 * h]),
-            w_hh: tensor(grads.w_hh, vec![h, 4 * h]),
+            w_ih: tensor(grads.w_ih, vec![d, k]),
+            bias: tensor(grads.bias, vec![k]),
+            w_hh: tensor(grads.w_hh, vec![h, k]),
+            b_hn,
             h0: tensor(grads.h0, vec![b, h]),
-            c0: tensor(grads.c0, vec![b, h]),
-        }
-    }
-
-    fn gru_forward(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        b_hn: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        reset_after: bool,
-        keep_sequence: bool,
-        save: bool,
-    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        let (
-            Some((xc, shape)),
-            Some((wi, _)),
-            Some((bc, _)),
-            Some((w, wshape)),
-            Some((bn, _)),
-            Some((h0c, _)),
-        ) = (
-            f32_data(&x),
-            f32_data(&w_ih),
-            f32_data(&bias),
-            f32_data(&w_hh),
-            f32_data(&b_hn),
-            f32_data(&h0),
-        )
-        else {
-            return generic::gru_forward::<Self>(
-                x,
-                w_ih,
-                bias,
-                w_hh,
-                b_hn,
-                h0,
-                reset_after,
-                keep_sequence,
-                save,
-            );
-        };
-        let [b, t, d, h] = [shape[0], shape[1], shape[2], wshape[0]];
-        let keep_all = save || keep_sequence;
-        let (hs, saved) = cpu::gru_forward(
-            slice(&xc),
-            slice(&wi),
-            slice(&bc),
-            slice(&w),
-            slice(&bn),
-            slice(&h0c),
-            b,
-            t,
-            d,
-            h,
-            reset_after,
-            keep_all,
-        );
-        let out = if keep_sequence {
-            tensor(to_batch_major(&hs, 1, t, b, h), vec![b, t, h])
-        } else {
-            let last = if keep_all { t } else { t % 2 };
-            tensor(to_batch_major(&hs, last, 1, b, h), vec![b, h])
-        };
-        let tape = save.then(|| Tape {
-            tensors: vec![
-                tensor(hs, vec![t + 1, b, padded(h)]),
-                tensor(saved, vec![t, b, padded(4 * h)]),
-                xc,
-            ],
-        });
-        (out, tape)
-    }
-
-    fn gru_backward(
-        tape: Tape<Self>,
-        w_ih: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        grad_out: FloatTensor<Self>,
-        reset_after: bool,
-        keep_sequence: bool,
-        need_dx: bool,
-    ) -> GruGrads<Self> {
-        let (Some((wi, _)), Some((w, wshape)), Some((g, _))) =
-            (f32_data(&w_ih), f32_data(&w_hh), f32_data(&grad_out))
-        else {
-            return generic::gru_backward::<Self>(
-                tape,
-                w_ih,
-                w_hh,
-                grad_out,
-                reset_after,
-                keep_sequence,
-                need_dx,
-            );
-        };
-        let h = wshape[0];
-        let x = &tape.tensors[2];
-        let dims = x.layout().shape().to_vec();
-        let (b, t, d) = (dims[0], dims[1], dims[2]);
-        let grads = cpu::gru_backward(
-            slice(&tape.tensors[0]),
-            slice(&tape.tensors[1]),
-            slice(x),
-            slice(&wi),
-            slice(&w),
-            slice(&g),
-            b,
-            t,
-            d,
-            h,
-            reset_after,
-            keep_sequence,
-            need_dx,
-        );
-        GruGrads {
-            x: grads.x.map(|dx| tensor(dx, vec![b, t, d])),
-            w_ih: tensor(grads.w_ih, vec![d, 3 * h]),
-            bias: tensor(grads.bias, vec![3 * h]),
-            w_hh: tensor(grads.w_hh, vec![h, 3 * h]),
-            b_hn: tensor(grads.b_hn, vec![h]),
-            h0: tensor(grads.h0, vec![b, h]),
+            c0,
         }
     }
 }

@@ -10,18 +10,12 @@
 //! `h · w_hh` (row layout); gates are packed along G in the order i, f, g, o (LSTM) and
 //! r, z, n (GRU).
 
-use burn::backend::{
-    Backend, FloatDType, Scalar, Shape, Slice, TensorMetadata, tensor::FloatTensor,
-};
+use burn::backend::{Backend, Scalar, Shape, Slice, TensorMetadata, tensor::FloatTensor};
 
-use super::{ElmanGrads, GruGrads, LstmGrads, Tape};
+use super::{Cell, LayerGrads, LayerTensors, Tape};
 
 fn dims3<B: Backend>(x: &FloatTensor<B>) -> [usize; 3] {
     x.shape().dims::<3>()
-}
-
-fn dtype<B: Backend>(x: &FloatTensor<B>) -> FloatDType {
-    x.dtype().into()
 }
 
 /// `[T, B, G]` (a view of `[B, T, G]`) -> step `t` as `[B, G]`.
@@ -142,6 +136,53 @@ impl<B: Backend> OutputGrad<B> {
     fn row(&self, r: usize) -> FloatTensor<B> {
         step::<B>(&self.grad_tm, r, self.b, self.h)
     }
+
+    /// The whole gradient w.r.t. the hidden state after step `s` of `t`: `dh` (from step
+    /// `s + 1`; `None` at the last step) plus the output's row for the step, if it has one.
+    fn incoming(
+        &self,
+        dh: Option<FloatTensor<B>>,
+        s: usize,
+        t: usize,
+        keep_sequence: bool,
+    ) -> FloatTensor<B> {
+        let from_output = if keep_sequence {
+            Some(self.row(s))
+        } else {
+            (s == t - 1).then(|| self.row(0))
+        };
+        match (dh, from_output) {
+            (Some(a), Some(b)) => B::float_add(a, b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            // The loop starts at the last step, which always has an output row.
+            (None, None) => unreachable!("the last step always receives a gradient"),
+        }
+    }
+}
+
+/// The gradients of a loop's step inputs, stacked: from per-step `[B, G]` gradients
+/// (collected last step first) to `[T, B, G]` time-major, and `d w_hh = sum_s
+/// h_{s-1}^T d_s` over the states before each step, `hs[..T]`.
+fn recurrent_grads<B: Backend>(
+    mut ds: Vec<FloatTensor<B>>,
+    hs: &[FloatTensor<B>],
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    ds.reverse();
+    let d_tm = stack_time::<B>(ds);
+    let h_prev = flat_time::<B>(stack_time::<B>(hs[..hs.len() - 1].to_vec()));
+    let dw = B::float_matmul(B::float_transpose(h_prev), flat_time::<B>(d_tm.clone()));
+    (d_tm, dw)
+}
+
+/// What a loop's backward pass returns: the gradient of its projection `[B, T, G]`, of
+/// `w_hh`, of the initial state(s), and of the GRU's `b_hn`.
+struct LoopGrads<B: Backend> {
+    xw: FloatTensor<B>,
+    w_hh: FloatTensor<B>,
+    h0: FloatTensor<B>,
+    c0: Option<FloatTensor<B>>,
+    b_hn: Option<FloatTensor<B>>,
 }
 
 /// `x · w_ih + bias` for every step: `[B, T, D]` -> `[B, T, G]`, one matmul.
@@ -180,57 +221,71 @@ pub fn project_backward<B: Backend>(
     (dx, dw, db)
 }
 
-/// Appends the layer input to a loop's tape: the projection's backward needs it.
-fn with_input<B: Backend>(tape: Option<Tape<B>>, x: FloatTensor<B>) -> Option<Tape<B>> {
-    tape.map(|mut tape| {
-        tape.tensors.push(x);
-        tape
-    })
-}
-
-/// Elman forward from the layer input: the projection as one matmul, then the time loop.
-/// The tape holds the loop's states followed by `x`.
-#[allow(clippy::too_many_arguments)]
-pub fn elman_forward<B: Backend>(
-    x: FloatTensor<B>,
-    w_ih: FloatTensor<B>,
-    bias: FloatTensor<B>,
-    w_hh: FloatTensor<B>,
-    h0: FloatTensor<B>,
-    relu: bool,
+/// A layer of any cell: the input projection as one matmul, then the cell's time loop.
+/// The tape holds the loop's tensors followed by the input `x`.
+pub fn forward<B: Backend>(
+    cell: Cell,
+    tensors: LayerTensors<B>,
     keep_sequence: bool,
     save: bool,
 ) -> (FloatTensor<B>, Option<Tape<B>>) {
+    let LayerTensors {
+        x,
+        w_ih,
+        bias,
+        w_hh,
+        b_hn,
+        h0,
+        c0,
+    } = tensors;
     let xw = project::<B>(x.clone(), w_ih, bias);
-    let (out, tape) = elman_loop_forward::<B>(xw, w_hh, h0, relu, keep_sequence, save);
-    (out, with_input(tape, x))
+    let (out, tape) = match cell {
+        Cell::Elman { relu } => elman_loop_forward::<B>(xw, w_hh, h0, relu, keep_sequence, save),
+        Cell::Lstm => lstm_loop_forward::<B>(xw, w_hh, h0, c0, keep_sequence, save),
+        Cell::Gru { reset_after } => {
+            gru_loop_forward::<B>(xw, w_hh, b_hn, h0, reset_after, keep_sequence, save)
+        }
+    };
+    let tape = tape.map(|mut tape| {
+        tape.tensors.push(x);
+        tape
+    });
+    (out, tape)
 }
 
-/// Elman backward from the tape of [`elman_forward`].
-pub fn elman_backward<B: Backend>(
+/// The backward pass of [`forward`] from its tape.
+pub fn backward<B: Backend>(
+    cell: Cell,
     mut tape: Tape<B>,
     w_ih: FloatTensor<B>,
     w_hh: FloatTensor<B>,
     grad_out: FloatTensor<B>,
-    relu: bool,
     keep_sequence: bool,
     need_dx: bool,
-) -> ElmanGrads<B> {
-    // The forward pass pushes the input last onto every tape it builds.
+) -> LayerGrads<B> {
+    // `forward` pushes the input last onto every tape it builds.
     let x = tape.tensors.pop().expect("the tape ends with the input");
-    let (dxw, dw_hh, dh0) = elman_loop_backward::<B>(tape, w_hh, grad_out, relu, keep_sequence);
-    let (dx, dw_ih, db) = project_backward::<B>(x, w_ih, dxw, need_dx);
-    ElmanGrads {
+    let grads = match cell {
+        Cell::Elman { relu } => elman_loop_backward::<B>(tape, w_hh, grad_out, relu, keep_sequence),
+        Cell::Lstm => lstm_loop_backward::<B>(tape, w_hh, grad_out, keep_sequence),
+        Cell::Gru { reset_after } => {
+            gru_loop_backward::<B>(tape, w_hh, grad_out, reset_after, keep_sequence)
+        }
+    };
+    let (dx, dw_ih, db) = project_backward::<B>(x, w_ih, grads.xw, need_dx);
+    LayerGrads {
         x: dx,
         w_ih: dw_ih,
         bias: db,
-        w_hh: dw_hh,
-        h0: dh0,
+        w_hh: grads.w_hh,
+        b_hn: grads.b_hn,
+        h0: grads.h0,
+        c0: grads.c0,
     }
 }
 
 /// The Elman time loop on a precomputed projection `xw` `[B, T, H]`.
-pub fn elman_loop_forward<B: Backend>(
+fn elman_loop_forward<B: Backend>(
     xw: FloatTensor<B>,
     w_hh: FloatTensor<B>,
     h0: FloatTensor<B>,
@@ -259,14 +314,14 @@ pub fn elman_loop_forward<B: Backend>(
     (out, save.then_some(Tape { tensors: hs }))
 }
 
-/// Backward of [`elman_loop_forward`]: (`d xw` `[B, T, H]`, `d w_hh`, `d h0`).
-pub fn elman_loop_backward<B: Backend>(
+/// Backward of [`elman_loop_forward`].
+fn elman_loop_backward<B: Backend>(
     tape: Tape<B>,
     w_hh: FloatTensor<B>,
     grad_out: FloatTensor<B>,
     relu: bool,
     keep_sequence: bool,
-) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+) -> LoopGrads<B> {
     let hs = tape.tensors;
     let t = hs.len() - 1;
     let og = OutputGrad::<B>::new(grad_out);
@@ -274,20 +329,7 @@ pub fn elman_loop_backward<B: Backend>(
     let mut dh: Option<FloatTensor<B>> = None;
     let mut das = Vec::with_capacity(t);
     for s in (0..t).rev() {
-        let g_out = if keep_sequence {
-            Some(og.row(s))
-        } else if s == t - 1 {
-            Some(og.row(0))
-        } else {
-            None
-        };
-        let d = match (dh.take(), g_out) {
-            (Some(a), Some(b)) => B::float_add(a, b),
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            // The loop starts at the last step, which always has an output gradient or dh_T.
-            (None, None) => unreachable!("the last step always receives a gradient"),
-        };
+        let d = og.incoming(dh.take(), s, t, keep_sequence);
         let da = if relu {
             B::relu_backward(hs[s + 1].clone(), d)
         } else {
@@ -296,61 +338,19 @@ pub fn elman_loop_backward<B: Backend>(
         dh = Some(B::float_matmul(da.clone(), w_t.clone()));
         das.push(da);
     }
-    das.reverse();
-    let da_tm = stack_time::<B>(das);
-    let h_prev = flat_time::<B>(stack_time::<B>(hs[..t].to_vec()));
-    let w_hh = B::float_matmul(B::float_transpose(h_prev), flat_time::<B>(da_tm.clone()));
-    (
-        B::float_swap_dims(da_tm, 0, 1),
+    let (da_tm, w_hh) = recurrent_grads::<B>(das, &hs);
+    LoopGrads {
+        xw: B::float_swap_dims(da_tm, 0, 1),
         w_hh,
         // Every sequence has T ≥ 1: each experiment checks its step count at parse time.
-        dh.expect("at least one time step"),
-    )
-}
-
-/// LSTM forward from the layer input: the projection as one matmul, then the time loop.
-/// The tape holds the loop's tensors followed by `x`.
-#[allow(clippy::too_many_arguments)]
-pub fn lstm_forward<B: Backend>(
-    x: FloatTensor<B>,
-    w_ih: FloatTensor<B>,
-    bias: FloatTensor<B>,
-    w_hh: FloatTensor<B>,
-    h0: FloatTensor<B>,
-    c0: FloatTensor<B>,
-    keep_sequence: bool,
-    save: bool,
-) -> (FloatTensor<B>, Option<Tape<B>>) {
-    let xw = project::<B>(x.clone(), w_ih, bias);
-    let (out, tape) = lstm_loop_forward::<B>(xw, w_hh, h0, c0, keep_sequence, save);
-    (out, with_input(tape, x))
-}
-
-/// LSTM backward from the tape of [`lstm_forward`].
-pub fn lstm_backward<B: Backend>(
-    mut tape: Tape<B>,
-    w_ih: FloatTensor<B>,
-    w_hh: FloatTensor<B>,
-    grad_out: FloatTensor<B>,
-    keep_sequence: bool,
-    need_dx: bool,
-) -> LstmGrads<B> {
-    // The forward pass pushes the input last onto every tape it builds.
-    let x = tape.tensors.pop().expect("the tape ends with the input");
-    let (dxw, dw_hh, dh0, dc0) = lstm_loop_backward::<B>(tape, w_hh, grad_out, keep_sequence);
-    let (dx, dw_ih, db) = project_backward::<B>(x, w_ih, dxw, need_dx);
-    LstmGrads {
-        x: dx,
-        w_ih: dw_ih,
-        bias: db,
-        w_hh: dw_hh,
-        h0: dh0,
-        c0: dc0,
+        h0: dh.expect("at least one time step"),
+        c0: None,
+        b_hn: None,
     }
 }
 
 /// The LSTM time loop on a precomputed projection `xw` `[B, T, 4H]`.
-pub fn lstm_loop_forward<B: Backend>(
+fn lstm_loop_forward<B: Backend>(
     xw: FloatTensor<B>,
     w_hh: FloatTensor<B>,
     h0: FloatTensor<B>,
@@ -401,18 +401,13 @@ pub fn lstm_loop_forward<B: Backend>(
     (out, tape)
 }
 
-/// Backward of [`lstm_loop_forward`]: (`d xw` `[B, T, 4H]`, `d w_hh`, `d h0`, `d c0`).
-pub fn lstm_loop_backward<B: Backend>(
+/// Backward of [`lstm_loop_forward`].
+fn lstm_loop_backward<B: Backend>(
     tape: Tape<B>,
     w_hh: FloatTensor<B>,
     grad_out: FloatTensor<B>,
     keep_sequence: bool,
-) -> (
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-) {
+) -> LoopGrads<B> {
     let t = (tape.tensors.len() - 2) / 3;
     let mut it = tape.tensors.into_iter();
     let hs: Vec<_> = it.by_ref().take(t + 1).collect();
@@ -426,20 +421,7 @@ pub fn lstm_loop_backward<B: Backend>(
     let mut dh: Option<FloatTensor<B>> = None;
     let mut dgs = Vec::with_capacity(t);
     for s in (0..t).rev() {
-        let g_out = if keep_sequence {
-            Some(og.row(s))
-        } else if s == t - 1 {
-            Some(og.row(0))
-        } else {
-            None
-        };
-        let d = match (dh.take(), g_out) {
-            (Some(a), Some(b)) => B::float_add(a, b),
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            // The loop starts at the last step, which always has an output gradient or dh_T.
-            (None, None) => unreachable!("the last step always receives a gradient"),
-        };
+        let d = og.incoming(dh.take(), s, t, keep_sequence);
         let a = &acts[s];
         let i = cols::<B>(a, 0, h);
         let f = cols::<B>(a, h, 2 * h);
@@ -467,66 +449,19 @@ pub fn lstm_loop_backward<B: Backend>(
         dh = Some(B::float_matmul(dg.clone(), w_t.clone()));
         dgs.push(dg);
     }
-    dgs.reverse();
-    let dg_tm = stack_time::<B>(dgs);
-    let h_prev = flat_time::<B>(stack_time::<B>(hs[..t].to_vec()));
-    let w_hh = B::float_matmul(B::float_transpose(h_prev), flat_time::<B>(dg_tm.clone()));
-    (
-        B::float_swap_dims(dg_tm, 0, 1),
+    let (dg_tm, w_hh) = recurrent_grads::<B>(dgs, &hs);
+    LoopGrads {
+        xw: B::float_swap_dims(dg_tm, 0, 1),
         w_hh,
         // Every sequence has T ≥ 1: each experiment checks its step count at parse time.
-        dh.expect("at least one time step"),
-        dc,
-    )
-}
-
-/// GRU forward from the layer input: the projection (with `b_hr`, `b_hz` folded into
-/// `bias`) as one matmul, then the time loop. The tape holds the loop's tensors followed
-/// by `x`.
-#[allow(clippy::too_many_arguments)]
-pub fn gru_forward<B: Backend>(
-    x: FloatTensor<B>,
-    w_ih: FloatTensor<B>,
-    bias: FloatTensor<B>,
-    w_hh: FloatTensor<B>,
-    b_hn: FloatTensor<B>,
-    h0: FloatTensor<B>,
-    reset_after: bool,
-    keep_sequence: bool,
-    save: bool,
-) -> (FloatTensor<B>, Option<Tape<B>>) {
-    let xw = project::<B>(x.clone(), w_ih, bias);
-    let (out, tape) = gru_loop_forward::<B>(xw, w_hh, b_hn, h0, reset_after, keep_sequence, save);
-    (out, with_input(tape, x))
-}
-
-/// GRU backward from the tape of [`gru_forward`].
-pub fn gru_backward<B: Backend>(
-    mut tape: Tape<B>,
-    w_ih: FloatTensor<B>,
-    w_hh: FloatTensor<B>,
-    grad_out: FloatTensor<B>,
-    reset_after: bool,
-    keep_sequence: bool,
-    need_dx: bool,
-) -> GruGrads<B> {
-    // The forward pass pushes the input last onto every tape it builds.
-    let x = tape.tensors.pop().expect("the tape ends with the input");
-    let (dxw, dw_hh, db_hn, dh0) =
-        gru_loop_backward::<B>(tape, w_hh, grad_out, reset_after, keep_sequence);
-    let (dx, dw_ih, db) = project_backward::<B>(x, w_ih, dxw, need_dx);
-    GruGrads {
-        x: dx,
-        w_ih: dw_ih,
-        bias: db,
-        w_hh: dw_hh,
-        b_hn: db_hn,
-        h0: dh0,
+        h0: dh.expect("at least one time step"),
+        c0: Some(dc),
+        b_hn: None,
     }
 }
 
 /// The GRU time loop on a precomputed projection `xw` `[B, T, 3H]`.
-pub fn gru_loop_forward<B: Backend>(
+fn gru_loop_forward<B: Backend>(
     xw: FloatTensor<B>,
     w_hh: FloatTensor<B>,
     b_hn: FloatTensor<B>,
@@ -598,19 +533,14 @@ pub fn gru_loop_forward<B: Backend>(
     (out, tape)
 }
 
-/// Backward of [`gru_loop_forward`]: (`d xw` `[B, T, 3H]`, `d w_hh`, `d b_hn`, `d h0`).
-pub fn gru_loop_backward<B: Backend>(
+/// Backward of [`gru_loop_forward`].
+fn gru_loop_backward<B: Backend>(
     tape: Tape<B>,
     w_hh: FloatTensor<B>,
     grad_out: FloatTensor<B>,
     reset_after: bool,
     keep_sequence: bool,
-) -> (
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-) {
+) -> LoopGrads<B> {
     let t = (tape.tensors.len() - 1) / 2;
     let mut it = tape.tensors.into_iter();
     let hs: Vec<_> = it.by_ref().take(t + 1).collect();
@@ -626,20 +556,7 @@ pub fn gru_loop_backward<B: Backend>(
     let mut dxs = Vec::with_capacity(t);
     let mut dqs = Vec::with_capacity(t);
     for s in (0..t).rev() {
-        let g_out = if keep_sequence {
-            Some(og.row(s))
-        } else if s == t - 1 {
-            Some(og.row(0))
-        } else {
-            None
-        };
-        let d = match (dh.take(), g_out) {
-            (Some(a), Some(b)) => B::float_add(a, b),
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            // The loop starts at the last step, which always has an output gradient or dh_T.
-            (None, None) => unreachable!("the last step always receives a gradient"),
-        };
+        let d = og.incoming(dh.take(), s, t, keep_sequence);
         let sv = &saved[s];
         let r = cols::<B>(sv, 0, h);
         let z = cols::<B>(sv, h, 2 * h);
@@ -708,17 +625,12 @@ pub fn gru_loop_backward<B: Backend>(
             1,
         )
     };
-    (
-        B::float_swap_dims(dx_tm, 0, 1),
+    LoopGrads {
+        xw: B::float_swap_dims(dx_tm, 0, 1),
         w_hh,
-        b_hn,
         // Every sequence has T ≥ 1: each experiment checks its step count at parse time.
-        dh.expect("at least one time step"),
-    )
-}
-
-/// Zeros shaped like `x`.
-#[allow(dead_code)]
-pub fn zeros_like<B: Backend>(x: &FloatTensor<B>) -> FloatTensor<B> {
-    B::float_zeros(x.shape(), &x.device(), dtype::<B>(x))
+        h0: dh.expect("at least one time step"),
+        c0: None,
+        b_hn: Some(b_hn),
+    }
 }

@@ -9,12 +9,18 @@
 //! (`generic.rs`) whose per-step work touches only `[B, H]`-sized tensors, with the weight
 //! gradient computed as one large matmul after the loop.
 //!
-//! Two traits:
-//! - [`RecurrenceKernels`]: forward (optionally recording a [`Tape`]) and backward for each
-//!   cell kind. The default bodies are the backend-generic implementation; a backend can
-//!   override them with a specialised kernel.
+//! One mechanism for every cell: the cell kind ([`Cell`]) is a parameter of one operation with
+//! one argument list ([`LayerTensors`]), one gradient list ([`LayerGrads`]) and one autodiff
+//! registration. Two traits:
+//! - [`RecurrenceKernels`]: the forward pass (optionally recording a [`Tape`]) and the
+//!   backward pass of a layer, for any cell. The default bodies are the backend-generic loop
+//!   (`generic.rs`); a backend overrides them with a specialised kernel (flex: `flex.rs` over
+//!   `cpu.rs`) and falls back to the generic loop for what its kernel does not cover.
 //! - [`RecurrenceOps`]: the backend extension that Burn's `Dispatch` routes to the tensor's
 //!   backend. Its implementation for `Autodiff<B>` registers the hand-written backward.
+//!
+//! Adding a backend kernel means implementing the two methods of [`RecurrenceKernels`];
+//! adding a cell means a [`Cell`] variant and its step arithmetic in each kernel.
 //!
 //! Layout: each op takes the layer input `x` `[B, T, D]` with `w_ih` `[D, G]` and the bias
 //! that folds into the input projection `[G]`, so the CPU kernel can fold the projection
@@ -34,6 +40,46 @@ use burn::backend::autodiff::{
 use burn::backend::{Backend, Cube, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::Tensor;
 
+/// The recurrence of a layer: which cell runs at every step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cell {
+    /// `h_s = act(x_s · w_ih + bias + h_{s-1} · w_hh)`, `act` ReLU or tanh.
+    Elman { relu: bool },
+    /// Gates i, f, g, o packed along G = 4H.
+    Lstm,
+    /// Gates r, z, n packed along G = 3H; `reset_after` applies the reset gate after the
+    /// recurrent product (PyTorch, cuDNN) rather than before it (the original GRU).
+    Gru { reset_after: bool },
+}
+
+impl Cell {
+    /// Gate groups of H columns in the projection: G = `gates() * H`.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Elman { .. } => 1,
+            Cell::Lstm => 4,
+            Cell::Gru { .. } => 3,
+        }
+    }
+}
+
+/// The tensors of one layer's recurrence, the same list for every cell.
+///
+/// `x` `[B, T, D]`, `w_ih` `[D, G]`, `bias` `[G]` (every bias that folds into the input
+/// projection), `w_hh` `[H, G]`, `h0` `[B, H]`. `b_hn` `[H]` is the GRU's bias inside the
+/// candidate (`r * (h · w_hn + b_hn)`), `c0` `[B, H]` the LSTM's initial cell state; a cell
+/// without them ignores what is passed there (and gets no gradient for it).
+#[derive(Clone, Debug)]
+pub struct LayerTensors<B: Backend> {
+    pub x: FloatTensor<B>,
+    pub w_ih: FloatTensor<B>,
+    pub bias: FloatTensor<B>,
+    pub w_hh: FloatTensor<B>,
+    pub b_hn: FloatTensor<B>,
+    pub h0: FloatTensor<B>,
+    pub c0: FloatTensor<B>,
+}
+
 /// What a forward pass keeps for its backward pass. The meaning of the tensors is private
 /// to the kernel that wrote them (forward and backward of one kernel come in pairs).
 #[derive(Clone, Debug)]
@@ -41,144 +87,46 @@ pub struct Tape<B: Backend> {
     pub tensors: Vec<FloatTensor<B>>,
 }
 
-pub struct ElmanGrads<B: Backend> {
-    /// `None` unless asked for (the input of the first layer is data).
+/// The gradients of a layer, field for field those of [`LayerTensors`]; `None` where the
+/// cell has no such tensor, and for `x` unless asked for (a first layer's input is data).
+pub struct LayerGrads<B: Backend> {
     pub x: Option<FloatTensor<B>>,
     pub w_ih: FloatTensor<B>,
     pub bias: FloatTensor<B>,
     pub w_hh: FloatTensor<B>,
+    pub b_hn: Option<FloatTensor<B>>,
     pub h0: FloatTensor<B>,
+    pub c0: Option<FloatTensor<B>>,
 }
 
-pub struct LstmGrads<B: Backend> {
-    /// `None` unless asked for (the input of the first layer is data).
-    pub x: Option<FloatTensor<B>>,
-    pub w_ih: FloatTensor<B>,
-    pub bias: FloatTensor<B>,
-    pub w_hh: FloatTensor<B>,
-    pub h0: FloatTensor<B>,
-    pub c0: FloatTensor<B>,
-}
-
-pub struct GruGrads<B: Backend> {
-    /// `None` unless asked for (the input of the first layer is data).
-    pub x: Option<FloatTensor<B>>,
-    pub w_ih: FloatTensor<B>,
-    pub bias: FloatTensor<B>,
-    pub w_hh: FloatTensor<B>,
-    pub b_hn: FloatTensor<B>,
-    pub h0: FloatTensor<B>,
-}
-
-/// Forward and backward of each cell's time loop on one backend's primitives.
+/// Forward and backward of a layer's time loop on one backend's primitives.
 ///
 /// `keep_sequence` selects the output: all hidden states `[B, T, H]`, or only the last one
 /// `[B, H]`. The LSTM output carries its final cell state as one extra time row
-/// (`[B, T + 1, H]` or `[B, 2, H]`). `save` asks for a [`Tape`] for the backward pass.
+/// (`[B, T + 1, H]` or `[B, 2, H]`), because an autodiff operation has one output. `save`
+/// asks for a [`Tape`] for the backward pass (a kernel returns one exactly then).
 pub trait RecurrenceKernels: Backend {
-    /// The Elman layer from its input `x` `[B, T, D]`: `h_s = act(x_s · w_ih + bias +
-    /// h_{s-1} · w_hh)`. Unlike the gated cells, the input projection is part of the
-    /// operation, so a kernel may fold it into the time loop.
-    #[allow(clippy::too_many_arguments)]
-    fn elman_forward(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        relu: bool,
+    fn recurrence_forward(
+        cell: Cell,
+        tensors: LayerTensors<Self>,
         keep_sequence: bool,
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        generic::elman_forward::<Self>(x, w_ih, bias, w_hh, h0, relu, keep_sequence, save)
+        generic::forward::<Self>(cell, tensors, keep_sequence, save)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn elman_backward(
-        tape: Tape<Self>,
-        w_ih: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        grad_out: FloatTensor<Self>,
-        relu: bool,
-        keep_sequence: bool,
-        need_dx: bool,
-    ) -> ElmanGrads<Self> {
-        generic::elman_backward::<Self>(tape, w_ih, w_hh, grad_out, relu, keep_sequence, need_dx)
-    }
-
-    /// The LSTM layer from its input `x` `[B, T, D]`, with `w_ih` `[D, 4H]` and the summed
-    /// bias `[4H]`; like the Elman op, a kernel may fold the projection into its loop.
-    #[allow(clippy::too_many_arguments)]
-    fn lstm_forward(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
-        keep_sequence: bool,
-        save: bool,
-    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        generic::lstm_forward::<Self>(x, w_ih, bias, w_hh, h0, c0, keep_sequence, save)
-    }
-
-    fn lstm_backward(
+    /// From the tape of [`RecurrenceKernels::recurrence_forward`] and the gradient of its
+    /// output; `need_dx` asks for the gradient of the layer input.
+    fn recurrence_backward(
+        cell: Cell,
         tape: Tape<Self>,
         w_ih: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         grad_out: FloatTensor<Self>,
         keep_sequence: bool,
         need_dx: bool,
-    ) -> LstmGrads<Self> {
-        generic::lstm_backward::<Self>(tape, w_ih, w_hh, grad_out, keep_sequence, need_dx)
-    }
-
-    /// The GRU layer from its input `x` `[B, T, D]`, with `w_ih` `[D, 3H]`, `bias` `[3H]`
-    /// (`b_ih` plus `b_hr`, `b_hz`) and `b_hn` `[H]`, which stays inside the candidate.
-    #[allow(clippy::too_many_arguments)]
-    fn gru_forward(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        b_hn: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        reset_after: bool,
-        keep_sequence: bool,
-        save: bool,
-    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        generic::gru_forward::<Self>(
-            x,
-            w_ih,
-            bias,
-            w_hh,
-            b_hn,
-            h0,
-            reset_after,
-            keep_sequence,
-            save,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn gru_backward(
-        tape: Tape<Self>,
-        w_ih: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        grad_out: FloatTensor<Self>,
-        reset_after: bool,
-        keep_sequence: bool,
-        need_dx: bool,
-    ) -> GruGrads<Self> {
-        generic::gru_backward::<Self>(
-            tape,
-            w_ih,
-            w_hh,
-            grad_out,
-            reset_after,
-            keep_sequence,
-            need_dx,
-        )
+    ) -> LayerGrads<Self> {
+        generic::backward::<Self>(cell, tape, w_ih, w_hh, grad_out, keep_sequence, need_dx)
     }
 }
 
@@ -186,41 +134,21 @@ impl RecurrenceKernels for Cube {}
 #[allow(deprecated)]
 impl RecurrenceKernels for burn::backend::NdArray {}
 
-/// The backend extension: one recurrent layer's time loop as one operation.
+/// The backend extension: one recurrent layer's time loop as one operation (the arguments
+/// are those of [`LayerTensors`]).
 #[allow(deprecated)]
 #[backend_extension(Autodiff, Flex, NdArray, Cube)]
 pub trait RecurrenceOps: burn::backend::Backend {
     #[allow(clippy::too_many_arguments)]
-    fn rnn_elman(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        relu: bool,
-        keep_sequence: bool,
-    ) -> FloatTensor<Self>;
-
-    #[allow(clippy::too_many_arguments)]
-    fn rnn_lstm(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
-        keep_sequence: bool,
-    ) -> FloatTensor<Self>;
-
-    #[allow(clippy::too_many_arguments)]
-    fn rnn_gru(
+    fn rnn_layer(
         x: FloatTensor<Self>,
         w_ih: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         b_hn: FloatTensor<Self>,
         h0: FloatTensor<Self>,
-        reset_after: bool,
+        c0: FloatTensor<Self>,
+        cell: Cell,
         keep_sequence: bool,
     ) -> FloatTensor<Self>;
 }
@@ -228,52 +156,27 @@ pub trait RecurrenceOps: burn::backend::Backend {
 macro_rules! forward_only_impl {
     ($backend:ty) => {
         impl RecurrenceOps for $backend {
-            fn rnn_elman(
-                x: FloatTensor<Self>,
-                w_ih: FloatTensor<Self>,
-                bias: FloatTensor<Self>,
-                w_hh: FloatTensor<Self>,
-                h0: FloatTensor<Self>,
-                relu: bool,
-                keep_sequence: bool,
-            ) -> FloatTensor<Self> {
-                Self::elman_forward(x, w_ih, bias, w_hh, h0, relu, keep_sequence, false).0
-            }
-
-            fn rnn_lstm(
-                x: FloatTensor<Self>,
-                w_ih: FloatTensor<Self>,
-                bias: FloatTensor<Self>,
-                w_hh: FloatTensor<Self>,
-                h0: FloatTensor<Self>,
-                c0: FloatTensor<Self>,
-                keep_sequence: bool,
-            ) -> FloatTensor<Self> {
-                Self::lstm_forward(x, w_ih, bias, w_hh, h0, c0, keep_sequence, false).0
-            }
-
-            fn rnn_gru(
+            fn rnn_layer(
                 x: FloatTensor<Self>,
                 w_ih: FloatTensor<Self>,
                 bias: FloatTensor<Self>,
                 w_hh: FloatTensor<Self>,
                 b_hn: FloatTensor<Self>,
                 h0: FloatTensor<Self>,
-                reset_after: bool,
+                c0: FloatTensor<Self>,
+                cell: Cell,
                 keep_sequence: bool,
             ) -> FloatTensor<Self> {
-                Self::gru_forward(
+                let tensors = LayerTensors {
                     x,
                     w_ih,
                     bias,
                     w_hh,
                     b_hn,
                     h0,
-                    reset_after,
-                    keep_sequence,
-                    false,
-                )
-                .0
+                    c0,
+                };
+                Self::recurrence_forward(cell, tensors, keep_sequence, false).0
             }
         }
     };
@@ -288,77 +191,26 @@ mod ndarray_impl {
 }
 
 #[derive(Debug)]
-struct ElmanBackward;
+struct RecurrenceBackward;
 
-impl<B: RecurrenceKernels> Backward<B, 5> for ElmanBackward {
-    type State = (Tape<B>, FloatTensor<B>, FloatTensor<B>, bool, bool);
+impl<B: RecurrenceKernels> Backward<B, 7> for RecurrenceBackward {
+    type State = (Cell, Tape<B>, FloatTensor<B>, FloatTensor<B>, bool);
 
-    fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [n_x, n_wi, n_b, n_w, n_h0] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 7>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [n_x, n_wi, n_b, n_w, n_bn, n_h0, n_c0] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (tape, w_ih, w_hh, relu, keep) = ops.state;
-        let g = B::elman_backward(tape, w_ih, w_hh, grad, relu, keep, n_x.is_some());
-        if let (Some(node), Some(dx)) = (n_x, g.x) {
-            grads.register::<B>(node.id, dx);
-        }
-        for (node, value) in [(n_wi, g.w_ih), (n_b, g.bias), (n_w, g.w_hh), (n_h0, g.h0)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, value);
-            }
-        }
-    }
-}
-
-#[derive(Debug)]
-struct LstmBackward;
-
-impl<B: RecurrenceKernels> Backward<B, 6> for LstmBackward {
-    type State = (Tape<B>, FloatTensor<B>, FloatTensor<B>, bool);
-
-    fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [n_x, n_wi, n_b, n_w, n_h0, n_c0] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (tape, w_ih, w_hh, keep) = ops.state;
-        let g = B::lstm_backward(tape, w_ih, w_hh, grad, keep, n_x.is_some());
-        if let (Some(node), Some(dx)) = (n_x, g.x) {
-            grads.register::<B>(node.id, dx);
-        }
+        let (cell, tape, w_ih, w_hh, keep) = ops.state;
+        let g = B::recurrence_backward(cell, tape, w_ih, w_hh, grad, keep, n_x.is_some());
         for (node, value) in [
-            (n_wi, g.w_ih),
-            (n_b, g.bias),
-            (n_w, g.w_hh),
-            (n_h0, g.h0),
+            (n_x, g.x),
+            (n_wi, Some(g.w_ih)),
+            (n_b, Some(g.bias)),
+            (n_w, Some(g.w_hh)),
+            (n_bn, g.b_hn),
+            (n_h0, Some(g.h0)),
             (n_c0, g.c0),
         ] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, value);
-            }
-        }
-    }
-}
-
-#[derive(Debug)]
-struct GruBackward;
-
-impl<B: RecurrenceKernels> Backward<B, 6> for GruBackward {
-    type State = (Tape<B>, FloatTensor<B>, FloatTensor<B>, bool, bool);
-
-    fn backward(self, ops: Ops<Self::State, 6>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [n_x, n_wi, n_bias, n_w, n_bn, n_h0] = ops.parents;
-        let grad = grads.consume::<B>(&ops.node);
-        let (tape, w_ih, w_hh, reset_after, keep) = ops.state;
-        let g = B::gru_backward(tape, w_ih, w_hh, grad, reset_after, keep, n_x.is_some());
-        if let (Some(node), Some(dx)) = (n_x, g.x) {
-            grads.register::<B>(node.id, dx);
-        }
-        for (node, value) in [
-            (n_wi, g.w_ih),
-            (n_bias, g.bias),
-            (n_w, g.w_hh),
-            (n_bn, g.b_hn),
-            (n_h0, g.h0),
-        ] {
-            if let Some(node) = node {
+            if let (Some(node), Some(value)) = (node, value) {
                 grads.register::<B>(node.id, value);
             }
         }
@@ -366,167 +218,91 @@ impl<B: RecurrenceKernels> Backward<B, 6> for GruBackward {
 }
 
 impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, C> {
-    fn rnn_elman(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        relu: bool,
-        keep_sequence: bool,
-    ) -> FloatTensor<Self> {
-        let prep = ElmanBackward
-            .prepare::<C>([x.node(), w_ih.node(), bias.node(), w_hh.node(), h0.node()])
-            .compute_bound()
-            .stateful();
-        match prep {
-            OpsKind::Tracked(prep) => {
-                let wi = w_ih.primitive().clone();
-                let w = w_hh.primitive().clone();
-                let (out, tape) = B::elman_forward(
-                    x.primitive().clone(),
-                    wi.clone(),
-                    bias.primitive().clone(),
-                    w.clone(),
-                    h0.primitive().clone(),
-                    relu,
-                    keep_sequence,
-                    true,
-                );
-                // The call above passed `true` for the tape, and the kernels always return one then.
-                let tape = tape.expect("a tape was requested");
-                prep.finish((tape, wi, w, relu, keep_sequence), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(
-                B::elman_forward(
-                    x.into_primitive(),
-                    w_ih.into_primitive(),
-                    bias.into_primitive(),
-                    w_hh.into_primitive(),
-                    h0.into_primitive(),
-                    relu,
-                    keep_sequence,
-                    false,
-                )
-                .0,
-            ),
-        }
-    }
-
-    fn rnn_lstm(
-        x: FloatTensor<Self>,
-        w_ih: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        w_hh: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        c0: FloatTensor<Self>,
-        keep_sequence: bool,
-    ) -> FloatTensor<Self> {
-        let prep = LstmBackward
-            .prepare::<C>([
-                x.node(),
-                w_ih.node(),
-                bias.node(),
-                w_hh.node(),
-                h0.node(),
-                c0.node(),
-            ])
-            .compute_bound()
-            .stateful();
-        match prep {
-            OpsKind::Tracked(prep) => {
-                let wi = w_ih.primitive().clone();
-                let w = w_hh.primitive().clone();
-                let (out, tape) = B::lstm_forward(
-                    x.primitive().clone(),
-                    wi.clone(),
-                    bias.primitive().clone(),
-                    w.clone(),
-                    h0.primitive().clone(),
-                    c0.primitive().clone(),
-                    keep_sequence,
-                    true,
-                );
-                // The call above passed `true` for the tape, and the kernels always return one then.
-                let tape = tape.expect("a tape was requested");
-                prep.finish((tape, wi, w, keep_sequence), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(
-                B::lstm_forward(
-                    x.into_primitive(),
-                    w_ih.into_primitive(),
-                    bias.into_primitive(),
-                    w_hh.into_primitive(),
-                    h0.into_primitive(),
-                    c0.into_primitive(),
-                    keep_sequence,
-                    false,
-                )
-                .0,
-            ),
-        }
-    }
-
-    fn rnn_gru(
+    fn rnn_layer(
         x: FloatTensor<Self>,
         w_ih: FloatTensor<Self>,
         bias: FloatTensor<Self>,
         w_hh: FloatTensor<Self>,
         b_hn: FloatTensor<Self>,
         h0: FloatTensor<Self>,
-        reset_after: bool,
+        c0: FloatTensor<Self>,
+        cell: Cell,
         keep_sequence: bool,
     ) -> FloatTensor<Self> {
-        let prep = GruBackward
-            .prepare::<C>([
-                x.node(),
-                w_ih.node(),
-                bias.node(),
-                w_hh.node(),
-                b_hn.node(),
-                h0.node(),
-            ])
+        let inner = LayerTensors::<B> {
+            x: x.primitive().clone(),
+            w_ih: w_ih.primitive().clone(),
+            bias: bias.primitive().clone(),
+            w_hh: w_hh.primitive().clone(),
+            b_hn: b_hn.primitive().clone(),
+            h0: h0.primitive().clone(),
+            c0: c0.primitive().clone(),
+        };
+        let nodes = [&x, &w_ih, &bias, &w_hh, &b_hn, &h0, &c0].map(|t| t.node());
+        match RecurrenceBackward
+            .prepare::<C>(nodes)
             .compute_bound()
-            .stateful();
-        match prep {
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
-                let wi = w_ih.primitive().clone();
-                let w = w_hh.primitive().clone();
-                let (out, tape) = B::gru_forward(
-                    x.primitive().clone(),
-                    wi.clone(),
-                    bias.primitive().clone(),
-                    w.clone(),
-                    b_hn.primitive().clone(),
-                    h0.primitive().clone(),
-                    reset_after,
-                    keep_sequence,
-                    true,
-                );
-                // The call above passed `true` for the tape, and the kernels always return one then.
+                let (wi, w) = (inner.w_ih.clone(), inner.w_hh.clone());
+                let (out, tape) = B::recurrence_forward(cell, inner, keep_sequence, true);
+                // `save` was true, and every kernel returns a tape then.
                 let tape = tape.expect("a tape was requested");
-                prep.finish((tape, wi, w, reset_after, keep_sequence), out)
+                prep.finish((cell, tape, wi, w, keep_sequence), out)
             }
-            OpsKind::UnTracked(prep) => prep.finish(
-                B::gru_forward(
-                    x.into_primitive(),
-                    w_ih.into_primitive(),
-                    bias.into_primitive(),
-                    w_hh.into_primitive(),
-                    b_hn.into_primitive(),
-                    h0.into_primitive(),
-                    reset_after,
-                    keep_sequence,
-                    false,
-                )
-                .0,
-            ),
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::recurrence_forward(cell, inner, keep_sequence, false).0)
+            }
         }
     }
 }
 
-/// Elman layer on `Tensor`s, from its input `x` `[B, T, D]` (input projection included):
-/// `[B, T, H]` (all steps) or `[B, H]` (last step) as a rank-3 tensor `[B, T or 1, H]`.
+/// One layer of any cell from its input `x` `[B, T, D]` (input projection included; the
+/// tensors as in [`LayerTensors`], zeros where the cell takes no `b_hn` or `c0`): the hidden
+/// states `[B, T or 1, H]`, and for the LSTM the final cell state `[B, H]`.
+#[allow(clippy::too_many_arguments)]
+pub fn recurrent_layer(
+    cell: Cell,
+    x: Tensor<3>,
+    w_ih: Tensor<2>,
+    bias: Tensor<1>,
+    w_hh: Tensor<2>,
+    b_hn: Option<Tensor<1>>,
+    h0: Tensor<2>,
+    c0: Option<Tensor<2>>,
+    keep_sequence: bool,
+) -> (Tensor<3>, Option<Tensor<2>>) {
+    let device = x.device();
+    let [b, t, _] = x.dims();
+    let [_, h] = h0.dims();
+    let b_hn = b_hn.unwrap_or_else(|| Tensor::zeros([h], &device));
+    let c0 = c0.unwrap_or_else(|| Tensor::zeros([b, h], &device));
+    let out = <Dispatch as RecurrenceOps>::rnn_layer(
+        x.into_dispatch(),
+        w_ih.into_dispatch(),
+        bias.into_dispatch(),
+        w_hh.into_dispatch(),
+        b_hn.into_dispatch(),
+        h0.into_dispatch(),
+        c0.into_dispatch(),
+        cell,
+        keep_sequence,
+    );
+    let rows = if keep_sequence { t } else { 1 };
+    match cell {
+        Cell::Lstm => {
+            let out = Tensor::<3>::from_dispatch(out);
+            let hidden = out.clone().slice([0..b, 0..rows, 0..h]);
+            let cell_state = out.slice([0..b, rows..rows + 1, 0..h]).reshape([b, h]);
+            (hidden, Some(cell_state))
+        }
+        _ if keep_sequence => (Tensor::<3>::from_dispatch(out), None),
+        _ => (Tensor::<2>::from_dispatch(out).reshape([b, 1, h]), None),
+    }
+}
+
+/// Elman layer from its input `x` `[B, T, D]`: `[B, T or 1, H]`.
 pub fn elman_layer(
     x: Tensor<3>,
     w_ih: Tensor<2>,
@@ -536,26 +312,12 @@ pub fn elman_layer(
     relu: bool,
     keep_sequence: bool,
 ) -> Tensor<3> {
-    let [b, _, _] = x.dims();
-    let h = w_hh.dims()[0];
-    let out = <Dispatch as RecurrenceOps>::rnn_elman(
-        x.into_dispatch(),
-        w_ih.into_dispatch(),
-        bias.into_dispatch(),
-        w_hh.into_dispatch(),
-        h0.into_dispatch(),
-        relu,
-        keep_sequence,
-    );
-    if keep_sequence {
-        Tensor::<3>::from_dispatch(out)
-    } else {
-        Tensor::<2>::from_dispatch(out).reshape([b, 1, h])
-    }
+    let cell = Cell::Elman { relu };
+    recurrent_layer(cell, x, w_ih, bias, w_hh, None, h0, None, keep_sequence).0
 }
 
-/// LSTM layer from its input `x` `[B, T, D]` (input projection included): returns
-/// `[B, T or 1, H]` hidden states and the final cell state `[B, H]`.
+/// LSTM layer from its input `x` `[B, T, D]`: the hidden states `[B, T or 1, H]` and the
+/// final cell state `[B, H]`.
 pub fn lstm_layer(
     x: Tensor<3>,
     w_ih: Tensor<2>,
@@ -565,24 +327,23 @@ pub fn lstm_layer(
     c0: Tensor<2>,
     keep_sequence: bool,
 ) -> (Tensor<3>, Tensor<2>) {
-    let [b, t, _] = x.dims();
-    let h = w_hh.dims()[0];
-    let out = Tensor::<3>::from_dispatch(<Dispatch as RecurrenceOps>::rnn_lstm(
-        x.into_dispatch(),
-        w_ih.into_dispatch(),
-        bias.into_dispatch(),
-        w_hh.into_dispatch(),
-        h0.into_dispatch(),
-        c0.into_dispatch(),
+    let (out, c) = recurrent_layer(
+        Cell::Lstm,
+        x,
+        w_ih,
+        bias,
+        w_hh,
+        None,
+        h0,
+        Some(c0),
         keep_sequence,
-    ));
-    let rows = if keep_sequence { t } else { 1 };
-    let hidden = out.clone().slice([0..b, 0..rows, 0..h]);
-    let cell = out.slice([0..b, rows..rows + 1, 0..h]).reshape([b, h]);
-    (hidden, cell)
+    );
+    // The LSTM arm of `recurrent_layer` always returns the cell state.
+    (out, c.expect("the LSTM returns its cell state"))
 }
 
-/// GRU layer from its input `x` `[B, T, D]` (input projection included): `[B, T or 1, H]`.
+/// GRU layer from its input `x` `[B, T, D]` (`bias` `[3H]` holds `b_ih` plus `b_hr`, `b_hz`;
+/// `b_hn` `[H]` stays inside the candidate): `[B, T or 1, H]`.
 #[allow(clippy::too_many_arguments)]
 pub fn gru_layer(
     x: Tensor<3>,
@@ -594,21 +355,17 @@ pub fn gru_layer(
     reset_after: bool,
     keep_sequence: bool,
 ) -> Tensor<3> {
-    let [b, _, _] = x.dims();
-    let h = w_hh.dims()[0];
-    let out = <Dispatch as RecurrenceOps>::rnn_gru(
-        x.into_dispatch(),
-        w_ih.into_dispatch(),
-        bias.into_dispatch(),
-        w_hh.into_dispatch(),
-        b_hn.into_dispatch(),
-        h0.into_dispatch(),
-        reset_after,
+    let cell = Cell::Gru { reset_after };
+    recurrent_layer(
+        cell,
+        x,
+        w_ih,
+        bias,
+        w_hh,
+        Some(b_hn),
+        h0,
+        None,
         keep_sequence,
-    );
-    if keep_sequence {
-        Tensor::<3>::from_dispatch(out)
-    } else {
-        Tensor::<2>::from_dispatch(out).reshape([b, 1, h])
-    }
+    )
+    .0
 }
