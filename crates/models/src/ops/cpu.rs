@@ -772,6 +772,96 @@ fn check_len(kernel: &str, name: &str, got: usize, want: usize) {
     );
 }
 
+/// One thread's share of one step of a forward time loop, as [`forward_loop`] hands it to a
+/// cell's step arithmetic: rows `r0..r0 + rows` of the batch at step `s`.
+struct ForwardStep<'a, const N: usize> {
+    r0: usize,
+    rows: usize,
+    s: usize,
+    /// Each state (h; and c for the LSTM) before the step: this thread's rows, stride `hp`.
+    prev: [&'a [f32]; N],
+    /// Each state after the step, to write: this thread's rows, stride `hp`.
+    next: [&'a mut [f32]; N],
+    /// This thread's rows of the step's tape entry (stride `tape_width`), when recording.
+    tape: Option<&'a mut [f32]>,
+}
+
+/// The time-loop driver of every cell's forward kernel, written once: the state buffers,
+/// the batch split across threads (each runs all T steps on its own rows, so no per-step
+/// synchronisation), the two-slot rotation when earlier steps need not be kept, denormal
+/// flushing, and the disjoint row slices each thread gets. The cell supplies per-thread
+/// scratch (`scratch(rows)`) and its step arithmetic (`step`), which reads `prev` and
+/// writes `next` (and the tape row when there is one).
+///
+/// Returns the states `[slots, B, hp]` (time-major, padded): all `T + 1` steps when
+/// `keep_all`, else two slots used in turn (the last state is in slot `T % 2`); and the
+/// tape `[T, B, tape_width]` when `keep_all` (empty otherwise).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn forward_loop<const N: usize, W>(
+    b: usize,
+    t: usize,
+    h: usize,
+    init: [&[f32]; N],
+    keep_all: bool,
+    tape_width: usize,
+    scratch: impl Fn(usize) -> W + Sync,
+    step: impl Fn(&mut W, ForwardStep<'_, N>) + Sync,
+) -> ([Vec<f32>; N], Vec<f32>) {
+    let hp = padded(h);
+    let slots = if keep_all { t + 1 } else { 2 };
+    let slot = move |s: usize| if keep_all { s } else { s % 2 };
+    let mut states: [Vec<f32>; N] = std::array::from_fn(|_| vec![0.0f32; size(&[slots, b, hp])]);
+    for (state, init) in states.iter_mut().zip(init) {
+        for r in 0..b {
+            state[r * hp..r * hp + h].copy_from_slice(&init[r * h..(r + 1) * h]);
+        }
+    }
+    let mut tape = vec![
+        0.0f32;
+        if keep_all {
+            size(&[t, b, tape_width])
+        } else {
+            0
+        }
+    ];
+    {
+        let shared = states.each_mut().map(|s| Shared::new(s));
+        let tape_p = Shared::new(&mut tape);
+        row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
+            let _ftz = FlushDenormals::new();
+            let rows = r1 - r0;
+            let mut w = scratch(rows);
+            for s in 0..t {
+                let (at_prev, at_next) = ((slot(s) * b + r0) * hp, (slot(s + 1) * b + r0) * hp);
+                // SAFETY: rows r0..r1 of a slot are this thread's alone (`row_chunks` gives
+                // disjoint ranges), and `slot(s) != slot(s + 1)`: `prev` (slot `s`, read) and
+                // `next` (slot `s + 1`, written) overlap neither each other nor another
+                // thread's slices. They live for this step only.
+                let prev = shared.map(|p| unsafe { p.slice(at_prev, rows * hp) });
+                // SAFETY: as above.
+                let next = shared.map(|p| unsafe { p.slice_mut(at_next, rows * hp) });
+                // SAFETY: this thread's rows of step `s` of the tape, written only here, once.
+                let tape = keep_all.then(|| unsafe {
+                    tape_p.slice_mut((s * b + r0) * tape_width, rows * tape_width)
+                });
+                step(
+                    &mut w,
+                    ForwardStep {
+                        r0,
+                        rows,
+                        s,
+                        prev,
+                        next,
+                        tape,
+                    },
+                );
+            }
+        });
+    }
+    (states, tape)
+}
+
 multiversion! {
 /// Elman forward with the input projection folded in: step `s` computes
 /// `h_s = act(x_s · w_ih + bias + h_{s-1} · w)`. `x` `[B, T, D]`, `w_ih` `[D, H]`,
@@ -804,36 +894,23 @@ pub(crate) fn elman_forward(
     check_len(K, "w", w.len(), size(&[h, h]));
     check_len(K, "h0", h0.len(), size(&[b, h]));
     let hp = padded(h);
-    let slots = if keep_all { t + 1 } else { 2 };
-    let slot = move |s: usize| if keep_all { s } else { s % 2 };
-    let mut hs = vec![0.0f32; size(&[slots, b, hp])];
-    for r in 0..b {
-        hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
-    }
     let wp = Packed::new(w, h, h, false);
     let wip = Packed::new(w_ih, d, h, false);
-    let out = Shared::new(&mut hs);
-    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
-        let _ftz = FlushDenormals::new();
-        let rows = r1 - r0;
-        for s in 0..t {
-            // SAFETY: rows r0..r1 of each slot are this thread's alone (`row_chunks`), and
-            // `slot(s) != slot(s + 1)`, so `prev` and `cur` do not overlap each other either.
-            let prev = unsafe { out.slice((slot(s) * b + r0) * hp, rows * hp) };
-            // SAFETY: as above: this thread's rows of slot `s + 1`, disjoint from `prev`.
-            let cur = unsafe { out.slice_mut((slot(s + 1) * b + r0) * hp, rows * hp) };
-            project_step(x, &wip, r0, rows, s, t, cur);
-            gemm(rows, h, hp, prev, hp, 1, &wp.data, hp, cur, hp, true);
-            for r in 0..rows {
-                let a = &mut cur[r * hp..][..h];
-                if relu {
-                    a.iter_mut().zip(bias).for_each(|(a, c)| *a = (*a + c).max(0.0));
-                } else {
-                    a.iter_mut().zip(bias).for_each(|(a, c)| *a = tanh(*a + c));
-                }
+    let step = |_: &mut (), st: ForwardStep<'_, 1>| {
+        let ([prev], [cur]) = (st.prev, st.next);
+        // The projection goes straight into the new state, then the recurrent product.
+        project_step(x, &wip, st.r0, st.rows, st.s, t, cur);
+        gemm(st.rows, h, hp, prev, hp, 1, &wp.data, hp, cur, hp, true);
+        for r in 0..st.rows {
+            let a = &mut cur[r * hp..][..h];
+            if relu {
+                a.iter_mut().zip(bias).for_each(|(a, c)| *a = (*a + c).max(0.0));
+            } else {
+                a.iter_mut().zip(bias).for_each(|(a, c)| *a = tanh(*a + c));
             }
         }
-    });
+    };
+    let ([hs], _) = forward_loop(b, t, h, [h0], keep_all, 0, |_| (), step);
     hs
 }
 }
@@ -976,70 +1053,42 @@ pub(crate) fn lstm_forward(
     check_len(K, "h0", h0.len(), size(&[b, h]));
     check_len(K, "c0", c0.len(), size(&[b, h]));
     let (hp, gp) = (padded(h), padded(g4));
-    let slots = if keep_all { t + 1 } else { 2 };
-    let slot = move |s: usize| if keep_all { s } else { s % 2 };
-    let mut hs = vec![0.0f32; size(&[slots, b, hp])];
-    let mut cs = vec![0.0f32; size(&[slots, b, hp])];
-    let mut acts = vec![0.0f32; if keep_all { size(&[t, b, gp]) } else { 0 }];
-    for r in 0..b {
-        hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
-        cs[r * hp..r * hp + h].copy_from_slice(&c0[r * h..(r + 1) * h]);
-    }
     let wp = Packed::new(w, h, g4, false);
     let wip = Packed::new(w_ih, d, g4, false);
-    let (hs_p, cs_p, acts_p) = (
-        Shared::new(&mut hs),
-        Shared::new(&mut cs),
-        Shared::new(&mut acts),
-    );
-    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
-        let _ftz = FlushDenormals::new();
-        let rows = r1 - r0;
-        let mut gates = vec![0.0f32; rows * gp];
-        for s in 0..t {
-            project_step(x, &wip, r0, rows, s, t, &mut gates);
-            let (at_prev, at) = ((slot(s) * b + r0) * hp, (slot(s + 1) * b + r0) * hp);
-            // SAFETY: this thread's rows (r0..r1, disjoint across threads by `row_chunks`) of
-            // slot `s`; this thread writes only slot `s + 1 != slot(s)` during the step.
-            let prev = unsafe { hs_p.slice(at_prev, rows * hp) };
-            gemm(rows, h, gp, prev, hp, 1, &wp.data, gp, &mut gates, gp, true);
-            // SAFETY: as for `prev`: this thread's rows of slot `s`, only read this step.
-            let c_prev = unsafe { cs_p.slice(at_prev, rows * hp) };
-            // SAFETY: this thread's rows of slot `s + 1 != slot(s)`: overlaps no other slice
-            // (`prev` and `c_prev` are in slot `s`).
-            let c_new = unsafe { cs_p.slice_mut(at, rows * hp) };
-            // SAFETY: as for `c_new`, in `hs`: `prev` (slot `s`) is the only other slice.
-            let h_new = unsafe { hs_p.slice_mut(at, rows * hp) };
-            // SAFETY: this thread's rows of step `s` of `acts`, written only here, once.
-            let mut acts_s =
-                keep_all.then(|| unsafe { acts_p.slice_mut((s * b + r0) * gp, rows * gp) });
-            for r in 0..rows {
-                let g = &mut gates[r * gp..r * gp + g4];
-                g.iter_mut().zip(bias).for_each(|(v, c)| *v += c);
-                // Exact-length gate slices so the loop has no bounds checks and vectorises.
-                let (ifg, o) = g.split_at_mut(3 * h);
-                let (i_f, gg) = ifg.split_at_mut(2 * h);
-                i_f.iter_mut().for_each(|x| *x = sigmoid(*x));
-                gg.iter_mut().for_each(|x| *x = tanh(*x));
-                o.iter_mut().for_each(|x| *x = sigmoid(*x));
-                let (gi, rest) = g.split_at(h);
-                let (gf, rest) = rest.split_at(h);
-                let (gg, go) = rest.split_at(h);
-                let go = &go[..h];
-                let c_prev = &c_prev[r * hp..][..h];
-                let c = &mut c_new[r * hp..][..h];
-                let hn = &mut h_new[r * hp..][..h];
-                for u in 0..h {
-                    let cv = gf[u] * c_prev[u] + gi[u] * gg[u];
-                    c[u] = cv;
-                    hn[u] = go[u] * tanh(cv);
-                }
-                if let Some(acts_s) = &mut acts_s {
-                    acts_s[r * gp..][..g4].copy_from_slice(g);
-                }
+    // Per thread: the step's gate pre-activations, then activations, `[rows, gp]`.
+    let scratch = |rows: usize| vec![0.0f32; rows * gp];
+    let step = |gates: &mut Vec<f32>, st: ForwardStep<'_, 2>| {
+        let ([h_prev, c_prev], [h_new, c_new]) = (st.prev, st.next);
+        project_step(x, &wip, st.r0, st.rows, st.s, t, gates);
+        gemm(st.rows, h, gp, h_prev, hp, 1, &wp.data, gp, gates, gp, true);
+        let mut acts = st.tape;
+        for r in 0..st.rows {
+            let g = &mut gates[r * gp..r * gp + g4];
+            g.iter_mut().zip(bias).for_each(|(v, c)| *v += c);
+            // Exact-length gate slices so the loop has no bounds checks and vectorises.
+            let (ifg, o) = g.split_at_mut(3 * h);
+            let (i_f, gg) = ifg.split_at_mut(2 * h);
+            i_f.iter_mut().for_each(|x| *x = sigmoid(*x));
+            gg.iter_mut().for_each(|x| *x = tanh(*x));
+            o.iter_mut().for_each(|x| *x = sigmoid(*x));
+            let (gi, rest) = g.split_at(h);
+            let (gf, rest) = rest.split_at(h);
+            let (gg, go) = rest.split_at(h);
+            let go = &go[..h];
+            let c_prev = &c_prev[r * hp..][..h];
+            let c = &mut c_new[r * hp..][..h];
+            let hn = &mut h_new[r * hp..][..h];
+            for u in 0..h {
+                let cv = gf[u] * c_prev[u] + gi[u] * gg[u];
+                c[u] = cv;
+                hn[u] = go[u] * tanh(cv);
+            }
+            if let Some(acts) = &mut acts {
+                acts[r * gp..][..g4].copy_from_slice(g);
             }
         }
-    });
+    };
+    let ([hs, cs], acts) = forward_loop(b, t, h, [h0, c0], keep_all, gp, scratch, step);
     (hs, cs, acts)
 }
 }
@@ -1206,13 +1255,6 @@ pub(crate) fn gru_forward(
     check_len(K, "h0", h0.len(), size(&[b, h]));
     let (hp, xp, sp) = (padded(h), padded(g3), padded(g4));
     let wip = Packed::new(w_ih, d, g3, false);
-    let slots = if keep_all { t + 1 } else { 2 };
-    let slot = move |s: usize| if keep_all { s } else { s % 2 };
-    let mut hs = vec![0.0f32; size(&[slots, b, hp])];
-    let mut saved = vec![0.0f32; if keep_all { size(&[t, b, sp]) } else { 0 }];
-    for r in 0..b {
-        hs[r * hp..r * hp + h].copy_from_slice(&h0[r * h..(r + 1) * h]);
-    }
     // Reset after: one product with all of W. Reset before: h W_rz, then (r h) W_n.
     let (w_a, w_n) = if reset_after {
         (Packed::new(w, h, g3, false), None)
@@ -1222,98 +1264,100 @@ pub(crate) fn gru_forward(
             Some(Packed::columns(w, h, g3, 2 * h, g3)),
         )
     };
-    let (hs_p, saved_p) = (Shared::new(&mut hs), Shared::new(&mut saved));
-    row_chunks(b).into_par_iter().for_each(|(r0, r1)| {
-        let _ftz = FlushDenormals::new();
-        let rows = r1 - r0;
-        let mut hw = vec![0.0f32; rows * w_a.np];
-        let mut q = vec![0.0f32; rows * hp];
-        let mut qn = vec![0.0f32; rows * hp];
-        let mut row_save = vec![0.0f32; 4 * h];
-        // This step's input projection x_s · w_ih + bias, rows padded to xp.
-        let mut xw = vec![0.0f32; rows * xp];
-        for s in 0..t {
-            project_step(x, &wip, r0, rows, s, t, &mut xw);
-            for row in xw.chunks_exact_mut(xp) {
-                row.iter_mut().zip(bias).for_each(|(v, c)| *v += c);
-            }
-            // SAFETY: this thread's rows (r0..r1, disjoint across threads by `row_chunks`)
-            // of slot `s`; during the step this thread writes only slot `s + 1 != slot(s)`.
-            let prev = unsafe { hs_p.slice((slot(s) * b + r0) * hp, rows * hp) };
-            gemm(rows, h, w_a.np, prev, hp, 1, &w_a.data, w_a.np, &mut hw, w_a.np, false);
-            if let Some(w_n) = &w_n {
-                for r in 0..rows {
-                    // Exact-length slices so the loop has no bounds checks and vectorises.
-                    let x_r = &xw[r * xp..][..h];
-                    let hprev = &prev[r * hp..][..h];
-                    let hw_r = &mut hw[r * w_a.np..][..h];
-                    let q_r = &mut q[r * hp..][..h];
-                    for u in 0..h {
-                        // Keep the activated r in place of its pre-activation for the loop below.
-                        let rr = sigmoid(x_r[u] + hw_r[u]);
-                        hw_r[u] = rr;
-                        q_r[u] = rr * hprev[u];
-                    }
-                }
-                gemm(rows, h, hp, &q, hp, 1, &w_n.data, hp, &mut qn, hp, false);
-            }
-            let b_hn = &b_hn[..h];
-            // SAFETY: this thread's rows of slot `s + 1`, disjoint from `prev` (slot `s`), the
-            // only other slice of `hs` this thread holds.
-            let h_new = unsafe { hs_p.slice_mut((slot(s + 1) * b + r0) * hp, rows * hp) };
-            // SAFETY: this thread's rows of step `s` of `saved`, written only here, once.
-            let mut saved_s =
-                keep_all.then(|| unsafe { saved_p.slice_mut((s * b + r0) * sp, rows * sp) });
+    let b_hn = &b_hn[..h];
+    // Per thread: h W (or h W_rz), r h, (r h) W_n, a [r, z, n, q] row when there is no
+    // tape to write it to, and the step's input projection x_s · w_ih + bias.
+    let scratch = |rows: usize| GruScratch {
+        hw: vec![0.0f32; rows * w_a.np],
+        q: vec![0.0f32; rows * hp],
+        qn: vec![0.0f32; rows * hp],
+        row_save: vec![0.0f32; 4 * h],
+        xw: vec![0.0f32; rows * xp],
+    };
+    let step = |w: &mut GruScratch, st: ForwardStep<'_, 1>| {
+        let ([prev], [h_new]) = (st.prev, st.next);
+        let rows = st.rows;
+        project_step(x, &wip, st.r0, rows, st.s, t, &mut w.xw);
+        for row in w.xw.chunks_exact_mut(xp) {
+            row.iter_mut().zip(bias).for_each(|(v, c)| *v += c);
+        }
+        gemm(rows, h, w_a.np, prev, hp, 1, &w_a.data, w_a.np, &mut w.hw, w_a.np, false);
+        if let Some(w_n) = &w_n {
             for r in 0..rows {
-                // Exact-length slices so the loops below have no bounds checks and vectorise.
-                let x = &xw[r * xp..][..g3];
-                let (x_r, x_zn) = x.split_at(h);
-                let (x_z, x_n) = x_zn.split_at(h);
-                let hw_r = &hw[r * w_a.np..][..w_a.n];
-                let (hw_rr, hw_zn) = hw_r.split_at(h);
-                let hw_z = &hw_zn[..h];
+                // Exact-length slices so the loop has no bounds checks and vectorises.
+                let x_r = &w.xw[r * xp..][..h];
                 let hprev = &prev[r * hp..][..h];
-                let hn = &mut h_new[r * hp..][..h];
-                // The saved [r, z, n, q] row goes straight to the tape when there is one.
-                let save: &mut [f32] = match &mut saved_s {
-                    Some(saved_s) => &mut saved_s[r * sp..][..4 * h],
-                    None => &mut row_save[..],
-                };
-                let (s_r, rest) = save.split_at_mut(h);
-                let (s_z, rest) = rest.split_at_mut(h);
-                let (s_n, s_q) = rest.split_at_mut(h);
-                let s_q = &mut s_q[..h];
-                if reset_after {
-                    let hw_n = &hw_zn[h..2 * h];
-                    for u in 0..h {
-                        let rr = sigmoid(x_r[u] + hw_rr[u]);
-                        let z = sigmoid(x_z[u] + hw_z[u]);
-                        let qq = hw_n[u] + b_hn[u];
-                        let n = tanh(x_n[u] + rr * qq);
-                        hn[u] = n + z * (hprev[u] - n);
-                        s_r[u] = rr;
-                        s_z[u] = z;
-                        s_n[u] = n;
-                        s_q[u] = qq;
-                    }
-                } else {
-                    let qn_r = &qn[r * hp..][..h];
-                    let q_r = &q[r * hp..][..h];
-                    for u in 0..h {
-                        let z = sigmoid(x_z[u] + hw_z[u]);
-                        let n = tanh(x_n[u] + qn_r[u] + b_hn[u]);
-                        hn[u] = n + z * (hprev[u] - n);
-                        s_r[u] = hw_rr[u];
-                        s_z[u] = z;
-                        s_n[u] = n;
-                        s_q[u] = q_r[u];
-                    }
+                let hw_r = &mut w.hw[r * w_a.np..][..h];
+                let q_r = &mut w.q[r * hp..][..h];
+                for u in 0..h {
+                    // Keep the activated r in place of its pre-activation for the loop below.
+                    let rr = sigmoid(x_r[u] + hw_r[u]);
+                    hw_r[u] = rr;
+                    q_r[u] = rr * hprev[u];
+                }
+            }
+            gemm(rows, h, hp, &w.q, hp, 1, &w_n.data, hp, &mut w.qn, hp, false);
+        }
+        let mut saved_s = st.tape;
+        for r in 0..rows {
+            // Exact-length slices so the loops below have no bounds checks and vectorise.
+            let x = &w.xw[r * xp..][..g3];
+            let (x_r, x_zn) = x.split_at(h);
+            let (x_z, x_n) = x_zn.split_at(h);
+            let hw_r = &w.hw[r * w_a.np..][..w_a.n];
+            let (hw_rr, hw_zn) = hw_r.split_at(h);
+            let hw_z = &hw_zn[..h];
+            let hprev = &prev[r * hp..][..h];
+            let hn = &mut h_new[r * hp..][..h];
+            // The saved [r, z, n, q] row goes straight to the tape when there is one.
+            let save: &mut [f32] = match &mut saved_s {
+                Some(saved_s) => &mut saved_s[r * sp..][..4 * h],
+                None => &mut w.row_save[..],
+            };
+            let (s_r, rest) = save.split_at_mut(h);
+            let (s_z, rest) = rest.split_at_mut(h);
+            let (s_n, s_q) = rest.split_at_mut(h);
+            let s_q = &mut s_q[..h];
+            if reset_after {
+                let hw_n = &hw_zn[h..2 * h];
+                for u in 0..h {
+                    let rr = sigmoid(x_r[u] + hw_rr[u]);
+                    let z = sigmoid(x_z[u] + hw_z[u]);
+                    let qq = hw_n[u] + b_hn[u];
+                    let n = tanh(x_n[u] + rr * qq);
+                    hn[u] = n + z * (hprev[u] - n);
+                    s_r[u] = rr;
+                    s_z[u] = z;
+                    s_n[u] = n;
+                    s_q[u] = qq;
+                }
+            } else {
+                let qn_r = &w.qn[r * hp..][..h];
+                let q_r = &w.q[r * hp..][..h];
+                for u in 0..h {
+                    let z = sigmoid(x_z[u] + hw_z[u]);
+                    let n = tanh(x_n[u] + qn_r[u] + b_hn[u]);
+                    hn[u] = n + z * (hprev[u] - n);
+                    s_r[u] = hw_rr[u];
+                    s_z[u] = z;
+                    s_n[u] = n;
+                    s_q[u] = q_r[u];
                 }
             }
         }
-    });
+    };
+    let ([hs], saved) = forward_loop(b, t, h, [h0], keep_all, sp, scratch, step);
     (hs, saved)
 }
+}
+
+/// The GRU forward kernel's per-thread buffers (see [`gru_forward`]).
+struct GruScratch {
+    hw: Vec<f32>,
+    q: Vec<f32>,
+    qn: Vec<f32>,
+    row_save: Vec<f32>,
+    xw: Vec<f32>,
 }
 
 multiversion! {

@@ -178,6 +178,7 @@ impl RecurrenceKernels for Flex {
                 need_dx,
             );
         };
+        // `recurrence_forward` above pushes the input last onto every tape it returns.
         let [buffers @ .., x] = &tape.tensors[..] else {
             unreachable!("the forward pass always records the input last")
         };
