@@ -253,6 +253,20 @@ fn adding_problem_resumes_a_stopped_comparison() {
         o.stderr()
     );
 
+    // Flags typed with --resume are held against the saved plan as a run's are against its
+    // config.json (only --epochs and --backend may change it).
+    let (code, o) = run(
+        adding,
+        "adding-problem",
+        &["--resume", dir_arg(&out), "--hidden", "7"],
+    );
+    assert_eq!(code, exit_code::USAGE, "{}", o.stderr());
+    assert!(
+        o.stderr().contains("--hidden 7 differs from the run's 100"),
+        "{}",
+        o.stderr()
+    );
+
     // Resumed: the GRU continues at epoch 2, then the RNN trains.
     let (code, o) = run(adding, "adding-problem", &["--resume", dir_arg(&out)]);
     assert_ok("adding-problem --resume", code, &o);

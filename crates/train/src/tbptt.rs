@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use burn::data::dataloader::{DataLoaderIterator, Progress};
 use burn::optim::GradientsParams;
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
@@ -28,7 +29,7 @@ use burn::tensor::TensorData;
 use burn::train::TrainingStrategy;
 use burn::train::checkpoint::CheckpointerError;
 use burn::train::{
-    ClassificationOutput, EventProcessorTraining, Learner, LearnerEvent,
+    ClassificationOutput, EventProcessorTraining, Interrupter, Learner, LearnerEvent,
     SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainingComponents,
     TrainingError, TrainingItem, ValidLoader,
 };
@@ -361,18 +362,7 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
                 epoch_number: epoch,
                 total_items: train.num_items(),
             }));
-            let mut windows = train.iter();
-            let mut iteration = 0;
-            while let Some(window) = windows.next() {
-                let window = match window {
-                    Ok(window) => window,
-                    Err(error) => {
-                        interrupter.fail(error);
-                        break;
-                    }
-                };
-                iteration += 1;
-                let progress = windows.progress();
+            each_window(train.iter(), &interrupter, |window, progress, iteration| {
                 let step = train_window(&learner.model(), window, carried.take(), self.loss_scale);
                 carried = Some(step.state);
                 if self.table.is_some() {
@@ -389,10 +379,7 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
                 interrupter.fail_on_error(
                     event_processor.process_train(LearnerEvent::ProcessedItem(item)),
                 );
-                if interrupter.should_stop() {
-                    break;
-                }
-            }
+            });
             interrupter.fail_on_error(event_processor.process_train(LearnerEvent::EndSplit(epoch)));
             if interrupter.should_stop() {
                 break;
@@ -405,19 +392,8 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
                 epoch_number: epoch,
                 total_items: valid.num_items(),
             }));
-            let mut windows = valid.iter();
             let mut state = None;
-            let mut iteration = 0;
-            while let Some(window) = windows.next() {
-                let window = match window {
-                    Ok(window) => window,
-                    Err(error) => {
-                        interrupter.fail(error);
-                        break;
-                    }
-                };
-                iteration += 1;
-                let progress = windows.progress();
+            each_window(valid.iter(), &interrupter, |window, progress, iteration| {
                 let (output, next) = model.model.forward_window(window, state.take());
                 state = Some(next);
                 if self.table.is_some() {
@@ -427,10 +403,7 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
                 interrupter.fail_on_error(
                     event_processor.process_valid(LearnerEvent::ProcessedItem(item)),
                 );
-                if interrupter.should_stop() {
-                    break;
-                }
-            }
+            });
             interrupter.fail_on_error(event_processor.process_valid(LearnerEvent::EndSplit(epoch)));
             interrupter.fail_on_error(event_processor.process_train(LearnerEvent::EndEpoch(epoch)));
             // The renderer's lines of this epoch come before the table row, and the
@@ -458,6 +431,31 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
             }
         }
         (learner.model(), event_processor)
+    }
+}
+
+/// Hands each window of one split to `step`, with its progress and its 1-based iteration,
+/// until the windows run out, one fails to load (the interrupter is told) or the interrupter
+/// says stop.
+fn each_window<'a>(
+    mut windows: Box<dyn DataLoaderIterator<TbpttWindow> + 'a>,
+    interrupter: &Interrupter,
+    mut step: impl FnMut(TbpttWindow, Progress, usize),
+) {
+    let mut iteration = 0;
+    while let Some(window) = windows.next() {
+        let window = match window {
+            Ok(window) => window,
+            Err(error) => {
+                interrupter.fail(error);
+                break;
+            }
+        };
+        iteration += 1;
+        step(window, windows.progress(), iteration);
+        if interrupter.should_stop() {
+            break;
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! 1. Configuration: the tutorial's values, everything that defines one network's run, and
-//! the paper preset.
+//! The configuration, the story's first step: the tutorial's values, everything that
+//! defines one network's run, and the paper preset.
 
 use burn::prelude::*;
 use rnn_train::cli::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};

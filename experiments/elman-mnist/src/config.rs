@@ -1,4 +1,5 @@
-//! 1. Configuration: the tutorial's values, everything that defines a run.
+//! The configuration, the story's first step: the tutorial's values, everything that
+//! defines a run.
 
 use burn::prelude::*;
 use rnn_data::{Normalisation, SequenceView};
