@@ -244,7 +244,7 @@ impl RunDir {
             crate::checkpoint::verify(&path(kind)).map_err(|e| damaged(kind, &e))?;
         }
         // Files a training strategy keeps beside Burn's (the truncated-BPTT snapshots
-        // `tbptt-<epoch>.json`, crate::tbptt) must at least be whole JSON.
+        // `tbptt-<epoch>.json`, see tbptt.rs) must at least be whole JSON.
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for entry in entries.flatten() {
                 let file = entry.path();
