@@ -12,6 +12,8 @@
 //!
 //! Everything runs on flex unless `RNN_TEST_BACKEND` names another backend.
 
+rnn_train::use_mimalloc!();
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;

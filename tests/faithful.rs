@@ -6,6 +6,8 @@
 //!
 //! The framework facts come from their sources, named at each test.
 
+rnn_train::use_mimalloc!();
+
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use rnn_train::{
@@ -212,7 +214,7 @@ fn group_count<M: Module>(model: &M, group: &[(burn::module::ParamId, usize)]) -
 /// bias from U(±1/sqrt(7168)) (torch/nn/modules/linear.py). Adam with PyTorch's defaults.
 #[test]
 fn elman_mnist_is_pytorchs_network() {
-    let config = elman_mnist::training::ElmanMnistConfig::new();
+    let config = elman_mnist::ElmanMnistConfig::new();
     let view = config.view;
     let model = config.model.init(view.features(), view.steps(), &device());
     let (list, total) = listing(&model);
@@ -255,7 +257,7 @@ fn elman_mnist_is_pytorchs_network() {
 /// (The biases are what a run once lost: a default run must have them, drawn, not zero.)
 #[test]
 fn lstm_mnist_is_pytorchs_network() {
-    let config = lstm_mnist::training::LstmMnistConfig::new();
+    let config = lstm_mnist::LstmMnistConfig::new();
     let model = config.model.init(config.view.features(), &device());
     let (list, total) = listing(&model);
     assert_eq!(

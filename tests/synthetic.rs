@@ -10,6 +10,8 @@
 //!
 //! Everything runs on flex unless `RNN_TEST_BACKEND` names another backend.
 
+rnn_train::use_mimalloc!();
+
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
@@ -17,9 +19,9 @@ use std::process::Command;
 use burn::optim::AdamConfig;
 use burn::prelude::*;
 use rnn_data::{AddingProblem, TbpttIterator, counting_sequence};
+use rnn_train::tbptt::{CarriedState, StatefulModel, TABLE_HEADER, train_window};
 use rnn_train::{BackendChoice, Captured, Console, EpochRecord, Trainer, exit_code};
-use simple_sequence::tbptt::TABLE_HEADER;
-use simple_sequence::{LanguageModelConfig, StatefulModel, train_window};
+use simple_sequence::LanguageModelConfig;
 
 type MainWith = fn(Vec<OsString>, &Console) -> i32;
 
@@ -247,6 +249,20 @@ fn adding_problem_resumes_a_stopped_comparison() {
     assert_eq!(code, exit_code::USAGE);
     assert!(
         o.stderr().contains("resume the comparison: --resume"),
+        "{}",
+        o.stderr()
+    );
+
+    // Flags typed with --resume are held against the saved plan as a run's are against its
+    // config.json (only --epochs and --backend may change it).
+    let (code, o) = run(
+        adding,
+        "adding-problem",
+        &["--resume", dir_arg(&out), "--hidden", "7"],
+    );
+    assert_eq!(code, exit_code::USAGE, "{}", o.stderr());
+    assert!(
+        o.stderr().contains("--hidden 7 differs from the run's 100"),
         "{}",
         o.stderr()
     );
@@ -711,9 +727,9 @@ fn train_windows_measuring_memory(
     );
     let mut optimizer = AdamConfig::new().init();
     let mut stream = TbpttIterator::new(counting_sequence(10, 100), 10, 20).unwrap();
-    let mut state: Option<simple_sequence::CarriedState> = None;
+    let mut state: Option<CarriedState> = None;
     let (mut checked, mut raw_tracked, mut carried_tracked) = (0, 0, 0);
-    let mut step = |index: usize, state: &mut Option<simple_sequence::CarriedState>| {
+    let mut step = |index: usize, state: &mut Option<CarriedState>| {
         let window = stream.next_window(&device);
         if !detach {
             // The control: carry the raw state on.

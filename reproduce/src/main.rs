@@ -1,6 +1,8 @@
 //! `reproduce`: runs the experiments over several seeds, each run a subprocess of the
 //! experiment's binary, then writes a report against the tutorials' numbers (see `--help`).
 
+rnn_train::use_mimalloc!();
+
 mod plan;
 mod report;
 

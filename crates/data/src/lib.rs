@@ -21,7 +21,8 @@
 //!   target = their sum, generated lazily from a seed.
 //! * **Counting sequence** ([`counting_sequence`]) and the **truncated-BPTT iterator**
 //!   ([`TbpttIterator`]) that walks a token stream with `batch` parallel cursors, in a fixed
-//!   order that can be saved and restored.
+//!   order that can be saved and restored, and its Burn data loaders ([`TbpttLoader`]:
+//!   training windows that continue across epochs, a fresh pass for evaluation).
 //!
 //! Randomness comes from ChaCha8 keyed by the user's seed ([`rng`]), never from a global or
 //! platform generator, so the same seed gives the same data on every machine and backend.
@@ -35,16 +36,18 @@ pub mod rng;
 pub mod sequence;
 pub mod source;
 pub mod tbptt;
+pub mod tbptt_loader;
 
 pub use adding::{AddingBatch, AddingBatcher, AddingItem, AddingProblem};
 pub use error::{ConfigError, MnistError, Origin, SearchedPlace};
-pub use mnist::{Mnist, MnistSplit};
+pub use mnist::{FileSpec, MNIST_FILES, Mnist, MnistSplit};
 pub use sequence::{
     MnistBatch, MnistSequenceBatcher, MnistSequenceItem, MnistSequences, Normalisation,
     SequenceView,
 };
 pub use source::{
-    CACHE_ENV, DownloadOptions, FileSpec, MNIST_DIR_ENV, MNIST_FILES, MNIST_MIRRORS, MnistSource,
-    default_cache_dir, download_file, locate, verify_dir,
+    CACHE_ENV, DownloadOptions, MNIST_DIR_ENV, MNIST_MIRRORS, MnistSource, default_cache_dir,
+    download_file, verify_dir,
 };
 pub use tbptt::{TbpttIterator, TbpttPosition, TbpttWindow, counting_sequence};
+pub use tbptt_loader::TbpttLoader;

@@ -9,7 +9,43 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, MnistError};
 use crate::idx::{self, PIXELS};
-use crate::source::{FileSpec, MnistSource, find_file};
+
+/// A file to find, download and verify: its base name (without `.gz`) and the size and
+/// sha256 of its decompressed bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileSpec<'a> {
+    /// Base name, e.g. `train-images-idx3-ubyte`; on disk it may also carry `.gz`.
+    pub name: &'a str,
+    /// Lower-case hex sha256 of the decompressed bytes.
+    pub sha256: &'a str,
+    /// Size of the decompressed bytes.
+    pub len: u64,
+}
+
+/// The four standard MNIST files with their published digests (train images, train labels,
+/// test images, test labels).
+pub const MNIST_FILES: [FileSpec<'static>; 4] = [
+    FileSpec {
+        name: "train-images-idx3-ubyte",
+        sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        len: 47_040_016,
+    },
+    FileSpec {
+        name: "train-labels-idx1-ubyte",
+        sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        len: 60_008,
+    },
+    FileSpec {
+        name: "t10k-images-idx3-ubyte",
+        sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        len: 7_840_016,
+    },
+    FileSpec {
+        name: "t10k-labels-idx1-ubyte",
+        sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        len: 10_008,
+    },
+];
 
 /// Which of the two standard MNIST sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -24,7 +60,6 @@ pub enum MnistSplit {
 impl MnistSplit {
     /// The image and label files of this split.
     pub fn files(self) -> (FileSpec<'static>, FileSpec<'static>) {
-        use crate::source::MNIST_FILES;
         match self {
             MnistSplit::Train => (MNIST_FILES[0], MNIST_FILES[1]),
             MnistSplit::Test => (MNIST_FILES[2], MNIST_FILES[3]),
@@ -78,14 +113,8 @@ impl Mnist {
     /// Pixels per image.
     pub const PIXELS: usize = PIXELS;
 
-    /// Finds (or downloads) and verifies the files as [`MnistSource::from_env`] does, then loads
-    /// `split`. `data_dir` is the experiment's `--data-dir`, searched first.
-    pub fn load(split: MnistSplit, data_dir: Option<&Path>) -> Result<Self, MnistError> {
-        MnistSource::from_env(data_dir.map(Path::to_path_buf)).load(split)
-    }
-
     /// Loads `split` from the IDX files (raw or .gz) in `dir`, without checksum verification
-    /// (that is [`MnistSource`]'s job); for data sets in MNIST format that are not MNIST.
+    /// (that is [`crate::MnistSource`]'s job); for data sets in MNIST format that are not MNIST.
     pub fn from_dir(dir: &Path, split: MnistSplit) -> Result<Self, MnistError> {
         let (images, labels) = split.files();
         let missing = |spec: FileSpec| {
@@ -191,6 +220,13 @@ impl Mnist {
         }
         counts
     }
+}
+
+/// `dir/name` if it is a file, else `dir/name.gz` if that is, else `None`.
+pub(crate) fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join(name), dir.join(format!("{name}.gz"))]
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
 #[cfg(test)]

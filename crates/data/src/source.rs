@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DATA_DIR_SOURCE, MnistError, Origin, SearchedPlace};
 use crate::idx::{Digested, digest_file, digest_maybe_gz, sha256_hex};
-use crate::mnist::{Mnist, MnistSplit};
+use crate::mnist::{FileSpec, MNIST_FILES, Mnist, MnistSplit, find_file};
 
 /// Environment variable naming a directory that holds the MNIST files (searched first when
 /// there is no `--data-dir`, before the cache).
@@ -47,43 +47,6 @@ pub const CACHE_ENV: &str = "RNN_BURN_CACHE";
 pub const MNIST_MIRRORS: &[&str] = &[
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
-];
-
-/// A file to find, download and verify: its base name (without `.gz`) and the size and
-/// sha256 of its decompressed bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileSpec<'a> {
-    /// Base name, e.g. `train-images-idx3-ubyte`; on disk it may also carry `.gz`.
-    pub name: &'a str,
-    /// Lower-case hex sha256 of the decompressed bytes.
-    pub sha256: &'a str,
-    /// Size of the decompressed bytes.
-    pub len: u64,
-}
-
-/// The four standard MNIST files with their published digests (train images, train labels,
-/// test images, test labels).
-pub const MNIST_FILES: [FileSpec<'static>; 4] = [
-    FileSpec {
-        name: "train-images-idx3-ubyte",
-        sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        len: 47_040_016,
-    },
-    FileSpec {
-        name: "train-labels-idx1-ubyte",
-        sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        len: 60_008,
-    },
-    FileSpec {
-        name: "t10k-images-idx3-ubyte",
-        sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        len: 7_840_016,
-    },
-    FileSpec {
-        name: "t10k-labels-idx1-ubyte",
-        sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        len: 10_008,
-    },
 ];
 
 /// The per-user MNIST cache: `$RNN_BURN_CACHE/mnist` when that variable is set and not
@@ -295,17 +258,12 @@ impl MnistSource {
     }
 }
 
-/// [`MnistSource::from_env`]`(data_dir).locate()`: the directory the experiments read MNIST
-/// from (`data_dir` itself when given).
-pub fn locate(data_dir: Option<&Path>) -> Result<PathBuf, MnistError> {
-    MnistSource::from_env(data_dir.map(Path::to_path_buf)).locate()
-}
-
-/// `dir/name` if it is a file, else `dir/name.gz` if that is, else `None`.
-pub(crate) fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    [dir.join(name), dir.join(format!("{name}.gz"))]
-        .into_iter()
-        .find(|p| p.is_file())
+impl Mnist {
+    /// Finds (or downloads) and verifies the files as [`MnistSource::from_env`] does, then loads
+    /// `split`. `data_dir` is the experiment's `--data-dir`, searched first.
+    pub fn load(split: MnistSplit, data_dir: Option<&Path>) -> Result<Self, MnistError> {
+        MnistSource::from_env(data_dir.map(Path::to_path_buf)).load(split)
+    }
 }
 
 fn missing_files<'a>(dir: &Path, specs: &[FileSpec<'a>]) -> Result<Vec<&'a str>, String> {

@@ -136,11 +136,6 @@ impl TbpttIterator {
         self.new_epoch
     }
 
-    /// Windows that make up one epoch, rounded up (`len / (batch * bprop_len)`).
-    pub fn windows_per_epoch(&self) -> usize {
-        self.len().div_ceil(self.batch * self.bprop_len)
-    }
-
     /// Takes one step: the current and the next token of every cursor.
     pub fn next_step(&mut self) -> (Vec<u32>, Vec<u32>) {
         let len = self.len();

@@ -12,7 +12,10 @@ use clap::{Args, CommandFactory, Parser};
 use rnn_data::{Mnist, MnistSource, MnistSplit};
 
 use crate::backend::BackendChoice;
-use crate::config::{OptimizerConfig, TrainingConfig};
+pub use crate::config::{
+    MAX_EPOCHS, MAX_HIDDEN, MAX_LAYERS, MAX_LR, MAX_SAMPLES, MAX_STEPS, OptimizerConfig,
+    TrainingConfig,
+};
 use crate::console::Console;
 use crate::error::{EXIT_CODES_HELP, RunError};
 use crate::optim::EpsilonForm;
@@ -105,6 +108,8 @@ pub struct TrainingDefaults {
     pub batch_size: usize,
     /// `--lr`.
     pub lr: f64,
+    /// `--shuffle`, for experiments that offer it ([`ShuffleArgs`]).
+    pub shuffle: bool,
 }
 
 impl TrainingDefaults {
@@ -114,6 +119,7 @@ impl TrainingDefaults {
             epochs: config.epochs,
             batch_size: config.batch_size,
             lr: config.lr,
+            shuffle: config.shuffle,
         }
     }
 }
@@ -213,10 +219,6 @@ pub fn finite_number(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-/// The largest `--lr`: far above any experiment's (they train at 1e-6 to 0.1); a larger
-/// value is taken for a typo.
-pub const MAX_LR: f64 = 1e3;
-
 /// A value parser for positive numbers up to `max` (scales whose absurd values are typos).
 pub fn positive_up_to(max: f64) -> impl Fn(&str) -> Result<f64, String> + Clone {
     move |s| {
@@ -262,20 +264,6 @@ pub fn positive_f32(s: &str) -> Result<f32, String> {
     Ok(f)
 }
 
-/// The largest hidden or embedding size a flag accepts (an LSTM's recurrent matrix is then
-/// 1 GiB of f32).
-pub const MAX_HIDDEN: usize = 8192;
-/// The most stacked layers a flag accepts.
-pub const MAX_LAYERS: usize = 64;
-/// The longest sequence or window a flag accepts.
-pub const MAX_STEPS: usize = 100_000;
-/// The most samples (or cycle repetitions) a flag accepts.
-pub const MAX_SAMPLES: usize = 10_000_000;
-
-/// The largest `--epochs`: far beyond any experiment here, small enough that a typo does not
-/// start a run that never ends.
-pub const MAX_EPOCHS: usize = 1_000_000;
-
 fn epochs(s: &str) -> Result<usize, String> {
     count_up_to(MAX_EPOCHS)(s)
 }
@@ -290,15 +278,33 @@ pub struct Parsed<T> {
     pub explicit: BTreeSet<String>,
 }
 
+impl<T> Parsed<T> {
+    /// Counts the configuration field `field` as typed when the flag `flag` was: for a flag
+    /// whose name differs from the field it sets (`--no-clip` sets `clip_norm`), so that a
+    /// resumed run checks it against the saved value.
+    pub fn flag_sets(mut self, flag: &str, field: &str) -> Self {
+        if self.explicit.contains(flag) {
+            self.explicit.insert(field.to_string());
+        }
+        self
+    }
+}
+
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
 /// The experiment's clap command with its tutorial `defaults` filled into `--epochs`,
-/// `--batch-size` and `--lr` (so `--help` shows them) and the exit codes appended.
+/// `--batch-size`, `--lr` and `--shuffle` where it has one (so `--help` shows them) and the
+/// exit codes appended.
 pub fn command<T: CommandFactory>(defaults: &TrainingDefaults) -> clap::Command {
     let d = *defaults;
-    T::command()
+    let mut command = T::command();
+    if command.get_arguments().any(|a| a.get_id() == "shuffle") {
+        let shuffle = if d.shuffle { "true" } else { "false" };
+        command = command.mut_arg("shuffle", |a| a.default_value(shuffle));
+    }
+    command
         .mut_arg("epochs", |a| {
             a.default_value(leak(d.epochs.to_string()))
                 .help(leak(format!(
@@ -415,6 +421,7 @@ mod tests {
         epochs: 10,
         batch_size: 100,
         lr: 0.1,
+        shuffle: true,
     };
 
     #[test]
@@ -535,5 +542,42 @@ impl AdamArgs {
             epsilon: self.epsilon,
             epsilon_form: self.epsilon_form,
         }
+    }
+}
+
+/// `--shuffle`, for the experiments whose data can be shuffled. Its default is the
+/// experiment's ([`TrainingDefaults::shuffle`], filled in by [`command`]); an experiment whose
+/// tutorial says something else about it changes the help with clap's `mut_arg`.
+#[derive(Args, Debug, Clone)]
+pub struct ShuffleArgs {
+    /// Reshuffle the training set every epoch (as the tutorial's DataLoader does).
+    #[arg(long, value_name = "BOOL", help_heading = "Data", default_value_t = true,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub shuffle: bool,
+}
+
+/// `--clip-norm`: no clipping unless given (an experiment whose tutorial clips sets a default
+/// with clap's `mut_arg`).
+#[derive(Args, Debug, Clone)]
+pub struct ClipArgs {
+    /// Clip the gradient to this global L2 norm over all parameters (the tutorial does not).
+    #[arg(long, value_name = "NORM", value_parser = positive_number, help_heading = "Optimiser")]
+    pub clip_norm: Option<f64>,
+}
+
+/// `--no-clip`, for experiments that clip by default (or in a preset): flattened after
+/// [`ClipArgs`], it turns clipping off. Its id differs from the field it sets, so the
+/// experiment counts it as `clip_norm` ([`Parsed::flag_sets`]).
+#[derive(Args, Debug, Clone)]
+pub struct NoClipArgs {
+    /// Do not clip gradients.
+    #[arg(long, help_heading = "Optimiser", conflicts_with = "clip_norm")]
+    pub no_clip: bool,
+}
+
+impl NoClipArgs {
+    /// The clipping threshold: `asked` (the flag's, or the default's), unless `--no-clip`.
+    pub fn clip_norm(&self, asked: Option<f64>) -> Option<f64> {
+        if self.no_clip { None } else { asked }
     }
 }

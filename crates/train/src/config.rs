@@ -2,6 +2,7 @@
 //! resumed run reconciles its saved settings with the command line ([`reconcile`]).
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use burn::config::Config;
 use burn::optim::momentum::MomentumConfig;
@@ -75,25 +76,24 @@ impl TrainingConfig {
             }
         };
         positive("epochs", self.epochs)?;
-        if self.epochs > crate::cli::MAX_EPOCHS {
+        if self.epochs > MAX_EPOCHS {
             return Err(RunError::usage(
-                format!("--epochs must be at most {}", crate::cli::MAX_EPOCHS),
+                format!("--epochs must be at most {MAX_EPOCHS}"),
                 None,
             ));
         }
         positive("batch-size", self.batch_size)?;
-        check_count("batch_size", self.batch_size, crate::cli::MAX_SAMPLES)?;
+        check_count("batch_size", self.batch_size, MAX_SAMPLES)?;
         if let Some(n) = self.limit_train {
             positive("limit-train", n)?;
         }
         if let Some(n) = self.limit_test {
             positive("limit-test", n)?;
         }
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= crate::cli::MAX_LR) {
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= MAX_LR) {
             return Err(RunError::usage(
                 format!(
-                    "--lr must be a positive number up to {}, got {}",
-                    crate::cli::MAX_LR,
+                    "--lr must be a positive number up to {MAX_LR}, got {}",
                     self.lr
                 ),
                 None,
@@ -112,6 +112,24 @@ impl TrainingConfig {
         Ok(())
     }
 }
+
+/// The largest `--lr`: far above any experiment's (they train at 1e-6 to 0.1); a larger
+/// value is taken for a typo.
+pub const MAX_LR: f64 = 1e3;
+
+/// The largest hidden or embedding size a flag accepts (an LSTM's recurrent matrix is then
+/// 1 GiB of f32).
+pub const MAX_HIDDEN: usize = 8192;
+/// The most stacked layers a flag accepts.
+pub const MAX_LAYERS: usize = 64;
+/// The longest sequence or window a flag accepts.
+pub const MAX_STEPS: usize = 100_000;
+/// The most samples (or cycle repetitions) a flag accepts.
+pub const MAX_SAMPLES: usize = 10_000_000;
+
+/// The largest `--epochs`: far beyond any experiment here, small enough that a typo does not
+/// start a run that never ends.
+pub const MAX_EPOCHS: usize = 1_000_000;
 
 /// Checks a size read from a configuration: `1..=max`, else a usage error naming the setting
 /// (for `config.json` files edited by hand; the flags check the same bounds when parsed).
@@ -235,6 +253,27 @@ where
         return Err(conflicts.join("; "));
     }
     serde_json::from_value(merged).map_err(|e| e.to_string())
+}
+
+/// [`reconcile`] for a resumed run in `dir`: a refusal is the error `--resume` reports.
+pub fn reconcile_run<C>(
+    saved: &C,
+    requested: &C,
+    explicit: &BTreeSet<String>,
+    dir: &Path,
+) -> Result<C, RunError>
+where
+    C: Serialize + for<'de> Deserialize<'de>,
+{
+    reconcile(saved, requested, explicit).map_err(|conflicts| RunError::Resume {
+        dir: dir.to_path_buf(),
+        message: format!("the command line changes the run's settings: {conflicts}"),
+        hint: Some(
+            "drop those flags to continue the run as it was configured (only --epochs and \
+             --backend may change), or start a new run with --out"
+                .into(),
+        ),
+    })
 }
 
 fn merge(saved: &mut Value, requested: &Value, explicit: &BTreeSet<String>, out: &mut Vec<String>) {

@@ -12,26 +12,47 @@
 //!   Adam, [`optim`]), trained by [`train_classifier`] or
 //!   [`train_regressor`] with Burn's `SupervisedTraining` Learner: TUI dashboard on a
 //!   terminal, [`PlainRenderer`] otherwise, checkpoints every epoch, the non-finite-loss guard;
-//! * data plumbing: [`EpochLoader`] (per-epoch shuffles that a resumed run reproduces);
+//! * strategies beyond one batch at a time: truncated backpropagation through time with a
+//!   state carried across windows ([`tbptt`]), and comparisons, several runs of one
+//!   experiment under one directory, resumable as a whole ([`comparison`]);
+//! * data plumbing: [`EpochLoader`] (per-epoch shuffles that a resumed run reproduces) and the
+//!   start of an MNIST experiment ([`MnistRun`]);
 //! * output: [`record`] (per-epoch rows and their PNG plots), [`digits`] (MNIST digits in a
 //!   terminal).
 //!
 //! An experiment only adds its model, its data view and its hyper-parameters.
 
-/// mimalloc as the allocator of every binary that links this crate (the experiments, the
-/// benchmarks, the tests). A training step allocates and frees buffers of many megabytes
-/// (the recurrence's tape, its gradients, the input projection); glibc's malloc serves each
-/// with a fresh mmap and returns it to the OS on free, so every step paid page faults and
-/// kernel zeroing for all of them: measured at the IRNN shape, 36 ms per training step with
-/// glibc against 13 ms with mimalloc, which keeps and reuses freed memory.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// Makes mimalloc the allocator of the binary whose crate root says
+/// `rnn_train::use_mimalloc!();` (each experiment's `main.rs`, `reproduce`, the test
+/// binaries). A training step allocates and frees buffers of many megabytes (the
+/// recurrence's tape, its gradients, the input projection); glibc's malloc serves each with a
+/// fresh mmap and returns it to the OS on free, so every step paid page faults and kernel
+/// zeroing for all of them: measured at the IRNN shape, 36 ms per training step with glibc
+/// against 13 ms with mimalloc, which keeps and reuses freed memory. A macro, not a
+/// `#[global_allocator]` here, because a library that sets the allocator forces it on every
+/// program that links it.
+#[macro_export]
+macro_rules! use_mimalloc {
+    () => {
+        #[global_allocator]
+        static GLOBAL: $crate::__mimalloc::MiMalloc = $crate::__mimalloc::MiMalloc;
+    };
+}
+
+/// The allocator crate, for [`use_mimalloc!`] (a binary need not depend on it itself).
+#[doc(hidden)]
+pub use mimalloc as __mimalloc;
+
+// The crate's own unit-test binary gets the allocator its users get.
+#[cfg(test)]
+use_mimalloc!();
 
 pub mod atomic;
 pub mod backend;
 pub mod checkpoint;
 pub mod cli;
 pub mod clip;
+pub mod comparison;
 pub mod config;
 pub mod console;
 pub mod digits;
@@ -39,6 +60,7 @@ pub mod disk;
 pub mod error;
 pub mod fit;
 pub mod loader;
+pub mod mnist;
 pub mod optim;
 pub mod params;
 pub mod plot;
@@ -48,19 +70,25 @@ pub mod renderer;
 pub mod run_dir;
 pub mod session;
 pub mod task;
+pub mod tbptt;
 
 pub use backend::{BackendChoice, BackendError};
-pub use cli::{AdamArgs, CommonArgs, Parsed, TrainingDefaults, cli_main, parse_from};
+pub use cli::{
+    AdamArgs, ClipArgs, CommonArgs, NoClipArgs, Parsed, ShuffleArgs, TrainingDefaults, cli_main,
+    parse_from,
+};
 pub use clip::{clip_global_norm, global_norm};
+pub use comparison::{Comparison, ComparisonFile, Member};
 pub use config::{ClipScope, OptimizerConfig, TrainingConfig};
 pub use console::{Captured, Console};
 pub use error::{RunError, exit_code};
 pub use fit::{Fit, Outcome, Summary, evaluate_classifier, train_classifier, train_regressor};
 pub use loader::EpochLoader;
+pub use mnist::MnistRun;
 pub use optim::EpsilonForm;
 pub use params::{ParamTensor, parameter_table, parameter_tensors};
 pub use record::{EpochRecord, TaskKind};
 pub use renderer::PlainRenderer;
 pub use run_dir::RunDir;
 pub use session::{ExperimentConfig, Session, device_for};
-pub use task::{TaskModel, TaskOutput, Trainer, layer};
+pub use task::{TaskModel, TaskOutput, Trainer, cross_entropy, layer, trained_model};

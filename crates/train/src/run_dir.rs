@@ -243,8 +243,8 @@ impl RunDir {
         for kind in ["model", "optim", "scheduler"] {
             crate::checkpoint::verify(&path(kind)).map_err(|e| damaged(kind, &e))?;
         }
-        // Files an experiment keeps beside Burn's (simple-sequence's `tbptt-<epoch>.json`)
-        // must at least be whole JSON.
+        // Files a training strategy keeps beside Burn's (the truncated-BPTT snapshots
+        // `tbptt-<epoch>.json`, see tbptt.rs) must at least be whole JSON.
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for entry in entries.flatten() {
                 let file = entry.path();

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use crate::backend::BackendChoice;
 use crate::cli::CommonArgs;
-use crate::config::{TrainingConfig, reconcile};
+use crate::config::{TrainingConfig, reconcile_run};
 use crate::console::Console;
 use crate::error::{RunError, shell_quote};
 use crate::loader::EpochLoader;
@@ -159,16 +159,7 @@ impl Session {
             hint,
         };
         let saved: C = dir.read_config()?;
-        let config = reconcile(&saved, requested, explicit).map_err(|conflicts| {
-            fail(
-                format!("the command line changes the run's settings: {conflicts}"),
-                Some(
-                    "drop those flags to continue the run as it was configured (only --epochs \
-                     and --backend may change), or start a new run with --out"
-                        .into(),
-                ),
-            )
-        })?;
+        let config = reconcile_run(&saved, requested, explicit, path)?;
         config.validate()?;
         let quoted = shell_quote(&path.display().to_string());
         let candidates = dir.checkpoint_epochs();

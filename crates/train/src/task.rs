@@ -4,6 +4,7 @@
 //! backward pass and global-norm gradient clipping done here, once, for every experiment.
 
 use burn::module::{Module, ModuleDisplay, ParamId};
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::train::metric::ItemLazy;
@@ -11,6 +12,8 @@ use burn::train::{ClassificationOutput, InferenceStep, RegressionOutput, TrainOu
 
 use crate::clip::{clip_global_norm, clip_per_group, param_ids};
 use crate::config::ClipScope;
+use crate::error::RunError;
+use crate::run_dir::RunDir;
 
 /// An output of a forward pass that carries the loss to minimise.
 pub trait TaskOutput: ItemLazy + Send + 'static {
@@ -52,6 +55,53 @@ pub trait TaskModel: Module + ModuleDisplay + Send + 'static {
 /// The float parameters of `module` (ids and ranks): one layer for [`TaskModel::layers`].
 pub fn layer<M: Module>(module: &M) -> Vec<(ParamId, usize)> {
     param_ids(module)
+}
+
+/// A classifier's output from its class `logits` `[B, classes]`: the cross-entropy against
+/// `targets`, averaged over the batch (PyTorch's `nn.CrossEntropyLoss`, NeoML's
+/// `CCrossEntropyLossLayer`).
+pub fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> ClassificationOutput {
+    let loss = CrossEntropyLossConfig::new()
+        .init(&logits.device())
+        .forward(logits.clone(), targets.clone());
+    ClassificationOutput::new(loss, logits, targets)
+}
+
+/// The trained `model` of `run`: its `model.bpk`, or the model of its last checkpoint when the
+/// run stopped early, with which of the two it is (for the commands that use a trained model,
+/// e.g. `lstm-mnist show`; `command` is that subcommand's name, for the hint).
+pub fn trained_model<M: TaskModel>(
+    run: &RunDir,
+    model: M,
+    experiment: &str,
+    command: &str,
+) -> Result<(M, String), RunError> {
+    let cannot_load = |path: &std::path::Path, e: String| {
+        RunError::Internal(format!("cannot load {}: {e}", path.display()))
+    };
+    if run.model_path().is_file() {
+        let path = run.model_path();
+        let model = model
+            .try_load_file(&path)
+            .map_err(|e| cannot_load(&path, e.to_string()))?;
+        Ok((model, "model.bpk".to_string()))
+    } else if let Some(epoch) = run.last_checkpoint() {
+        let path = run.checkpoint_model_path(epoch);
+        let trainer = Trainer::new(model, None, Default::default())
+            .try_load_file(&path)
+            .map_err(|e| cannot_load(&path, e.to_string()))?;
+        Ok((trainer.model, format!("checkpoint of epoch {epoch}")))
+    } else {
+        Err(RunError::usage(
+            format!(
+                "{} has no trained model yet (no model.bpk, no checkpoint)",
+                run.path().display()
+            ),
+            Some(format!(
+                "train first: {experiment} --out DIR, then {experiment} {command} DIR"
+            )),
+        ))
+    }
 }
 
 /// An experiment's model as Burn's Learner trains it: the forward pass of `M`, then

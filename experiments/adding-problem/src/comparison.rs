@@ -5,12 +5,21 @@
 use std::path::Path;
 
 use rnn_data::AddingProblem;
+use rnn_train::plot::{Curve, CurveStyle, Reference, comparison_plot};
 use rnn_train::renderer::fmt_duration;
-use rnn_train::{Console, EpochRecord, RunError};
+use rnn_train::{Comparison, Console, EpochRecord, Member, RunError};
 use serde::{Deserialize, Serialize};
 
-use crate::training::{AddingConfig, ComparisonFile, ModelRun, NAME};
-use rnn_train::plot::{Curve, CurveStyle, Reference, comparison_plot};
+use crate::config::{AddingConfig, NAME};
+
+/// What `comparison.json` holds beside the plan ([`rnn_train::ComparisonFile`]).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AddingResults {
+    /// The predict-1 MSE on the test set.
+    pub baseline_mse: Option<f64>,
+    /// The table, once every network has finished.
+    pub results: Vec<ComparisonRow>,
+}
 
 /// The MSE baseline Le et al. quote for always predicting 1 (the expected value is 1/6; the
 /// table uses the test set's own figure).
@@ -71,7 +80,7 @@ pub fn baseline_of(config: &AddingConfig) -> Result<f64, RunError> {
 }
 
 /// The table's rows, in training order.
-pub fn rows(runs: &[ModelRun]) -> Result<Vec<ComparisonRow>, RunError> {
+pub fn rows(runs: &[Member<AddingConfig>]) -> Result<Vec<ComparisonRow>, RunError> {
     runs.iter()
         .map(|run| {
             let baseline = baseline_of(&run.config)?;
@@ -148,21 +157,14 @@ pub fn iteration_history(run_dir: &Path, epochs: usize) -> Vec<(f64, f64)> {
     points
 }
 
-/// Writes `comparison.json`.
-pub fn write_file(out: &Path, file: &ComparisonFile) -> Result<(), RunError> {
-    let path = out.join("comparison.json");
-    let text = serde_json::to_string_pretty(file).map_err(|e| RunError::Internal(e.to_string()))?;
-    rnn_train::atomic::write(&path, (text + "\n").as_bytes())
-        .map_err(|e| RunError::io("write", &path, e))
-}
-
-/// Writes `comparison.png` and `comparison.json` into `out` and prints the table.
+/// Writes `comparison.png` and `comparison.json` into the comparison's directory and prints
+/// the table.
 pub fn write_and_print(
-    out: &Path,
-    plan: &[AddingConfig],
-    runs: &[ModelRun],
+    comparison: &Comparison<AddingConfig>,
+    runs: &[Member<AddingConfig>],
     console: &Console,
 ) -> Result<Vec<ComparisonRow>, RunError> {
+    let (out, plan) = (&comparison.out, &comparison.plan);
     let rows = rows(runs)?;
     let baseline = rows.first().map(|r| r.baseline_mse);
 
@@ -202,15 +204,10 @@ pub fn write_and_print(
     ) {
         console.eline(format!("warning: could not draw {}: {e}", plot.display()));
     }
-    write_file(
-        out,
-        &ComparisonFile {
-            experiment: NAME.into(),
-            plan: plan.to_vec(),
-            baseline_mse: baseline,
-            results: rows.clone(),
-        },
-    )?;
+    comparison.write(AddingResults {
+        baseline_mse: baseline,
+        results: rows.clone(),
+    })?;
 
     console.line(format!(
         "{NAME}, T = {t}: test MSE after training (predict-1 baseline on the test set {}, \

@@ -14,13 +14,18 @@
 //! `--paper` switches to the long-sequence setting of Le, Jaitly and Hinton (2015), where the
 //! IRNN (`--model irnn`) joins the comparison.
 //!
-//! [`training`] reads top to bottom: configuration, data, models, training, comparison.
-//! [`comparison`] turns the runs into the table and the plot.
+//! [`training`] reads top to bottom: configuration ([`config`], from the flags of [`cli`]),
+//! data, models ([`model`]), training, comparison; [`comparison`] turns the runs into the
+//! table and the plot.
 
+pub mod cli;
 pub mod comparison;
+pub mod config;
 pub mod model;
 pub mod training;
 
-pub use comparison::{ComparisonRow, batches_to_beat, epochs_to_beat};
+pub use cli::Cli;
+pub use comparison::{AddingResults, ComparisonRow, batches_to_beat, epochs_to_beat};
+pub use config::{AddingConfig, AddingData, NAME};
 pub use model::{Adder, AdderConfig, Cell};
-pub use training::{AddingConfig, AddingData, Cli, NAME, main_with, run};
+pub use training::{main_with, run};

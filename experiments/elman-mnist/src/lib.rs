@@ -6,10 +6,15 @@
 //! Adam lr 1e-3, batch 64, shuffled, 3 epochs. The tutorial reports 97.21 % train and
 //! 97.48 % test accuracy.
 //!
-//! [`training`] reads top to bottom: configuration, data, model, training, report.
+//! [`training`] reads top to bottom: configuration ([`config`], from the flags of [`cli`]),
+//! data, model ([`model`]), training, report.
 
+pub mod cli;
+pub mod config;
 pub mod model;
 pub mod training;
 
+pub use cli::Cli;
+pub use config::{ElmanMnistConfig, NAME};
 pub use model::{ElmanClassifier, ElmanClassifierConfig};
-pub use training::{Cli, ElmanMnistConfig, NAME, main_with, run};
+pub use training::{main_with, run};

@@ -1,12 +1,11 @@
 //! The classifier: a stacked tanh Elman RNN; all its hidden states, flattened, -> linear.
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
 use rnn_models::{Elman, ElmanConfig};
-use rnn_train::TaskModel;
+use rnn_train::{TaskModel, cross_entropy};
 
 /// The tutorial's network (PyTorch `nn.RNN` initialisation: every weight and bias
 /// ~ U(-1/sqrt(H), 1/sqrt(H))).
@@ -58,10 +57,6 @@ impl TaskModel for ElmanClassifier {
     type Output = ClassificationOutput;
 
     fn forward_step(&self, batch: MnistBatch) -> ClassificationOutput {
-        let logits = self.forward(batch.inputs);
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.targets.clone());
-        ClassificationOutput::new(loss, logits, batch.targets)
+        cross_entropy(self.forward(batch.inputs), batch.targets)
     }
 }

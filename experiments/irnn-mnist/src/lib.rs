@@ -11,10 +11,15 @@
 //! tutorial walks the data in file order). The tutorial reports 0.9050 test accuracy after
 //! 200 epochs; the paper 97 % (82 % on permuted pixels, `--permuted`).
 //!
-//! [`training`] reads top to bottom: configuration, data, model, training, report.
+//! [`training`] reads top to bottom: configuration ([`config`], from the flags of [`cli`]),
+//! data, model ([`model`]), training, report.
 
+pub mod cli;
+pub mod config;
 pub mod model;
 pub mod training;
 
+pub use cli::Cli;
+pub use config::{IrnnMnistConfig, NAME};
 pub use model::{IrnnClassifier, IrnnClassifierConfig};
-pub use training::{Cli, IrnnMnistConfig, NAME, main_with, run};
+pub use training::{main_with, run};

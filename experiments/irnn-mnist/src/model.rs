@@ -2,12 +2,11 @@
 
 use burn::module::{Initializer, Param, ParamId};
 use burn::nn::Linear;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
 use rnn_models::{Elman, ElmanConfig, RecurrentInit};
-use rnn_train::{TaskModel, layer};
+use rnn_train::{TaskModel, cross_entropy, layer};
 
 /// The tutorial's network: NeoML's `CIrnnLayer` (an input and a recurrent fully-connected
 /// layer, each with a free term) and a `FullyConnected` output layer.
@@ -89,10 +88,6 @@ impl TaskModel for IrnnClassifier {
     }
 
     fn forward_step(&self, batch: MnistBatch) -> ClassificationOutput {
-        let logits = self.forward(batch.inputs);
-        let loss = CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits.clone(), batch.targets.clone());
-        ClassificationOutput::new(loss, logits, batch.targets)
+        cross_entropy(self.forward(batch.inputs), batch.targets)
     }
 }

@@ -9,12 +9,16 @@
 //! after epochs 1-10. `lstm-mnist show RUN_DIR` draws random test digits in the terminal with
 //! the trained model's predictions, as the tutorial's last cell does.
 //!
-//! [`training`] reads top to bottom: configuration, data, model, training, report;
-//! [`show`] is the prediction viewer.
+//! [`training`] reads top to bottom: configuration ([`config`], from the flags of [`cli`]),
+//! data, model ([`model`]), training, report; [`show`] is the prediction viewer.
 
+pub mod cli;
+pub mod config;
 pub mod model;
 pub mod show;
 pub mod training;
 
+pub use cli::Cli;
+pub use config::{LstmMnistConfig, NAME};
 pub use model::{LstmClassifier, LstmClassifierConfig};
-pub use training::{Cli, LstmMnistConfig, NAME, main_with, run};
+pub use training::{main_with, run};

@@ -1,6 +1,8 @@
 //! `lstm-mnist`: parses the command line, runs the experiment, maps errors to exit codes (see
 //! `lstm-mnist --help`). Everything else is in the library.
 
+rnn_train::use_mimalloc!();
+
 fn main() {
     let code = lstm_mnist::main_with(std::env::args_os(), &rnn_train::Console::stdio());
     std::process::exit(code);

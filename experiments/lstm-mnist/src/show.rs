@@ -3,17 +3,16 @@
 
 use std::path::PathBuf;
 
-use burn::prelude::*;
 use clap::Args;
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit};
 use rnn_train::cli::count_up_to;
 use rnn_train::digits::{digit_lines, side_by_side};
-use rnn_train::{BackendChoice, Console, RunDir, RunError, Trainer, device_for};
+use rnn_train::{BackendChoice, Console, RunDir, RunError, device_for, trained_model};
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 
-use crate::training::{LstmMnistConfig, NAME};
+use crate::config::{LstmMnistConfig, NAME};
 
 /// `lstm-mnist show` flags.
 #[derive(Args, Debug, Clone)]
@@ -50,27 +49,7 @@ pub fn show(args: &ShowArgs, console: &Console) -> Result<(), RunError> {
     let config: LstmMnistConfig = run.read_config()?;
     let device = device_for(args.backend)?;
     let model = config.model.init(config.view.features(), &device);
-    let (model, source) = if run.model_path().is_file() {
-        let path = run.model_path();
-        let model = model
-            .try_load_file(&path)
-            .map_err(|e| RunError::Internal(format!("cannot load {}: {e}", path.display())))?;
-        (model, "model.bpk".to_string())
-    } else if let Some(epoch) = run.last_checkpoint() {
-        let path = run.checkpoint_model_path(epoch);
-        let trainer = Trainer::new(model, None, Default::default())
-            .try_load_file(&path)
-            .map_err(|e| RunError::Internal(format!("cannot load {}: {e}", path.display())))?;
-        (trainer.model, format!("checkpoint of epoch {epoch}"))
-    } else {
-        return Err(RunError::usage(
-            format!(
-                "{} has no trained model yet (no model.bpk, no checkpoint)",
-                args.run.display()
-            ),
-            Some("train first: lstm-mnist --out DIR, then lstm-mnist show DIR".into()),
-        ));
-    };
+    let (model, source) = trained_model(&run, model, NAME, "show")?;
 
     let mut source_flags = rnn_data::MnistSource::from_env(args.data_dir.clone());
     source_flags.download = !args.offline;

@@ -10,10 +10,10 @@ use burn::tensor::TensorData;
 use clap::Args;
 use rnn_data::counting_sequence;
 use rnn_train::cli::count_up_to;
-use rnn_train::{BackendChoice, Console, RunDir, RunError, Trainer, device_for};
+use rnn_train::{BackendChoice, Console, RunDir, RunError, device_for, trained_model};
 
+use crate::config::{NAME, SimpleSequenceConfig};
 use crate::model::LanguageModel;
-use crate::training::{NAME, SimpleSequenceConfig};
 
 /// `simple-sequence generate` flags.
 #[derive(Args, Debug, Clone)]
@@ -201,31 +201,7 @@ pub fn run_generate(args: &GenerateArgs) -> Result<Generated, RunError> {
         .unwrap_or_else(|| counting_sequence(n_vocab as u32, 1).len().max(1));
     let device = device_for(args.backend)?;
     let model = config.model.init(&device);
-    let cannot_load = |path: &std::path::Path, e: String| {
-        RunError::Internal(format!("cannot load {}: {e}", path.display()))
-    };
-    let model = if run.model_path().is_file() {
-        let path = run.model_path();
-        model
-            .try_load_file(&path)
-            .map_err(|e| cannot_load(&path, e.to_string()))?
-    } else if let Some(epoch) = run.last_checkpoint() {
-        let path = run.checkpoint_model_path(epoch);
-        Trainer::new(model, None, Default::default())
-            .try_load_file(&path)
-            .map_err(|e| cannot_load(&path, e.to_string()))?
-            .model
-    } else {
-        return Err(RunError::usage(
-            format!(
-                "{} has no trained model yet (no model.bpk, no checkpoint)",
-                args.run.display()
-            ),
-            Some(format!(
-                "train first: {NAME} --out DIR, then {NAME} generate DIR"
-            )),
-        ));
-    };
+    let (model, _) = trained_model(&run, model, NAME, "generate")?;
     let tokens = continue_prompt(&model, &prompt, count, &device);
     let expected = expected_continuation(&prompt, n_vocab as u32, count);
     Ok(Generated {

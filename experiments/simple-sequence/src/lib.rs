@@ -13,23 +13,22 @@
 //! units, Adam (alpha 5e-4), batch 10, 10 epochs; it reports validation accuracy 1.0 after 10
 //! epochs with the one-layer RNN.
 //!
+//! * [`config`]: what defines a run; [`cli`]: the flags that ask for it.
 //! * [`model`]: the four architectures (`--arch rnn|rnn2|rnn3|lstm`).
-//! * [`data`]: the stream as Burn data loaders (training windows that continue across epochs;
-//!   a fresh pass for validation).
-//! * [`tbptt`]: the training loop, a custom Burn `SupervisedLearningStrategy`, so the
-//!   dashboard, metrics and checkpoints work as for every other experiment; its snapshots
-//!   also hold the stream position and the carried state, so `--resume` continues exactly.
-//! * [`training`]: the experiment top to bottom; [`generate`]: continue a prompt with a
-//!   trained model.
+//! * [`training`]: the experiment top to bottom. The training loop is rnn-train's
+//!   truncated-BPTT strategy ([`rnn_train::tbptt`]), over rnn-data's token-stream loaders
+//!   ([`rnn_data::TbpttLoader`]): the dashboard, metrics and checkpoints work as for every
+//!   other experiment, and its snapshots also hold the stream position and the carried
+//!   state, so `--resume` continues exactly.
+//! * [`generate`]: continue a prompt with a trained model.
 
-pub mod data;
+pub mod cli;
+pub mod config;
 pub mod generate;
 pub mod model;
-pub mod tbptt;
 pub mod training;
 
+pub use cli::Cli;
+pub use config::{NAME, SimpleSequenceConfig};
 pub use model::{Arch, LanguageModel, LanguageModelConfig};
-pub use tbptt::{
-    CarriedState, StatefulModel, TbpttSnapshot, TbpttStrategy, WindowStep, train_window,
-};
-pub use training::{Cli, NAME, SimpleSequenceConfig, main_with, run};
+pub use training::{main_with, run};

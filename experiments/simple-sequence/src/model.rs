@@ -9,10 +9,8 @@ use burn::train::ClassificationOutput;
 use rnn_data::TbpttWindow;
 use rnn_models::ops::elman_layer;
 use rnn_models::{Biases, Elman, ElmanConfig, Lstm, LstmConfig, LstmState, RecurrentInit};
-use rnn_train::TaskModel;
+use rnn_train::tbptt::{CarriedState, StatefulModel};
 use serde::{Deserialize, Serialize};
-
-use crate::tbptt::{CarriedState, StatefulModel};
 
 /// The architecture (`--arch`): the tutorial's four networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -257,17 +255,5 @@ impl StatefulModel for LanguageModel {
             .neg()
             .reshape([b * t]);
         (ClassificationOutput::new(loss, scores, targets), state)
-    }
-}
-
-impl TaskModel for LanguageModel {
-    type Batch = TbpttWindow;
-    type Output = ClassificationOutput;
-
-    /// One window from a zero state, with the mean loss. (Training and validation go through
-    /// [`StatefulModel::forward_window`], which carries the state.)
-    fn forward_step(&self, window: TbpttWindow) -> ClassificationOutput {
-        let output = self.forward_window(window, None).0;
-        ClassificationOutput::new(output.loss.mean(), output.output, output.targets)
     }
 }

@@ -2,11 +2,11 @@
 //!
 //! Burn's built-in training loop cannot carry a hidden state from one batch to the next (each
 //! step is `TrainStep::step(&self, batch)` on a fresh clone of the model). [`TbpttStrategy`]
-//! is a custom `SupervisedLearningStrategy` that does what the tutorial's `BPTTUpdater` does:
+//! is a custom `SupervisedLearningStrategy` that does what Chainer's `BPTTUpdater` does:
 //! for every window of `bprop_len` steps it runs the forward pass from the carried state,
 //! takes one backward pass of the accumulated loss, updates the parameters, and keeps the
 //! final state — detached, so the next window's graph starts there — for the next window.
-//! Validation runs on its own state, reset at the start of every evaluation (the tutorial's
+//! Validation runs on its own state, reset at the start of every evaluation (Chainer's
 //! `eval_hook=lambda _: eval_model.reset_state()`). Everything else is Burn's: the events
 //! feed the dashboard or the plain log, the metrics, the checkpointer and early stopping.
 //!
@@ -14,25 +14,35 @@
 //! stream position and the carried state, so after every epoch the strategy writes
 //! `checkpoint/tbptt-<epoch>.json` ([`TbpttSnapshot`]) next to them.
 //!
-//! General, not specific to the counting sequence: any [`StatefulModel`] over
-//! [`TbpttWindow`]s trains this way (it should move to rnn-train).
+//! Any [`StatefulModel`] over [`TbpttWindow`]s trains this way: [`tbptt_fit`] sets up the
+//! loaders ([`TbpttLoader`]), the strategy and, for a resumed run, its snapshot.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use burn::data::dataloader::{DataLoaderIterator, Progress};
 use burn::optim::GradientsParams;
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use burn::train::TrainingStrategy;
 use burn::train::checkpoint::CheckpointerError;
 use burn::train::{
-    ClassificationOutput, EventProcessorTraining, Learner, LearnerEvent,
+    ClassificationOutput, EventProcessorTraining, Interrupter, Learner, LearnerEvent,
     SupervisedLearningStrategy, SupervisedTrainingEventProcessor, TrainLoader, TrainingComponents,
     TrainingError, TrainingItem, ValidLoader,
 };
-use rnn_data::{TbpttIterator, TbpttPosition, TbpttWindow};
-use rnn_train::{Console, TaskModel, Trainer, clip_global_norm};
+use rnn_data::{TbpttIterator, TbpttLoader, TbpttPosition, TbpttWindow};
 use serde::{Deserialize, Serialize};
+
+use crate::clip::clip_global_norm;
+use crate::config::TrainingConfig;
+use crate::console::Console;
+use crate::error::RunError;
+use crate::fit::Fit;
+use crate::session::Session;
+use crate::task::{TaskModel, Trainer};
 
 /// The recurrent state carried from one window to the next: the `[L, B, H]` tensors of the
 /// model's stack (`h`, or `h` and `c` for an LSTM).
@@ -91,7 +101,9 @@ impl CarriedState {
 }
 
 /// A model that reads a stream window by window and carries its state between windows.
-pub trait StatefulModel: TaskModel<Batch = TbpttWindow, Output = ClassificationOutput> {
+pub trait StatefulModel:
+    burn::module::Module + burn::module::ModuleDisplay + Send + 'static
+{
     /// The forward pass over one window from `state` (zeros when `None`): the per-token
     /// scores and targets with the per-token losses (`[tokens]`, averaged for the gradient),
     /// and the state after the window's last step.
@@ -100,6 +112,19 @@ pub trait StatefulModel: TaskModel<Batch = TbpttWindow, Output = ClassificationO
         window: TbpttWindow,
         state: Option<CarriedState>,
     ) -> (ClassificationOutput, CarriedState);
+}
+
+/// Burn's Learner is typed by a one-batch step ([`TaskModel::forward_step`]), which
+/// [`TbpttStrategy`] never calls: it goes through [`StatefulModel::forward_window`]. The step
+/// is one window from a zero state, with the mean token loss.
+impl<M: StatefulModel> TaskModel for M {
+    type Batch = TbpttWindow;
+    type Output = ClassificationOutput;
+
+    fn forward_step(&self, window: TbpttWindow) -> ClassificationOutput {
+        let output = self.forward_window(window, None).0;
+        ClassificationOutput::new(output.loss.mean(), output.output, output.targets)
+    }
 }
 
 /// What one training window produces.
@@ -115,9 +140,9 @@ pub struct WindowStep {
 /// One truncated-BPTT update's forward and backward pass: `model` reads `window` from
 /// `state`, and the gradient is that of `loss_scale` times the window's mean token loss.
 ///
-/// The tutorial accumulates the loss of each of the `bprop_len` steps (each a mean over the
-/// batch) and calls backward once, so its gradient is that of the *sum* over the steps:
-/// `loss_scale = bprop_len` reproduces it.
+/// Chainer's `BPTTUpdater` accumulates the loss of each of the `bprop_len` steps (each a mean
+/// over the batch) and calls backward once, so its gradient is that of the *sum* over the
+/// steps: `loss_scale = bprop_len` reproduces it.
 pub fn train_window<M: StatefulModel>(
     model: &Trainer<M>,
     window: TbpttWindow,
@@ -216,10 +241,11 @@ impl SplitTotals {
     }
 }
 
-/// The header of the tutorial's table (Chainer's `PrintReport` column names). The rows hold
-/// the same figures as metrics.csv: loss and accuracy over every token of the epoch's windows
-/// (Chainer's `main/*` columns keep only the last step of each update, which is why the
-/// tutorial's training accuracy moves in steps of 1/23), elapsed seconds of training.
+/// The header of the per-epoch table Chainer's trainer prints (its `PrintReport` column
+/// names). The rows hold the same figures as metrics.csv: loss and accuracy over every token
+/// of the epoch's windows (Chainer's `main/*` columns keep only the last step of each update,
+/// which is why the simple-sequence tutorial's training accuracy moves in steps of 1/23),
+/// elapsed seconds of training.
 pub const TABLE_HEADER: &str = "epoch       main/loss   validation/main/loss  main/accuracy  validation/main/accuracy  elapsed_time";
 
 fn table_row(epoch: usize, train: &SplitTotals, valid: &SplitTotals, elapsed: f64) -> String {
@@ -279,7 +305,7 @@ impl<M: StatefulModel> TbpttStrategy<M> {
         let path = TbpttSnapshot::path(&self.checkpoint_dir, epoch);
         let text = serde_json::to_string(&snapshot).map_err(std::io::Error::other)?;
         // Written atomically: a snapshot is complete or absent.
-        rnn_train::atomic::write(&path, text.as_bytes())?;
+        crate::atomic::write(&path, text.as_bytes())?;
         // Burn keeps the last two checkpoints and the best one; keep the snapshots that go
         // with them (those of earlier epochs whose model file is gone are dropped).
         if let Ok(entries) = std::fs::read_dir(&self.checkpoint_dir) {
@@ -336,18 +362,7 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
                 epoch_number: epoch,
                 total_items: train.num_items(),
             }));
-            let mut windows = train.iter();
-            let mut iteration = 0;
-            while let Some(window) = windows.next() {
-                let window = match window {
-                    Ok(window) => window,
-                    Err(error) => {
-                        interrupter.fail(error);
-                        break;
-                    }
-                };
-                iteration += 1;
-                let progress = windows.progress();
+            each_window(train.iter(), &interrupter, |window, progress, iteration| {
                 let step = train_window(&learner.model(), window, carried.take(), self.loss_scale);
                 carried = Some(step.state);
                 if self.table.is_some() {
@@ -364,10 +379,7 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
                 interrupter.fail_on_error(
                     event_processor.process_train(LearnerEvent::ProcessedItem(item)),
                 );
-                if interrupter.should_stop() {
-                    break;
-                }
-            }
+            });
             interrupter.fail_on_error(event_processor.process_train(LearnerEvent::EndSplit(epoch)));
             if interrupter.should_stop() {
                 break;
@@ -380,19 +392,8 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
                 epoch_number: epoch,
                 total_items: valid.num_items(),
             }));
-            let mut windows = valid.iter();
             let mut state = None;
-            let mut iteration = 0;
-            while let Some(window) = windows.next() {
-                let window = match window {
-                    Ok(window) => window,
-                    Err(error) => {
-                        interrupter.fail(error);
-                        break;
-                    }
-                };
-                iteration += 1;
-                let progress = windows.progress();
+            each_window(valid.iter(), &interrupter, |window, progress, iteration| {
                 let (output, next) = model.model.forward_window(window, state.take());
                 state = Some(next);
                 if self.table.is_some() {
@@ -402,10 +403,7 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
                 interrupter.fail_on_error(
                     event_processor.process_valid(LearnerEvent::ProcessedItem(item)),
                 );
-                if interrupter.should_stop() {
-                    break;
-                }
-            }
+            });
             interrupter.fail_on_error(event_processor.process_valid(LearnerEvent::EndSplit(epoch)));
             interrupter.fail_on_error(event_processor.process_train(LearnerEvent::EndEpoch(epoch)));
             // The renderer's lines of this epoch come before the table row, and the
@@ -434,4 +432,84 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
         }
         (learner.model(), event_processor)
     }
+}
+
+/// Hands each window of one split to `step`, with its progress and its 1-based iteration,
+/// until the windows run out, one fails to load (the interrupter is told) or the interrupter
+/// says stop.
+fn each_window<'a>(
+    mut windows: Box<dyn DataLoaderIterator<TbpttWindow> + 'a>,
+    interrupter: &Interrupter,
+    mut step: impl FnMut(TbpttWindow, Progress, usize),
+) {
+    let mut iteration = 0;
+    while let Some(window) = windows.next() {
+        let window = match window {
+            Ok(window) => window,
+            Err(error) => {
+                interrupter.fail(error);
+                break;
+            }
+        };
+        iteration += 1;
+        step(window, windows.progress(), iteration);
+        if interrupter.should_stop() {
+            break;
+        }
+    }
+}
+
+/// Truncated-BPTT training of `model` on `stream`, validated by passes over `validation` from
+/// a reset state: the [`Fit`] (loaders and [`TbpttStrategy`]) for
+/// [`crate::train_classifier`]. A resumed session continues from the snapshot of its
+/// checkpoint: the stream's position, the carried state and the training time so far (Burn
+/// restores the model and the optimiser). The gradient is that of `loss_scale` times the mean
+/// window loss ([`train_window`]); in plain mode the per-epoch table ([`TABLE_HEADER`]) is
+/// printed too.
+pub fn tbptt_fit<M: StatefulModel>(
+    session: &Session,
+    model: M,
+    optimizer: ModuleOptimizer,
+    training: &TrainingConfig,
+    mut stream: TbpttIterator,
+    validation: &TbpttIterator,
+    loss_scale: f64,
+) -> Result<Fit<M>, RunError> {
+    let checkpoint_dir = session.run_dir.checkpoint_dir();
+    let (initial_state, elapsed_before) = match session.resume_from {
+        None => (None, 0.0),
+        Some(epoch) => {
+            let fail = |message: String| RunError::Resume {
+                dir: session.run_dir.path().to_path_buf(),
+                message,
+                hint: Some("start the run again without --resume".into()),
+            };
+            let snapshot = TbpttSnapshot::read(&checkpoint_dir, epoch).map_err(fail)?;
+            stream
+                .restore(&snapshot.position)
+                .map_err(|e| fail(e.to_string()))?;
+            let state = snapshot
+                .carried_state(&session.training_device())
+                .map_err(fail)?;
+            (state, snapshot.elapsed_seconds)
+        }
+    };
+    let stream = Arc::new(Mutex::new(stream));
+    let train = TbpttLoader::training(stream.clone(), &session.device).into_arc();
+    let valid = TbpttLoader::evaluation(validation, &session.device).into_arc();
+    let console = &session.console;
+    let plain = session.plain || !(console.is_terminal() && console.is_stdio());
+    let strategy = TbpttStrategy::<M> {
+        device: session.training_device(),
+        stream,
+        checkpoint_dir,
+        initial_state,
+        elapsed_before,
+        loss_scale,
+        table: plain.then(|| console.clone()),
+        model: std::marker::PhantomData,
+    };
+    let mut fit = Fit::new(model, optimizer, training, train, valid);
+    fit.strategy = Some(TrainingStrategy::Custom(Arc::new(strategy)));
+    Ok(fit)
 }

@@ -2,24 +2,24 @@
 //! (progress, the dashboard's item counts) works as for any data set.
 //!
 //! * [`TbpttLoader::training`]: each `iter()` is one epoch of the shared training iterator,
-//!   continuing where the last one stopped — the tutorial's `ParallelSequentialIterator`
+//!   continuing where the last one stopped — Chainer's `ParallelSequentialIterator`
 //!   with `repeat=True`, where an epoch ends with the window that completes a pass over the
 //!   stream (so windows do not restart at epoch boundaries and the carried state stays
 //!   meaningful). The iterator is shared with the training strategy, which saves its position.
 //! * [`TbpttLoader::evaluation`]: each `iter()` is a fresh pass from the start,
-//!   `ceil(len / batch)` steps cut into windows of at most `bprop_len` — the tutorial's
+//!   `ceil(len / batch)` steps cut into windows of at most `bprop_len` — Chainer's
 //!   evaluation iterator (`repeat=False`), which visits every token once.
 //!
-//! Progress is counted in tokens (`batch` per step). General, not specific to the counting
-//! sequence (it should move to rnn-train with the strategy).
+//! Progress is counted in tokens (`batch` per step). Any token stream trains this way; the
+//! training loop that reads these loaders is rnn-train's truncated-BPTT strategy.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::tbptt::{TbpttIterator, TbpttWindow};
 use burn::data::dataloader::{DataLoader, DataLoaderIterator, Progress};
 use burn::data::dataset::DatasetError;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use rnn_data::{TbpttIterator, TbpttWindow};
 
 #[derive(Clone)]
 enum Mode {

@@ -1,0 +1,94 @@
+//! The start every MNIST experiment makes: the checks that need no data, both splits read (or
+//! downloaded), the run started, and the loaders of the experiment's sequence view.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use burn::data::dataloader::DataLoader;
+use burn::optim::ModuleOptimizer;
+use rnn_data::{Mnist, MnistBatch, MnistSequenceBatcher, MnistSequences, MnistSplit};
+
+use crate::cli::CommonArgs;
+use crate::console::Console;
+use crate::error::RunError;
+use crate::fit::Fit;
+use crate::session::{ExperimentConfig, Session};
+use crate::task::TaskModel;
+
+/// A started MNIST run: the session, the configuration it runs with, and its batches.
+pub struct MnistRun<C> {
+    /// The run.
+    pub session: Session,
+    /// The configuration (the saved one, for a resumed run).
+    pub config: C,
+    /// Training batches, shuffled as configured.
+    pub train: Arc<dyn DataLoader<MnistBatch>>,
+    /// Test batches, in order.
+    pub test: Arc<dyn DataLoader<MnistBatch>>,
+    train_images: Arc<Mnist>,
+    batcher: MnistSequenceBatcher,
+}
+
+impl<C: ExperimentConfig> MnistRun<C> {
+    /// Starts a run of `experiment` with the `requested` configuration (see
+    /// [`Session::start`]). The settings, the backend and the run directory are checked
+    /// before MNIST is read, so a mistake costs no download. `batcher` turns the
+    /// configuration into its sequence view and pixel scaling.
+    pub fn start(
+        experiment: &'static str,
+        common: &CommonArgs,
+        requested: C,
+        explicit: &BTreeSet<String>,
+        console: &Console,
+        batcher: impl FnOnce(&C) -> MnistSequenceBatcher,
+    ) -> Result<Self, RunError> {
+        Session::preflight(experiment, common, &requested)?;
+        let train_images = common.load_mnist(MnistSplit::Train)?;
+        let test_images = common.load_mnist(MnistSplit::Test)?;
+        let (session, config) = Session::start(experiment, common, requested, explicit, console)?;
+        let batcher = batcher(&config);
+        let (train, test) = session.loaders(
+            config.training(),
+            MnistSequences::new(train_images.clone()),
+            MnistSequences::new(test_images),
+            batcher.clone(),
+        );
+        Ok(MnistRun {
+            session,
+            config,
+            train,
+            test,
+            train_images,
+            batcher,
+        })
+    }
+
+    /// The fit of `model` by `optimizer` over these batches, with the configuration's
+    /// training settings.
+    pub fn fit<M: TaskModel<Batch = MnistBatch>>(
+        &self,
+        model: M,
+        optimizer: ModuleOptimizer,
+    ) -> Fit<M> {
+        let training = self.config.training();
+        Fit::new(
+            model,
+            optimizer,
+            training,
+            self.train.clone(),
+            self.test.clone(),
+        )
+    }
+
+    /// The whole training set in order (limited by `--limit-train`), for a pass over it after
+    /// training ([`Fit::evaluate_train_set`]).
+    pub fn train_set_in_order(&self) -> Arc<dyn DataLoader<MnistBatch>> {
+        let training = self.config.training();
+        self.session.in_order(
+            training,
+            MnistSequences::new(self.train_images.clone()),
+            self.batcher.clone(),
+            training.limit_train,
+        )
+    }
+}
