@@ -22,6 +22,8 @@ use rnn_data::{
 use rnn_models::{Biases, Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrentInit};
 use rnn_train::BackendChoice;
 
+rnn_train::use_mimalloc!();
+
 #[derive(Parser, Debug)]
 #[command(about = "Training throughput (samples/s) of each experiment's shape")]
 struct Args {

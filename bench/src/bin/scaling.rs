@@ -14,6 +14,8 @@ use clap::Parser;
 use rnn_models::{Elman, ElmanConfig, Path, Steps};
 use rnn_train::BackendChoice;
 
+rnn_train::use_mimalloc!();
+
 #[derive(Parser, Debug)]
 #[command(about = "Sequence-length scaling of the IRNN's forward+backward time per batch")]
 struct Args {
