@@ -9,7 +9,7 @@ test *args:
 
 # The cell tests on another backend, e.g. `just test-cells wgpu`.
 test-cells backend="wgpu":
-    RNN_TEST_BACKEND={{backend}} RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --test cells
+    RNN_TEST_BACKEND={{backend}} RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --test tests cells::
 
 # IRNN on pixel-by-pixel MNIST (NeoML tutorial defaults: 200 epochs). e.g. `just irnn-mnist --epochs 5`
 irnn-mnist *args:

@@ -3,8 +3,6 @@
 //! The backend comes from `RNN_TEST_BACKEND` (default flex), so CI runs this same file on
 //! wgpu under Mesa's software Vulkan driver.
 
-rnn_train::use_mimalloc!();
-
 use std::path::{Path as FsPath, PathBuf};
 
 use burn::module::Param;

@@ -12,8 +12,6 @@
 //!
 //! Everything runs on flex unless `RNN_TEST_BACKEND` names another backend.
 
-rnn_train::use_mimalloc!();
-
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -550,7 +548,7 @@ fn child(name: &str, args: &[&str], env: &[(&str, Option<&str>)]) -> (i32, Strin
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([
         "--exact",
-        "child_process_entry",
+        "experiments::child_process_entry",
         "--ignored",
         "--nocapture",
         "--test-threads",

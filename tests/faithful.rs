@@ -6,8 +6,6 @@
 //!
 //! The framework facts come from their sources, named at each test.
 
-rnn_train::use_mimalloc!();
-
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use rnn_train::{

@@ -10,8 +10,6 @@
 //!
 //! Everything runs on flex unless `RNN_TEST_BACKEND` names another backend.
 
-rnn_train::use_mimalloc!();
-
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
@@ -686,7 +684,7 @@ fn child(scenario: &str) -> (Option<serde_json::Value>, String) {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_process_entry",
+            "synthetic::child_process_entry",
             "--ignored",
             "--nocapture",
             "--test-threads",

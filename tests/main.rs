@@ -1,0 +1,9 @@
+//! The cross-crate tests, as one test binary: every test binary links all of Burn, so one
+//! link here instead of one per file. `cargo test --test tests cells::` runs one module.
+
+rnn_train::use_mimalloc!();
+
+mod cells;
+mod experiments;
+mod faithful;
+mod synthetic;
