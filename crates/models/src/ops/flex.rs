@@ -87,17 +87,10 @@ impl RecurrenceKernels for Flex {
         keep_sequence: bool,
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
-        let LayerTensors {
-            x,
-            w_ih,
-            bias,
-            w_hh,
-            b_hn,
-            h0,
-            c0,
-        } = &tensors;
-        let Some([xc, wi, bias, w, bn, h0, c0]) = all_f32([x, w_ih, bias, w_hh, b_hn, h0, c0])
-        else {
+        let ts = &tensors;
+        let Some([xc, wi, bias, w, bn, h0, c0]) = all_f32([
+            &ts.x, &ts.w_ih, &ts.bias, &ts.w_hh, &ts.b_hn, &ts.h0, &ts.c0,
+        ]) else {
             return generic::forward::<Self>(cell, tensors, keep_sequence, save);
         };
         let (shape, h) = (dims(&xc), dims(&w)[0]);
