@@ -834,12 +834,12 @@ fn forward_loop<const N: usize, W>(
             let mut w = scratch(rows);
             for s in 0..t {
                 let (at_prev, at_next) = ((slot(s) * b + r0) * hp, (slot(s + 1) * b + r0) * hp);
-                // SAFETY: rows r0..r1 of a slot are this thread's alone (`row_chunks` gives
-                // disjoint ranges), and `slot(s) != slot(s + 1)`: `prev` (slot `s`, read) and
-                // `next` (slot `s + 1`, written) overlap neither each other nor another
-                // thread's slices. They live for this step only.
+                // Rows r0..r1 of a slot are this thread's alone (`row_chunks` gives disjoint
+                // ranges), and `slot(s) != slot(s + 1)`; both slices live for this step only.
+                // SAFETY: `prev` (slot `s`, read) overlaps neither `next` nor another thread's.
                 let prev = shared.map(|p| unsafe { p.slice(at_prev, rows * hp) });
-                // SAFETY: as above.
+                // SAFETY: `next` (slot `s + 1`, written) overlaps neither `prev` nor another
+                // thread's slices.
                 let next = shared.map(|p| unsafe { p.slice_mut(at_next, rows * hp) });
                 // SAFETY: this thread's rows of step `s` of the tape, written only here, once.
                 let tape = keep_all.then(|| unsafe {
