@@ -39,6 +39,10 @@ bench *args:
 bench-pytorch *args:
     "${PYTHON:-python3}" bench/pytorch_reference.py "$@"
 
+# The GPU table: fused and generic on wgpu (`--cuda`: also cuda) and PyTorch + cuDNN, written to bench-gpu/.
+bench-gpu *args:
+    "${PYTHON:-python3}" bench/bench_gpu.py "$@"
+
 # Forward+backward time per batch of the IRNN at T = 98 ... 1568 and the fitted exponent.
 bench-scaling *args:
     cargo run --release -p rnn-bench --bin scaling -- "$@"

@@ -9,6 +9,7 @@ the timed work in both). It prints one JSON line per shape, in the Rust benchmar
 {"shape": ..., "backend": "pytorch", "samples_per_second": median, ...}.
 
     python3 bench/pytorch_reference.py --threads 2 [--shape NAME ...]
+    python3 bench/pytorch_reference.py --device cuda     # PyTorch + cuDNN on the GPU
 """
 
 import argparse
@@ -57,20 +58,25 @@ class Model(nn.Module):
         return self.head(feats)
 
 
-def measure(name, warmup, steps, repeats):
+def measure(name, warmup, steps, repeats, device):
     task, cell, b, t, d, h, layers, all_steps, sgd, lr, outputs = SHAPES[name]
     torch.manual_seed(0)
-    model = Model(cell, d, h, layers, t, all_steps, outputs)
+    model = Model(cell, d, h, layers, t, all_steps, outputs).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=lr) if sgd else torch.optim.Adam(
         model.parameters(), lr=lr
     )
-    x = torch.randn(b, t, d)
+    x = torch.randn(b, t, d, device=device)
     if task == "mnist":
-        y = torch.randint(0, 10, (b,))
+        y = torch.randint(0, 10, (b,), device=device)
         loss_fn = nn.CrossEntropyLoss()
     else:
-        y = torch.randn(b, 1)
+        y = torch.randn(b, 1, device=device)
         loss_fn = nn.MSELoss()
+
+    def sync():
+        # GPU work is asynchronous: wait for it inside the timed region.
+        if device.type == "cuda":
+            torch.cuda.synchronize()
 
     def step():
         opt.zero_grad()
@@ -80,11 +86,13 @@ def measure(name, warmup, steps, repeats):
 
     for _ in range(warmup):
         step()
+    sync()
     rates = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(steps):
             step()
+        sync()
         rates.append(b * steps / (time.perf_counter() - start))
     return rates
 
@@ -96,20 +104,27 @@ def main():
     p.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
     p.add_argument("--steps", type=int, default=20, help="training steps per timed repeat")
     p.add_argument("--repeats", type=int, default=7, help="timed repeats")
+    p.add_argument(
+        "--device", default="cpu", choices=["cpu", "cuda"], help="cpu (default) or cuda (cuDNN)"
+    )
     args = p.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda: this PyTorch sees no CUDA GPU")
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     for name in args.shape or list(SHAPES):
-        rates = measure(name, args.warmup, args.steps, args.repeats)
+        rates = measure(name, args.warmup, args.steps, args.repeats, device)
         print(
             json.dumps(
                 {
                     "shape": name,
-                    "backend": "pytorch",
+                    "backend": "pytorch" if device.type == "cpu" else "pytorch-cuda",
                     "threads": args.threads,
                     "samples_per_second": round(statistics.median(rates), 1),
                     "min": round(min(rates), 1),
                     "max": round(max(rates), 1),
                     "torch": torch.__version__,
+                    "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
                 }
             ),
             flush=True,

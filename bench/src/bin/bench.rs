@@ -12,14 +12,17 @@ use burn::data::dataset::Dataset;
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::nn::{Linear, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use clap::Parser;
 use rnn_data::{
     AddingBatcher, AddingProblem, Mnist, MnistSequenceBatcher, MnistSequences, MnistSplit,
     Normalisation, SequenceView,
 };
-use rnn_models::{Biases, Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrentInit};
+use rnn_models::{
+    Biases, Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrencePath, RecurrentInit,
+    set_recurrence_path,
+};
 use rnn_train::BackendChoice;
 
 rnn_train::use_mimalloc!();
@@ -45,6 +48,10 @@ struct Args {
     /// Timed repeats (median, min and max are reported).
     #[arg(long, default_value_t = 7)]
     repeats: usize,
+    /// Time-loop implementation: fused, generic, or both (timed alternately, side by side,
+    /// with their ratio). Default: both on wgpu and cuda, fused on the CPU backends.
+    #[arg(long, value_parser = ["fused", "generic", "both"])]
+    recurrence: Option<String>,
     /// MNIST directory (default: MNIST_DIR, then the cache; see the data crate).
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
@@ -333,6 +340,39 @@ enum Target {
     Value(Tensor<2>),
 }
 
+/// One time-loop implementation's model, optimiser and measured rates for a shape.
+struct Lane {
+    path: RecurrencePath,
+    net: Option<Net>,
+    optim: ModuleOptimizer,
+    step_no: usize,
+    rates: Vec<f64>,
+}
+
+impl Lane {
+    /// One optimisation step: forward, loss, backward, update.
+    fn train_step(&mut self, s: &Shape, source: &Source, device: &Device) {
+        let (x, target) = source.batch(self.step_no, s.batch, device);
+        self.step_no += 1;
+        // `net` is only ever taken here, and put back two lines below.
+        let net = self.net.take().expect("the lane holds its model between steps");
+        let out = net.forward(x);
+        let loss = match target {
+            Target::Class(y) => CrossEntropyLossConfig::new().init(device).forward(out, y),
+            Target::Value(y) => MseLoss::new().forward(out, y, Reduction::Mean),
+        };
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        self.net = Some(self.optim.step(s.lr, net, grads));
+    }
+
+    /// Waits for lazy work (GPU backends), so that it falls inside the timed region.
+    fn finish(&self) {
+        if let Some(net) = &self.net {
+            let _: f32 = net.head.weight.val().sum().into_scalar();
+        }
+    }
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -370,7 +410,14 @@ fn main() {
             std::process::exit(2);
         }
     };
-    device.seed(0);
+    let gpu = matches!(args.backend, BackendChoice::Wgpu | BackendChoice::Cuda);
+    let paths = match args.recurrence.as_deref() {
+        Some("fused") => vec![RecurrencePath::Fused],
+        Some("generic") => vec![RecurrencePath::Generic],
+        Some(_) => vec![RecurrencePath::Fused, RecurrencePath::Generic],
+        None if gpu => vec![RecurrencePath::Fused, RecurrencePath::Generic],
+        None => vec![RecurrencePath::Fused],
+    };
     let selected: Vec<Shape> = SHAPES
         .into_iter()
         .filter(|s| args.shape.is_empty() || args.shape.iter().any(|n| n == s.name))
@@ -396,8 +443,8 @@ fn main() {
         args.steps
     );
     println!(
-        "{:<16} {:>7} {:>12} {:>10} {:>10} {:>14}",
-        "shape", "backend", "samples/s", "min", "max", "peak RSS MiB"
+        "{:<16} {:>7} {:>8} {:>12} {:>10} {:>10} {:>14}",
+        "shape", "backend", "loop", "samples/s", "min", "max", "peak RSS MiB"
     );
     let mut json = vec![];
     for s in selected {
@@ -423,59 +470,74 @@ fn main() {
                 (Source::Adding(data, AddingBatcher), 2, t, 1)
             }
         };
-        let mut net = Net::new(&s, d_in, steps, outputs, &device);
-        let mut optim = if s.sgd {
-            SgdConfig::new().init()
-        } else {
-            AdamConfig::new().init()
-        };
-        let mut step_no = 0;
-        let mut train_step = |net: Net| -> Net {
-            let (x, target) = source.batch(step_no, s.batch, &device);
-            step_no += 1;
-            let out = net.forward(x);
-            let loss = match target {
-                Target::Class(y) => CrossEntropyLossConfig::new().init(&device).forward(out, y),
-                Target::Value(y) => MseLoss::new().forward(out, y, Reduction::Mean),
-            };
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            optim.step(s.lr, net, grads)
-        };
-        for _ in 0..args.warmup {
-            net = train_step(net);
-        }
-        let mut rates = vec![];
-        for _ in 0..args.repeats {
-            let start = Instant::now();
-            for _ in 0..args.steps {
-                net = train_step(net);
+        // One lane per time-loop implementation, timed alternately (A, B, A, B, ...) so
+        // that both see the same machine load.
+        let mut lanes: Vec<Lane> = paths
+            .iter()
+            .map(|&path| {
+                device.seed(0);
+                Lane {
+                    path,
+                    net: Some(Net::new(&s, d_in, steps, outputs, &device)),
+                    optim: if s.sgd {
+                        SgdConfig::new().init()
+                    } else {
+                        AdamConfig::new().init()
+                    },
+                    step_no: 0,
+                    rates: vec![],
+                }
+            })
+            .collect();
+        for lane in &mut lanes {
+            set_recurrence_path(lane.path);
+            for _ in 0..args.warmup {
+                lane.train_step(&s, &source, &device);
             }
-            // Finish lazy work (GPU backends) inside the timed region.
-            let _: f32 = net.head.weight.val().sum().into_scalar();
-            rates.push((args.steps * s.batch) as f64 / start.elapsed().as_secs_f64());
         }
-        rates.sort_by(f64::total_cmp);
-        let (median, min, max) = (rates[rates.len() / 2], rates[0], rates[rates.len() - 1]);
+        for _ in 0..args.repeats {
+            for lane in &mut lanes {
+                set_recurrence_path(lane.path);
+                let start = Instant::now();
+                for _ in 0..args.steps {
+                    lane.train_step(&s, &source, &device);
+                }
+                lane.finish();
+                let rate = (args.steps * s.batch) as f64 / start.elapsed().as_secs_f64();
+                lane.rates.push(rate);
+            }
+        }
         let rss = peak_rss_mib();
-        println!(
-            "{:<16} {:>7} {:>12.0} {:>10.0} {:>10.0} {:>14.0}",
-            s.name,
-            args.backend.name(),
-            median,
-            min,
-            max,
-            rss
-        );
-        json.push(format!(
-            "{{\"shape\": \"{}\", \"backend\": \"{}\", \"samples_per_second\": {:.1}, \"min\": {:.1}, \"max\": {:.1}, \"peak_rss_mib\": {:.0}, \"threads\": {}}}",
-            s.name,
-            args.backend.name(),
-            median,
-            min,
-            max,
-            rss,
-            rayon::current_num_threads()
-        ));
+        for lane in &mut lanes {
+            lane.rates.sort_by(f64::total_cmp);
+            let r = &lane.rates;
+            let (median, min, max) = (r[r.len() / 2], r[0], r[r.len() - 1]);
+            println!(
+                "{:<16} {:>7} {:>8} {:>12.0} {:>10.0} {:>10.0} {:>14.0}",
+                s.name,
+                args.backend.name(),
+                lane.path,
+                median,
+                min,
+                max,
+                rss
+            );
+            json.push(format!(
+                "{{\"shape\": \"{}\", \"backend\": \"{}\", \"recurrence\": \"{}\", \"samples_per_second\": {:.1}, \"min\": {:.1}, \"max\": {:.1}, \"peak_rss_mib\": {:.0}, \"threads\": {}}}",
+                s.name,
+                args.backend.name(),
+                lane.path,
+                median,
+                min,
+                max,
+                rss,
+                rayon::current_num_threads()
+            ));
+        }
+        if let [a, b] = &lanes[..] {
+            let ratio = a.rates[a.rates.len() / 2] / b.rates[b.rates.len() / 2];
+            println!("{:<16} {} / {}: {ratio:.2}x", s.name, a.path, b.path);
+        }
     }
     for line in json {
         println!("{line}");

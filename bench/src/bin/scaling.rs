@@ -11,7 +11,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use clap::Parser;
-use rnn_models::{Elman, ElmanConfig, Path, Steps};
+use rnn_models::{Elman, ElmanConfig, Path, RecurrencePath, Steps, set_recurrence_path};
 use rnn_train::BackendChoice;
 
 rnn_train::use_mimalloc!();
@@ -22,9 +22,12 @@ struct Args {
     /// Backend to run on.
     #[arg(long, value_enum, default_value_t = BackendChoice::Flex)]
     backend: BackendChoice,
-    /// Time-loop implementation: the fused custom operation or the plain Burn-op reference.
-    #[arg(long, value_enum, default_value_t = PathArg::Fused)]
-    path: PathArg,
+    /// Time-loop implementations, comma-separated: fused (the custom operation with the
+    /// backend's kernel), generic (the custom operation with the backend-generic loop),
+    /// reference (plain Burn ops under autodiff). Default: fused,generic on wgpu and cuda,
+    /// fused on the CPU backends. Several are timed in the same rounds, side by side.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    path: Vec<PathArg>,
     /// Timed batches per sequence length, after one warm-up batch, taken in rounds that
     /// interleave the lengths. The median and the fastest are reported; the exponent is
     /// fitted to the fastest, the measurement least disturbed by other work on a shared
@@ -42,10 +45,27 @@ struct Args {
     hidden: usize,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
 enum PathArg {
     Fused,
+    Generic,
     Reference,
+}
+
+impl PathArg {
+    /// Selects this implementation; returns the layer's `Path`.
+    fn select(self) -> Path {
+        set_recurrence_path(if self == PathArg::Generic {
+            RecurrencePath::Generic
+        } else {
+            RecurrencePath::Fused
+        });
+        if self == PathArg::Reference {
+            Path::Reference
+        } else {
+            Path::Fused
+        }
+    }
 }
 
 fn main() {
@@ -64,45 +84,62 @@ fn main() {
         }
     };
     device.seed(0);
-    let path = match args.path {
-        PathArg::Fused => Path::Fused,
-        PathArg::Reference => Path::Reference,
+    let gpu = matches!(args.backend, BackendChoice::Wgpu | BackendChoice::Cuda);
+    let paths = match (&args.path[..], gpu) {
+        ([], true) => vec![PathArg::Fused, PathArg::Generic],
+        ([], false) => vec![PathArg::Fused],
+        (given, _) => given.to_vec(),
     };
     let rnn = ElmanConfig::irnn(1, args.hidden).init(&device);
     let head = LinearConfig::new(args.hidden, 10).init(&device);
 
     println!(
-        "IRNN forward+backward per batch: backend {}, path {:?}, batch {}, hidden {}, {} repeats",
-        args.backend, args.path, args.batch, args.hidden, args.repeats
+        "IRNN forward+backward per batch: backend {}, batch {}, hidden {}, {} repeats",
+        args.backend, args.batch, args.hidden, args.repeats
     );
-    println!(
-        "{:>6}  {:>12}  {:>12}  {:>14}",
-        "T", "median ms", "fastest ms", "fastest us/step"
-    );
-    // Rounds interleave the lengths (one batch of each per round), so a burst of other work
-    // on a shared machine disturbs every length alike instead of one length's whole series.
-    for &t in &args.lengths {
-        step(&rnn, &head, args.batch, t, path, &device); // warm-up
-    }
-    let mut times = vec![Vec::with_capacity(args.repeats); args.lengths.len()];
-    for _ in 0..args.repeats {
-        for (i, &t) in args.lengths.iter().enumerate() {
-            times[i].push(step(&rnn, &head, args.batch, t, path, &device));
+    // Rounds interleave the lengths and the paths (one batch of each per round), so a burst
+    // of other work on a shared machine disturbs every series alike.
+    for &p in &paths {
+        for &t in &args.lengths {
+            step(&rnn, &head, args.batch, t, p.select(), &device); // warm-up
         }
     }
-    let mut points = vec![];
-    for (&t, times) in args.lengths.iter().zip(&mut times) {
-        times.sort_by(f64::total_cmp);
-        let (median, fastest) = (times[times.len() / 2], times[0]);
-        println!(
-            "{t:>6}  {:>12.2}  {:>12.2}  {:>14.2}",
-            median * 1e3,
-            fastest * 1e3,
-            fastest * 1e6 / t as f64
-        );
-        points.push((t as f64, fastest));
+    let mut times = vec![vec![Vec::with_capacity(args.repeats); args.lengths.len()]; paths.len()];
+    for _ in 0..args.repeats {
+        for (i, &t) in args.lengths.iter().enumerate() {
+            for (j, &p) in paths.iter().enumerate() {
+                times[j][i].push(step(&rnn, &head, args.batch, t, p.select(), &device));
+            }
+        }
     }
-    println!("scaling exponent: {:.3}", fit_exponent(&points));
+    let mut fastest_of = vec![];
+    for (&p, times) in paths.iter().zip(&mut times) {
+        println!("\npath {p:?}");
+        println!(
+            "{:>6}  {:>12}  {:>12}  {:>14}",
+            "T", "median ms", "fastest ms", "fastest us/step"
+        );
+        let mut points = vec![];
+        for (&t, times) in args.lengths.iter().zip(times.iter_mut()) {
+            times.sort_by(f64::total_cmp);
+            let (median, fastest) = (times[times.len() / 2], times[0]);
+            println!(
+                "{t:>6}  {:>12.2}  {:>12.2}  {:>14.2}",
+                median * 1e3,
+                fastest * 1e3,
+                fastest * 1e6 / t as f64
+            );
+            points.push((t as f64, fastest));
+        }
+        println!("scaling exponent: {:.3}", fit_exponent(&points));
+        fastest_of.push(points);
+    }
+    if let [a, b] = &fastest_of[..] {
+        println!("\n{:?} / {:?} speed-up (fastest batch):", paths[0], paths[1]);
+        for ((t, ta), (_, tb)) in a.iter().zip(b) {
+            println!("{t:>6}  {:>8.2}x", tb / ta);
+        }
+    }
 }
 
 /// One forward + backward; returns seconds.

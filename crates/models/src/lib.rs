@@ -20,3 +20,4 @@ pub use gru::{Gru, GruConfig};
 pub use init::{Biases, RecurrentInit};
 pub use layer::{LastGroup, Path, RecurrentLayer, RnnOutput, Steps};
 pub use lstm::{Lstm, LstmConfig, LstmOutput, LstmState};
+pub use ops::{RecurrencePath, recurrence_path, set_recurrence_path};

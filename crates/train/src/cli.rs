@@ -12,6 +12,7 @@ use clap::{Args, CommandFactory, Parser};
 use rnn_data::{Mnist, MnistSource, MnistSplit};
 
 use crate::backend::BackendChoice;
+use rnn_models::RecurrencePath;
 pub use crate::config::{
     MAX_EPOCHS, MAX_HIDDEN, MAX_LAYERS, MAX_LR, MAX_SAMPLES, MAX_STEPS, OptimizerConfig,
     TrainingConfig,
@@ -30,6 +31,15 @@ pub struct CommonArgs {
     /// --features cuda).
     #[arg(long, value_enum, default_value_t = BackendChoice::Flex, help_heading = "Run")]
     pub backend: BackendChoice,
+
+    /// Each layer's time loop: fused (one kernel per layer and pass: the CPU kernel on flex,
+    /// a CubeCL kernel on wgpu/cuda; the generic loop where a backend has none) or generic
+    /// (Burn primitive ops step by step, on any backend; the reference the kernels are
+    /// tested against). How a run computes, not what: not saved with the run, and free to
+    /// change on --resume.
+    #[arg(long, value_name = "PATH", default_value = "fused", value_parser = recurrence,
+          help_heading = "Run")]
+    pub recurrence: RecurrencePath,
 
     /// Passes over the training set (at most 1000000).
     #[arg(long, value_name = "N", value_parser = epochs, help_heading = "Training")]
@@ -264,6 +274,10 @@ pub fn positive_f32(s: &str) -> Result<f32, String> {
     Ok(f)
 }
 
+fn recurrence(s: &str) -> Result<RecurrencePath, String> {
+    s.trim().parse()
+}
+
 fn epochs(s: &str) -> Result<usize, String> {
     count_up_to(MAX_EPOCHS)(s)
 }
@@ -444,10 +458,19 @@ mod tests {
     }
 
     #[test]
+    fn recurrence_defaults_to_fused() {
+        let p = parse_from::<Toy, _, _>(["toy"], &D).unwrap();
+        assert_eq!(p.args.common.recurrence, RecurrencePath::Fused);
+        let p = parse_from::<Toy, _, _>(["toy", "--recurrence", "generic"], &D).unwrap();
+        assert_eq!(p.args.common.recurrence, RecurrencePath::Generic);
+    }
+
+    #[test]
     fn bad_values_are_clap_errors_with_exit_code_2() {
         for argv in [
             vec!["toy", "--batch-size", "0"],
             vec!["toy", "--backend", "nosuch"],
+            vec!["toy", "--recurrence", "fast"],
             vec!["toy", "--lr", "-1"],
             vec!["toy", "--lr", "nan"],
             vec!["toy", "--lr", "inf"],

@@ -92,6 +92,7 @@ impl Session {
         let training = config.training();
         let backend = training.backend;
         make_default_device(backend);
+        rnn_models::set_recurrence_path(common.recurrence);
         let device = device_for(backend)?;
         let run_dir = match run_dir {
             Some(dir) => dir,

@@ -6,7 +6,7 @@ use burn::backend::{DType, Flex, tensor::FloatTensor};
 use burn::tensor::TensorData;
 
 use super::cpu::{self, padded};
-use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic};
+use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic, recurrence_path};
 
 /// The contiguous `f32` data and shape of a tensor, or `None` for other dtypes.
 fn f32_data(t: &FlexTensor) -> Option<(FlexTensor, Vec<usize>)> {
@@ -88,9 +88,12 @@ impl RecurrenceKernels for Flex {
         save: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
         let ts = &tensors;
-        let Some([xc, wi, bias, w, bn, h0, c0]) = all_f32([
-            &ts.x, &ts.w_ih, &ts.bias, &ts.w_hh, &ts.b_hn, &ts.h0, &ts.c0,
-        ]) else {
+        let tensors_f32 = recurrence_path().is_fused().then(|| {
+            all_f32([
+                &ts.x, &ts.w_ih, &ts.bias, &ts.w_hh, &ts.b_hn, &ts.h0, &ts.c0,
+            ])
+        });
+        let Some([xc, wi, bias, w, bn, h0, c0]) = tensors_f32.flatten() else {
             return generic::forward::<Self>(cell, tensors, keep_sequence, save);
         };
         let (shape, h) = (dims(&xc), dims(&w)[0]);
@@ -146,7 +149,10 @@ impl RecurrenceKernels for Flex {
         // The tape: the kernel's buffers, then the layer input.
         let tape = tape.map(|mut tensors| {
             tensors.push(xc);
-            Tape { tensors }
+            Tape {
+                tensors,
+                fused: true,
+            }
         });
         (out, tape)
     }
@@ -160,7 +166,8 @@ impl RecurrenceKernels for Flex {
         keep_sequence: bool,
         need_dx: bool,
     ) -> LayerGrads<Self> {
-        let Some([wi, w, g]) = all_f32([&w_ih, &w_hh, &grad_out]) else {
+        let fused = tape.fused.then(|| all_f32([&w_ih, &w_hh, &grad_out])).flatten();
+        let Some([wi, w, g]) = fused else {
             return generic::backward::<Self>(
                 cell,
                 tape,

@@ -171,7 +171,7 @@ fn recurrent_grads<B: Backend>(
     ds.reverse();
     let d_tm = stack_time::<B>(ds);
     let h_prev = flat_time::<B>(stack_time::<B>(hs[..hs.len() - 1].to_vec()));
-    let dw = B::float_matmul(B::float_transpose(h_prev), flat_time::<B>(d_tm.clone()));
+    let (dw, _) = recurrent_weight_grads::<B>(h_prev, flat_time::<B>(d_tm.clone()), None, None);
     (d_tm, dw)
 }
 
@@ -219,6 +219,42 @@ pub fn project_backward<B: Backend>(
         )
     });
     (dx, dw, db)
+}
+
+/// The recurrent weights' gradients from a whole loop, flattened over batch and time (row
+/// `n` is one step of one sequence): `h_prev` `[N, H]` the state before each step, `dxw`
+/// `[N, G]` the gradient of the gates' pre-activations. For the GRU, `dq` `[N, H]` is the
+/// gradient of its n-columns' recurrent term q, and `rh` `[N, H]` the `r * h` those columns
+/// multiply when the reset gate comes before the product (`None`: after it, where they
+/// multiply `h`). Returns (`d w_hh` `[H, G]`, the GRU's `d b_hn` `[H]`). Every backend's
+/// backward pass ends here: one large matmul per weight block.
+pub fn recurrent_weight_grads<B: Backend>(
+    h_prev: FloatTensor<B>,
+    dxw: FloatTensor<B>,
+    dq: Option<FloatTensor<B>>,
+    rh: Option<FloatTensor<B>>,
+) -> (FloatTensor<B>, Option<FloatTensor<B>>) {
+    let h_prev_t = B::float_transpose(h_prev);
+    let Some(dq) = dq else {
+        return (B::float_matmul(h_prev_t, dxw), None);
+    };
+    let h = dq.shape()[1];
+    let drz = B::float_slice(
+        dxw,
+        &[Slice::full(), Slice::new(0, Some(2 * h as isize), 1)],
+    );
+    let b_hn = sum_batch::<B>(dq.clone());
+    let w_hh = match rh {
+        None => B::float_matmul(h_prev_t, B::float_cat(vec![drz, dq], 1)),
+        Some(rh) => B::float_cat(
+            vec![
+                B::float_matmul(h_prev_t, drz),
+                B::float_matmul(B::float_transpose(rh), dq),
+            ],
+            1,
+        ),
+    };
+    (w_hh, Some(b_hn))
 }
 
 /// A layer of any cell: the input projection as one matmul, then the cell's time loop.
@@ -311,7 +347,7 @@ fn elman_loop_forward<B: Backend>(
         });
     }
     let out = assemble_output::<B>(&hs, None, keep_sequence);
-    (out, save.then_some(Tape { tensors: hs }))
+    (out, save.then_some(Tape::generic(hs)))
 }
 
 /// Backward of [`elman_loop_forward`].
@@ -396,7 +432,7 @@ fn lstm_loop_forward<B: Backend>(
         tensors.extend(hs);
         tensors.extend(cs);
         tensors.extend(acts);
-        Tape { tensors }
+        Tape::generic(tensors)
     });
     (out, tape)
 }
@@ -528,7 +564,7 @@ fn gru_loop_forward<B: Backend>(
     let tape = save.then(|| {
         let mut tensors = hs;
         tensors.extend(saved);
-        Tape { tensors }
+        Tape::generic(tensors)
     });
     (out, tape)
 }
@@ -598,39 +634,21 @@ fn gru_loop_backward<B: Backend>(
     dxs.reverse();
     dqs.reverse();
     let dx_tm = stack_time::<B>(dxs);
-    let dq_tm = stack_time::<B>(dqs);
-    let h_prev_t = B::float_transpose(flat_time::<B>(stack_time::<B>(hs[..t].to_vec())));
-    let dx_flat = flat_time::<B>(dx_tm.clone());
-    let dq_flat = flat_time::<B>(dq_tm);
-    let b_hn = sum_batch::<B>(dq_flat.clone());
-    let w_hh = if reset_after {
-        let drz = B::float_slice(
-            dx_flat,
-            &[Slice::full(), Slice::new(0, Some(2 * h as isize), 1)],
-        );
-        B::float_matmul(h_prev_t, B::float_cat(vec![drz, dq_flat], 1))
-    } else {
-        let drz = B::float_slice(
-            dx_flat,
-            &[Slice::full(), Slice::new(0, Some(2 * h as isize), 1)],
-        );
-        let rh_t = B::float_transpose(flat_time::<B>(stack_time::<B>(
+    let h_prev = flat_time::<B>(stack_time::<B>(hs[..t].to_vec()));
+    let rh = (!reset_after).then(|| {
+        flat_time::<B>(stack_time::<B>(
             saved.iter().map(|sv| cols::<B>(sv, 3 * h, 4 * h)).collect(),
-        )));
-        B::float_cat(
-            vec![
-                B::float_matmul(h_prev_t, drz),
-                B::float_matmul(rh_t, dq_flat),
-            ],
-            1,
-        )
-    };
+        ))
+    });
+    let dq = Some(flat_time::<B>(stack_time::<B>(dqs)));
+    let (w_hh, b_hn) =
+        recurrent_weight_grads::<B>(h_prev, flat_time::<B>(dx_tm.clone()), dq, rh);
     LoopGrads {
         xw: B::float_swap_dims(dx_tm, 0, 1),
         w_hh,
         // Every sequence has T ≥ 1: each experiment checks its step count at parse time.
         h0: dh.expect("at least one time step"),
         c0: None,
-        b_hn: Some(b_hn),
+        b_hn,
     }
 }

@@ -15,7 +15,8 @@
 //! - [`RecurrenceKernels`]: the forward pass (optionally recording a [`Tape`]) and the
 //!   backward pass of a layer, for any cell. The default bodies are the backend-generic loop
 //!   (`generic.rs`); a backend overrides them with a specialised kernel (flex: `flex.rs` over
-//!   `cpu.rs`) and falls back to the generic loop for what its kernel does not cover.
+//!   `cpu.rs`; the CubeCL backends: `cube.rs` over `cube_kernels.rs`) and falls back to the
+//!   generic loop for what its kernel does not cover.
 //! - [`RecurrenceOps`]: the backend extension that Burn's `Dispatch` routes to the tensor's
 //!   backend. Its implementation for `Autodiff<B>` registers the hand-written backward.
 //!
@@ -28,6 +29,8 @@
 //! Recurrent weight `w_hh` `[H, G]` applied as `h · w_hh`, states `[B, H]`.
 
 pub(crate) mod cpu;
+mod cube;
+mod cube_kernels;
 mod flex;
 pub mod generic;
 
@@ -37,6 +40,8 @@ use burn::backend::autodiff::{
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use burn::backend::{Backend, Cube, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::Tensor;
 
@@ -81,10 +86,79 @@ pub struct LayerTensors<B: Backend> {
 }
 
 /// What a forward pass keeps for its backward pass. The meaning of the tensors is private
-/// to the kernel that wrote them (forward and backward of one kernel come in pairs).
+/// to the kernel that wrote them (forward and backward of one kernel come in pairs);
+/// `fused` says which wrote it, the backend's kernel or the generic loop, so the backward
+/// pass matches its forward pass even if the path was switched in between.
 #[derive(Clone, Debug)]
 pub struct Tape<B: Backend> {
     pub tensors: Vec<FloatTensor<B>>,
+    pub fused: bool,
+}
+
+impl<B: Backend> Tape<B> {
+    /// A tape of the generic loop (`generic.rs`).
+    pub fn generic(tensors: Vec<FloatTensor<B>>) -> Self {
+        Self {
+            tensors,
+            fused: false,
+        }
+    }
+}
+
+/// Which implementation runs a layer's time loop where a backend has a fused kernel
+/// (flex: the CPU kernel of `cpu.rs`; wgpu, CUDA and the other CubeCL runtimes: the kernel
+/// of `cube_kernels.rs`). `Generic` runs the backend-generic loop of `generic.rs` everywhere:
+/// the reference the fused kernels are tested against, and a fallback.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecurrencePath {
+    #[default]
+    Fused,
+    Generic,
+}
+
+impl RecurrencePath {
+    /// The values `--recurrence` takes.
+    pub const NAMES: [&'static str; 2] = ["fused", "generic"];
+
+    pub fn is_fused(self) -> bool {
+        self == Self::Fused
+    }
+}
+
+impl std::fmt::Display for RecurrencePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_fused() { "fused" } else { "generic" })
+    }
+}
+
+impl std::str::FromStr for RecurrencePath {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "fused" => Ok(Self::Fused),
+            "generic" => Ok(Self::Generic),
+            _ => Err(format!("unknown recurrence '{s}': expected fused or generic")),
+        }
+    }
+}
+
+static GENERIC_LOOP: AtomicBool = AtomicBool::new(false);
+
+/// Chooses the implementation for every layer run from now on, process-wide (a layer's
+/// backward pass always follows the path its forward pass took).
+pub fn set_recurrence_path(path: RecurrencePath) {
+    GENERIC_LOOP.store(path == RecurrencePath::Generic, Ordering::Relaxed);
+}
+
+/// The implementation chosen by [`set_recurrence_path`] (fused unless set).
+pub fn recurrence_path() -> RecurrencePath {
+    if GENERIC_LOOP.load(Ordering::Relaxed) {
+        RecurrencePath::Generic
+    } else {
+        RecurrencePath::Fused
+    }
 }
 
 /// The gradients of a layer, field for field those of [`LayerTensors`]; `None` where the
@@ -130,7 +204,6 @@ pub trait RecurrenceKernels: Backend {
     }
 }
 
-impl RecurrenceKernels for Cube {}
 #[allow(deprecated)]
 impl RecurrenceKernels for burn::backend::NdArray {}
 

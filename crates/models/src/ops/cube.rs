@@ -1,0 +1,388 @@
+//! The fused recurrence on every CubeCL runtime (wgpu, CUDA, ...).
+//!
+//! Each layer's time loop is one kernel launch per pass (`cube_kernels.rs`); the input
+//! projection and the weight gradients are Burn's own large matmuls around it. The kernels
+//! run on the raw [`CubeBackend`]; the backend extension [`FusedRecurrence`] with Burn's
+//! `Fusion` selector records each launch as one opaque operation in the fusion stream, so
+//! the default (fused) `Cube` backend keeps fusing what surrounds it.
+
+use burn::backend::cubecl::dtype_to_storage_type;
+use burn::backend::fusion::custom::TensorSpec;
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::{Cube, Shape, Slice, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn_cubecl::cubecl::prelude::{CubeCount, CubeDim};
+use burn_cubecl::{
+    CubeBackend, kernel::into_contiguous, ops::numeric::empty_device_dtype, tensor::CubeTensor,
+};
+
+use super::cube_kernels::{recurrence_backward_kernel, recurrence_forward_kernel};
+use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic, recurrence_path};
+
+/// Floats per step in `aux` (see `cube_kernels.rs`): the LSTM's gates and cell state, the
+/// GRU's r, z, n, q; nothing for the Elman cell.
+fn aux_width(cell: Cell, h: usize) -> usize {
+    match cell {
+        Cell::Elman { .. } => 0,
+        Cell::Lstm => 5 * h,
+        Cell::Gru { .. } => 4 * h,
+    }
+}
+
+/// `[B, T, A]`, or a one-element placeholder for a cell that keeps nothing there.
+fn aux_shape(cell: Cell, b: usize, t: usize, h: usize) -> Shape {
+    match aux_width(cell, h) {
+        0 => Shape::new([1]),
+        a => Shape::new([b, t, a]),
+    }
+}
+
+/// The shared memory a cube uses, in elements: three `[H]` vectors and the `[G]` gates.
+fn shared_elements(cell: Cell, h: usize) -> usize {
+    3 * h + cell.gates() * h
+}
+
+/// 16 KiB: the least compute shared memory any CubeCL runtime offers (WebGPU's guaranteed
+/// `maxComputeWorkgroupStorageSize`); a layer that needs more runs the generic loop.
+const SHARED_BYTES: usize = 16 * 1024;
+
+/// Whether the fused kernel takes a layer of hidden size `h` with elements of `elem` bytes.
+fn fits(cell: Cell, h: usize, elem: usize) -> bool {
+    shared_elements(cell, h) * elem <= SHARED_BYTES
+}
+
+/// Units per cube: enough to cover the widest loop (G columns, or H per row of the slice),
+/// a multiple of 32 (a warp or a subgroup), at most 256 and at most what the device allows.
+fn units(tensor: &CubeTensor, cell: Cell, h: usize, rows: usize) -> u32 {
+    let widest = (cell.gates() * h).max(rows * h);
+    let max = tensor.client.properties().hardware.max_cube_dim.0;
+    (widest.div_ceil(32) * 32).clamp(32, 256).min(max as usize) as u32
+}
+
+/// Batch rows per cube. More rows share each weight read; more cubes spread the batch over
+/// more of the device. Aims at one cube per multiprocessor (or per CPU core) where the
+/// device says how many it has, at most 8 rows, within the device's shared memory.
+fn rows_per_cube(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> usize {
+    if let Some(rows) = std::env::var("RNN_BURN_CUBE_ROWS").ok().and_then(|v| v.parse().ok()) {
+        return rows;
+    }
+    let hw = &tensor.client.properties().hardware;
+    let per_row = shared_elements(cell, h) * tensor.dtype.size();
+    let by_memory = (hw.max_shared_memory_size / per_row).max(1);
+    let cubes = hw
+        .num_streaming_multiprocessors
+        .or(hw.num_cpu_cores)
+        .unwrap_or(16) as usize;
+    b.div_ceil(cubes).clamp(1, 8).min(by_memory)
+}
+
+fn forward_meta(
+    xw: &TensorSpec,
+    w_hh: &TensorSpec,
+    _b_hn: &TensorSpec,
+    _h0: &TensorSpec,
+    _c0: &TensorSpec,
+    cell: &Cell,
+) -> (TensorSpec, TensorSpec) {
+    let [b, t, _] = xw.shape.dims::<3>();
+    let h = w_hh.shape[0];
+    (
+        TensorSpec::new(Shape::new([b, t + 1, h]), xw.dtype),
+        TensorSpec::new(aux_shape(*cell, b, t, h), xw.dtype),
+    )
+}
+
+fn backward_meta(
+    _grad: &TensorSpec,
+    _w_t: &TensorSpec,
+    hall: &TensorSpec,
+    _aux: &TensorSpec,
+    _c0: &TensorSpec,
+    cell: &Cell,
+    _keep_sequence: &bool,
+) -> (TensorSpec, TensorSpec, TensorSpec, TensorSpec) {
+    let [b, t1, h] = hall.shape.dims::<3>();
+    let t = t1 - 1;
+    let spec = |shape: Shape| TensorSpec::new(shape, hall.dtype);
+    let gru = matches!(cell, Cell::Gru { .. });
+    let lstm = *cell == Cell::Lstm;
+    (
+        spec(Shape::new([b, t, cell.gates() * h])),
+        spec(if gru { Shape::new([b, t, h]) } else { Shape::new([1]) }),
+        spec(Shape::new([b, h])),
+        spec(if lstm { Shape::new([b, h]) } else { Shape::new([1]) }),
+    )
+}
+
+/// The two kernel launches as backend operations (see the module notes).
+#[backend_extension(Cube, Fusion)]
+pub trait FusedRecurrence: burn::backend::Backend {
+    /// `xw` `[B, T, G]`, `w_hh` `[H, G]` -> (`hall` `[B, T + 1, H]`, `aux`).
+    #[fusion(meta = forward_meta)]
+    fn fused_recurrence_forward(
+        xw: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        b_hn: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        cell: Cell,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// -> (`dxw` `[B, T, G]`, `dq`, `dh0` `[B, H]`, `dc0`); `w_t` is `w_hh` transposed.
+    #[fusion(meta = backward_meta)]
+    fn fused_recurrence_backward(
+        grad: FloatTensor<Self>,
+        w_t: FloatTensor<Self>,
+        hall: FloatTensor<Self>,
+        aux: FloatTensor<Self>,
+        c0: FloatTensor<Self>,
+        cell: Cell,
+        keep_sequence: bool,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+}
+
+/// The cell as the kernels' compile-time flags: (lstm, gru, relu, reset_after).
+fn flags(cell: Cell) -> (bool, bool, bool, bool) {
+    match cell {
+        Cell::Elman { relu } => (false, false, relu, false),
+        Cell::Lstm => (true, false, false, false),
+        Cell::Gru { reset_after } => (false, true, false, reset_after),
+    }
+}
+
+fn empty_like(t: &CubeTensor, shape: Shape) -> CubeTensor {
+    empty_device_dtype(t.client.clone(), t.device.clone(), shape, t.dtype)
+}
+
+impl FusedRecurrence for CubeBackend {
+    fn fused_recurrence_forward(
+        xw: CubeTensor,
+        w_hh: CubeTensor,
+        b_hn: CubeTensor,
+        h0: CubeTensor,
+        c0: CubeTensor,
+        cell: Cell,
+    ) -> (CubeTensor, CubeTensor) {
+        let [xw, w_hh, b_hn, h0, c0] = [xw, w_hh, b_hn, h0, c0].map(into_contiguous);
+        let [b, t, _] = xw.shape().dims::<3>();
+        let h = w_hh.shape()[0];
+        let hall = empty_like(&xw, Shape::new([b, t + 1, h]));
+        let aux = empty_like(&xw, aux_shape(cell, b, t, h));
+        let (lstm, gru, relu, reset_after) = flags(cell);
+        let rows = rows_per_cube(&xw, cell, b, h);
+        let (client, dtype, dim) = (xw.client.clone(), xw.dtype, units(&xw, cell, h, rows));
+        // SAFETY: an unchecked launch skips the bounds check of each buffer access. Every
+        // index the kernel forms is in bounds by construction: the buffers were allocated
+        // (or made contiguous) above with the shapes the kernel assumes — [B, T, G], [H, G],
+        // [B, T + 1, H], [B, T, A] from the same B, T, H — row indices stop at B (`valid`),
+        // step indices at T, column indices at G or H, and shared slices are sized for
+        // `rows` rows at compile time.
+        unsafe {
+            recurrence_forward_kernel::launch_unchecked(
+                &client,
+                CubeCount::Static(b.div_ceil(rows) as u32, 1, 1),
+                CubeDim::new_1d(dim),
+                xw.into_tensor_arg(),
+                w_hh.into_tensor_arg(),
+                b_hn.into_tensor_arg(),
+                h0.into_tensor_arg(),
+                c0.into_tensor_arg(),
+                hall.clone().into_tensor_arg(),
+                aux.clone().into_tensor_arg(),
+                b as u32,
+                t as u32,
+                rows,
+                h,
+                cell.gates(),
+                aux_width(cell, h),
+                lstm,
+                gru,
+                relu,
+                reset_after,
+                dtype_to_storage_type(dtype),
+            );
+        }
+        (hall, aux)
+    }
+
+    fn fused_recurrence_backward(
+        grad: CubeTensor,
+        w_t: CubeTensor,
+        hall: CubeTensor,
+        aux: CubeTensor,
+        c0: CubeTensor,
+        cell: Cell,
+        keep_sequence: bool,
+    ) -> (CubeTensor, CubeTensor, CubeTensor, CubeTensor) {
+        let [grad, w_t, hall, aux, c0] = [grad, w_t, hall, aux, c0].map(into_contiguous);
+        let [b, t1, h] = hall.shape().dims::<3>();
+        let t = t1 - 1;
+        // `grad` is [B, rows, H], or [B, H] (one row).
+        let grad_rows = grad.shape().num_elements() / (b * h);
+        let spec = backward_meta(
+            &TensorSpec::new(grad.shape(), grad.dtype),
+            &TensorSpec::new(w_t.shape(), w_t.dtype),
+            &TensorSpec::new(hall.shape(), hall.dtype),
+            &TensorSpec::new(aux.shape(), aux.dtype),
+            &TensorSpec::new(c0.shape(), c0.dtype),
+            &cell,
+            &keep_sequence,
+        );
+        let dxw = empty_like(&hall, spec.0.shape);
+        let dq = empty_like(&hall, spec.1.shape);
+        let dh0 = empty_like(&hall, spec.2.shape);
+        let dc0 = empty_like(&hall, spec.3.shape);
+        let (lstm, gru, relu, reset_after) = flags(cell);
+        let rows = rows_per_cube(&hall, cell, b, h);
+        let (client, dtype, dim) = (hall.client.clone(), hall.dtype, units(&hall, cell, h, rows));
+        // SAFETY: an unchecked launch skips the bounds check of each buffer access. Every
+        // index the kernel forms is in bounds by construction: the buffers were allocated
+        // (or made contiguous) above with the shapes the kernel assumes — [B, T, G], [H, G],
+        // [B, T + 1, H], [B, T, A] from the same B, T, H — row indices stop at B (`valid`),
+        // step indices at T, column indices at G or H, and shared slices are sized for
+        // `rows` rows at compile time.
+        unsafe {
+            recurrence_backward_kernel::launch_unchecked(
+                &client,
+                CubeCount::Static(b.div_ceil(rows) as u32, 1, 1),
+                CubeDim::new_1d(dim),
+                grad.into_tensor_arg(),
+                w_t.into_tensor_arg(),
+                hall.into_tensor_arg(),
+                aux.into_tensor_arg(),
+                c0.into_tensor_arg(),
+                dxw.clone().into_tensor_arg(),
+                dq.clone().into_tensor_arg(),
+                dh0.clone().into_tensor_arg(),
+                dc0.clone().into_tensor_arg(),
+                b as u32,
+                t as u32,
+                grad_rows as u32,
+                rows,
+                h,
+                cell.gates(),
+                aux_width(cell, h),
+                lstm,
+                gru,
+                relu,
+                reset_after,
+                keep_sequence,
+                dtype_to_storage_type(dtype),
+            );
+        }
+        (dxw, dq, dh0, dc0)
+    }
+}
+
+/// `x[.., range, ..]` along dimension `dim` of a rank-3 tensor.
+fn narrow(x: FloatTensor<Cube>, dim: usize, start: usize, end: usize) -> FloatTensor<Cube> {
+    let mut slices = [Slice::full(), Slice::full(), Slice::full()];
+    slices[dim] = Slice::new(start as isize, Some(end as isize), 1);
+    Cube::float_slice(x, &slices)
+}
+
+impl RecurrenceKernels for Cube {
+    fn recurrence_forward(
+        cell: Cell,
+        tensors: LayerTensors<Self>,
+        keep_sequence: bool,
+        save: bool,
+    ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
+        let h = tensors.w_hh.shape()[0];
+        let elem = tensors.x.dtype().size();
+        if !recurrence_path().is_fused() || !fits(cell, h, elem) {
+            return generic::forward::<Self>(cell, tensors, keep_sequence, save);
+        }
+        let LayerTensors {
+            x,
+            w_ih,
+            bias,
+            w_hh,
+            b_hn,
+            h0,
+            c0,
+        } = tensors;
+        let [b, t, _] = x.shape().dims::<3>();
+        let xw = generic::project::<Self>(x.clone(), w_ih, bias);
+        let (hall, aux) = Self::fused_recurrence_forward(xw, w_hh, b_hn, h0, c0.clone(), cell);
+        let states = if keep_sequence {
+            narrow(hall.clone(), 1, 1, t + 1)
+        } else {
+            narrow(hall.clone(), 1, t, t + 1)
+        };
+        let out = if cell == Cell::Lstm {
+            // The final cell state rides along as one more row (see `RecurrenceKernels`).
+            let c_last = narrow(narrow(aux.clone(), 1, t - 1, t), 2, 4 * h, 5 * h);
+            Self::float_cat(vec![states, c_last], 1)
+        } else if keep_sequence {
+            states
+        } else {
+            Self::float_reshape(states, Shape::new([b, h]))
+        };
+        let tape = save.then(|| Tape {
+            tensors: vec![hall, aux, c0, x],
+            fused: true,
+        });
+        (out, tape)
+    }
+
+    fn recurrence_backward(
+        cell: Cell,
+        tape: Tape<Self>,
+        w_ih: FloatTensor<Self>,
+        w_hh: FloatTensor<Self>,
+        grad_out: FloatTensor<Self>,
+        keep_sequence: bool,
+        need_dx: bool,
+    ) -> LayerGrads<Self> {
+        if !tape.fused {
+            return generic::backward::<Self>(
+                cell,
+                tape,
+                w_ih,
+                w_hh,
+                grad_out,
+                keep_sequence,
+                need_dx,
+            );
+        }
+        // `recurrence_forward` above writes exactly these four on a fused tape.
+        let Ok([hall, aux, c0, x]) = <[_; 4]>::try_from(tape.tensors) else {
+            unreachable!("a fused tape holds hall, aux, c0 and the input")
+        };
+        let [b, t1, h] = hall.shape().dims::<3>();
+        let t = t1 - 1;
+        let w_t = Self::float_transpose(w_hh);
+        let (dxw, dq, dh0, dc0) = Self::fused_recurrence_backward(
+            grad_out,
+            w_t,
+            hall.clone(),
+            aux.clone(),
+            c0,
+            cell,
+            keep_sequence,
+        );
+        let flat = |x: FloatTensor<Self>, w: usize| Self::float_reshape(x, Shape::new([b * t, w]));
+        let h_prev = flat(narrow(hall, 1, 0, t), h);
+        let dxw_flat = flat(dxw.clone(), cell.gates() * h);
+        let gru = matches!(cell, Cell::Gru { .. });
+        let dq = gru.then(|| flat(dq, h));
+        let rh = matches!(cell, Cell::Gru { reset_after: false })
+            .then(|| flat(narrow(aux, 2, 3 * h, 4 * h), h));
+        let (w_hh, b_hn) = generic::recurrent_weight_grads::<Self>(h_prev, dxw_flat, dq, rh);
+        let (dx, dw_ih, db) = generic::project_backward::<Self>(x, w_ih, dxw, need_dx);
+        LayerGrads {
+            x: dx,
+            w_ih: dw_ih,
+            bias: db,
+            w_hh,
+            b_hn,
+            h0: dh0,
+            c0: (cell == Cell::Lstm).then_some(dc0),
+        }
+    }
+}
