@@ -61,13 +61,16 @@ fn units(tensor: &CubeTensor, cell: Cell, h: usize, rows: usize) -> u32 {
 /// Batch rows per cube. More rows share each weight read; more cubes spread the batch over
 /// more of the device. Aims at one cube per multiprocessor (or per CPU core) where the
 /// device says how many it has, at most 8 rows, within the device's shared memory.
+/// `RNN_BURN_CUBE_ROWS=N` asks for N rows instead (tests and tuning), still at least one
+/// and within the shared memory.
 fn rows_per_cube(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> usize {
-    if let Some(rows) = std::env::var("RNN_BURN_CUBE_ROWS").ok().and_then(|v| v.parse().ok()) {
-        return rows;
-    }
     let hw = &tensor.client.properties().hardware;
     let per_row = shared_elements(cell, h) * tensor.dtype.size();
     let by_memory = (hw.max_shared_memory_size / per_row).max(1);
+    let asked = std::env::var("RNN_BURN_CUBE_ROWS").ok();
+    if let Some(rows) = asked.and_then(|v| v.trim().parse::<usize>().ok()) {
+        return rows.clamp(1, by_memory);
+    }
     let cubes = hw
         .num_streaming_multiprocessors
         .or(hw.num_cpu_cores)
