@@ -259,6 +259,35 @@ fn elman_learns() {
 }
 
 #[test]
+fn two_devices_learn_data_parallel() {
+    // `--devices 2`: Burn's multi-device strategy, a worker per device on half of each
+    // epoch's batches, gradients summed on the first. On flex both "devices" are the CPU:
+    // this checks the mechanism (every batch still trains, the run finishes and learns).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("elman2");
+    let (code, out) = run(
+        "elman-mnist",
+        &[
+            "--devices",
+            "2",
+            "--epochs",
+            "2",
+            "--limit-train",
+            "1280",
+            "--limit-test",
+            "500",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    assert_ok("elman-mnist --devices 2", code, &out);
+    let accuracy = assert_learned(&dir, 0.5);
+    eprintln!("elman-mnist --devices 2 (1280 samples, 2 epochs): test accuracy {accuracy}");
+    let records = read_csv(&dir);
+    assert_eq!(records.len(), 2, "one metrics row per epoch");
+}
+
+#[test]
 fn lstm_learns_and_the_plain_log_shows_every_metric() {
     // Hidden 20 and plain SGD as the tutorial, with lr 0.5 and batch 20 so that 5000 samples
     // and 2 epochs (500 steps, about a second) are enough to learn.

@@ -596,7 +596,7 @@ fn help_states_the_tutorial_defaults() {
 #[test]
 fn user_mistakes_end_with_a_clear_error_and_exit_code() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(MainWith, &str, Vec<String>, i32, &str); 6] = [
+    let cases: [(MainWith, &str, Vec<String>, i32, &str); 7] = [
         (
             adding,
             "adding-problem",
@@ -644,6 +644,18 @@ fn user_mistakes_end_with_a_clear_error_and_exit_code() {
             ],
             exit_code::USAGE,
             "no such directory",
+        ),
+        (
+            sequence,
+            "simple-sequence",
+            vec![
+                "--devices".into(),
+                "2".into(),
+                "--out".into(),
+                tmp.path().join("two").display().to_string(),
+            ],
+            exit_code::USAGE,
+            "truncated BPTT runs on one device",
         ),
     ];
     for (main_with, name, args, expected, text) in cases {

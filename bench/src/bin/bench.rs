@@ -355,7 +355,10 @@ impl Lane {
         let (x, target) = source.batch(self.step_no, s.batch, device);
         self.step_no += 1;
         // `net` is only ever taken here, and put back two lines below.
-        let net = self.net.take().expect("the lane holds its model between steps");
+        let net = self
+            .net
+            .take()
+            .expect("the lane holds its model between steps");
         let out = net.forward(x);
         let loss = match target {
             Target::Class(y) => CrossEntropyLossConfig::new().init(device).forward(out, y),

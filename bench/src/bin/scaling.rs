@@ -135,7 +135,10 @@ fn main() {
         fastest_of.push(points);
     }
     if let [a, b] = &fastest_of[..] {
-        println!("\n{:?} / {:?} speed-up (fastest batch):", paths[0], paths[1]);
+        println!(
+            "\n{:?} / {:?} speed-up (fastest batch):",
+            paths[0], paths[1]
+        );
         for ((t, ta), (_, tb)) in a.iter().zip(b) {
             println!("{t:>6}  {:>8.2}x", tb / ta);
         }

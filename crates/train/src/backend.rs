@@ -57,6 +57,19 @@ impl BackendChoice {
         }
     }
 
+    /// Device `index` of this backend, for data-parallel training over several (see
+    /// `--devices`): wgpu's discrete GPUs and CUDA's GPUs by index (index 0 of wgpu is its
+    /// default device, which need not be discrete); the CPU backends have one device, which
+    /// every index names.
+    pub fn device_at(self, index: usize) -> Result<Device, BackendError> {
+        match (self, index) {
+            (_, 0) => self.device(),
+            (Self::Wgpu, i) => Ok(Device::wgpu(DeviceKind::DiscreteGpu(i))),
+            (Self::Cuda, i) => cuda_device_at(i),
+            (Self::Flex | Self::Ndarray, _) => self.device(),
+        }
+    }
+
     /// The backend named by an environment variable (tests use `RNN_TEST_BACKEND`), or
     /// the default when it is unset.
     pub fn from_env(var: &str) -> Result<Self, BackendError> {
@@ -67,13 +80,17 @@ impl BackendChoice {
     }
 }
 
-#[cfg(feature = "cuda")]
 fn cuda_device() -> Result<Device, BackendError> {
-    Ok(Device::cuda(0))
+    cuda_device_at(0)
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_device_at(index: usize) -> Result<Device, BackendError> {
+    Ok(Device::cuda(index))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda_device() -> Result<Device, BackendError> {
+fn cuda_device_at(_index: usize) -> Result<Device, BackendError> {
     Err(BackendError::CudaNotCompiled)
 }
 

@@ -12,7 +12,6 @@ use clap::{Args, CommandFactory, Parser};
 use rnn_data::{Mnist, MnistSource, MnistSplit};
 
 use crate::backend::BackendChoice;
-use rnn_models::RecurrencePath;
 pub use crate::config::{
     MAX_EPOCHS, MAX_HIDDEN, MAX_LAYERS, MAX_LR, MAX_SAMPLES, MAX_STEPS, OptimizerConfig,
     TrainingConfig,
@@ -20,6 +19,7 @@ pub use crate::config::{
 use crate::console::Console;
 use crate::error::{EXIT_CODES_HELP, RunError};
 use crate::optim::EpsilonForm;
+use rnn_models::RecurrencePath;
 
 /// Flags shared by every experiment. `--epochs`, `--batch-size` and `--lr` have no default
 /// here: each experiment supplies its tutorial's values ([`TrainingDefaults`]), which `--help`
@@ -40,6 +40,15 @@ pub struct CommonArgs {
     #[arg(long, value_name = "PATH", default_value = "fused", value_parser = recurrence,
           help_heading = "Run")]
     pub recurrence: RecurrencePath,
+
+    /// Train data-parallel on N devices of the backend (Burn's multi-device strategy): each
+    /// device takes a share of every epoch's batches, and the gradients are summed on the
+    /// first, which updates the weights. wgpu: discrete GPUs 0..N; cuda: GPUs 0..N; flex has
+    /// one device, so N > 1 there runs N workers on the same CPU (the mechanism, not a
+    /// speed-up). At most 64; not with truncated BPTT (simple-sequence).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = count_up_to(64),
+          help_heading = "Run")]
+    pub devices: usize,
 
     /// Passes over the training set (at most 1000000).
     #[arg(long, value_name = "N", value_parser = epochs, help_heading = "Training")]

@@ -14,8 +14,8 @@ use burn::train::metric::{
 };
 use burn::train::renderer::{MetricsRenderer, default_renderer};
 use burn::train::{
-    ClassificationOutput, EarlyStoppingStrategy, Learner, RegressionOutput, SupervisedTraining,
-    TrainingStrategy,
+    ClassificationOutput, EarlyStoppingStrategy, ExecutionStrategy, Learner, MultiDeviceOptim,
+    RegressionOutput, SupervisedTraining, TrainingStrategy,
 };
 use serde::{Deserialize, Serialize};
 
@@ -323,6 +323,27 @@ where
 {
     let dir = session.run_dir.path().to_path_buf();
     let epochs = fit.epochs;
+    let mut strategy = fit.strategy;
+    if session.devices.len() > 1 {
+        if strategy.is_some() {
+            return Err(RunError::usage(
+                "--devices above 1 does not combine with this experiment's own training loop \
+                 (truncated BPTT runs on one device)",
+                Some("drop --devices".into()),
+            ));
+        }
+        // Burn's data-parallel strategy: a worker per device on its share of each epoch's
+        // batches, gradients summed and the optimiser stepped on the first device.
+        let devices = session
+            .devices
+            .iter()
+            .map(|d| d.clone().autodiff())
+            .collect();
+        strategy = Some(TrainingStrategy::Default(ExecutionStrategy::MultiDevice(
+            devices,
+            MultiDeviceOptim::OptimMainDevice,
+        )));
+    }
     let tensors = parameter_tensors(&fit.model);
     for line in parameter_table(&tensors) {
         session.console.line(line);
@@ -350,7 +371,7 @@ where
     if let Some(epoch) = session.stop_after_epoch {
         builder = builder.early_stopping(StopAfterEpoch(epoch));
     }
-    if let Some(strategy) = fit.strategy {
+    if let Some(strategy) = strategy {
         builder = builder.with_training_strategy(strategy);
     }
     let interrupter = builder.interrupter();

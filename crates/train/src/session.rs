@@ -46,6 +46,8 @@ pub struct Session {
     pub run_dir: RunDir,
     /// The device the model is created on (without autodiff; the Learner adds it).
     pub device: Device,
+    /// Every device training runs on, `device` first (more than one with `--devices N`).
+    pub devices: Vec<Device>,
     /// The backend behind `device`.
     pub backend: BackendChoice,
     /// The run's seed.
@@ -94,6 +96,10 @@ impl Session {
         make_default_device(backend);
         rnn_models::set_recurrence_path(common.recurrence);
         let device = device_for(backend)?;
+        let mut devices = vec![device.clone()];
+        for index in 1..common.devices {
+            devices.push(device_at(backend, index)?);
+        }
         let run_dir = match run_dir {
             Some(dir) => dir,
             None => {
@@ -109,6 +115,7 @@ impl Session {
             experiment,
             run_dir,
             device,
+            devices,
             backend,
             seed: training.seed,
             resume_from,
@@ -348,7 +355,13 @@ impl Session {
 /// panics on first use when there is no adapter or driver, so a tiny computation is tried
 /// here and a failure becomes a [`RunError::Backend`].
 pub fn device_for(backend: BackendChoice) -> Result<Device, RunError> {
-    let device = backend.device().map_err(|e| RunError::Backend {
+    device_at(backend, 0)
+}
+
+/// Device `index` of `backend` (see [`BackendChoice::device_at`]), checked to work like
+/// [`device_for`]'s.
+pub fn device_at(backend: BackendChoice, index: usize) -> Result<Device, RunError> {
+    let device = backend.device_at(index).map_err(|e| RunError::Backend {
         backend: backend.to_string(),
         message: e.to_string(),
         hint: None,

@@ -50,17 +50,20 @@ fn fits(cell: Cell, h: usize, elem: usize) -> bool {
     shared_elements(cell, h) * elem <= SHARED_BYTES
 }
 
-/// Units per cube: enough to cover the widest loop (G columns, or H per row of the slice),
+/// Units per cube: enough to cover the widest loop (G columns in blocks, or H per row),
 /// a multiple of 32 (a warp or a subgroup), at most 256 and at most what the device allows.
 fn units(tensor: &CubeTensor, cell: Cell, h: usize, rows: usize) -> u32 {
-    let widest = (cell.gates() * h).max(rows * h);
+    let widest = (cell.gates() * h / block(direct_columns(cell, h))).max(rows * h);
     let max = tensor.client.properties().hardware.max_cube_dim.0;
     (widest.div_ceil(32) * 32).clamp(32, 256).min(max as usize) as u32
 }
 
 /// Batch rows per cube. More rows share each weight read; more cubes spread the batch over
 /// more of the device. Aims at one cube per multiprocessor (or per CPU core) where the
-/// device says how many it has, at most 8 rows, within the device's shared memory.
+/// device says how many it has, else at 8 cubes, with at most 8 rows, within the device's
+/// shared memory. (On lavapipe, 2 cores, the IRNN at T = 784 took 913 ms with 3 rows per
+/// cube, 701 ms with 8, 647 ms with 20; on a GPU extra rows cost little, as each unit's
+/// step waits on its weight reads, and save reads of the same weights by other cubes.)
 /// `RNN_BURN_CUBE_ROWS=N` asks for N rows instead (tests and tuning), still at least one
 /// and within the shared memory.
 fn rows_per_cube(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> usize {
@@ -74,8 +77,23 @@ fn rows_per_cube(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> usize {
     let cubes = hw
         .num_streaming_multiprocessors
         .or(hw.num_cpu_cores)
-        .unwrap_or(16) as usize;
+        .unwrap_or(8) as usize;
     b.div_ceil(cubes).clamp(1, 8).min(by_memory)
+}
+
+/// Columns computed at once in a forward step: G, except 2H for the GRU with the reset gate
+/// before the product (its n-columns wait for r).
+fn direct_columns(cell: Cell, h: usize) -> usize {
+    match cell {
+        Cell::Gru { reset_after: false } => 2 * h,
+        _ => cell.gates() * h,
+    }
+}
+
+/// Adjacent columns per unit in a product: 4 where they divide `n` (fewer, larger blocks
+/// mean fewer reads per multiply-add), else 2, else 1.
+fn block(n: usize) -> usize {
+    [4, 2].into_iter().find(|c| n % c == 0).unwrap_or(1)
 }
 
 fn forward_meta(
@@ -110,9 +128,17 @@ fn backward_meta(
     let lstm = *cell == Cell::Lstm;
     (
         spec(Shape::new([b, t, cell.gates() * h])),
-        spec(if gru { Shape::new([b, t, h]) } else { Shape::new([1]) }),
+        spec(if gru {
+            Shape::new([b, t, h])
+        } else {
+            Shape::new([1])
+        }),
         spec(Shape::new([b, h])),
-        spec(if lstm { Shape::new([b, h]) } else { Shape::new([1]) }),
+        spec(if lstm {
+            Shape::new([b, h])
+        } else {
+            Shape::new([1])
+        }),
     )
 }
 
@@ -199,6 +225,7 @@ impl FusedRecurrence for CubeBackend {
                 b as u32,
                 t as u32,
                 rows,
+                block(direct_columns(cell, h)),
                 h,
                 cell.gates(),
                 aux_width(cell, h),
@@ -266,6 +293,7 @@ impl FusedRecurrence for CubeBackend {
                 t as u32,
                 grad_rows as u32,
                 rows,
+                block(h),
                 h,
                 cell.gates(),
                 aux_width(cell, h),

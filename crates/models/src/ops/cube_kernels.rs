@@ -30,7 +30,8 @@ fn sigmoid<F: Float>(x: F) -> F {
     F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x).exp())
 }
 
-/// Forward pass of one layer: writes `hall` and `aux` (see the module notes).
+/// Forward pass of one layer: writes `hall` and `aux` (see the module notes). `cols` must
+/// divide the columns computed at once (G, or 2H for the GRU with the reset gate before).
 #[allow(clippy::too_many_arguments)]
 #[cube(launch_unchecked)]
 pub fn recurrence_forward_kernel<F: Float>(
@@ -44,6 +45,7 @@ pub fn recurrence_forward_kernel<F: Float>(
     batch: u32,
     steps: u32,
     #[comptime] rows: usize,
+    #[comptime] cols: usize,
     #[comptime] hidden: usize,
     #[comptime] gates: usize,
     #[comptime] aux_width: usize,
@@ -105,32 +107,47 @@ pub fn recurrence_forward_kernel<F: Float>(
     sync_cube();
 
     for t in 0..t_len {
-        let mut k = unit;
-        while k < direct {
-            let mut acc = Array::<F>::new(rows);
+        // Each unit takes `cols` adjacent columns for every row of the slice: per weight
+        // row, `rows` state reads and `cols` weight reads feed rows x cols products.
+        let mut kb = unit;
+        while kb < direct / cols {
+            let k0 = kb * cols;
+            let mut acc = Array::<F>::new(rows * cols);
             #[unroll]
-            for r in 0..rows {
-                acc[r] = zero;
+            for x in 0..rows * cols {
+                acc[x] = zero;
             }
+            let mut hv = Array::<F>::new(rows);
             for i in 0..h {
-                let w = w_hh[i * g + k];
                 #[unroll]
                 for r in 0..rows {
-                    acc[r] += hsh[r * h + i] * w;
+                    hv[r] = hsh[r * h + i];
+                }
+                #[unroll]
+                for c in 0..cols {
+                    let w = w_hh[i * g + k0 + c];
+                    #[unroll]
+                    for r in 0..rows {
+                        acc[r * cols + c] += hv[r] * w;
+                    }
                 }
             }
             #[unroll]
             for r in 0..rows {
                 if r < valid {
                     let xb = ((b0 + r) * t_len + t) * g;
-                    if gru && reset_after && k >= 2 * h {
-                        pre[r * g + k] = acc[r] + b_hn[k - 2 * h];
-                    } else {
-                        pre[r * g + k] = acc[r] + xw[xb + k];
+                    #[unroll]
+                    for c in 0..cols {
+                        let k = k0 + c;
+                        if gru && reset_after && k >= 2 * h {
+                            pre[r * g + k] = acc[r * cols + c] + b_hn[k - 2 * h];
+                        } else {
+                            pre[r * g + k] = acc[r * cols + c] + xw[xb + k];
+                        }
                     }
                 }
             }
-            k += stride;
+            kb += stride;
         }
         sync_cube();
 
@@ -138,7 +155,7 @@ pub fn recurrence_forward_kernel<F: Float>(
             let mut i = unit;
             while i < rows * h {
                 let r = i / h;
-        let j = i % h;
+                let j = i % h;
                 rh[i] = sigmoid::<F>(pre[r * g + j]) * hsh[i];
                 i += stride;
             }
@@ -169,7 +186,7 @@ pub fn recurrence_forward_kernel<F: Float>(
         let mut i = unit;
         while i < rows * h {
             let r = i / h;
-        let j = i % h;
+            let j = i % h;
             if r < valid {
                 let b = b0 + r;
                 let xb = (b * t_len + t) * g;
@@ -226,7 +243,8 @@ pub fn recurrence_forward_kernel<F: Float>(
 /// `keep_sequence` one row per step (the LSTM adds its final cell state's row), else one
 /// row for the last state (and the LSTM's final cell state as a second). Writes `dxw` (the
 /// gradient of the gates' pre-activations on the input side, `[B, T, G]`), `dq` (GRU: of q,
-/// `[B, T, H]`), and the gradients of the initial states `dh0`, `dc0` `[B, H]`.
+/// `[B, T, H]`), and the gradients of the initial states `dh0`, `dc0` `[B, H]`. `hcols`
+/// must divide H.
 #[allow(clippy::too_many_arguments)]
 #[cube(launch_unchecked)]
 pub fn recurrence_backward_kernel<F: Float>(
@@ -243,6 +261,7 @@ pub fn recurrence_backward_kernel<F: Float>(
     steps: u32,
     grad_rows: u32,
     #[comptime] rows: usize,
+    #[comptime] hcols: usize,
     #[comptime] hidden: usize,
     #[comptime] gates: usize,
     #[comptime] aux_width: usize,
@@ -306,7 +325,7 @@ pub fn recurrence_backward_kernel<F: Float>(
         let mut i = unit;
         while i < rows * h {
             let r = i / h;
-        let j = i % h;
+            let j = i % h;
             if r < valid {
                 let b = b0 + r;
                 let xb = (b * t_len + t) * g;
@@ -389,7 +408,7 @@ pub fn recurrence_backward_kernel<F: Float>(
             let mut i = unit;
             while i < rows * h {
                 let r = i / h;
-        let j = i % h;
+                let j = i % h;
                 if r < valid {
                     let b = b0 + r;
                     let ab = (b * t_len + t) * a;
@@ -409,25 +428,41 @@ pub fn recurrence_backward_kernel<F: Float>(
             sync_cube();
         }
 
-        let mut j = unit;
-        while j < h {
-            let mut acc = Array::<F>::new(rows);
+        // Each unit takes `hcols` adjacent state columns for every row of the slice.
+        let mut jb = unit;
+        while jb < h / hcols {
+            let j0 = jb * hcols;
+            let mut acc = Array::<F>::new(rows * hcols);
             #[unroll]
             for r in 0..rows {
-                acc[r] = dl[r * h + j];
+                #[unroll]
+                for c in 0..hcols {
+                    acc[r * hcols + c] = dl[r * h + j0 + c];
+                }
             }
+            let mut dv = Array::<F>::new(rows);
             for k in 0..through_w {
-                let w = w_t[k * h + j];
                 #[unroll]
                 for r in 0..rows {
-                    acc[r] += dg[r * g + k] * w;
+                    dv[r] = dg[r * g + k];
+                }
+                #[unroll]
+                for c in 0..hcols {
+                    let w = w_t[k * h + j0 + c];
+                    #[unroll]
+                    for r in 0..rows {
+                        acc[r * hcols + c] += dv[r] * w;
+                    }
                 }
             }
             #[unroll]
             for r in 0..rows {
-                dh[r * h + j] = acc[r];
+                #[unroll]
+                for c in 0..hcols {
+                    dh[r * h + j0 + c] = acc[r * hcols + c];
+                }
             }
-            j += stride;
+            jb += stride;
         }
         sync_cube();
     }

@@ -166,7 +166,10 @@ impl RecurrenceKernels for Flex {
         keep_sequence: bool,
         need_dx: bool,
     ) -> LayerGrads<Self> {
-        let fused = tape.fused.then(|| all_f32([&w_ih, &w_hh, &grad_out])).flatten();
+        let fused = tape
+            .fused
+            .then(|| all_f32([&w_ih, &w_hh, &grad_out]))
+            .flatten();
         let Some([wi, w, g]) = fused else {
             return generic::backward::<Self>(
                 cell,

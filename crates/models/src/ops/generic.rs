@@ -641,8 +641,7 @@ fn gru_loop_backward<B: Backend>(
         ))
     });
     let dq = Some(flat_time::<B>(stack_time::<B>(dqs)));
-    let (w_hh, b_hn) =
-        recurrent_weight_grads::<B>(h_prev, flat_time::<B>(dx_tm.clone()), dq, rh);
+    let (w_hh, b_hn) = recurrent_weight_grads::<B>(h_prev, flat_time::<B>(dx_tm.clone()), dq, rh);
     LoopGrads {
         xw: B::float_swap_dims(dx_tm, 0, 1),
         w_hh,

@@ -139,7 +139,9 @@ impl std::str::FromStr for RecurrencePath {
         match s {
             "fused" => Ok(Self::Fused),
             "generic" => Ok(Self::Generic),
-            _ => Err(format!("unknown recurrence '{s}': expected fused or generic")),
+            _ => Err(format!(
+                "unknown recurrence '{s}': expected fused or generic"
+            )),
         }
     }
 }
