@@ -93,7 +93,7 @@ fn direct_columns(cell: Cell, h: usize) -> usize {
 /// Adjacent columns per unit in a product: 4 where they divide `n` (fewer, larger blocks
 /// mean fewer reads per multiply-add), else 2, else 1.
 fn block(n: usize) -> usize {
-    [4, 2].into_iter().find(|c| n % c == 0).unwrap_or(1)
+    [4, 2].into_iter().find(|c| n.is_multiple_of(*c)).unwrap_or(1)
 }
 
 fn forward_meta(
