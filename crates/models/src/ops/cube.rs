@@ -58,27 +58,34 @@ fn units(tensor: &CubeTensor, cell: Cell, h: usize, rows: usize) -> u32 {
     (widest.div_ceil(32) * 32).clamp(32, 256).min(max as usize) as u32
 }
 
-/// Batch rows per cube. More rows share each weight read; more cubes spread the batch over
-/// more of the device. Aims at one cube per multiprocessor (or per CPU core) where the
-/// device says how many it has, else at 8 cubes, with at most 8 rows, within the device's
-/// shared memory. (On lavapipe, 2 cores, the IRNN at T = 784 took 913 ms with 3 rows per
-/// cube, 701 ms with 8, 647 ms with 20; on a GPU extra rows cost little, as each unit's
-/// step waits on its weight reads, and save reads of the same weights by other cubes.)
-/// `RNN_BURN_CUBE_ROWS=N` asks for N rows instead (tests and tuning), still at least one
-/// and within the shared memory.
-fn rows_per_cube(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> usize {
+/// How a layer runs on the device: batch rows per cube, and whether the recurrent matrix
+/// is copied into shared memory.
+///
+/// The matrix goes to shared memory when it fits there beside one row's states. More rows
+/// share each weight read; more cubes spread the batch over more of the device. Aims at one
+/// cube per multiprocessor (or per CPU core) where the device says how many it has, else
+/// at 8 cubes, with at most 8 rows, within the shared memory left. (On lavapipe, 2 cores,
+/// the IRNN at T = 784 took 913 ms with 3 rows per cube, 701 ms with 8, 647 ms with 20; on
+/// a GPU extra rows cost little, as each unit's step waits on its weight reads, and save
+/// reads of the same weights by other cubes.) `RNN_BURN_CUBE_ROWS=N` asks for N rows
+/// instead (tests and tuning), still at least one and within the shared memory.
+fn launch_shape(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (usize, bool) {
     let hw = &tensor.client.properties().hardware;
-    let per_row = shared_elements(cell, h) * tensor.dtype.size();
-    let by_memory = (hw.max_shared_memory_size / per_row).max(1);
+    let elem = tensor.dtype.size();
+    let per_row = shared_elements(cell, h) * elem;
+    let matrix = cell.gates() * h * h * elem;
+    let w_shared = matrix + per_row <= hw.max_shared_memory_size;
+    let left = hw.max_shared_memory_size - if w_shared { matrix } else { 0 };
+    let by_memory = (left / per_row).max(1);
     let asked = std::env::var("RNN_BURN_CUBE_ROWS").ok();
     if let Some(rows) = asked.and_then(|v| v.trim().parse::<usize>().ok()) {
-        return rows.clamp(1, by_memory);
+        return (rows.clamp(1, by_memory), w_shared);
     }
     let cubes = hw
         .num_streaming_multiprocessors
         .or(hw.num_cpu_cores)
         .unwrap_or(8) as usize;
-    b.div_ceil(cubes).clamp(1, 8).min(by_memory)
+    (b.div_ceil(cubes).clamp(1, 8).min(by_memory), w_shared)
 }
 
 /// Columns computed at once in a forward step: G, except 2H for the GRU with the reset gate
@@ -93,7 +100,10 @@ fn direct_columns(cell: Cell, h: usize) -> usize {
 /// Adjacent columns per unit in a product: 4 where they divide `n` (fewer, larger blocks
 /// mean fewer reads per multiply-add), else 2, else 1.
 fn block(n: usize) -> usize {
-    [4, 2].into_iter().find(|c| n.is_multiple_of(*c)).unwrap_or(1)
+    [4, 2]
+        .into_iter()
+        .find(|c| n.is_multiple_of(*c))
+        .unwrap_or(1)
 }
 
 fn forward_meta(
@@ -202,7 +212,7 @@ impl FusedRecurrence for CubeBackend {
         let hall = empty_like(&xw, Shape::new([b, t + 1, h]));
         let aux = empty_like(&xw, aux_shape(cell, b, t, h));
         let (lstm, gru, relu, reset_after) = flags(cell);
-        let rows = rows_per_cube(&xw, cell, b, h);
+        let (rows, w_shared) = launch_shape(&xw, cell, b, h);
         let (client, dtype, dim) = (xw.client.clone(), xw.dtype, units(&xw, cell, h, rows));
         // SAFETY: an unchecked launch skips the bounds check of each buffer access. Every
         // index the kernel forms is in bounds by construction: the buffers were allocated
@@ -226,6 +236,7 @@ impl FusedRecurrence for CubeBackend {
                 t as u32,
                 rows,
                 block(direct_columns(cell, h)),
+                w_shared,
                 h,
                 cell.gates(),
                 aux_width(cell, h),
@@ -267,7 +278,7 @@ impl FusedRecurrence for CubeBackend {
         let dh0 = empty_like(&hall, spec.2.shape);
         let dc0 = empty_like(&hall, spec.3.shape);
         let (lstm, gru, relu, reset_after) = flags(cell);
-        let rows = rows_per_cube(&hall, cell, b, h);
+        let (rows, w_shared) = launch_shape(&hall, cell, b, h);
         let (client, dtype, dim) = (hall.client.clone(), hall.dtype, units(&hall, cell, h, rows));
         // SAFETY: an unchecked launch skips the bounds check of each buffer access. Every
         // index the kernel forms is in bounds by construction: the buffers were allocated
@@ -294,6 +305,7 @@ impl FusedRecurrence for CubeBackend {
                 grad_rows as u32,
                 rows,
                 block(h),
+                w_shared,
                 h,
                 cell.gates(),
                 aux_width(cell, h),

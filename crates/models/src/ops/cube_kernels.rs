@@ -16,6 +16,10 @@
 //!   activated gates i, f, g, o and the cell state (A = 5H); GRU: r, z, n and q, where
 //!   q = `h · w_hn + b_hn` (reset after) or `r * h` (reset before) (A = 4H); Elman: none.
 //!
+//! The recurrent matrix is read from global memory (cache-resident) at every step, or copied
+//! once into shared memory at the kernel's start when it fits there beside the states
+//! (`w_shared`).
+//!
 //! The cell is a set of compile-time flags: one kernel source, specialised per
 //! cell kind and hidden size when it is first launched.
 
@@ -46,6 +50,7 @@ pub fn recurrence_forward_kernel<F: Float>(
     steps: u32,
     #[comptime] rows: usize,
     #[comptime] cols: usize,
+    #[comptime] w_shared: bool,
     #[comptime] hidden: usize,
     #[comptime] gates: usize,
     #[comptime] aux_width: usize,
@@ -79,6 +84,19 @@ pub fn recurrence_forward_kernel<F: Float>(
     let mut csh = Shared::<[F]>::new_slice(rows * hidden);
     let mut rh = Shared::<[F]>::new_slice(rows * hidden);
     let mut pre = Shared::<[F]>::new_slice(rows * hidden * gates);
+    // The recurrent matrix, copied once into shared memory when it fits beside the states.
+    let mut wsh = Shared::<[F]>::new_slice(comptime![if w_shared {
+        hidden * hidden * gates
+    } else {
+        1
+    }]);
+    if w_shared {
+        let mut i = unit;
+        while i < h * g {
+            wsh[i] = w_hh[i];
+            i += stride;
+        }
+    }
 
     // Rows past the batch (in the last slice) stay zero and are never written out.
     let mut i = unit;
@@ -125,7 +143,12 @@ pub fn recurrence_forward_kernel<F: Float>(
                 }
                 #[unroll]
                 for c in 0..cols {
-                    let w = w_hh[i * g + k0 + c];
+                    let mut w = zero;
+                    if w_shared {
+                        w = wsh[i * g + k0 + c];
+                    } else {
+                        w = w_hh[i * g + k0 + c];
+                    }
                     #[unroll]
                     for r in 0..rows {
                         acc[r * cols + c] += hv[r] * w;
@@ -168,7 +191,12 @@ pub fn recurrence_forward_kernel<F: Float>(
                     acc[r] = zero;
                 }
                 for i in 0..h {
-                    let w = w_hh[i * g + 2 * h + k];
+                    let mut w = zero;
+                    if w_shared {
+                        w = wsh[i * g + 2 * h + k];
+                    } else {
+                        w = w_hh[i * g + 2 * h + k];
+                    }
                     #[unroll]
                     for r in 0..rows {
                         acc[r] += rh[r * h + i] * w;
@@ -262,6 +290,7 @@ pub fn recurrence_backward_kernel<F: Float>(
     grad_rows: u32,
     #[comptime] rows: usize,
     #[comptime] hcols: usize,
+    #[comptime] w_shared: bool,
     #[comptime] hidden: usize,
     #[comptime] gates: usize,
     #[comptime] aux_width: usize,
@@ -299,6 +328,19 @@ pub fn recurrence_backward_kernel<F: Float>(
     let mut dl = Shared::<[F]>::new_slice(rows * hidden);
     let mut dc = Shared::<[F]>::new_slice(rows * hidden);
     let mut dg = Shared::<[F]>::new_slice(rows * hidden * gates);
+    // The transposed recurrent matrix, copied once into shared memory when it fits.
+    let mut wsh = Shared::<[F]>::new_slice(comptime![if w_shared {
+        hidden * hidden * gates
+    } else {
+        1
+    }]);
+    if w_shared {
+        let mut i = unit;
+        while i < h * g {
+            wsh[i] = w_t[i];
+            i += stride;
+        }
+    }
 
     let mut i = unit;
     while i < rows * g {
@@ -414,7 +456,13 @@ pub fn recurrence_backward_kernel<F: Float>(
                     let ab = (b * t_len + t) * a;
                     let mut d_rh = zero;
                     for k in 0..h {
-                        d_rh += dg[r * g + 2 * h + k] * w_t[(2 * h + k) * h + j];
+                        let mut w = zero;
+                        if w_shared {
+                            w = wsh[(2 * h + k) * h + j];
+                        } else {
+                            w = w_t[(2 * h + k) * h + j];
+                        }
+                        d_rh += dg[r * g + 2 * h + k] * w;
                     }
                     let rg = aux[ab + j];
                     let hp = hall[(b * (t_len + 1) + t) * h + j];
@@ -448,7 +496,12 @@ pub fn recurrence_backward_kernel<F: Float>(
                 }
                 #[unroll]
                 for c in 0..hcols {
-                    let w = w_t[k * h + j0 + c];
+                    let mut w = zero;
+                    if w_shared {
+                        w = wsh[k * h + j0 + c];
+                    } else {
+                        w = w_t[k * h + j0 + c];
+                    }
                     #[unroll]
                     for r in 0..rows {
                         acc[r * hcols + c] += dv[r] * w;
