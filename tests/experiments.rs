@@ -208,24 +208,28 @@ fn permuted_pixels_take_their_seed_from_a_flag() {
     );
 }
 
+/// elman-mnist with the tutorial's settings except the data size (1280 training samples,
+/// 500 test samples, 2 epochs), into `dir`, plus `extra` flags.
+fn small_elman(dir: &Path, extra: &[&str]) -> (i32, Captured) {
+    let mut args = vec![
+        "--epochs",
+        "2",
+        "--limit-train",
+        "1280",
+        "--limit-test",
+        "500",
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["--out", dir.to_str().unwrap()]);
+    run("elman-mnist", &args)
+}
+
 #[test]
 fn elman_learns() {
     // The tutorial's settings except the data size: 1280 training samples, 2 epochs.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("elman");
-    let (code, out) = run(
-        "elman-mnist",
-        &[
-            "--epochs",
-            "2",
-            "--limit-train",
-            "1280",
-            "--limit-test",
-            "500",
-            "--out",
-            dir.to_str().unwrap(),
-        ],
-    );
+    let (code, out) = small_elman(&dir, &[]);
     assert_ok("elman-mnist", code, &out);
     let accuracy = assert_learned(&dir, 0.5);
     eprintln!("elman-mnist (1280 samples, 2 epochs): test accuracy {accuracy}");
@@ -265,21 +269,7 @@ fn two_devices_learn_data_parallel() {
     // this checks the mechanism (every batch still trains, the run finishes and learns).
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("elman2");
-    let (code, out) = run(
-        "elman-mnist",
-        &[
-            "--devices",
-            "2",
-            "--epochs",
-            "2",
-            "--limit-train",
-            "1280",
-            "--limit-test",
-            "500",
-            "--out",
-            dir.to_str().unwrap(),
-        ],
-    );
+    let (code, out) = small_elman(&dir, &["--devices", "2"]);
     assert_ok("elman-mnist --devices 2", code, &out);
     let accuracy = assert_learned(&dir, 0.5);
     eprintln!("elman-mnist --devices 2 (1280 samples, 2 epochs): test accuracy {accuracy}");

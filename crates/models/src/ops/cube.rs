@@ -5,6 +5,14 @@
 //! run on the raw [`CubeBackend`]; the backend extension [`FusedRecurrence`] with Burn's
 //! `Fusion` selector records each launch as one opaque operation in the fusion stream, so
 //! the default (fused) `Cube` backend keeps fusing what surrounds it.
+//!
+//! Unchecked launches: the kernels are launched without a bounds check on each buffer
+//! access, which is sound because every index they form is in bounds by construction. The
+//! buffers are allocated (or made contiguous) right before each launch with the shapes the
+//! kernel assumes — `[B, T, G]`, `[H, G]`, `[G, H]`, `[B, T + 1, H]`, `[B, T, A]`, `[B, rows, H]`
+//! from the same B, T, H — row indices stop at B (`slice_rows`), step indices at T, column
+//! indices at G or H (the column blocks divide them: `block`), and the shared slices are
+//! sized at compile time for the `rows` rows and the matrix they hold.
 
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::fusion::custom::TensorSpec;
@@ -214,12 +222,8 @@ impl FusedRecurrence for CubeBackend {
         let (lstm, gru, relu, reset_after) = flags(cell);
         let (rows, w_shared) = launch_shape(&xw, cell, b, h);
         let (client, dtype, dim) = (xw.client.clone(), xw.dtype, units(&xw, cell, h, rows));
-        // SAFETY: an unchecked launch skips the bounds check of each buffer access. Every
-        // index the kernel forms is in bounds by construction: the buffers were allocated
-        // (or made contiguous) above with the shapes the kernel assumes — [B, T, G], [H, G],
-        // [B, T + 1, H], [B, T, A] from the same B, T, H — row indices stop at B (`valid`),
-        // step indices at T, column indices at G or H, and shared slices are sized for
-        // `rows` rows at compile time.
+        // SAFETY: every index the kernel forms is in bounds (module notes, "Unchecked
+        // launches"): the buffers above have exactly the shapes it assumes.
         unsafe {
             recurrence_forward_kernel::launch_unchecked(
                 &client,
@@ -280,12 +284,8 @@ impl FusedRecurrence for CubeBackend {
         let (lstm, gru, relu, reset_after) = flags(cell);
         let (rows, w_shared) = launch_shape(&hall, cell, b, h);
         let (client, dtype, dim) = (hall.client.clone(), hall.dtype, units(&hall, cell, h, rows));
-        // SAFETY: an unchecked launch skips the bounds check of each buffer access. Every
-        // index the kernel forms is in bounds by construction: the buffers were allocated
-        // (or made contiguous) above with the shapes the kernel assumes — [B, T, G], [H, G],
-        // [B, T + 1, H], [B, T, A] from the same B, T, H — row indices stop at B (`valid`),
-        // step indices at T, column indices at G or H, and shared slices are sized for
-        // `rows` rows at compile time.
+        // SAFETY: every index the kernel forms is in bounds (module notes, "Unchecked
+        // launches"): the buffers above have exactly the shapes it assumes.
         unsafe {
             recurrence_backward_kernel::launch_unchecked(
                 &client,

@@ -34,6 +34,90 @@ fn sigmoid<F: Float>(x: F) -> F {
     F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x).exp())
 }
 
+/// The rows of this cube's slice of the batch that exist (the last slice may be partly
+/// filled).
+#[cube]
+fn slice_rows(batch: u32, #[comptime] rows: usize) -> usize {
+    let b0 = CUBE_POS_X as usize * rows;
+    let mut valid = batch as usize - b0;
+    if valid > rows {
+        valid = rows;
+    }
+    valid
+}
+
+/// Copies the `len` elements of the recurrent matrix `w` into `wsh` when `shared`; the
+/// caller's next barrier publishes the copy.
+#[cube]
+fn share_matrix<F: Float>(
+    w: &Tensor<F>,
+    wsh: &mut Shared<[F]>,
+    #[comptime] len: usize,
+    #[comptime] shared: bool,
+) {
+    if shared {
+        let mut i = UNIT_POS_X as usize;
+        while i < len {
+            wsh[i] = w[i];
+            i += CUBE_DIM_X as usize;
+        }
+    }
+}
+
+/// Element `index` of the recurrent matrix: its shared copy, or global memory.
+#[cube]
+fn weight<F: Float>(wsh: &Shared<[F]>, w: &Tensor<F>, index: usize, #[comptime] shared: bool) -> F {
+    let mut v = F::new(0.0);
+    if shared {
+        v = wsh[index];
+    } else {
+        v = w[index];
+    }
+    v
+}
+
+/// One unit's block of a step's product, for every row r of the slice and `cols` adjacent
+/// columns from `col0`: `acc[r * cols + c] = sum over i < n of
+/// src[r * src_stride + src_offset + i] * W[i * ld + col0 + c]`. Per i, `rows` reads of
+/// `src` and `cols` weight reads feed rows x cols multiply-adds.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn block_product<F: Float>(
+    src: &Shared<[F]>,
+    wsh: &Shared<[F]>,
+    w: &Tensor<F>,
+    col0: usize,
+    #[comptime] src_stride: usize,
+    #[comptime] src_offset: usize,
+    #[comptime] ld: usize,
+    #[comptime] n: usize,
+    #[comptime] rows: usize,
+    #[comptime] cols: usize,
+    #[comptime] shared: bool,
+) -> Array<F> {
+    let mut acc = Array::<F>::new(rows * cols);
+    #[unroll]
+    for x in 0..rows * cols {
+        acc[x] = F::new(0.0);
+    }
+    let mut sv = Array::<F>::new(rows);
+    for i in 0..n {
+        #[unroll]
+        for r in 0..rows {
+            sv[r] = src[r * src_stride + src_offset + i];
+        }
+        #[unroll]
+        for c in 0..cols {
+            let wv = weight::<F>(wsh, w, i * ld + col0 + c, shared);
+            #[unroll]
+            for r in 0..rows {
+                acc[r * cols + c] += sv[r] * wv;
+            }
+        }
+    }
+    acc
+}
+
 /// Forward pass of one layer: writes `hall` and `aux` (see the module notes). `cols` must
 /// divide the columns computed at once (G, or 2H for the GRU with the reset gate before).
 #[allow(clippy::too_many_arguments)]
@@ -61,10 +145,7 @@ pub fn recurrence_forward_kernel<F: Float>(
     #[define(F)] _dtype: ElemType,
 ) {
     let b0 = CUBE_POS_X as usize * rows;
-    let mut valid = batch as usize - b0;
-    if valid > rows {
-        valid = rows;
-    }
+    let valid = slice_rows(batch, rows);
     let unit = UNIT_POS_X as usize;
     let stride = CUBE_DIM_X as usize;
     let t_len = steps as usize;
@@ -90,13 +171,7 @@ pub fn recurrence_forward_kernel<F: Float>(
     } else {
         1
     }]);
-    if w_shared {
-        let mut i = unit;
-        while i < h * g {
-            wsh[i] = w_hh[i];
-            i += stride;
-        }
-    }
+    share_matrix::<F>(w_hh, &mut wsh, hidden * hidden * gates, w_shared);
 
     // Rows past the batch (in the last slice) stay zero and are never written out.
     let mut i = unit;
@@ -125,36 +200,13 @@ pub fn recurrence_forward_kernel<F: Float>(
     sync_cube();
 
     for t in 0..t_len {
-        // Each unit takes `cols` adjacent columns for every row of the slice: per weight
-        // row, `rows` state reads and `cols` weight reads feed rows x cols products.
+        // Each unit takes `cols` adjacent columns for every row of the slice.
         let mut kb = unit;
         while kb < direct / cols {
             let k0 = kb * cols;
-            let mut acc = Array::<F>::new(rows * cols);
-            #[unroll]
-            for x in 0..rows * cols {
-                acc[x] = zero;
-            }
-            let mut hv = Array::<F>::new(rows);
-            for i in 0..h {
-                #[unroll]
-                for r in 0..rows {
-                    hv[r] = hsh[r * h + i];
-                }
-                #[unroll]
-                for c in 0..cols {
-                    let mut w = zero;
-                    if w_shared {
-                        w = wsh[i * g + k0 + c];
-                    } else {
-                        w = w_hh[i * g + k0 + c];
-                    }
-                    #[unroll]
-                    for r in 0..rows {
-                        acc[r * cols + c] += hv[r] * w;
-                    }
-                }
-            }
+            let acc = block_product::<F>(
+                &hsh, &wsh, w_hh, k0, hidden, 0usize, g, hidden, rows, cols, w_shared,
+            );
             #[unroll]
             for r in 0..rows {
                 if r < valid {
@@ -185,23 +237,19 @@ pub fn recurrence_forward_kernel<F: Float>(
             sync_cube();
             let mut k = unit;
             while k < h {
-                let mut acc = Array::<F>::new(rows);
-                #[unroll]
-                for r in 0..rows {
-                    acc[r] = zero;
-                }
-                for i in 0..h {
-                    let mut w = zero;
-                    if w_shared {
-                        w = wsh[i * g + 2 * h + k];
-                    } else {
-                        w = w_hh[i * g + 2 * h + k];
-                    }
-                    #[unroll]
-                    for r in 0..rows {
-                        acc[r] += rh[r * h + i] * w;
-                    }
-                }
+                let acc = block_product::<F>(
+                    &rh,
+                    &wsh,
+                    w_hh,
+                    2 * h + k,
+                    hidden,
+                    0usize,
+                    g,
+                    hidden,
+                    rows,
+                    1usize,
+                    w_shared,
+                );
                 #[unroll]
                 for r in 0..rows {
                     pre[r * g + 2 * h + k] = acc[r];
@@ -302,10 +350,7 @@ pub fn recurrence_backward_kernel<F: Float>(
     #[define(F)] _dtype: ElemType,
 ) {
     let b0 = CUBE_POS_X as usize * rows;
-    let mut valid = batch as usize - b0;
-    if valid > rows {
-        valid = rows;
-    }
+    let valid = slice_rows(batch, rows);
     let unit = UNIT_POS_X as usize;
     let stride = CUBE_DIM_X as usize;
     let t_len = steps as usize;
@@ -334,13 +379,7 @@ pub fn recurrence_backward_kernel<F: Float>(
     } else {
         1
     }]);
-    if w_shared {
-        let mut i = unit;
-        while i < h * g {
-            wsh[i] = w_t[i];
-            i += stride;
-        }
-    }
+    share_matrix::<F>(w_t, &mut wsh, hidden * hidden * gates, w_shared);
 
     let mut i = unit;
     while i < rows * g {
@@ -447,31 +486,35 @@ pub fn recurrence_backward_kernel<F: Float>(
 
         if gru && !reset_after {
             // n = tanh(x_n + (r * h) · w_hn + b_hn): through r * h to r and to h.
-            let mut i = unit;
-            while i < rows * h {
-                let r = i / h;
-                let j = i % h;
-                if r < valid {
-                    let b = b0 + r;
-                    let ab = (b * t_len + t) * a;
-                    let mut d_rh = zero;
-                    for k in 0..h {
-                        let mut w = zero;
-                        if w_shared {
-                            w = wsh[(2 * h + k) * h + j];
-                        } else {
-                            w = w_t[(2 * h + k) * h + j];
-                        }
-                        d_rh += dg[r * g + 2 * h + k] * w;
+            let mut j = unit;
+            while j < h {
+                // Column j of w_hnᵀ starts at row 2H of w_t: element (2H + k, j).
+                let d_rh = block_product::<F>(
+                    &dg,
+                    &wsh,
+                    w_t,
+                    2 * h * h + j,
+                    g,
+                    2 * hidden,
+                    hidden,
+                    hidden,
+                    rows,
+                    1usize,
+                    w_shared,
+                );
+                #[unroll]
+                for r in 0..rows {
+                    if r < valid {
+                        let b = b0 + r;
+                        let rg = aux[(b * t_len + t) * a + j];
+                        let hp = hall[(b * (t_len + 1) + t) * h + j];
+                        let dr = d_rh[r] * hp * rg * (one - rg);
+                        dl[r * h + j] += d_rh[r] * rg;
+                        dg[r * g + j] = dr;
+                        dxw[(b * t_len + t) * g + j] = dr;
                     }
-                    let rg = aux[ab + j];
-                    let hp = hall[(b * (t_len + 1) + t) * h + j];
-                    let dr = d_rh * hp * rg * (one - rg);
-                    dl[i] += d_rh * rg;
-                    dg[r * g + j] = dr;
-                    dxw[(b * t_len + t) * g + j] = dr;
                 }
-                i += stride;
+                j += stride;
             }
             sync_cube();
         }
@@ -480,39 +523,14 @@ pub fn recurrence_backward_kernel<F: Float>(
         let mut jb = unit;
         while jb < h / hcols {
             let j0 = jb * hcols;
-            let mut acc = Array::<F>::new(rows * hcols);
+            let acc = block_product::<F>(
+                &dg, &wsh, w_t, j0, g, 0usize, hidden, through_w, rows, hcols, w_shared,
+            );
             #[unroll]
             for r in 0..rows {
                 #[unroll]
                 for c in 0..hcols {
-                    acc[r * hcols + c] = dl[r * h + j0 + c];
-                }
-            }
-            let mut dv = Array::<F>::new(rows);
-            for k in 0..through_w {
-                #[unroll]
-                for r in 0..rows {
-                    dv[r] = dg[r * g + k];
-                }
-                #[unroll]
-                for c in 0..hcols {
-                    let mut w = zero;
-                    if w_shared {
-                        w = wsh[k * h + j0 + c];
-                    } else {
-                        w = w_t[k * h + j0 + c];
-                    }
-                    #[unroll]
-                    for r in 0..rows {
-                        acc[r * hcols + c] += dv[r] * w;
-                    }
-                }
-            }
-            #[unroll]
-            for r in 0..rows {
-                #[unroll]
-                for c in 0..hcols {
-                    dh[r * h + j0 + c] = acc[r * hcols + c];
+                    dh[r * h + j0 + c] = dl[r * h + j0 + c] + acc[r * hcols + c];
                 }
             }
             jb += stride;
