@@ -292,7 +292,9 @@ fn lstm_mnist_is_pytorchs_network() {
 #[test]
 fn adding_problem_networks_are_minpys() {
     use adding_problem::{AdderConfig, AddingConfig, Cell};
-    let cases: [(Cell, &[(&str, &[usize])], usize); 3] = [
+    // (cell, each parameter's name and shape, parameter count)
+    type Case = (Cell, &'static [(&'static str, &'static [usize])], usize);
+    let cases: [Case; 3] = [
         (
             Cell::Rnn,
             &[

@@ -308,7 +308,8 @@ impl Net {
 
 /// Batches for one shape, built by the data crate's batchers on each call.
 enum Source {
-    Mnist(MnistSequences, MnistSequenceBatcher),
+    // Boxed: the MNIST batcher carries a 1 KiB pixel table, the adding problem's a few words.
+    Mnist(MnistSequences, Box<MnistSequenceBatcher>),
     Adding(AddingProblem, AddingBatcher),
 }
 
@@ -395,16 +396,15 @@ fn main() {
         eprintln!("error: --steps and --repeats must be at least 1");
         std::process::exit(2);
     }
-    if let Some(n) = args.threads {
-        if n == 0
+    if let Some(n) = args.threads
+        && (n == 0
             || rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build_global()
-                .is_err()
-        {
-            eprintln!("error: cannot use --threads {n}");
-            std::process::exit(2);
-        }
+                .is_err())
+    {
+        eprintln!("error: cannot use --threads {n}");
+        std::process::exit(2);
     }
     let device = match args.backend.device() {
         Ok(d) => d.autodiff(),
@@ -461,7 +461,7 @@ fn main() {
                     Normalisation::UnitRange
                 };
                 (
-                    Source::Mnist(data, MnistSequenceBatcher::new(view, norm)),
+                    Source::Mnist(data, Box::new(MnistSequenceBatcher::new(view, norm))),
                     view.features(),
                     view.steps(),
                     10,

@@ -7,6 +7,9 @@
 //! sequence length ([`ops`]), and a reference written with plain Burn tensor ops.
 //!
 //! Inputs are batch-first, `[batch, time, features]`.
+// Burn's `slice` takes one range per dimension: `[a..b]` slices a 1-D tensor, it is not a
+// one-element vector of ranges by mistake.
+#![allow(clippy::single_range_in_vec_init)]
 
 pub mod elman;
 pub mod gru;

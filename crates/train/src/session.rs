@@ -374,7 +374,7 @@ pub fn device_at(backend: BackendChoice, index: usize) -> Result<Device, RunErro
         Tensor::<1>::ones([4], &probe).sum().into_scalar::<f32>()
     }));
     match outcome {
-        Ok(v) if v == 4.0 => Ok(device),
+        Ok(4.0) => Ok(device),
         Ok(v) => Err(RunError::Backend {
             backend: backend.to_string(),
             message: format!("a test computation gave {v} instead of 4"),

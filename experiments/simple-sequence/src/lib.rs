@@ -21,6 +21,9 @@
 //!   other experiment, and its snapshots also hold the stream position and the carried
 //!   state, so `--resume` continues exactly.
 //! * [`generate`]: continue a prompt with a trained model.
+// Burn's `slice` takes one range per dimension: `[a..b]` slices a 1-D tensor, it is not a
+// one-element vector of ranges by mistake.
+#![allow(clippy::single_range_in_vec_init)]
 
 pub mod cli;
 pub mod config;
