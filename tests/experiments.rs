@@ -29,12 +29,16 @@ fn elman(argv: Vec<OsString>, console: &Console) -> i32 {
 fn lstm(argv: Vec<OsString>, console: &Console) -> i32 {
     lstm_mnist::main_with(argv, console)
 }
+fn adding(argv: Vec<OsString>, console: &Console) -> i32 {
+    adding_problem::main_with(argv, console)
+}
 
 fn experiment(name: &str) -> MainWith {
     match name {
         "irnn-mnist" => irnn,
         "elman-mnist" => elman,
         "lstm-mnist" => lstm,
+        "adding-problem" => adding,
         other => panic!("unknown experiment {other}"),
     }
 }
@@ -598,6 +602,38 @@ fn assert_clean_error(what: &str, (code, stderr): (i32, String), expected_code: 
         !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
         "{what}: a panic:\n{stderr}"
     );
+}
+
+/// Three networks trained in one process (the adding-problem comparison) each write their
+/// own experiment.log, with Burn's per-epoch lines and without its per-batch ones. In a child
+/// process: the log is process-wide, and this binary's other tests run beside each other.
+#[test]
+fn each_run_of_a_process_writes_its_own_experiment_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("comparison");
+    let args = [
+        "--train-size",
+        "200",
+        "--test-size",
+        "50",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "50",
+        "--plain",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, stderr) = child("adding-problem", &args, &[]);
+    assert_eq!(code, 0, "stderr:\n{stderr}");
+    for model in ["rnn", "lstm", "gru"] {
+        let log = std::fs::read_to_string(out.join(model).join("experiment.log")).unwrap();
+        for epoch in 1..=2 {
+            let line = format!("Executing training step for epoch {epoch}");
+            assert_eq!(log.matches(&line).count(), 1, "{model}: {line:?} once in:\n{log}");
+        }
+        assert!(!log.contains("Iteration "), "{model}: per-batch lines in:\n{log}");
+    }
 }
 
 #[test]

@@ -26,6 +26,7 @@ use crate::params::{ParamTensor, parameter_table, parameter_tensors};
 use crate::record::{EpochRecord, TaskKind};
 use crate::recorder::Recorder;
 use crate::renderer::{PlainRenderer, fmt_duration};
+use crate::run_log::RunLog;
 use crate::session::Session;
 use crate::task::{TaskModel, Trainer};
 
@@ -406,7 +407,13 @@ where
         )
         .with_metric_logger(recorder.metric_logger())
         .with_progress_logger(recorder.progress_logger())
+        .with_application_logger(None)
         .renderer(renderer);
+    // The run's own experiment.log instead of Burn's logger, which binds the first run of a
+    // process for good (see run_log). A run goes on without it rather than stop for a log.
+    let _log = RunLog::open(&dir.join("experiment.log"))
+        .map_err(|e| session.console.line(format!("warning: no experiment.log: {e}")))
+        .ok();
 
     let result = builder.launch(Learner::new(trainer, fit.optimizer, fit.lr));
     // Closing the dashboard returns the terminal to its main screen: do it before printing.

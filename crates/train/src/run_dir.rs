@@ -11,7 +11,7 @@
 //!   checkpoint/        model-N.bpk, optim-N.bpk, scheduler-N.bpk after every epoch (Burn
 //!                      keeps the last two and the one with the best test loss)
 //!   train/ valid/      Burn's per-iteration metric logs
-//!   experiment.log     Burn's log
+//!   experiment.log     the run's log (Burn's per-epoch lines, warnings; see run_log)
 //! ```
 
 use std::path::{Path, PathBuf};

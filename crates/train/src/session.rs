@@ -407,6 +407,11 @@ thread_local! {
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Whether a panic on this thread now is one that [`quietly`] expects and catches.
+pub(crate) fn quiet_panic() -> bool {
+    QUIET.with(|q| q.get())
+}
+
 /// Runs `f`, catching a panic without printing its message: for probes whose failure is
 /// reported as a [`RunError`]. The process's panic hook is wrapped once, on first use, by one
 /// that stays silent only on a thread inside `quietly`; it is never swapped back and forth,
