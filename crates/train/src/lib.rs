@@ -17,8 +17,8 @@
 //!   experiment under one directory, resumable as a whole ([`comparison`]);
 //! * data plumbing: [`EpochLoader`] (per-epoch shuffles that a resumed run reproduces) and the
 //!   start of an MNIST experiment ([`MnistRun`]);
-//! * output: [`record`] (per-epoch rows and their PNG plots), [`digits`] (MNIST digits in a
-//!   terminal).
+//! * output: [`record`] (per-epoch rows and their PNG plots), [`run_log`] (each run's
+//!   `experiment.log`), [`digits`] (MNIST digits in a terminal).
 //!
 //! An experiment only adds its model, its data view and its hyper-parameters.
 
