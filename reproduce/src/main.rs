@@ -6,9 +6,9 @@ rnn_train::use_mimalloc!();
 mod plan;
 mod report;
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
 use rnn_train::RunDir;
@@ -60,7 +60,7 @@ struct Cli {
 
     /// Experiments to run, comma-separated: irnn-mnist, elman-mnist, lstm-mnist,
     /// adding-problem, simple-sequence [default: all but irnn-mnist, whose 200 epochs take
-    /// about 35 min per seed on 2 cores]
+    /// 35 to 90 min per seed on 2 cores]
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = plan::experiment)]
     experiments: Vec<&'static Experiment>,
 
@@ -130,13 +130,21 @@ fn run(cli: Cli) -> Result<i32, Stop> {
     prepare(&out, quick)?;
 
     if experiments.iter().any(|e| e.name == "irnn-mnist") {
-        let each = plan::irnn_seconds(quick);
+        let [(fast, low), (slow, high)] = plan::irnn_seconds(quick);
+        let n = seeds.len();
+        let all = match n {
+            1 => String::new(),
+            _ => format!(
+                ", {} to {} for {n} seeds",
+                duration(low * n as f64),
+                duration(high * n as f64)
+            ),
+        };
         sayln!(
-            "irnn-mnist: expect about {} per seed, {} for {} seeds (the README measured 34 min \
-             24 s for its 200 epochs on 2 cores, ~10 s per epoch)",
-            duration(each),
-            duration(each * seeds.len() as f64),
-            seeds.len()
+            "irnn-mnist: expect {} to {} per seed{all} (measured on 2 cores: {fast} to {slow}); \
+             each seed's line shows an estimate from its own epochs",
+            duration(low),
+            duration(high),
         );
     }
 
@@ -284,9 +292,13 @@ fn run_seed(
         let message = format!("cannot create {}: {e}", out.join(exp.name).display());
         return fail(None, message);
     }
+    let head = format!("{prefix}: {} ... ", if resume { "resuming" } else { "running" });
     say!("{} ... ", if resume { "resuming" } else { "running" });
     let started = Instant::now();
-    let status = plan::run_logged(bin, &plan::arguments(exp, seed, &dir, resume, quick), &log);
+    let mut watch = Watch::new(exp, &dir, head);
+    let args = plan::arguments(exp, seed, &dir, resume, quick);
+    let status = plan::run_logged(bin, &args, &log, || watch.tick());
+    watch.finish();
     let elapsed = duration(started.elapsed().as_secs_f64());
     match status {
         Ok(Some(0)) => {
@@ -296,6 +308,89 @@ fn run_seed(
         Ok(Some(code)) => fail(Some(code), format!("exit code {code} after {elapsed}")),
         Ok(None) => fail(None, format!("killed by a signal after {elapsed}")),
         Err(e) => fail(None, format!("cannot run {}: {e}", bin.display())),
+    }
+}
+
+/// Progress while a seed runs, from its run directory: on a terminal the seed's line is
+/// rewritten after every epoch; otherwise (a log file) a line once the run has taken a minute
+/// and then at most every five minutes, so that a long reproduction shows it is alive without
+/// filling its log.
+struct Watch<'a> {
+    exp: &'static Experiment,
+    dir: &'a Path,
+    /// `[k/n] name seed s: running ... `
+    head: String,
+    terminal: bool,
+    started: Instant,
+    /// Epochs already done when the run started (a resumed run's).
+    before: usize,
+    seen: usize,
+    printed: Option<Instant>,
+}
+
+impl<'a> Watch<'a> {
+    const FIRST: Duration = Duration::from_secs(60);
+    const EVERY: Duration = Duration::from_secs(300);
+
+    fn new(exp: &'static Experiment, dir: &'a Path, head: String) -> Self {
+        let before = plan::progress(exp, dir).map_or(0, |p| p.done);
+        Watch {
+            exp,
+            dir,
+            head,
+            terminal: std::io::stdout().is_terminal(),
+            started: Instant::now(),
+            before,
+            seen: before,
+            printed: None,
+        }
+    }
+
+    fn tick(&mut self) {
+        let Some(p) = plan::progress(self.exp, self.dir) else {
+            return;
+        };
+        if p.done <= self.seen || p.done <= self.before {
+            return;
+        }
+        self.seen = p.done;
+        let elapsed = self.started.elapsed();
+        let per_epoch = elapsed.as_secs_f64() / (p.done - self.before) as f64;
+        let left = per_epoch * p.planned.saturating_sub(p.done) as f64;
+        let network = p.network.map(|n| format!(" ({n})")).unwrap_or_default();
+        let test = p.test.map_or(String::new(), |v| {
+            format!(", {} {}", self.exp.metric.field(), report::show(self.exp.metric, v))
+        });
+        let left = match p.planned > p.done {
+            true => format!(", about {} left", duration(left)),
+            false => String::new(),
+        };
+        let text = format!("epoch {}/{}{network}{test}{left}", p.done, p.planned);
+        if self.terminal {
+            say!("\r\x1b[K{}{text}", self.head);
+            self.printed = Some(Instant::now());
+        } else {
+            let due = match self.printed {
+                None => elapsed >= Self::FIRST,
+                Some(at) => at.elapsed() >= Self::EVERY,
+            };
+            if due {
+                if self.printed.is_none() {
+                    sayln!();
+                }
+                sayln!("    {text}");
+                self.printed = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Leaves the line ready for the run's result.
+    fn finish(&self) {
+        match (self.printed, self.terminal) {
+            (None, _) => {}
+            (Some(_), true) => say!("\r\x1b[K{}", self.head),
+            (Some(_), false) => say!("{}", self.head),
+        }
     }
 }
 

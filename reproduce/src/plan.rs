@@ -149,17 +149,68 @@ pub static EXPERIMENTS: [Experiment; 5] = [
     },
 ];
 
-/// The IRNN's expected wall time per seed: the README measured 200 epochs of 60 000 samples
-/// in 34 min 24 s on 2 cores; scaled by the epochs and samples of `--quick`.
-pub fn irnn_seconds(quick: bool) -> f64 {
-    let per_sample_epoch = 2064.0 / 200.0 / 60_000.0;
+/// Seconds per IRNN epoch (60 000 samples, training and test), measured on 2 cores: 10.3 s
+/// on an AMD EPYC (200 epochs in 34 min 24 s), 27.3 s on an Intel Xeon (median epoch of the
+/// 2026-11-30 reproduction's seed 1, 97 min in all). The same kind of machine has been either.
+pub const IRNN_EPOCH_SECONDS: [(&str, f64); 2] = [("AMD EPYC", 10.3), ("Intel Xeon", 27.3)];
+
+/// The IRNN's expected wall time per seed on each machine of [`IRNN_EPOCH_SECONDS`], scaled
+/// by the epochs and samples of `--quick`.
+pub fn irnn_seconds(quick: bool) -> [(&'static str, f64); 2] {
     let flag = |name: &str, default: f64| {
         let args = EXPERIMENTS[0].quick_args;
         let at = args.iter().position(|a| *a == name).filter(|_| quick);
         at.and_then(|i| args.get(i + 1)?.parse().ok())
             .unwrap_or(default)
     };
-    flag("--epochs", 200.0) * flag("--limit-train", 60_000.0) * per_sample_epoch
+    let epochs = flag("--epochs", 200.0) * flag("--limit-train", 60_000.0) / 60_000.0;
+    IRNN_EPOCH_SECONDS.map(|(machine, per_epoch)| (machine, epochs * per_epoch))
+}
+
+/// How far a run has got, from its run directories' `config.json` and `metrics.csv`.
+#[derive(Debug, PartialEq)]
+pub struct Progress {
+    /// Epochs finished, over every network of the run.
+    pub done: usize,
+    /// Epochs planned, over every network (a network not started yet counts as many as the
+    /// first one).
+    pub planned: usize,
+    /// The network being trained, for a run of several.
+    pub network: Option<&'static str>,
+    /// Its last epoch and that epoch's test value (accuracy or MSE).
+    pub epoch: usize,
+    pub test: Option<f64>,
+}
+
+/// The progress of `exp`'s run in `dir`; `None` before its first `config.json`.
+pub fn progress(exp: &Experiment, dir: &Path) -> Option<Progress> {
+    let mut found = Vec::new();
+    for (i, (_, d)) in model_dirs(exp, dir).iter().enumerate() {
+        let Some(config) = read_json(&d.join("config.json")) else {
+            continue;
+        };
+        let planned = config["config"]["training"]["epochs"].as_u64()? as usize;
+        let records = RunDir::open(d, exp.name)
+            .and_then(|run| run.read_metrics())
+            .unwrap_or_default();
+        let last = records.iter().rfind(|r| r.epoch > 0);
+        let test = last.and_then(|r| match exp.metric {
+            Metric::Accuracy => r.test_accuracy,
+            Metric::Mse => r.test_loss,
+        });
+        found.push((i, planned, last.map_or(0, |r| r.epoch), test));
+    }
+    let &(current, _, epoch, test) = found.iter().rfind(|f| f.2 > 0).or(found.first())?;
+    let networks = model_dirs(exp, dir).len();
+    let first_planned = found[0].1;
+    Some(Progress {
+        done: found.iter().map(|f| f.2).sum(),
+        planned: found.iter().map(|f| f.1).sum::<usize>()
+            + (networks - found.len()) * first_planned,
+        network: exp.networks.get(current).copied(),
+        epoch,
+        test,
+    })
 }
 
 /// The experiment called `name`.
@@ -290,18 +341,35 @@ pub fn arguments(
 }
 
 /// Runs `bin args` with its output (stdout and stderr) in `log`: written to `log.partial`
-/// while it runs, renamed to `log` when it ends. Returns the exit code (`None`: killed by a
-/// signal).
-pub fn run_logged(bin: &Path, args: &[String], log: &Path) -> std::io::Result<Option<i32>> {
+/// while it runs, renamed to `log` when it ends. Calls `tick` about once a second while it
+/// runs. Returns the exit code (`None`: killed by a signal).
+pub fn run_logged(
+    bin: &Path,
+    args: &[String],
+    log: &Path,
+    mut tick: impl FnMut(),
+) -> std::io::Result<Option<i32>> {
     let partial = log.with_extension("log.partial");
     let mut file = File::create(&partial)?;
     writeln!(file, "$ {} {}", bin.display(), args.join(" "))?;
-    let status = Command::new(bin)
+    let mut child = Command::new(bin)
         .args(args)
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file.try_clone()?)
-        .status()?;
+        .spawn()?;
+    // Polled every 50 ms, so that the many short runs of a reproduction end on time.
+    let mut ticked = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if ticked.elapsed().as_secs() >= 1 {
+            tick();
+            ticked = std::time::Instant::now();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     file.sync_all()?;
     drop(file);
     std::fs::rename(&partial, log)?;
@@ -380,6 +448,39 @@ mod tests {
         assert_eq!(decide(adding, &dir), Action::Resume);
         write(&dir.join("gru/summary.json"), r#"{"completed": true}"#);
         assert_eq!(decide(adding, &dir), Action::Done);
+    }
+
+    #[test]
+    fn progress_counts_the_epochs_of_every_network() {
+        let tmp = tempfile::tempdir().unwrap();
+        let header = "epoch,train_loss,train_accuracy,test_loss,test_accuracy\n";
+        let config = |epochs: usize| {
+            format!(
+                r#"{{"experiment": "EXP", "version": "0", "config": {{"training": {{"epochs": {epochs}}}}}}}"#
+            )
+        };
+        let lstm = experiment("lstm-mnist").unwrap();
+        let dir = run_path(tmp.path(), lstm, 1);
+        assert_eq!(progress(lstm, &dir), None);
+        write(&dir.join("config.json"), &config(10).replace("EXP", "lstm-mnist"));
+        let started = progress(lstm, &dir).unwrap();
+        assert_eq!((started.done, started.planned, started.epoch), (0, 10, 0));
+        let rows = "1,2.0,0.2,1.9,0.25\n2,1.5,0.5,1.4,0.55\n";
+        write(&dir.join("metrics.csv"), &format!("{header}{rows}"));
+        let p = progress(lstm, &dir).unwrap();
+        assert_eq!((p.done, p.planned, p.network, p.epoch), (2, 10, None, 2));
+        assert_eq!(p.test, Some(0.55));
+
+        // The comparison: rnn done (3 epochs), lstm on its first, gru not started.
+        let adding = experiment("adding-problem").unwrap();
+        let dir = run_path(tmp.path(), adding, 1);
+        for (net, rows) in [("rnn", "1,,,0.3,\n2,,,0.2,\n3,,,0.1,\n"), ("lstm", "1,,,0.15,\n")] {
+            write(&dir.join(net).join("config.json"), &config(3).replace("EXP", "adding-problem"));
+            write(&dir.join(net).join("metrics.csv"), &format!("{header}{rows}"));
+        }
+        let p = progress(adding, &dir).unwrap();
+        assert_eq!((p.done, p.planned, p.network, p.epoch), (4, 9, Some("lstm"), 1));
+        assert_eq!(p.test, Some(0.15));
     }
 
     #[test]

@@ -377,8 +377,9 @@ pub fn plot_group(
     let n = group.iter().map(|e| e.values.len()).max().unwrap_or(0);
     let mut figure = Figure {
         title: format!(
-            "{}: per-epoch test curves, {n} seeds{}",
+            "{}: per-epoch test curves, {n} seed{}{}",
             exp.name,
+            if n == 1 { "" } else { "s" },
             if quick { " (quick)" } else { "" }
         ),
         y_label: match exp.metric {
