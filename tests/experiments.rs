@@ -630,9 +630,16 @@ fn each_run_of_a_process_writes_its_own_experiment_log() {
         let log = std::fs::read_to_string(out.join(model).join("experiment.log")).unwrap();
         for epoch in 1..=2 {
             let line = format!("Executing training step for epoch {epoch}");
-            assert_eq!(log.matches(&line).count(), 1, "{model}: {line:?} once in:\n{log}");
+            assert_eq!(
+                log.matches(&line).count(),
+                1,
+                "{model}: {line:?} once in:\n{log}"
+            );
         }
-        assert!(!log.contains("Iteration "), "{model}: per-batch lines in:\n{log}");
+        assert!(
+            !log.contains("Iteration "),
+            "{model}: per-batch lines in:\n{log}"
+        );
     }
 }
 

@@ -292,14 +292,14 @@ fn run_seed(
         let message = format!("cannot create {}: {e}", out.join(exp.name).display());
         return fail(None, message);
     }
-    let head = format!("{prefix}: {} ... ", if resume { "resuming" } else { "running" });
-    say!("{} ... ", if resume { "resuming" } else { "running" });
-    let started = Instant::now();
+    let verb = if resume { "resuming" } else { "running" };
+    say!("{verb} ... ");
+    let head = format!("{prefix}: {verb} ... ");
     let mut watch = Watch::new(exp, &dir, head);
     let args = plan::arguments(exp, seed, &dir, resume, quick);
     let status = plan::run_logged(bin, &args, &log, || watch.tick());
     watch.finish();
-    let elapsed = duration(started.elapsed().as_secs_f64());
+    let elapsed = duration(watch.started.elapsed().as_secs_f64());
     match status {
         Ok(Some(0)) => {
             sayln!("{elapsed}, {}", result(exp, &dir));
@@ -324,6 +324,7 @@ struct Watch<'a> {
     started: Instant,
     /// Epochs already done when the run started (a resumed run's).
     before: usize,
+    /// Epochs done at the last tick (from `before` on).
     seen: usize,
     printed: Option<Instant>,
 }
@@ -350,16 +351,22 @@ impl<'a> Watch<'a> {
         let Some(p) = plan::progress(self.exp, self.dir) else {
             return;
         };
-        if p.done <= self.seen || p.done <= self.before {
+        if p.done <= self.seen {
             return;
         }
         self.seen = p.done;
         let elapsed = self.started.elapsed();
         let per_epoch = elapsed.as_secs_f64() / (p.done - self.before) as f64;
         let left = per_epoch * p.planned.saturating_sub(p.done) as f64;
-        let network = p.network.map(|n| format!(" ({n})")).unwrap_or_default();
+        let network = p
+            .network
+            .map_or(String::new(), |n| format!(" ({n}, its epoch {})", p.epoch));
         let test = p.test.map_or(String::new(), |v| {
-            format!(", {} {}", self.exp.metric.field(), report::show(self.exp.metric, v))
+            format!(
+                ", {} {}",
+                self.exp.metric.field(),
+                report::show(self.exp.metric, v)
+            )
         });
         let left = match p.planned > p.done {
             true => format!(", about {} left", duration(left)),

@@ -462,7 +462,10 @@ mod tests {
         let lstm = experiment("lstm-mnist").unwrap();
         let dir = run_path(tmp.path(), lstm, 1);
         assert_eq!(progress(lstm, &dir), None);
-        write(&dir.join("config.json"), &config(10).replace("EXP", "lstm-mnist"));
+        write(
+            &dir.join("config.json"),
+            &config(10).replace("EXP", "lstm-mnist"),
+        );
         let started = progress(lstm, &dir).unwrap();
         assert_eq!((started.done, started.planned, started.epoch), (0, 10, 0));
         let rows = "1,2.0,0.2,1.9,0.25\n2,1.5,0.5,1.4,0.55\n";
@@ -474,12 +477,24 @@ mod tests {
         // The comparison: rnn done (3 epochs), lstm on its first, gru not started.
         let adding = experiment("adding-problem").unwrap();
         let dir = run_path(tmp.path(), adding, 1);
-        for (net, rows) in [("rnn", "1,,,0.3,\n2,,,0.2,\n3,,,0.1,\n"), ("lstm", "1,,,0.15,\n")] {
-            write(&dir.join(net).join("config.json"), &config(3).replace("EXP", "adding-problem"));
-            write(&dir.join(net).join("metrics.csv"), &format!("{header}{rows}"));
+        for (net, rows) in [
+            ("rnn", "1,,,0.3,\n2,,,0.2,\n3,,,0.1,\n"),
+            ("lstm", "1,,,0.15,\n"),
+        ] {
+            write(
+                &dir.join(net).join("config.json"),
+                &config(3).replace("EXP", "adding-problem"),
+            );
+            write(
+                &dir.join(net).join("metrics.csv"),
+                &format!("{header}{rows}"),
+            );
         }
         let p = progress(adding, &dir).unwrap();
-        assert_eq!((p.done, p.planned, p.network, p.epoch), (4, 9, Some("lstm"), 1));
+        assert_eq!(
+            (p.done, p.planned, p.network, p.epoch),
+            (4, 9, Some("lstm"), 1)
+        );
         assert_eq!(p.test, Some(0.15));
     }
 

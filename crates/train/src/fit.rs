@@ -412,7 +412,11 @@ where
     // The run's own experiment.log instead of Burn's logger, which binds the first run of a
     // process for good (see run_log). A run goes on without it rather than stop for a log.
     let _log = RunLog::open(&dir.join("experiment.log"))
-        .map_err(|e| session.console.line(format!("warning: no experiment.log: {e}")))
+        .map_err(|e| {
+            session
+                .console
+                .line(format!("warning: no experiment.log: {e}"))
+        })
         .ok();
 
     let result = builder.launch(Learner::new(trainer, fit.optimizer, fit.lr));

@@ -18,21 +18,21 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use tracing_core::field::{Field, Visit};
 use tracing_core::{Event, Level, Metadata};
+use tracing_subscriber::Layer;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::Layer;
 
 /// The logs open now, oldest first; lines go to the last.
-static OPEN: Mutex<Vec<(u64, PathBuf, File)>> = Mutex::new(Vec::new());
+static OPEN: Mutex<Vec<(u64, File)>> = Mutex::new(Vec::new());
 
-fn open_logs() -> MutexGuard<'static, Vec<(u64, PathBuf, File)>> {
+fn open_logs() -> MutexGuard<'static, Vec<(u64, File)>> {
     // A panic while the lock was held (one inside a write) leaves the list as it was.
     OPEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -57,7 +57,7 @@ impl RunLog {
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        open_logs().push((id, path.to_path_buf(), file));
+        open_logs().push((id, file));
         Ok(RunLog { id })
     }
 }
@@ -65,8 +65,8 @@ impl RunLog {
 impl Drop for RunLog {
     fn drop(&mut self) {
         let mut logs = open_logs();
-        if let Some(at) = logs.iter().position(|(id, ..)| *id == self.id) {
-            let (_, _, mut file) = logs.remove(at);
+        if let Some(at) = logs.iter().position(|(id, _)| *id == self.id) {
+            let (_, mut file) = logs.remove(at);
             let _ = file.flush();
         }
     }
@@ -89,7 +89,7 @@ fn install() -> Result<(), String> {
         // for itself.
         if !crate::session::quiet_panic()
             && let Ok(mut logs) = OPEN.try_lock()
-            && let Some((_, _, file)) = logs.last_mut()
+            && let Some((_, file)) = logs.last_mut()
         {
             let stamp = crate::run_dir::utc_stamp(std::time::SystemTime::now());
             let _ = writeln!(file, "{stamp} ERROR panic: {info}");
@@ -106,7 +106,7 @@ struct ToOpenLog;
 
 impl Write for ToOpenLog {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Some((_, _, file)) = open_logs().last_mut() {
+        if let Some((_, file)) = open_logs().last_mut() {
             let _ = file.write_all(buf);
         }
         Ok(buf.len())
