@@ -19,16 +19,12 @@ fn device() -> Device {
     backend.device().expect("test backend").autodiff()
 }
 
-fn golden_dir() -> PathBuf {
-    match std::env::var("RNN_GOLDEN_DIR") {
-        Ok(d) if !d.is_empty() => PathBuf::from(d),
-        // Cargo's run-time value: a shared build directory may hold a binary compiled in
-        // another checkout, whose compile-time path would be stale.
-        _ => std::env::var_os("CARGO_MANIFEST_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-            .join("../shared/golden"),
-    }
+/// An additional, independently made set of golden vectors in the same format, checked
+/// beside the project's own when `RNN_GOLDEN_DIR` names it.
+fn extra_golden_dir() -> Option<PathBuf> {
+    std::env::var_os("RNN_GOLDEN_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
 }
 
 // ---------------------------------------------------------------- JSON helpers
@@ -173,8 +169,8 @@ const U32: f64 = 1.0 / (1u64 << 24) as f64;
 /// gives `n u sqrt(2 T L)`; a safety factor of 8 covers the nonlinearities (`exp`,
 /// `tanh` are a few ulp off on some backends) and the gain of a stack whose Jacobians
 /// are not contractions (an IRNN's recurrent matrix is close to the identity).
-/// This gives 2e-5 to 5e-5 for the shared cases (1-2 layers, up to 20 steps) and 1.1e-4 to
-/// 1.5e-4 for the held-out ones (3 layers over 60 steps, 200 steps); both paths stay 40
+/// This gives 2e-5 to 5e-5 for the short cases (1-2 layers, up to 20 steps) and 1.1e-4 to
+/// 1.5e-4 for the long ones (3 layers over 60 steps, 200 steps); both paths stay 40
 /// to 200 times below it on the CPU backends. A formula error (a wrong sign, a gate
 /// swapped, a term lost) shows as an error of order 1e-2 to 1; a smaller fault that hides
 /// under the tolerance is what the comparison with the reference path ([`FUSED_FACTOR`])
@@ -426,7 +422,7 @@ fn golden_cases(dir: &FsPath) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| {
             panic!(
-                "cannot read golden directory {}: {e} (set RNN_GOLDEN_DIR)",
+                "cannot read golden directory {}: {e}",
                 dir.display()
             )
         })
@@ -437,9 +433,11 @@ fn golden_cases(dir: &FsPath) -> Vec<PathBuf> {
     files
 }
 
-/// The project's own held-out cases (deeper stacks, longer sequences), written by
-/// `tests/golden/generate.py`.
-fn heldout_dir() -> PathBuf {
+/// The project's own cases (short ones, and `heldout_*`: deeper stacks, longer sequences),
+/// written by `tests/golden/generate.py`. Cargo's run-time value of the package directory: a
+/// shared build directory may hold a binary compiled in another checkout, whose compile-time
+/// path would be stale.
+fn own_golden_dir() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
@@ -506,24 +504,25 @@ fn golden_case(file: &FsPath, device: &Device) -> Result<String, String> {
     }
 }
 
-/// Every `*.json` in `RNN_GOLDEN_DIR` (default `../shared/golden`) and in `tests/golden`,
-/// through both paths, each field within [`tolerance`] of the float64 values and the
-/// fused path within [`FUSED_FACTOR`] of the reference path.
+/// Every `*.json` in `tests/golden` (and in `RNN_GOLDEN_DIR` when set), through both paths,
+/// each field within [`tolerance`] of the float64 values and the fused path within
+/// [`FUSED_FACTOR`] of the reference path.
 #[test]
 fn golden_vectors() {
     let device = device();
-    let shared = golden_dir();
-    let files = golden_cases(&shared);
-    assert!(!files.is_empty(), "no golden cases in {}", shared.display());
-    let heldout = heldout_dir();
-    let own = golden_cases(&heldout);
-    assert!(
-        !own.is_empty(),
-        "no held-out cases in {}",
-        heldout.display()
-    );
+    let own_dir = own_golden_dir();
+    let own = golden_cases(&own_dir);
+    assert!(!own.is_empty(), "no golden cases in {}", own_dir.display());
+    let extra = match extra_golden_dir() {
+        Some(dir) => {
+            let files = golden_cases(&dir);
+            assert!(!files.is_empty(), "no golden cases in {}", dir.display());
+            files
+        }
+        None => vec![],
+    };
     let mut failures = vec![];
-    for file in files.iter().chain(&own) {
+    for file in own.iter().chain(&extra) {
         match golden_case(file, &device) {
             Ok(line) => println!("{line}"),
             Err(msg) => {

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Held-out golden cases for the recurrent cells, computed in float64 with numpy.
+"""Golden cases for the recurrent cells, computed in float64 with numpy.
 
-The cases here are deeper and longer than the ones in the shared golden set (which
-covers one and two layers over a handful of steps), in the same format (see the README
-of the shared golden directory): `tests/cells.rs` reads every `*.json` in this folder
-next to the shared ones.
+Two sets, in one format (described in `tests/golden/README.md`): short cases of one and
+two layers over a handful of steps for every cell kind, and longer, deeper ones
+(`heldout_*`: three layers, up to 200 steps) where float32 rounding accumulates.
+`tests/cells.rs` reads every `*.json` in this folder, plus those of `RNN_GOLDEN_DIR` when
+that names another folder of cases in the same format.
 
 Everything is written out by hand: the forward pass of every cell kind (Elman tanh and
 ReLU, LSTM with gates i, f, g, o, GRU with gates r, z, n in both reset forms), and its
@@ -14,9 +15,9 @@ difference of the float64 loss; a disagreement stops the script.
 
     python3 tests/golden/generate.py                 # (re)write the cases in tests/golden/
     python3 tests/golden/generate.py --check         # only verify, write nothing
-    python3 tests/golden/generate.py --check-shared ../shared/golden
-                                                     # recompute the shared cases from their
-                                                     # inputs and compare every field
+    python3 tests/golden/generate.py --check-dir DIR
+                                                     # recompute another folder's cases from
+                                                     # their inputs and compare every field
 
 Needs numpy (`pip install numpy`; written with numpy 2.4). Seeded and deterministic: a
 rerun writes the same files byte for byte, which `--check` verifies.
@@ -293,7 +294,7 @@ def finite_difference_check(case, grads, eps=1e-6, tol=1e-7):
 
 
 def draw_case(name, kind, batch, seq_len, input_size, hidden, layers, seed, irnn=False):
-    """Random inputs and weights, drawn like the shared set's: inputs and cotangents
+    """Random inputs and weights, drawn the same way for every case: inputs and cotangents
     U(-1, 1), initial states U(-0.5, 0.5), weights and biases U(-0.5, 0.5). An IRNN case
     has W_hh = I + N(0, 0.01^2) and biases U(-0.1, 0.1)."""
     rng = np.random.default_rng(seed)
@@ -339,6 +340,16 @@ def draw_case(name, kind, batch, seq_len, input_size, hidden, layers, seed, irnn
 
 # name, kind, batch, seq_len, input, hidden, layers, seed, irnn
 CASES = [
+    ("elman_tanh_1layer_t5", "elman_tanh", 3, 5, 4, 6, 1, 1, False),
+    ("elman_tanh_2layer_t7", "elman_tanh", 2, 7, 3, 5, 2, 2, False),
+    ("elman_relu_1layer_t6", "elman_relu", 3, 6, 2, 4, 1, 3, False),
+    ("irnn_1layer_t20", "elman_relu", 2, 20, 1, 8, 1, 4, True),
+    ("lstm_1layer_t5", "lstm", 3, 5, 4, 6, 1, 5, False),
+    ("lstm_2layer_t4", "lstm", 2, 4, 3, 5, 2, 6, False),
+    ("gru_1layer_t5", "gru", 3, 5, 4, 6, 1, 7, False),
+    ("gru_2layer_t4", "gru", 2, 4, 3, 5, 2, 8, False),
+    ("gru_reset_before_1layer_t5", "gru_reset_before", 3, 5, 4, 6, 1, 9, False),
+    ("gru_reset_before_2layer_t4", "gru_reset_before", 2, 4, 3, 5, 2, 10, False),
     ("heldout_elman_tanh_3layer_t60", "elman_tanh", 3, 60, 4, 7, 3, 101, False),
     ("heldout_lstm_3layer_t40", "lstm", 3, 40, 4, 7, 3, 102, False),
     ("heldout_gru_2layer_t50", "gru", 3, 50, 4, 7, 2, 103, False),
@@ -379,7 +390,7 @@ def relu_margin(case, fwd):
 
 
 def to_json(case, fwd, grads):
-    """The case as the shared set writes it: same keys, same order, nested lists."""
+    """The case in the golden format: fixed key order, arrays as nested lists."""
     lstm = case["kind"] == "lstm"
     L = lambda a: a.tolist()
     P = lambda ps: [{k: L(v) for k, v in p.items()} for p in ps]
@@ -429,7 +440,7 @@ def build(spec):
 
 
 def load_case(path):
-    """A shared case's arrays as float64 numpy arrays (params as dicts of arrays)."""
+    """A golden case's arrays as float64 numpy arrays (params as dicts of arrays)."""
     with open(path) as f:
         j = json.load(f)
     case = dict(j)
@@ -440,7 +451,7 @@ def load_case(path):
     return case, j
 
 
-def check_shared(folder):
+def check_dir(folder):
     """Recomputes every case of another golden folder and reports the worst difference
     of each field, relative to that field's largest magnitude."""
     worst_all = 0.0
@@ -467,18 +478,18 @@ def check_shared(folder):
         worst_all = max(worst_all, diffs[field])
         print(f"{os.path.basename(path)}: worst difference {diffs[field]:.2e} ({field})")
     if not worst_all < 1e-10:
-        raise SystemExit(f"shared cases differ from this implementation ({worst_all:.2e})")
-    print(f"all shared cases agree to {worst_all:.2e}")
+        raise SystemExit(f"the cases in {folder} differ from this implementation ({worst_all:.2e})")
+    print(f"all cases in {folder} agree to {worst_all:.2e}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--check", action="store_true", help="verify only, write nothing")
-    ap.add_argument("--check-shared", metavar="DIR", help="recompute another golden folder's cases")
+    ap.add_argument("--check-dir", metavar="DIR", help="recompute another golden folder's cases")
     ap.add_argument("--out", default=HERE, help="where to write the cases (default: this folder)")
     args = ap.parse_args()
-    if args.check_shared:
-        check_shared(args.check_shared)
+    if args.check_dir:
+        check_dir(args.check_dir)
         return
     for spec in CASES:
         case, fwd = build(spec)
