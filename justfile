@@ -3,25 +3,27 @@
 
 set positional-arguments
 
-# Run the test suite (CPU, flex backend); MNIST and golden vectors from ../shared.
+# Run the test suite (CPU, flex backend). MNIST is found as a run finds it ($MNIST_DIR, the
+# per-user cache, a download); a relative MNIST_DIR is taken from the repository root, since
+# each test binary runs in its own package's folder.
 test *args:
-    BURN_DEVICE=flex MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --workspace "$@"
+    if [ -n "${MNIST_DIR:-}" ]; then export MNIST_DIR="$(realpath -m "$MNIST_DIR")"; fi; BURN_DEVICE=flex cargo test --release --workspace "$@"
 
 # The cell tests on another backend, e.g. `just test-cells wgpu`.
 test-cells backend="wgpu":
-    RNN_TEST_BACKEND={{backend}} RNN_GOLDEN_DIR="${RNN_GOLDEN_DIR:-../shared/golden}" cargo test --release --test tests cells::
+    RNN_TEST_BACKEND={{backend}} cargo test --release --test tests cells::
 
 # IRNN on pixel-by-pixel MNIST (NeoML tutorial defaults: 200 epochs). e.g. `just irnn-mnist --epochs 5`
 irnn-mnist *args:
-    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p irnn-mnist -- "$@"
+    cargo run --release -p irnn-mnist -- "$@"
 
 # Two-layer Elman RNN on row-by-row MNIST (PyTorch tutorial, 3 epochs).
 elman-mnist *args:
-    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p elman-mnist -- "$@"
+    cargo run --release -p elman-mnist -- "$@"
 
 # LSTM on row-by-row MNIST (PyTorch tutorial, 10 epochs); `just lstm-mnist show RUN_DIR` shows predictions.
 lstm-mnist *args:
-    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p lstm-mnist -- "$@"
+    cargo run --release -p lstm-mnist -- "$@"
 
 # RNN vs LSTM vs GRU on the adding problem (MinPy tutorial: T = 6, 10 epochs; `--paper` for T = 150). e.g. `just adding-problem --model gru`
 adding-problem *args:
@@ -33,7 +35,7 @@ simple-sequence *args:
 
 # Training throughput of every experiment's shape (`--shape NAME`, `--backend`, `--threads`).
 bench *args:
-    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p rnn-bench --bin bench -- "$@"
+    cargo run --release -p rnn-bench --bin bench -- "$@"
 
 # PyTorch's throughput at the same shapes, for a side-by-side comparison (needs torch; PYTHON=path/to/python picks the interpreter).
 bench-pytorch *args:
@@ -50,9 +52,9 @@ bench-scaling *args:
 # Every experiment over several seeds (default 5; irnn-mnist only when named), with a report against the tutorials: `just reproduce --quick`, `just reproduce --seeds 3 --experiments lstm-mnist,adding-problem --out DIR` (the same --out resumes).
 reproduce *args:
     cargo build --release -p irnn-mnist -p elman-mnist -p lstm-mnist -p adding-problem -p simple-sequence -p rnn-reproduce
-    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" cargo run --release -p rnn-reproduce --bin reproduce -- "$@"
+    cargo run --release -p rnn-reproduce --bin reproduce -- "$@"
 
 # Fault injection against the release binaries: kills with --resume, damaged run files, a full disk (tmpfs, needs root), bad MNIST input and bad flag values; `just faults --quick` is the CI subset, `--only REGEX` picks cases.
 faults *args:
     cargo build --release -p irnn-mnist -p elman-mnist -p lstm-mnist -p adding-problem -p simple-sequence
-    MNIST_DIR="${MNIST_DIR:-../shared/data/mnist}" python3 tools/faults.py "$@"
+    python3 tools/faults.py "$@"

@@ -4,6 +4,7 @@
 rnn_train::use_mimalloc!();
 
 mod cells;
+mod docs;
 mod experiments;
 mod faithful;
 mod synthetic;

@@ -31,8 +31,9 @@ its command and an excerpt of its output, indented), `SKIP name: why` for a case
 cannot run, then `cases tried T, survived S, files lost L` (a fault survived: no panic, no
 hang, no file lost) and `faults: N passed, M failed`. The exit code is 1 when a case failed.
 
-Binaries come from $CARGO_TARGET_DIR/release (default target/release), MNIST from $MNIST_DIR
-(default ../shared/data/mnist). `--quick` runs a subset in under two minutes (for CI);
+Binaries come from $CARGO_TARGET_DIR/release (default target/release), MNIST from $MNIST_DIR,
+else the per-user cache where a run downloads it ($RNN_BURN_CACHE/mnist, by default
+~/.cache/rnn-burn/mnist). `--quick` runs a subset in under two minutes (for CI);
 `--only REGEX` runs the cases whose name matches; `--keep` keeps the temporary directory.
 
 Standard library only (Python 3.11).
@@ -625,6 +626,17 @@ def epoch_line(epoch: int, epochs: int, split: str) -> str:
     return rf"^epoch\s+{epoch}/{epochs}\s+{split}\s+loss"
 
 
+def default_mnist_dir() -> Path:
+    """Where the experiments find MNIST without --data-dir (crates/data/src/source.rs is the
+    authority): $MNIST_DIR when set, else the per-user cache, which a run downloads into."""
+    if os.environ.get("MNIST_DIR"):
+        return Path(os.environ["MNIST_DIR"])
+    if os.environ.get("RNN_BURN_CACHE"):
+        return Path(os.environ["RNN_BURN_CACHE"]) / "mnist"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "rnn-burn" / "mnist"
+
+
 class Suite:
     def __init__(self, opts):
         self.quick = opts.quick
@@ -633,7 +645,7 @@ class Suite:
         self.keep = opts.keep
         target = os.environ.get("CARGO_TARGET_DIR") or str(ROOT / "target")
         self.bin_dir = Path(target).resolve() / "release"
-        self.mnist_dir = Path(os.environ.get("MNIST_DIR") or (ROOT.parent / "shared/data/mnist")).resolve()
+        self.mnist_dir = default_mnist_dir().resolve()
         self.tmp = Path(tempfile.mkdtemp(prefix="rnn-burn-faults-"))
         global TMP_PREFIX
         TMP_PREFIX = str(self.tmp)
@@ -1442,7 +1454,8 @@ def main() -> int:
               file=sys.stderr)
         return 2
     if not suite.mnist_dir.is_dir():
-        print(f"faults: MNIST not found in {suite.mnist_dir} (set MNIST_DIR)", file=sys.stderr)
+        print(f"faults: MNIST not found in {suite.mnist_dir} (set MNIST_DIR to a folder holding the four "
+              "MNIST files, or run `just lstm-mnist` once to download them into the cache)", file=sys.stderr)
         return 2
 
     def terminate(signum, frame):

@@ -50,9 +50,9 @@ pub struct Experiment {
     pub by_default: bool,
 }
 
-/// The experiments, in the order they run. The tutorials' numbers are those of the texts in
-/// `../shared/seeds/` (summarised in `../shared/seeds/README.md`; the per-epoch values are
-/// the tutorials' own printed logs: 003 for lstm-mnist, 004 for simple-sequence).
+/// The experiments, in the order they run. The tutorials' numbers are those their texts
+/// report; the per-epoch values are the tutorials' own printed training logs (lstm-mnist's
+/// and simple-sequence's).
 pub static EXPERIMENTS: [Experiment; 5] = [
     Experiment {
         name: "irnn-mnist",
