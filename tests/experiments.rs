@@ -1,6 +1,5 @@
-//! The MNIST experiments, end to end, on real MNIST (`MNIST_DIR`, else
-//! `<workspace>/../shared/data/mnist`) with tiny settings: each experiment's code path learns,
-//! a stopped run resumes where it stopped and ends like an uninterrupted one, the plain-text
+//! The MNIST experiments, end to end, on real MNIST (found as a user's run finds it) with tiny
+//! settings: each experiment's code path learns, a stopped run resumes where it stopped and ends like an uninterrupted one, the plain-text
 //! log carries the metric values, and user mistakes end with a clear `error:` line and a
 //! non-zero exit code instead of a panic.
 //!
@@ -15,6 +14,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use rnn_train::{BackendChoice, Captured, Console, EpochRecord, exit_code};
 
@@ -43,23 +43,18 @@ fn experiment(name: &str) -> MainWith {
     }
 }
 
+/// MNIST as a user's run finds it (`$MNIST_DIR`, the per-user cache, the verified download),
+/// looked up once; without it every MNIST test fails with the one line that says what to set.
 fn mnist_dir() -> PathBuf {
-    let dir = std::env::var_os("MNIST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            // Cargo's run-time value (see tests/cells.rs `golden_dir`).
-            std::env::var_os("CARGO_MANIFEST_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-                .join("../shared/data/mnist")
-        });
-    assert!(
-        dir.join("train-images-idx3-ubyte.gz").is_file()
-            || dir.join("train-images-idx3-ubyte").is_file(),
-        "MNIST not found in {} (set MNIST_DIR to a directory with the four IDX files)",
-        dir.display()
-    );
-    dir
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match DIR.get_or_init(rnn_data::locate_mnist) {
+        Ok(dir) => dir.clone(),
+        // The line alone: no panic message around it, no backtrace.
+        Err(line) => {
+            eprintln!("{line}");
+            std::panic::resume_unwind(Box::new(line.clone()))
+        }
+    }
 }
 
 fn backend() -> String {

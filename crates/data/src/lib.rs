@@ -47,7 +47,7 @@ pub use sequence::{
 };
 pub use source::{
     CACHE_ENV, DownloadOptions, MNIST_DIR_ENV, MNIST_MIRRORS, MnistSource, default_cache_dir,
-    download_file, verify_dir,
+    download_file, locate_mnist, verify_dir,
 };
 pub use tbptt::{TbpttIterator, TbpttPosition, TbpttWindow, counting_sequence};
 pub use tbptt_loader::TbpttLoader;

@@ -73,6 +73,31 @@ fn env_path(var: &dyn Fn(&str) -> Option<OsString>, name: &str) -> Option<PathBu
     var(name).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
+/// MNIST found as a run without `--data-dir` finds it ([`MnistSource::from_env`]: `$MNIST_DIR`,
+/// the cache, then a verified download into the cache), or one line saying what to set.
+///
+/// For programs that need the data or a short reason, not the full search report of
+/// [`MnistError::MissingData`]: the test suites fail with this line when no copy is anywhere.
+/// Other errors (a corrupt copy, an unreadable folder) keep their own message, flattened onto
+/// one line.
+pub fn locate_mnist() -> Result<PathBuf, String> {
+    let source = MnistSource::from_env(None);
+    source.locate().map_err(|e| match e {
+        MnistError::MissingData { .. } => {
+            let cache = match &source.cache_dir {
+                Some(dir) => dir.display().to_string(),
+                None => "$RNN_BURN_CACHE/mnist".to_string(),
+            };
+            format!(
+                "MNIST not found and not downloadable: set MNIST_DIR to a folder holding the \
+                 four MNIST IDX files, or put them in {cache}, or allow the download (needs \
+                 internet)"
+            )
+        }
+        other => other.to_string().replace('\n', " "),
+    })
+}
+
 /// Network settings of a download.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DownloadOptions {

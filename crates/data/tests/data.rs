@@ -1,6 +1,6 @@
 //! Integration tests: the download path against a loopback HTTP server, and the real MNIST
-//! files from `MNIST_DIR` (CI sets it to `../shared/data/mnist`; without it the test looks in
-//! `<workspace>/../shared/data/mnist` and fails with a clear message if that is absent too).
+//! files, found as a user's run finds them (`$MNIST_DIR`, the per-user cache, the verified
+//! download); without them the real-MNIST tests fail with one line that says what to set.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -329,32 +329,19 @@ fn an_oversized_download_is_cut_off_and_leaves_no_file() {
 // ---------------------------------------------------------------------------------------------
 // Real MNIST
 
-/// `MNIST_DIR`, else `<workspace>/../shared/data/mnist`; panics with instructions if neither
-/// holds the files (this test must not pass silently without data).
+/// MNIST as a user's run finds it ([`rnn_data::locate_mnist`]), looked up once; without it
+/// every real-MNIST test fails with the one line that says what to set (these tests must not
+/// pass silently without data).
 fn mnist_dir() -> PathBuf {
-    let from_env = std::env::var_os("MNIST_DIR").filter(|v| !v.is_empty());
-    // The package directory as cargo reports it when running the test, not the one baked in
-    // at compile time: a build directory shared between checkouts (CI's cache) may hold a
-    // binary compiled in another checkout.
-    let package = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let workspace = package.join("../..");
-    let dir = match &from_env {
-        // A relative MNIST_DIR (CI: ../shared/data/mnist) is relative to the repository root.
-        Some(v) if Path::new(v).is_relative() => workspace.join(v),
-        Some(v) => PathBuf::from(v),
-        None => workspace.join("../shared/data/mnist"),
-    };
-    assert!(
-        dir.join("train-labels-idx1-ubyte.gz").is_file()
-            || dir.join("train-labels-idx1-ubyte").is_file(),
-        "the real-MNIST tests need the four MNIST IDX files in {} (MNIST_DIR={:?}); set \
-         MNIST_DIR to a folder holding them (CI: MNIST_DIR=../shared/data/mnist)",
-        dir.display(),
-        from_env
-    );
-    dir
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match DIR.get_or_init(rnn_data::locate_mnist) {
+        Ok(dir) => dir.clone(),
+        // The line alone: no panic message around it, no backtrace.
+        Err(line) => {
+            eprintln!("{line}");
+            std::panic::resume_unwind(Box::new(line.clone()))
+        }
+    }
 }
 
 fn source_for(dir: &Path, cache: &Path) -> MnistSource {
