@@ -356,6 +356,23 @@ fn lstm_learns_and_the_plain_log_shows_every_metric() {
     );
 }
 
+/// `lstm-mnist show`'s drawing: two pixel rows per text line in half blocks, digits side by
+/// side with their captions.
+#[test]
+fn show_draws_digits_in_half_blocks() {
+    use lstm_mnist::digits::{digit_lines, side_by_side};
+    // 4 x 4: a vertical bar in column 1, a dot at (0, 3).
+    let mut px = vec![0u8; 16];
+    for r in 0..4 {
+        px[r * 4 + 1] = 255;
+    }
+    px[3] = 200;
+    let lines = digit_lines(&px, 4);
+    assert_eq!(lines, vec![" █ ▀", " █  "]);
+    let text = side_by_side(&[(lines.clone(), "7".into()), (lines, "pred 1".into())], 2);
+    assert_eq!(text, " █ ▀   █ ▀\n █     █\n7     pred 1\n");
+}
+
 fn line_of<'a>(text: &'a str, prefix: &str) -> &'a str {
     text.lines()
         .find(|l| l.starts_with(prefix))

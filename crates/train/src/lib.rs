@@ -18,7 +18,7 @@
 //! * data plumbing: [`EpochLoader`] (per-epoch shuffles that a resumed run reproduces) and the
 //!   start of an MNIST experiment ([`MnistRun`]);
 //! * output: [`record`] (per-epoch rows and their PNG plots), [`run_log`] (each run's
-//!   `experiment.log`), [`digits`] (MNIST digits in a terminal).
+//!   `experiment.log`).
 //!
 //! An experiment only adds its model, its data view and its hyper-parameters.
 
@@ -55,7 +55,6 @@ pub mod clip;
 pub mod comparison;
 pub mod config;
 pub mod console;
-pub mod digits;
 pub mod disk;
 pub mod error;
 pub mod fit;

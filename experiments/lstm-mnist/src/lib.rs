@@ -10,10 +10,12 @@
 //! the trained model's predictions, as the tutorial's last cell does.
 //!
 //! [`training`] reads top to bottom: configuration ([`config`], from the flags of [`cli`]),
-//! data, model ([`model`]), training, report; [`show`] is the prediction viewer.
+//! data, model ([`model`]), training, report; [`show`] is the prediction viewer, which draws
+//! the digits with [`digits`].
 
 pub mod cli;
 pub mod config;
+pub mod digits;
 pub mod model;
 pub mod show;
 pub mod training;

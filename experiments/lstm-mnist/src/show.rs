@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use clap::Args;
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit};
 use rnn_train::cli::count_up_to;
-use rnn_train::digits::{digit_lines, side_by_side};
 use rnn_train::{BackendChoice, Console, RunDir, RunError, device_for, trained_model};
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 
 use crate::config::{LstmMnistConfig, NAME};
+use crate::digits::{digit_lines, side_by_side};
 
 /// `lstm-mnist show` flags.
 #[derive(Args, Debug, Clone)]

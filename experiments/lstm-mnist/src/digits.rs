@@ -51,22 +51,3 @@ pub fn side_by_side(digits: &[(Vec<String>, String)], gap: usize) -> String {
     }
     out
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn half_blocks() {
-        // 4 x 4: a vertical bar in column 1, a dot at (0, 3).
-        let mut px = vec![0u8; 16];
-        for r in 0..4 {
-            px[r * 4 + 1] = 255;
-        }
-        px[3] = 200;
-        let lines = digit_lines(&px, 4);
-        assert_eq!(lines, vec![" █ ▀", " █  "]);
-        let text = side_by_side(&[(lines.clone(), "7".into()), (lines, "pred 1".into())], 2);
-        assert_eq!(text, " █ ▀   █ ▀\n █     █\n7     pred 1\n");
-    }
-}
