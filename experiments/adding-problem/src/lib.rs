@@ -15,17 +15,17 @@
 //! IRNN (`--model irnn`) joins the comparison.
 //!
 //! [`training`] reads top to bottom: configuration ([`config`], from the flags of [`cli`]),
-//! data, models ([`model`]), training, comparison; [`comparison`] turns the runs into the
+//! data, models ([`model`]), training, comparison; [`comparison_table`] turns the runs into the
 //! table and the plot.
 
 pub mod cli;
-pub mod comparison;
+pub mod comparison_table;
 pub mod config;
 pub mod model;
 pub mod training;
 
 pub use cli::Cli;
-pub use comparison::{AddingResults, ComparisonRow, batches_to_beat, epochs_to_beat};
+pub use comparison_table::{AddingResults, ComparisonRow, batches_to_beat, epochs_to_beat};
 pub use config::{AddingConfig, AddingData, NAME};
 pub use model::{Adder, AdderConfig, Cell};
 pub use training::{main_with, run};

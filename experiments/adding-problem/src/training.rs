@@ -18,7 +18,7 @@ use rnn_train::{
 };
 
 use crate::cli::Cli;
-use crate::comparison::{self, AddingResults};
+use crate::comparison_table::{self, AddingResults};
 use crate::config::{AddingConfig, NAME};
 use crate::model::{Adder, AdderConfig, Cell};
 
@@ -53,7 +53,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Vec<Member<AddingCo
     )?;
 
     // 5. The comparison: table, plot, comparison.json.
-    comparison::write_and_print(&comparison, &runs, console)?;
+    comparison_table::write_and_print(&comparison, &runs, console)?;
     Ok(runs)
 }
 
