@@ -85,7 +85,7 @@ fn run(name: &str, args: &[&str]) -> (i32, Captured) {
 
 fn read_csv(run_dir: &Path) -> Vec<EpochRecord> {
     let text = std::fs::read_to_string(run_dir.join("metrics.csv")).expect("metrics.csv");
-    rnn_train::record::from_csv(&text).expect("valid metrics.csv")
+    rnn_train::report::epoch_record::from_csv(&text).expect("valid metrics.csv")
 }
 
 fn read_summary(run_dir: &Path) -> serde_json::Value {

@@ -17,7 +17,7 @@ use std::process::Command;
 use burn::optim::AdamConfig;
 use burn::prelude::*;
 use rnn_data::{AddingProblem, TbpttIterator, counting_sequence};
-use rnn_train::tbptt::{CarriedState, StatefulModel, TABLE_HEADER, train_window};
+use rnn_train::learn::truncated_bptt::{CarriedState, StatefulModel, TABLE_HEADER, train_window};
 use rnn_train::{BackendChoice, Captured, Console, EpochRecord, Trainer, exit_code};
 use simple_sequence::LanguageModelConfig;
 
@@ -69,7 +69,7 @@ fn assert_ok(what: &str, code: i32, out: &Captured) {
 
 fn read_csv(run_dir: &Path) -> Vec<EpochRecord> {
     let text = std::fs::read_to_string(run_dir.join("metrics.csv")).expect("metrics.csv");
-    rnn_train::record::from_csv(&text).expect("valid metrics.csv")
+    rnn_train::report::epoch_record::from_csv(&text).expect("valid metrics.csv")
 }
 
 fn read_json(path: &Path) -> serde_json::Value {

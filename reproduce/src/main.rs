@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
 use rnn_train::RunDir;
-use rnn_train::error::shell_quote;
-use rnn_train::run_dir::utc_stamp;
+use rnn_train::cli::run_error::shell_quote;
+use rnn_train::run::run_dir::utc_stamp;
 
 use plan::{Action, EXPERIMENTS, Experiment};
 use report::Failure;
@@ -191,7 +191,7 @@ fn run(cli: Cli) -> Result<i32, Stop> {
         ("report.md", md.clone()),
     ] {
         let path = out.join(name);
-        rnn_train::atomic::write(&path, text.as_bytes())
+        rnn_train::run::atomic::write(&path, text.as_bytes())
             .map_err(|e| stop(1, format!("cannot write {}: {e}", path.display()), None))?;
     }
     sayln!();
@@ -238,7 +238,7 @@ fn prepare(out: &Path, quick: bool) -> Result<(), Stop> {
         return Ok(());
     }
     let text = serde_json::json!({ "quick": quick }).to_string() + "\n";
-    rnn_train::atomic::write(&marker, text.as_bytes()).map_err(|e| {
+    rnn_train::run::atomic::write(&marker, text.as_bytes()).map_err(|e| {
         stop(
             2,
             format!("cannot write in --out {}: {e}", out.display()),

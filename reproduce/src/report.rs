@@ -8,7 +8,7 @@ use rnn_train::RunDir;
 use serde_json::{Value, json};
 
 use crate::plan::{self, Experiment, Metric};
-use rnn_train::plot::{self, COLORS, Figure, HLine, Line};
+use rnn_train::report::plot::{self, COLORS, Figure, HLine, Line};
 
 /// The finished seeds of one experiment (or of one network of the adding problem).
 pub struct Entry {

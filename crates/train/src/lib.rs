@@ -47,49 +47,32 @@ pub use mimalloc as __mimalloc;
 #[cfg(test)]
 use_mimalloc!();
 
-pub mod atomic;
-pub mod backend;
-pub mod checkpoint;
 pub mod cli;
-pub mod clip;
-pub mod comparison;
-pub mod config;
-pub mod console;
-pub mod disk;
-pub mod error;
-pub mod fit;
-pub mod loader;
-pub mod mnist;
-pub mod optim;
-pub mod params;
-pub mod plot;
-pub mod record;
-pub mod recorder;
-pub mod renderer;
-pub mod run_dir;
-pub mod run_log;
-pub mod session;
-pub mod task;
-pub mod tbptt;
+pub mod device;
+pub mod learn;
+pub mod report;
+pub mod run;
 
-pub use backend::{BackendChoice, BackendError};
-pub use cli::{
+pub use cli::entry::{
     AdamArgs, ClipArgs, CommonArgs, NoClipArgs, Parsed, ShuffleArgs, TrainingDefaults, cli_main,
     parse_from,
 };
-pub use clip::{clip_global_norm, global_norm};
-pub use comparison::{Comparison, ComparisonFile, Member};
-pub use config::{ClipScope, OptimizerConfig, TrainingConfig};
-pub use console::{Captured, Console};
-pub use error::{RunError, exit_code};
-pub use fit::{Fit, Outcome, Summary, evaluate_classifier, train_classifier, train_regressor};
-pub use loader::EpochLoader;
-pub use mnist::MnistRun;
-pub use optim::EpsilonForm;
-pub use params::{ParamTensor, parameter_table, parameter_tensors};
-pub use record::{EpochRecord, TaskKind};
-pub use renderer::PlainRenderer;
-pub use run_dir::RunDir;
-pub use run_log::RunLog;
-pub use session::{ExperimentConfig, Session, device_for};
-pub use task::{TaskModel, TaskOutput, Trainer, cross_entropy, layer, trained_model};
+pub use cli::run_error::{RunError, exit_code};
+pub use device::backend_choice::{BackendChoice, BackendError};
+pub use learn::clip::{clip_global_norm, global_norm};
+pub use learn::epoch_loader::EpochLoader;
+pub use learn::fit::{
+    Fit, Outcome, Summary, evaluate_classifier, train_classifier, train_regressor,
+};
+pub use learn::multi_run::{Comparison, ComparisonFile, Member};
+pub use learn::optimizer::EpsilonForm;
+pub use learn::task::{TaskModel, TaskOutput, Trainer, cross_entropy, layer, trained_model};
+pub use learn::training_config::{ClipScope, OptimizerConfig, TrainingConfig};
+pub use report::console::{Captured, Console};
+pub use report::epoch_record::{EpochRecord, TaskKind};
+pub use report::parameter_list::{ParamTensor, parameter_table, parameter_tensors};
+pub use report::plain_renderer::PlainRenderer;
+pub use run::mnist_run::MnistRun;
+pub use run::run_dir::RunDir;
+pub use run::run_log::RunLog;
+pub use run::session::{ExperimentConfig, Session, device_for};

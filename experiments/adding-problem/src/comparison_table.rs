@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use rnn_data::AddingProblem;
-use rnn_train::plot::{Curve, CurveStyle, Reference, comparison_plot};
-use rnn_train::renderer::fmt_duration;
+use rnn_train::report::plain_renderer::fmt_duration;
+use rnn_train::report::plot::{Curve, CurveStyle, Reference, comparison_plot};
 use rnn_train::{Comparison, Console, EpochRecord, Member, RunError};
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,7 @@
 //! summary.json, as for every experiment), then writes the comparison into `<out>`:
 //! `comparison.png` (the MSE histories against the predict-1 baseline), `comparison.json`
 //! (the plan and the table) and prints the table. `--resume OUT` continues it (see
-//! [`rnn_train::comparison`]).
+//! [`rnn_train::learn::multi_run`]).
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;

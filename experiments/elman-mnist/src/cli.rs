@@ -1,7 +1,7 @@
 //! The command line (`elman-mnist --help`) and the configuration it asks for.
 
 use clap::Parser;
-use rnn_train::cli::{MAX_HIDDEN, MAX_LAYERS, count_up_to};
+use rnn_train::cli::entry::{MAX_HIDDEN, MAX_LAYERS, count_up_to};
 use rnn_train::{ClipArgs, CommonArgs, ShuffleArgs};
 
 use crate::config::{ElmanMnistConfig, NAME};

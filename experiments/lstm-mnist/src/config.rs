@@ -3,8 +3,8 @@
 
 use burn::prelude::*;
 use rnn_data::{Normalisation, SequenceView};
-use rnn_train::cli::MAX_HIDDEN;
-use rnn_train::config::check_count;
+use rnn_train::cli::entry::MAX_HIDDEN;
+use rnn_train::learn::training_config::check_count;
 use rnn_train::{ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
 
 use crate::model::LstmClassifierConfig;

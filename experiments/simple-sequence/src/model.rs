@@ -9,7 +9,7 @@ use burn::train::ClassificationOutput;
 use rnn_data::TbpttWindow;
 use rnn_models::ops::elman_layer;
 use rnn_models::{Biases, Elman, ElmanConfig, Lstm, LstmConfig, LstmState, RecurrentInit};
-use rnn_train::tbptt::{CarriedState, StatefulModel};
+use rnn_train::learn::truncated_bptt::{CarriedState, StatefulModel};
 use serde::{Deserialize, Serialize};
 
 /// The architecture (`--arch`): the tutorial's four networks.

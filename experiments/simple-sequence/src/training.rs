@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 
 use rnn_data::{TbpttIterator, counting_sequence};
-use rnn_train::tbptt::tbptt_fit;
+use rnn_train::learn::truncated_bptt::tbptt_fit;
 use rnn_train::{Console, Outcome, Parsed, RunError, Session, TrainingDefaults, train_classifier};
 
 use crate::cli::{Cli, Command};
@@ -58,7 +58,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LanguageMod
     let outcome = train_classifier(&session, fit)?;
     console.line(format!(
         "continue a prompt with the trained model: {NAME} generate {} --prompt \"1 2 2 3 3 3\"",
-        rnn_train::error::shell_quote(&session.run_dir.path().display().to_string())
+        rnn_train::cli::run_error::shell_quote(&session.run_dir.path().display().to_string())
     ));
     Ok(outcome)
 }

@@ -10,9 +10,9 @@ use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::backend::BackendChoice;
-use crate::error::RunError;
-use crate::optim::{AdamUncorrectedEpsilon, EpsilonForm};
+use crate::cli::run_error::RunError;
+use crate::device::backend_choice::BackendChoice;
+use crate::learn::optimizer::{AdamUncorrectedEpsilon, EpsilonForm};
 
 /// The loop around the model: how long, how fast, on what, from which seed.
 #[derive(Config, Debug)]
@@ -188,7 +188,7 @@ impl OptimizerConfig {
     }
 
     /// The Burn optimiser. Gradient clipping is not configured here: the experiments clip by
-    /// the global norm in their training step ([`crate::clip`]), which Burn's per-tensor
+    /// the global norm in their training step ([`crate::learn::clip`]), which Burn's per-tensor
     /// `GradientClippingConfig::Norm` does not do.
     pub fn init(&self) -> ModuleOptimizer {
         match *self {

@@ -36,13 +36,13 @@ use burn::train::{
 use rnn_data::{TbpttIterator, TbpttLoader, TbpttPosition, TbpttWindow};
 use serde::{Deserialize, Serialize};
 
-use crate::clip::clip_global_norm;
-use crate::config::TrainingConfig;
-use crate::console::Console;
-use crate::error::RunError;
-use crate::fit::Fit;
-use crate::session::Session;
-use crate::task::{TaskModel, Trainer};
+use crate::cli::run_error::RunError;
+use crate::learn::clip::clip_global_norm;
+use crate::learn::fit::Fit;
+use crate::learn::task::{TaskModel, Trainer};
+use crate::learn::training_config::TrainingConfig;
+use crate::report::console::Console;
+use crate::run::session::Session;
 
 /// The recurrent state carried from one window to the next: the `[L, B, H]` tensors of the
 /// model's stack (`h`, or `h` and `c` for an LSTM).
@@ -305,7 +305,7 @@ impl<M: StatefulModel> TbpttStrategy<M> {
         let path = TbpttSnapshot::path(&self.checkpoint_dir, epoch);
         let text = serde_json::to_string(&snapshot).map_err(std::io::Error::other)?;
         // Written atomically: a snapshot is complete or absent.
-        crate::atomic::write(&path, text.as_bytes())?;
+        crate::run::atomic::write(&path, text.as_bytes())?;
         // Burn keeps the last two checkpoints and the best one; keep the snapshots that go
         // with them (those of earlier epochs whose model file is gone are dropped).
         if let Ok(entries) = std::fs::read_dir(&self.checkpoint_dir) {

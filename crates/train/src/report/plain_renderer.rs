@@ -17,7 +17,7 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 
-use crate::console::Console;
+use crate::report::console::Console;
 
 #[derive(Default, Clone)]
 struct Value {
@@ -182,7 +182,7 @@ fn fmt_loss(v: f64) -> String {
 
 fn fmt_lr(v: f64) -> String {
     // The epoch value is a mean of per-step values: drop the summation noise.
-    let v = crate::record::round_significant(v, 6);
+    let v = crate::report::epoch_record::round_significant(v, 6);
     if v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e4) {
         format!("{v:e}")
     } else {

@@ -87,11 +87,11 @@ fn install() -> Result<(), String> {
     std::panic::set_hook(Box::new(move |info| {
         // try_lock: a panic while this thread holds the list (inside a write) must not wait
         // for itself.
-        if !crate::session::quiet_panic()
+        if !crate::run::session::quiet_panic()
             && let Ok(mut logs) = OPEN.try_lock()
             && let Some((_, file)) = logs.last_mut()
         {
-            let stamp = crate::run_dir::utc_stamp(std::time::SystemTime::now());
+            let stamp = crate::run::run_dir::utc_stamp(std::time::SystemTime::now());
             let _ = writeln!(file, "{stamp} ERROR panic: {info}");
         }
         previous(info)

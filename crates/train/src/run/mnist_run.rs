@@ -8,12 +8,12 @@ use burn::data::dataloader::DataLoader;
 use burn::optim::ModuleOptimizer;
 use rnn_data::{Mnist, MnistBatch, MnistSequenceBatcher, MnistSequences, MnistSplit};
 
-use crate::cli::CommonArgs;
-use crate::console::Console;
-use crate::error::RunError;
-use crate::fit::Fit;
-use crate::session::{ExperimentConfig, Session};
-use crate::task::TaskModel;
+use crate::cli::entry::CommonArgs;
+use crate::cli::run_error::RunError;
+use crate::learn::fit::Fit;
+use crate::learn::task::TaskModel;
+use crate::report::console::Console;
+use crate::run::session::{ExperimentConfig, Session};
 
 /// A started MNIST run: the session, the configuration it runs with, and its batches.
 pub struct MnistRun<C> {

@@ -19,16 +19,16 @@ use burn::train::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::AtomicFileCheckpointer;
-use crate::config::{ClipScope, TrainingConfig};
-use crate::error::RunError;
-use crate::params::{ParamTensor, parameter_table, parameter_tensors};
-use crate::record::{EpochRecord, TaskKind};
-use crate::recorder::Recorder;
-use crate::renderer::{PlainRenderer, fmt_duration};
-use crate::run_log::RunLog;
-use crate::session::Session;
-use crate::task::{TaskModel, Trainer};
+use crate::cli::run_error::RunError;
+use crate::learn::task::{TaskModel, Trainer};
+use crate::learn::training_config::{ClipScope, TrainingConfig};
+use crate::report::epoch_record::{EpochRecord, TaskKind};
+use crate::report::metrics_recorder::Recorder;
+use crate::report::parameter_list::{ParamTensor, parameter_table, parameter_tensors};
+use crate::report::plain_renderer::{PlainRenderer, fmt_duration};
+use crate::run::checkpoint::AtomicFileCheckpointer;
+use crate::run::run_log::RunLog;
+use crate::run::session::Session;
 
 /// Everything [`train_classifier`] / [`train_regressor`] need besides the session.
 pub struct Fit<M: TaskModel> {
@@ -459,7 +459,7 @@ where
 
     let model = result_model.model;
     let model_path = session.run_dir.model_path();
-    crate::atomic::produce(&model_path, |at| {
+    crate::run::atomic::produce(&model_path, |at| {
         model
             .clone()
             .save_file(at)
@@ -473,7 +473,7 @@ where
     let path = session.run_dir.summary_path();
     let text =
         serde_json::to_string_pretty(&summary).map_err(|e| RunError::Internal(e.to_string()))?;
-    crate::atomic::write(&path, (text + "\n").as_bytes())
+    crate::run::atomic::write(&path, (text + "\n").as_bytes())
         .map_err(|e| RunError::io("write", &path, e))?;
     report(session, &summary);
 

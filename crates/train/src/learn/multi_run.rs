@@ -10,7 +10,7 @@
 //!
 //! `--resume OUT` reads the plan back: finished runs are kept, the one that stopped continues
 //! from its last checkpoint, the others start. Flags typed with `--resume` are checked against
-//! the plan as a resumed run checks them against its `config.json` ([`crate::config::reconcile`]).
+//! the plan as a resumed run checks them against its `config.json` ([`crate::learn::training_config::reconcile`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,14 +18,14 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::CommonArgs;
-use crate::config::reconcile_run;
-use crate::console::Console;
-use crate::error::RunError;
-use crate::fit::Summary;
-use crate::record::EpochRecord;
-use crate::run_dir::RunDir;
-use crate::session::ExperimentConfig;
+use crate::cli::entry::CommonArgs;
+use crate::cli::run_error::RunError;
+use crate::learn::fit::Summary;
+use crate::learn::training_config::reconcile_run;
+use crate::report::console::Console;
+use crate::report::epoch_record::EpochRecord;
+use crate::run::run_dir::RunDir;
+use crate::run::session::ExperimentConfig;
 
 /// What `<out>/comparison.json` holds: the plan, then the experiment's results `R` (written
 /// with `R::default()` when the comparison starts).
@@ -152,7 +152,7 @@ impl<C: ExperimentConfig> Comparison<C> {
         let path = self.out.join("comparison.json");
         let text =
             serde_json::to_string_pretty(&file).map_err(|e| RunError::Internal(e.to_string()))?;
-        crate::atomic::write(&path, (text + "\n").as_bytes())
+        crate::run::atomic::write(&path, (text + "\n").as_bytes())
             .map_err(|e| RunError::io("write", &path, e))
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plot::{Series, line_plot, line_plot_with_legend};
+use crate::report::plot::{Series, line_plot, line_plot_with_legend};
 use plotters::prelude::SeriesLabelPosition;
 
 /// What kind of target the experiment predicts; decides the metrics and their names.

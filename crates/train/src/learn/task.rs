@@ -10,10 +10,10 @@ use burn::prelude::*;
 use burn::train::metric::ItemLazy;
 use burn::train::{ClassificationOutput, InferenceStep, RegressionOutput, TrainOutput, TrainStep};
 
-use crate::clip::{clip_global_norm, clip_per_group, param_ids};
-use crate::config::ClipScope;
-use crate::error::RunError;
-use crate::run_dir::RunDir;
+use crate::cli::run_error::RunError;
+use crate::learn::clip::{clip_global_norm, clip_per_group, param_ids};
+use crate::learn::training_config::ClipScope;
+use crate::run::run_dir::RunDir;
 
 /// An output of a forward pass that carries the loss to minimise.
 pub trait TaskOutput: ItemLazy + Send + 'static {

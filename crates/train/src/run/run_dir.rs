@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::atomic;
-use crate::error::{RunError, shell_quote};
-use crate::record::{EpochRecord, from_csv};
+use crate::cli::run_error::{RunError, shell_quote};
+use crate::report::epoch_record::{EpochRecord, from_csv};
+use crate::run::atomic;
 
 /// What `config.json` holds.
 #[derive(Serialize, Deserialize)]
@@ -86,7 +86,7 @@ impl RunDir {
     pub fn check_new(path: &Path) -> Result<(), RunError> {
         Self::refuse_existing_run(path)?;
         std::fs::create_dir_all(path).map_err(|e| RunError::io("create directory", path, e))?;
-        let probe = crate::atomic::temp_sibling(&path.join("probe"), "probe");
+        let probe = crate::run::atomic::temp_sibling(&path.join("probe"), "probe");
         atomic::write(&probe, b"").map_err(|e| RunError::io("write in", path, e))?;
         let _ = std::fs::remove_file(&probe);
         Ok(())
@@ -241,10 +241,10 @@ impl RunDir {
             format!("{} is damaged: {e}", path(kind).display())
         };
         for kind in ["model", "optim", "scheduler"] {
-            crate::checkpoint::verify(&path(kind)).map_err(|e| damaged(kind, &e))?;
+            crate::run::checkpoint::verify(&path(kind)).map_err(|e| damaged(kind, &e))?;
         }
         // Files a training strategy keeps beside Burn's (the truncated-BPTT snapshots
-        // `tbptt-<epoch>.json`, see tbptt.rs) must at least be whole JSON.
+        // `tbptt-<epoch>.json`, see learn/truncated_bptt.rs) must at least be whole JSON.
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for entry in entries.flatten() {
                 let file = entry.path();

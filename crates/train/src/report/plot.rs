@@ -3,7 +3,7 @@
 //! ([`line_plot`]), several runs' curves against a baseline on a log axis
 //! ([`comparison_plot`]), and a [`Figure`] of per-line styles with dashed reference lines
 //! on a linear or log axis ([`draw`]: the seed plots of `reproduce`). Every plot is written
-//! atomically ([`crate::atomic`]).
+//! atomically ([`crate::run::atomic`]).
 
 use std::error::Error;
 use std::path::Path;
@@ -11,7 +11,7 @@ use std::sync::Once;
 
 use plotters::coord::types::RangedCoordf64;
 
-use crate::atomic;
+use crate::run::atomic;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 

@@ -15,14 +15,14 @@ use burn::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::BackendChoice;
-use crate::cli::CommonArgs;
-use crate::config::{TrainingConfig, reconcile_run};
-use crate::console::Console;
-use crate::error::{RunError, shell_quote};
-use crate::loader::EpochLoader;
-use crate::record::EpochRecord;
-use crate::run_dir::RunDir;
+use crate::cli::entry::CommonArgs;
+use crate::cli::run_error::{RunError, shell_quote};
+use crate::device::backend_choice::BackendChoice;
+use crate::learn::epoch_loader::EpochLoader;
+use crate::learn::training_config::{TrainingConfig, reconcile_run};
+use crate::report::console::Console;
+use crate::report::epoch_record::EpochRecord;
+use crate::run::run_dir::RunDir;
 
 /// An experiment's complete configuration: serialisable (it is saved in `config.json` and
 /// reloaded by `--resume`) and holding the shared [`TrainingConfig`].
@@ -72,7 +72,7 @@ static INIT: Mutex<()> = Mutex::new(());
 impl Session {
     /// Starts a run of `experiment` with the `requested` configuration (from the command
     /// line), or, with `--resume`, continues the saved one (see
-    /// [`crate::config::reconcile`] for which flags may change it). Returns the session and
+    /// [`crate::learn::training_config::reconcile`] for which flags may change it). Returns the session and
     /// the configuration to run with.
     pub fn start<C: ExperimentConfig>(
         experiment: &'static str,
