@@ -1,5 +1,19 @@
 //! The command line every experiment binary shares: its flags, their parsing, the program's
 //! entry point and what the process tells the user when a run fails.
+//!
+//! * [`args`]: the shared flags ([`args::CommonArgs`]) and the optional groups (Adam, shuffle,
+//!   clipping), with each experiment's tutorial defaults ([`args::TrainingDefaults`]);
+//! * [`value_parsers`] and [`limits`]: what a flag's value may be;
+//! * [`entry`]: parsing that records the flags a user typed, and [`entry::cli_main`], the
+//!   `main` of every experiment binary;
+//! * [`run_error`]: why a run failed ([`run_error::RunError`]), its `error:`/`hint:` lines and
+//!   the process's exit codes.
 
+pub mod args;
 pub mod entry;
+pub mod limits;
 pub mod run_error;
+pub mod value_parsers;
+
+#[cfg(test)]
+mod cli_tests;

@@ -53,10 +53,8 @@ pub mod learn;
 pub mod report;
 pub mod run;
 
-pub use cli::entry::{
-    AdamArgs, ClipArgs, CommonArgs, NoClipArgs, Parsed, ShuffleArgs, TrainingDefaults, cli_main,
-    parse_from,
-};
+pub use cli::args::{AdamArgs, ClipArgs, CommonArgs, NoClipArgs, ShuffleArgs, TrainingDefaults};
+pub use cli::entry::{Parsed, cli_main, parse_from};
 pub use cli::run_error::{RunError, exit_code};
 pub use device::backend_choice::{BackendChoice, BackendError};
 pub use learn::clip::{clip_global_norm, global_norm};

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use clap::Parser;
-use rnn_train::cli::entry::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, count_up_to};
+use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
+use rnn_train::cli::value_parsers::count_up_to;
 use rnn_train::{AdamArgs, ClipArgs, CommonArgs, NoClipArgs, ShuffleArgs};
 
 use crate::config::{AddingConfig, AddingData, NAME, paper};

@@ -1,7 +1,8 @@
 //! The command line (`elman-mnist --help`) and the configuration it asks for.
 
 use clap::Parser;
-use rnn_train::cli::entry::{MAX_HIDDEN, MAX_LAYERS, count_up_to};
+use rnn_train::cli::limits::{MAX_HIDDEN, MAX_LAYERS};
+use rnn_train::cli::value_parsers::count_up_to;
 use rnn_train::{ClipArgs, CommonArgs, ShuffleArgs};
 
 use crate::config::{ElmanMnistConfig, NAME};

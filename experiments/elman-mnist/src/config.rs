@@ -3,8 +3,7 @@
 
 use burn::prelude::*;
 use rnn_data::{Normalisation, SequenceView};
-use rnn_train::cli::entry::{MAX_HIDDEN, MAX_LAYERS};
-use rnn_train::learn::training_config::check_count;
+use rnn_train::cli::limits::{MAX_HIDDEN, MAX_LAYERS, check_count};
 use rnn_train::{ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
 
 use crate::model::ElmanClassifierConfig;

@@ -2,7 +2,8 @@
 
 use clap::Parser;
 use rnn_data::{Normalisation, SequenceView};
-use rnn_train::cli::entry::{MAX_HIDDEN, count_up_to, finite_up_to, positive_up_to};
+use rnn_train::cli::limits::MAX_HIDDEN;
+use rnn_train::cli::value_parsers::{count_up_to, finite_up_to, positive_up_to};
 use rnn_train::{AdamArgs, ClipArgs, ClipScope, CommonArgs, NoClipArgs, ShuffleArgs};
 
 use crate::config::{IrnnMnistConfig, NAME};

@@ -2,7 +2,8 @@
 //! asks for.
 
 use clap::{Parser, Subcommand};
-use rnn_train::cli::entry::{MAX_HIDDEN, count_up_to, decay_rate};
+use rnn_train::cli::limits::MAX_HIDDEN;
+use rnn_train::cli::value_parsers::{count_up_to, decay_rate};
 use rnn_train::{ClipArgs, CommonArgs, OptimizerConfig, ShuffleArgs};
 
 use crate::config::{LstmMnistConfig, NAME};

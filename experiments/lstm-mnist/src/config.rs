@@ -3,8 +3,7 @@
 
 use burn::prelude::*;
 use rnn_data::{Normalisation, SequenceView};
-use rnn_train::cli::entry::MAX_HIDDEN;
-use rnn_train::learn::training_config::check_count;
+use rnn_train::cli::limits::{MAX_HIDDEN, check_count};
 use rnn_train::{ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
 
 use crate::model::LstmClassifierConfig;

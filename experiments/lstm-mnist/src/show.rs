@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit};
-use rnn_train::cli::entry::count_up_to;
+use rnn_train::cli::value_parsers::count_up_to;
 use rnn_train::{BackendChoice, Console, RunDir, RunError, device_for, trained_model};
 
 use burn::data::dataloader::batcher::Batcher;

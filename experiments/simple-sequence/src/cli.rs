@@ -2,7 +2,8 @@
 //! configuration it asks for.
 
 use clap::{Parser, Subcommand};
-use rnn_train::cli::entry::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, count_up_to};
+use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
+use rnn_train::cli::value_parsers::count_up_to;
 use rnn_train::{AdamArgs, ClipArgs, CommonArgs};
 
 use crate::config::{NAME, SimpleSequenceConfig};

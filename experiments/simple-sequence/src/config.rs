@@ -2,8 +2,7 @@
 //! defines a run.
 
 use burn::prelude::*;
-use rnn_train::cli::entry::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
-use rnn_train::learn::training_config::check_count;
+use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, check_count};
 use rnn_train::{EpsilonForm, ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
 
 use crate::model::LanguageModelConfig;

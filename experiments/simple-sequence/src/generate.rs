@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use clap::Args;
 use rnn_data::counting_sequence;
-use rnn_train::cli::entry::count_up_to;
+use rnn_train::cli::value_parsers::count_up_to;
 use rnn_train::{BackendChoice, Console, RunDir, RunError, device_for, trained_model};
 
 use crate::config::{NAME, SimpleSequenceConfig};

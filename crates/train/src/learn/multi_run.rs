@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::entry::CommonArgs;
+use crate::cli::args::CommonArgs;
 use crate::cli::run_error::RunError;
 use crate::learn::fit::Summary;
 use crate::learn::training_config::reconcile_run;

@@ -8,7 +8,7 @@ use burn::data::dataloader::DataLoader;
 use burn::optim::ModuleOptimizer;
 use rnn_data::{Mnist, MnistBatch, MnistSequenceBatcher, MnistSequences, MnistSplit};
 
-use crate::cli::entry::CommonArgs;
+use crate::cli::args::CommonArgs;
 use crate::cli::run_error::RunError;
 use crate::learn::fit::Fit;
 use crate::learn::task::TaskModel;

@@ -15,7 +15,7 @@ use burn::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::cli::entry::CommonArgs;
+use crate::cli::args::CommonArgs;
 use crate::cli::run_error::{RunError, shell_quote};
 use crate::device::backend_choice::BackendChoice;
 use crate::learn::epoch_loader::EpochLoader;
