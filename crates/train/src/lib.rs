@@ -63,9 +63,9 @@ pub use learn::fit::{
     Fit, Outcome, Summary, evaluate_classifier, train_classifier, train_regressor,
 };
 pub use learn::multi_run::{Comparison, ComparisonFile, Member};
-pub use learn::optimizer::EpsilonForm;
+pub use learn::optimizer::{EpsilonForm, OptimizerConfig};
 pub use learn::task::{TaskModel, TaskOutput, Trainer, cross_entropy, layer, trained_model};
-pub use learn::training_config::{ClipScope, OptimizerConfig, TrainingConfig};
+pub use learn::training_config::{ClipScope, TrainingConfig};
 pub use report::console::{Captured, Console};
 pub use report::epoch_record::{EpochRecord, TaskKind};
 pub use report::parameter_list::{ParamTensor, parameter_table, parameter_tensors};

@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod checkpoint;
 pub mod disk_space;
 pub mod mnist_run;
+pub mod reconcile;
 pub mod run_dir;
 pub mod run_log;
 pub mod session;

@@ -17,8 +17,8 @@ use crate::cli::value_parsers::{
     recurrence,
 };
 use crate::device::backend_choice::BackendChoice;
-use crate::learn::optimizer::EpsilonForm;
-use crate::learn::training_config::{OptimizerConfig, TrainingConfig};
+use crate::learn::optimizer::{EpsilonForm, OptimizerConfig};
+use crate::learn::training_config::TrainingConfig;
 
 /// Flags shared by every experiment. `--epochs`, `--batch-size` and `--lr` have no default
 /// here: each experiment supplies its tutorial's values ([`TrainingDefaults`]), which `--help`

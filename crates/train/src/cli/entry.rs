@@ -13,7 +13,7 @@ use crate::cli::run_error::{EXIT_CODES_HELP, RunError};
 use crate::report::console::Console;
 
 /// Parsed flags plus the ids of those the user typed (clap ids = field names, e.g.
-/// `batch_size`), which [`crate::learn::training_config::reconcile`] needs.
+/// `batch_size`), which [`crate::run::reconcile::reconcile`] needs.
 #[derive(Debug, Clone)]
 pub struct Parsed<T> {
     /// The flags.

@@ -10,7 +10,8 @@
 //!
 //! `--resume OUT` reads the plan back: finished runs are kept, the one that stopped continues
 //! from its last checkpoint, the others start. Flags typed with `--resume` are checked against
-//! the plan as a resumed run checks them against its `config.json` ([`crate::learn::training_config::reconcile`]).
+//! the plan as a resumed run checks them against its `config.json`
+//! ([`crate::run::reconcile::reconcile`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::cli::args::CommonArgs;
 use crate::cli::run_error::RunError;
 use crate::learn::fit::Summary;
-use crate::learn::training_config::reconcile_run;
 use crate::report::console::Console;
 use crate::report::epoch_record::EpochRecord;
+use crate::run::reconcile::reconcile_run;
 use crate::run::run_dir::RunDir;
 use crate::run::session::ExperimentConfig;
 

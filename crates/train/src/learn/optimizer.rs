@@ -1,4 +1,6 @@
-//! Adam in the form NeoML and Chainer implement it, beside Burn's own.
+//! The optimisers the experiments train with ([`OptimizerConfig`]: Adam or SGD, with the
+//! tutorials' parameters), and Adam in the form NeoML and Chainer implement it, beside Burn's
+//! own.
 //!
 //! Both forms keep the same moments, `m = β1 m + (1 - β1) g` and `v = β2 v + (1 - β2) g²`,
 //! and both fold the bias corrections into the step; they differ in which second moment
@@ -13,9 +15,97 @@
 //! first step with β2 = 0.999, decaying to ε. Burn's `AdamConfig` takes a constant ε only,
 //! so the uncorrected form is implemented here as a Burn [`Optimizer`].
 
-use burn::optim::{AdaptiveMomentumState, LearningRate, Optimizer};
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{
+    AdamConfig, AdaptiveMomentumState, LearningRate, ModuleOptimizer, Optimizer, SgdConfig,
+};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// The optimiser, with the tutorials' parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum OptimizerConfig {
+    /// Adam (Kingma & Ba), bias-corrected.
+    Adam {
+        /// First-moment decay.
+        beta1: f32,
+        /// Second-moment decay.
+        beta2: f32,
+        /// Added to the denominator.
+        epsilon: f32,
+        /// Which second moment epsilon is added to (configs written before this field
+        /// existed used the corrected form).
+        #[serde(default)]
+        epsilon_form: EpsilonForm,
+    },
+    /// Plain stochastic gradient descent (optionally with momentum).
+    Sgd {
+        /// Momentum factor; `None` or 0 for plain SGD.
+        momentum: Option<f64>,
+    },
+}
+
+impl OptimizerConfig {
+    /// Adam with PyTorch's defaults (betas 0.9/0.999, epsilon 1e-8), which MinPy's `adam`
+    /// update rule shares.
+    pub fn adam() -> Self {
+        OptimizerConfig::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            epsilon_form: EpsilonForm::Corrected,
+        }
+    }
+
+    /// Plain SGD.
+    pub fn sgd() -> Self {
+        OptimizerConfig::Sgd { momentum: None }
+    }
+
+    /// The Burn optimiser. Gradient clipping is not configured here: the experiments clip by
+    /// the global norm in their training step ([`crate::learn::clip`]), which Burn's per-tensor
+    /// `GradientClippingConfig::Norm` does not do.
+    pub fn init(&self) -> ModuleOptimizer {
+        match *self {
+            OptimizerConfig::Adam {
+                beta1,
+                beta2,
+                epsilon,
+                epsilon_form: EpsilonForm::Corrected,
+            } => AdamConfig::new()
+                .with_beta_1(beta1)
+                .with_beta_2(beta2)
+                .with_epsilon(epsilon)
+                .init(),
+            OptimizerConfig::Adam {
+                beta1,
+                beta2,
+                epsilon,
+                epsilon_form: EpsilonForm::Uncorrected,
+            } => ModuleOptimizer::from(AdamUncorrectedEpsilon {
+                beta1,
+                beta2,
+                epsilon,
+            }),
+            OptimizerConfig::Sgd { momentum } => {
+                let momentum = momentum.filter(|m| *m != 0.0).map(|m| {
+                    // PyTorch's SGD momentum has no dampening.
+                    MomentumConfig::new().with_momentum(m).with_dampening(0.0)
+                });
+                SgdConfig::new().with_momentum(momentum).init()
+            }
+        }
+    }
+
+    /// `adam` or `sgd`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerConfig::Adam { .. } => "adam",
+            OptimizerConfig::Sgd { .. } => "sgd",
+        }
+    }
+}
 
 /// Which second moment Adam's epsilon is added to (see the module docs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

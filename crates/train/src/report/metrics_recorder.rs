@@ -121,8 +121,9 @@ impl Recorder {
 
     /// Rewrites `metrics.csv` and the plots from the complete epochs. A write that fails
     /// stops the run (its checkpoints are kept); [`Recorder::write_error`] then says which
-    /// file and why. So does a disk about to fill up ([`crate::run::disk_space::check_free_space`]),
-    /// checked here after every epoch, before Burn's next checkpoint fails half-written.
+    /// file and why. So does a disk about to fill up
+    /// ([`crate::run::disk_space::check_free_space`]), checked here after every epoch, before
+    /// Burn's next checkpoint fails half-written.
     pub fn write_files(&self) {
         let _writing = self.files.lock().unwrap_or_else(|p| p.into_inner());
         let records = self.records();

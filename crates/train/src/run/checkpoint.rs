@@ -13,13 +13,15 @@ use sha2::{Digest, Sha256};
 
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 
+use crate::report::metrics_recorder::Recorder;
+
 /// Saves each record as `<dir>/<name>-<epoch>.bpk` (the layout of Burn's default
 /// checkpointers, which `--resume` and [`crate::RunDir`] read).
 pub struct AtomicFileCheckpointer {
     dir: PathBuf,
     name: &'static str,
     /// The run's recorder, when this checkpointer must wait for the epoch's metrics row.
-    recorder: Option<crate::report::metrics_recorder::Recorder>,
+    recorder: Option<Recorder>,
 }
 
 impl AtomicFileCheckpointer {
@@ -33,9 +35,9 @@ impl AtomicFileCheckpointer {
     }
 
     /// Before saving epoch N, waits until `recorder` has written epoch N's row to
-    /// metrics.csv (see [`crate::report::metrics_recorder::Recorder::wait_until_written`]): a kill then never
-    /// leaves a checkpoint whose metrics are lost.
-    pub fn after_metrics_of(mut self, recorder: crate::report::metrics_recorder::Recorder) -> Self {
+    /// metrics.csv (see [`Recorder::wait_until_written`]): a kill then never leaves a
+    /// checkpoint whose metrics are lost.
+    pub fn after_metrics_of(mut self, recorder: Recorder) -> Self {
         self.recorder = Some(recorder);
         self
     }

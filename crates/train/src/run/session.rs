@@ -19,9 +19,10 @@ use crate::cli::args::CommonArgs;
 use crate::cli::run_error::{RunError, shell_quote};
 use crate::device::backend_choice::BackendChoice;
 use crate::learn::epoch_loader::EpochLoader;
-use crate::learn::training_config::{TrainingConfig, reconcile_run};
+use crate::learn::training_config::TrainingConfig;
 use crate::report::console::Console;
 use crate::report::epoch_record::EpochRecord;
+use crate::run::reconcile::reconcile_run;
 use crate::run::run_dir::RunDir;
 
 /// An experiment's complete configuration: serialisable (it is saved in `config.json` and
@@ -72,8 +73,8 @@ static INIT: Mutex<()> = Mutex::new(());
 impl Session {
     /// Starts a run of `experiment` with the `requested` configuration (from the command
     /// line), or, with `--resume`, continues the saved one (see
-    /// [`crate::learn::training_config::reconcile`] for which flags may change it). Returns the session and
-    /// the configuration to run with.
+    /// [`crate::run::reconcile::reconcile`] for which flags may change it). Returns the session
+    /// and the configuration to run with.
     pub fn start<C: ExperimentConfig>(
         experiment: &'static str,
         common: &CommonArgs,
