@@ -57,6 +57,7 @@ pub use cli::args::{AdamArgs, ClipArgs, CommonArgs, NoClipArgs, ShuffleArgs, Tra
 pub use cli::entry::{Parsed, cli_main, parse_from};
 pub use cli::run_error::{RunError, exit_code};
 pub use device::backend_choice::{BackendChoice, BackendError};
+pub use device::device_probe::device_for;
 pub use learn::clip::{clip_global_norm, global_norm};
 pub use learn::epoch_loader::EpochLoader;
 pub use learn::fit::{
@@ -73,4 +74,4 @@ pub use report::plain_renderer::PlainRenderer;
 pub use run::mnist_run::MnistRun;
 pub use run::run_dir::RunDir;
 pub use run::run_log::RunLog;
-pub use run::session::{ExperimentConfig, Session, device_for};
+pub use run::session::{ExperimentConfig, Session};

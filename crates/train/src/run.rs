@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod disk_space;
 pub mod mnist_run;
 pub mod reconcile;
+pub mod resume;
 pub mod run_dir;
 pub mod run_log;
 pub mod session;

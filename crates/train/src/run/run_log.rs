@@ -87,7 +87,7 @@ fn install() -> Result<(), String> {
     std::panic::set_hook(Box::new(move |info| {
         // try_lock: a panic while this thread holds the list (inside a write) must not wait
         // for itself.
-        if !crate::run::session::quiet_panic()
+        if !crate::device::quiet_panic::quiet_panic()
             && let Ok(mut logs) = OPEN.try_lock()
             && let Some((_, file)) = logs.last_mut()
         {

@@ -1,10 +1,8 @@
-//! Starting a run: validating the settings, creating (or re-opening, for `--resume`) the run
-//! directory, choosing and seeding the device, and the data-loading helpers that depend on
-//! them.
+//! Starting a run: validating the settings, creating (or re-opening, for `--resume`, see
+//! [`crate::run::resume`]) the run directory, choosing and seeding the device, and the
+//! data-loading helpers that depend on them.
 
 use std::collections::BTreeSet;
-use std::panic::AssertUnwindSafe;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -16,13 +14,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cli::args::CommonArgs;
-use crate::cli::run_error::{RunError, shell_quote};
+use crate::cli::run_error::RunError;
 use crate::device::backend_choice::BackendChoice;
+use crate::device::default_device::make_default_device;
+use crate::device::device_probe::{device_at, device_for};
 use crate::learn::epoch_loader::EpochLoader;
 use crate::learn::training_config::TrainingConfig;
 use crate::report::console::Console;
 use crate::report::epoch_record::EpochRecord;
-use crate::run::reconcile::reconcile_run;
+use crate::run::resume::reopen;
 use crate::run::run_dir::RunDir;
 
 /// An experiment's complete configuration: serialisable (it is saved in `config.json` and
@@ -85,9 +85,13 @@ impl Session {
         requested.validate()?;
         let (run_dir, config, resume_from, previous) = match &common.resume {
             Some(path) => {
-                let (dir, config, epoch, previous) =
-                    Self::reopen(experiment, path, &requested, explicit, console)?;
-                (Some(dir), config, Some(epoch), previous)
+                let resumed = reopen(experiment, path, &requested, explicit, console)?;
+                (
+                    Some(resumed.dir),
+                    resumed.config,
+                    Some(resumed.epoch),
+                    resumed.previous,
+                )
             }
             None => (None, requested, None, Vec::new()),
         };
@@ -152,116 +156,6 @@ impl Session {
         let backend = requested.training().backend;
         make_default_device(backend);
         device_for(backend).map(|_| ())
-    }
-
-    fn reopen<C: ExperimentConfig>(
-        experiment: &str,
-        path: &Path,
-        requested: &C,
-        explicit: &BTreeSet<String>,
-        console: &Console,
-    ) -> Result<(RunDir, C, usize, Vec<EpochRecord>), RunError> {
-        let dir = RunDir::open(path, experiment)?;
-        let fail = |message: String, hint: Option<String>| RunError::Resume {
-            dir: path.to_path_buf(),
-            message,
-            hint,
-        };
-        let saved: C = dir.read_config()?;
-        let config = reconcile_run(&saved, requested, explicit, path)?;
-        config.validate()?;
-        let quoted = shell_quote(&path.display().to_string());
-        let candidates = dir.checkpoint_epochs();
-        if candidates.is_empty() {
-            return Err(fail(
-                format!(
-                    "there is no checkpoint in {} (the run stopped before finishing its first \
-                     epoch)",
-                    dir.checkpoint_dir().display()
-                ),
-                Some("start the run again without --resume (with another --out)".into()),
-            ));
-        }
-        // The newest checkpoint whose files all read back and whose epoch has its row in
-        // metrics.csv (a kill between Burn's checkpoint and the CSV's update leaves the row
-        // out: resuming one epoch earlier trains it again, with the same result); a damaged
-        // one (a kill or a full disk while it was written) is passed over, saying so.
-        let rows = dir.read_metrics()?;
-        let has_row = |e: usize| rows.iter().any(|r| r.epoch == e && r.is_complete());
-        let mut damaged = Vec::new();
-        let mut valid = Vec::new();
-        for &epoch in &candidates {
-            match dir.check_checkpoint(epoch) {
-                Ok(()) => valid.push(epoch),
-                Err(e) => damaged.push((epoch, e)),
-            }
-        }
-        let Some(epoch) = valid
-            .iter()
-            .copied()
-            .find(|&e| has_row(e))
-            .or_else(|| valid.first().copied())
-        else {
-            let list: Vec<String> = damaged.into_iter().map(|(_, e)| e).collect();
-            return Err(fail(
-                format!("no usable checkpoint is left: {}", list.join("; ")),
-                Some("start the run again without --resume (with another --out)".into()),
-            ));
-        };
-        for (bad, e) in damaged.iter().filter(|(bad, _)| *bad > epoch) {
-            console.eline(format!(
-                "warning: the checkpoint of epoch {bad} cannot be used ({e}); resuming from \
-                 epoch {epoch} instead"
-            ));
-        }
-        let epochs = config.training().epochs;
-        // A run killed after its last checkpoint but before its summary is finished by a
-        // resume that trains nothing: the final model and summary.json are written.
-        let finished = std::fs::read_to_string(dir.summary_path())
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|v| v["completed"] == true && v["epochs"].as_u64() >= Some(epochs as u64));
-        if epoch >= epochs && finished {
-            return Err(fail(
-                format!("the run has already finished epoch {epoch} of {epochs}"),
-                Some(format!(
-                    "to train further, pass more epochs: --resume {quoted} --epochs {}",
-                    epoch + 1
-                )),
-            ));
-        }
-        let previous: Vec<EpochRecord> = rows
-            .into_iter()
-            .filter(|r| r.epoch <= epoch && r.is_complete())
-            .collect();
-        // Only a row before the checkpoint's own is damage; the checkpoint's own row is
-        // missing when the run was killed between the two writes, and no older checkpoint
-        // was left to go back to.
-        if !previous.iter().any(|r| r.epoch == epoch) {
-            console.eline(format!(
-                "warning: the run stopped before recording epoch {epoch}'s metrics; it continues \
-                 from that epoch's checkpoint, and its row will be missing from metrics.csv"
-            ));
-        }
-        let missing: Vec<String> = (1..epoch)
-            .filter(|e| !previous.iter().any(|r| r.epoch == *e))
-            .map(|e| e.to_string())
-            .collect();
-        if !missing.is_empty() {
-            // metrics.csv has no second copy: resuming would lose these rows for good.
-            return Err(fail(
-                format!(
-                    "{} lacks the rows of epoch {} (the file is damaged)",
-                    dir.metrics_path().display(),
-                    missing.join(", ")
-                ),
-                Some(
-                    "restore metrics.csv from a backup, or start the run again without --resume"
-                        .into(),
-                ),
-            ));
-        }
-        Ok((dir, config, epoch, previous))
     }
 
     /// The device training runs on: `device` with autodiff.
@@ -352,87 +246,6 @@ impl Session {
     }
 }
 
-/// The device for `backend`, checked to work: creating a wgpu or CUDA device is lazy and
-/// panics on first use when there is no adapter or driver, so a tiny computation is tried
-/// here and a failure becomes a [`RunError::Backend`].
-pub fn device_for(backend: BackendChoice) -> Result<Device, RunError> {
-    device_at(backend, 0)
-}
-
-/// Device `index` of `backend` (see [`BackendChoice::device_at`]), checked to work like
-/// [`device_for`]'s.
-pub fn device_at(backend: BackendChoice, index: usize) -> Result<Device, RunError> {
-    let device = backend.device_at(index).map_err(|e| RunError::Backend {
-        backend: backend.to_string(),
-        message: e.to_string(),
-        hint: None,
-    })?;
-    if matches!(backend, BackendChoice::Flex | BackendChoice::Ndarray) {
-        return Ok(device);
-    }
-    let probe = device.clone();
-    let outcome = quietly(AssertUnwindSafe(move || {
-        Tensor::<1>::ones([4], &probe).sum().into_scalar::<f32>()
-    }));
-    match outcome {
-        Ok(4.0) => Ok(device),
-        Ok(v) => Err(RunError::Backend {
-            backend: backend.to_string(),
-            message: format!("a test computation gave {v} instead of 4"),
-            hint: Some("use --backend flex".into()),
-        }),
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "the device could not be initialised".into());
-            let hint = match backend {
-                BackendChoice::Wgpu => {
-                    "wgpu needs a GPU driver or Mesa's software Vulkan (apt install libvulkan1 \
-                     mesa-vulkan-drivers) and XDG_RUNTIME_DIR set; or use --backend flex"
-                }
-                _ => "cuda needs the NVIDIA driver (libcuda, libnvrtc); or use --backend flex",
-            };
-            Err(RunError::Backend {
-                backend: backend.to_string(),
-                message: message.lines().next().unwrap_or_default().to_string(),
-                hint: Some(hint.into()),
-            })
-        }
-    }
-}
-
-thread_local! {
-    /// Whether a panic on this thread is expected and caught (see [`quietly`]).
-    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether a panic on this thread now is one that [`quietly`] expects and catches.
-pub(crate) fn quiet_panic() -> bool {
-    QUIET.with(|q| q.get())
-}
-
-/// Runs `f`, catching a panic without printing its message: for probes whose failure is
-/// reported as a [`RunError`]. The process's panic hook is wrapped once, on first use, by one
-/// that stays silent only on a thread inside `quietly`; it is never swapped back and forth,
-/// so runs on other threads (tests run experiments in parallel) keep their messages.
-pub(crate) fn quietly<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> std::thread::Result<R> {
-    static WRAP: std::sync::Once = std::sync::Once::new();
-    WRAP.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(|q| q.get()) {
-                previous(info)
-            }
-        }));
-    });
-    QUIET.with(|q| q.set(true));
-    let outcome = std::panic::catch_unwind(f);
-    QUIET.with(|q| q.set(false));
-    outcome
-}
-
 /// Draws every lazily initialised parameter now. Burn creates parameter values on first
 /// use, so without this the random draws would happen outside [`Session::init`]'s seeded,
 /// locked section, and runs in one process (tests) would race on the global generator.
@@ -445,24 +258,4 @@ fn materialized<M: Module>(model: M) -> M {
     }
     model.visit(&mut Draw);
     model
-}
-
-/// Makes `backend` Burn's default device for this process. Burn puts some state on
-/// `Device::default()` (the optimiser's state loaded from a checkpoint on `--resume`), and
-/// with wgpu compiled in that default is the GPU whatever `--backend` says; Burn reads the
-/// choice from `BURN_DEVICE` only.
-fn make_default_device(backend: BackendChoice) {
-    const VAR: &str = "BURN_DEVICE";
-    static WRITE: Mutex<()> = Mutex::new(());
-    let _one_writer = WRITE.lock().unwrap_or_else(|p| p.into_inner());
-    if std::env::var(VAR).ok().as_deref() != Some(backend.name()) {
-        // `set_var` is unsound only while another thread reads the environment. This runs
-        // before the session touches any device (`device_for` starts the backend's threads):
-        // in an experiment binary no other thread exists yet. Test processes run experiments
-        // on parallel threads and set BURN_DEVICE to the tested backend beforehand (`just
-        // test` sets `flex`), so this branch does not write there; the mutex keeps two
-        // sessions of one process from writing at once.
-        // SAFETY: no other thread reads the environment at this point (see above).
-        unsafe { std::env::set_var(VAR, backend.name()) };
-    }
 }
