@@ -5,6 +5,7 @@
 pub mod clip;
 pub mod epoch_loader;
 pub mod fit;
+pub mod learner_run;
 pub mod multi_run;
 pub mod optimizer;
 pub mod task;

@@ -60,9 +60,7 @@ pub use device::backend_choice::{BackendChoice, BackendError};
 pub use device::device_probe::device_for;
 pub use learn::clip::{clip_global_norm, global_norm};
 pub use learn::epoch_loader::EpochLoader;
-pub use learn::fit::{
-    Fit, Outcome, Summary, evaluate_classifier, train_classifier, train_regressor,
-};
+pub use learn::fit::{Fit, Outcome, evaluate_classifier, train_classifier, train_regressor};
 pub use learn::multi_run::{Comparison, ComparisonFile, Member};
 pub use learn::optimizer::{EpsilonForm, OptimizerConfig};
 pub use learn::task::{TaskModel, TaskOutput, Trainer, cross_entropy, layer, trained_model};
@@ -71,6 +69,7 @@ pub use report::console::{Captured, Console};
 pub use report::epoch_record::{EpochRecord, TaskKind};
 pub use report::parameter_list::{ParamTensor, parameter_table, parameter_tensors};
 pub use report::plain_renderer::PlainRenderer;
+pub use report::summary::Summary;
 pub use run::mnist_run::MnistRun;
 pub use run::run_dir::RunDir;
 pub use run::run_log::RunLog;

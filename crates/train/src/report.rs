@@ -7,3 +7,4 @@ pub mod metrics_recorder;
 pub mod parameter_list;
 pub mod plain_renderer;
 pub mod plot;
+pub mod summary;

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::args::CommonArgs;
 use crate::cli::run_error::RunError;
-use crate::learn::fit::Summary;
 use crate::report::console::Console;
 use crate::report::epoch_record::EpochRecord;
+use crate::report::summary::Summary;
 use crate::run::reconcile::reconcile_run;
 use crate::run::run_dir::RunDir;
 use crate::run::session::ExperimentConfig;
