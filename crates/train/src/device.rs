@@ -1,4 +1,6 @@
-//! Where tensors live: the `--backend` vocabulary and the devices behind it.
+//! Where tensors live: the `--backend` vocabulary ([`backend_choice`]), Burn's default device
+//! for the process ([`default_device`]), and the devices of a run, probed before it writes
+//! anything ([`device_probe`], whose expected panics [`quiet_panic`] keeps off the terminal).
 
 pub mod backend_choice;
 pub mod default_device;

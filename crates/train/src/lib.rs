@@ -1,26 +1,35 @@
-//! What every rnn-burn experiment shares around training, written once:
+//! What every rnn-burn experiment shares around training, written once and grouped by concern:
 //!
-//! * the command line: [`CommonArgs`] (`--backend`, `--epochs`, `--batch-size`, `--lr`,
-//!   `--seed`, `--data-dir`, `--out`, `--resume`, `--limit-train/--limit-test`, `--plain`, ...)
-//!   with each experiment's tutorial defaults ([`TrainingDefaults`]), and [`cli_main`], the
-//!   `main` of every experiment binary (clear `error:`/`hint:` lines and exit codes,
-//!   [`exit_code`], instead of panics);
-//! * the run: [`Session`] (validation, run directory, resume, seeded device) and
-//!   [`RunDir`] (config.json, metrics.csv, plots, summary.json, model.bpk, checkpoints);
-//! * training: [`TaskModel`] (an experiment's forward pass) wrapped by [`Trainer`] (backward
-//!   and gradient-norm clipping, global or per layer, [`clip`]; NeoML's and Chainer's form of
-//!   Adam, [`optim`]), trained by [`train_classifier`] or
-//!   [`train_regressor`] with Burn's `SupervisedTraining` Learner: TUI dashboard on a
-//!   terminal, [`PlainRenderer`] otherwise, checkpoints every epoch, the non-finite-loss guard;
-//! * strategies beyond one batch at a time: truncated backpropagation through time with a
-//!   state carried across windows ([`tbptt`]), and comparisons, several runs of one
-//!   experiment under one directory, resumable as a whole ([`comparison`]);
-//! * data plumbing: [`EpochLoader`] (per-epoch shuffles that a resumed run reproduces) and the
+//! * [`cli`], the command line: [`CommonArgs`] (`--backend`, `--epochs`, `--batch-size`,
+//!   `--lr`, `--seed`, `--data-dir`, `--out`, `--resume`, `--limit-train/--limit-test`,
+//!   `--plain`, ...) with each experiment's tutorial defaults ([`TrainingDefaults`]) and the
+//!   flag groups an experiment adds ([`cli::args`]), the value parsers and bounds
+//!   ([`cli::value_parsers`], [`cli::limits`]), and [`cli_main`], the `main` of every
+//!   experiment binary ([`cli::entry`]): clear `error:`/`hint:` lines and exit codes
+//!   ([`RunError`], [`exit_code`]) instead of panics;
+//! * [`device`]: the `--backend` vocabulary ([`BackendChoice`]) and the devices behind it,
+//!   checked to work before a run writes anything ([`device_for`]);
+//! * [`run`], one run on disk: [`Session`] (validation, run directory, resume, seeded device),
+//!   [`RunDir`] (config.json, metrics.csv, plots, summary.json, model.bpk, checkpoints),
+//!   checkpoints and files written whole, each run's `experiment.log` ([`RunLog`]), and the
 //!   start of an MNIST experiment ([`MnistRun`]);
-//! * output: [`record`] (per-epoch rows and their PNG plots), [`run_log`] (each run's
-//!   `experiment.log`).
+//! * [`learn`], training: [`TaskModel`] (an experiment's forward pass) wrapped by [`Trainer`]
+//!   (backward and gradient-norm clipping, global or per layer, [`learn::clip`]; NeoML's and
+//!   Chainer's form of Adam, [`learn::optimizer`]), trained by [`train_classifier`] or
+//!   [`train_regressor`] with Burn's `SupervisedTraining` Learner ([`learn::learner_run`]: TUI
+//!   dashboard on a terminal, [`PlainRenderer`] otherwise, checkpoints every epoch, the
+//!   non-finite-loss guard); [`EpochLoader`] (per-epoch shuffles that a resumed run
+//!   reproduces); and strategies beyond one batch at a time: truncated backpropagation
+//!   through time with a state carried across windows ([`learn::truncated_bptt`]), and
+//!   comparisons, several runs of one experiment under one directory, resumable as a whole
+//!   ([`learn::multi_run`]);
+//! * [`report`], what a run shows and leaves behind: the [`Console`], per-epoch rows
+//!   ([`EpochRecord`]) and their PNG plots ([`report::plot`]), the parameter listing,
+//!   [`PlainRenderer`] and `summary.json` ([`Summary`]).
 //!
-//! An experiment only adds its model, its data view and its hyper-parameters.
+//! An experiment only adds its model, its data view and its hyper-parameters; what serves one
+//! experiment's own output alone (lstm-mnist's digits drawn in a terminal, adding-problem's
+//! comparison table) lives in that experiment.
 
 /// Makes mimalloc the allocator of the binary whose crate root says
 /// `rnn_train::use_mimalloc!();` (each experiment's `main.rs`, `reproduce`, the test
