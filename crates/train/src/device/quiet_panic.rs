@@ -13,9 +13,10 @@ pub(crate) fn quiet_panic() -> bool {
 }
 
 /// Runs `f`, catching a panic without printing its message: for probes whose failure is
-/// reported as a [`RunError`](crate::RunError). The process's panic hook is wrapped once, on first use, by one
-/// that stays silent only on a thread inside `quietly`; it is never swapped back and forth,
-/// so runs on other threads (tests run experiments in parallel) keep their messages.
+/// reported as a [`RunError`](crate::RunError). The process's panic hook is wrapped once, on
+/// first use, by one that stays silent only on a thread inside `quietly`; it is never swapped
+/// back and forth, so runs on other threads (tests run experiments in parallel) keep their
+/// messages.
 pub(crate) fn quietly<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> std::thread::Result<R> {
     static WRAP: std::sync::Once = std::sync::Once::new();
     WRAP.call_once(|| {

@@ -48,8 +48,9 @@ pub trait StatefulModel:
 }
 
 /// Burn's Learner is typed by a one-batch step ([`TaskModel::forward_step`]), which
-/// [`TbpttStrategy`](super::TbpttStrategy) never calls: it goes through [`StatefulModel::forward_window`]. The step
-/// is one window from a zero state, with the mean token loss.
+/// [`TbpttStrategy`](super::TbpttStrategy) never calls: it goes through
+/// [`StatefulModel::forward_window`]. The step is one window from a zero state, with the mean
+/// token loss.
 impl<M: StatefulModel> TaskModel for M {
     type Batch = TbpttWindow;
     type Output = ClassificationOutput;
