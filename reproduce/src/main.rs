@@ -66,6 +66,8 @@ struct Cli {
 
     /// Directory of the reproduction; give an earlier one to resume it [default:
     /// runs/reproduce/<UTC date-time>]
+    // The angle brackets are --help text, not HTML.
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 

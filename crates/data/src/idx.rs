@@ -8,7 +8,7 @@
 //! ([`MnistError::Truncated`]) is rejected. So a small `.gz` that would inflate to gigabytes
 //! (a "gzip bomb") or a header announcing billions of images costs at most the 47 MB of
 //! MNIST's largest file and the time to inflate it, never more. Checksums are computed on the
-//! same terms ([`digest_maybe_gz`]): streamed, and never past the published length plus one.
+//! same terms (`digest_maybe_gz`): streamed, and never past the published length plus one.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};

@@ -92,6 +92,8 @@ pub struct CommonArgs {
 
     /// Run directory for the config, metrics, plots, checkpoints and model
     /// [default: runs/<experiment>/<UTC date-time>].
+    // The angle brackets are --help text, not HTML.
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(
         long,
         value_name = "DIR",
