@@ -420,12 +420,7 @@ fn run_case(case: &Value, path: Path, device: &Device) -> Result<Report, String>
 
 fn golden_cases(dir: &FsPath) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot read golden directory {}: {e}",
-                dir.display()
-            )
-        })
+        .unwrap_or_else(|e| panic!("cannot read golden directory {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();

@@ -108,7 +108,8 @@ fn every_just_command_shown_is_a_recipe() {
 fn the_parsers_see_what_they_should() {
     let justfile = "set positional-arguments\n# comment: x\ntest *args:\n    cargo test\nbench:\n";
     assert_eq!(recipes(justfile), ["test", "bench"]);
-    let md = "Run `just lstm-mnist --epochs 2`, then:\n```\njust test\n$ just --list\n```\njust prose";
+    let md =
+        "Run `just lstm-mnist --epochs 2`, then:\n```\njust test\n$ just --list\n```\njust prose";
     assert_eq!(just_commands(md), ["lstm-mnist", "test"]);
 }
 
@@ -119,7 +120,10 @@ fn the_readme_is_a_short_guide_with_its_licences() {
     assert!(lines <= 250, "README.md has {lines} lines (at most 250)");
     for licence in ["LICENSE-MIT", "LICENSE-APACHE"] {
         assert!(root().join(licence).is_file(), "{licence} is missing");
-        assert!(readme.contains(licence), "the README does not link {licence}");
+        assert!(
+            readme.contains(licence),
+            "the README does not link {licence}"
+        );
     }
 }
 
@@ -146,5 +150,9 @@ fn nothing_reads_outside_the_repository() {
             }
         }
     }
-    assert!(found.is_empty(), "{outside} named in:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "{outside} named in:\n{}",
+        found.join("\n")
+    );
 }

@@ -182,11 +182,8 @@ fn irnn_code_path_learns_on_rows_with_a_larger_learning_rate() {
 fn permuted_pixels_take_their_seed_from_a_flag() {
     let parse = |args: &[&str]| {
         let argv = std::iter::once("irnn-mnist").chain(args.iter().copied());
-        let defaults =
-            rnn_train::TrainingDefaults::of(&irnn_mnist::IrnnMnistConfig::new().training);
-        rnn_train::parse_from::<irnn_mnist::Cli, _, _>(argv, &defaults)
+        rnn_train::parse_from::<irnn_mnist::Cli, _, _>(argv)
             .unwrap()
-            .args
             .config()
             .view
     };
@@ -531,15 +528,15 @@ fn help_states_the_tutorial_defaults() {
     for (name, expected) in [
         (
             "irnn-mnist",
-            ["tutorial: 200", "tutorial: 40", "tutorial: 0.000001"],
+            ["[default: 200]", "[default: 40]", "[default: 1e-6]"],
         ),
         (
             "elman-mnist",
-            ["tutorial: 3", "tutorial: 64", "tutorial: 0.001"],
+            ["[default: 3]", "[default: 64]", "[default: 0.001]"],
         ),
         (
             "lstm-mnist",
-            ["tutorial: 10", "tutorial: 100", "tutorial: 0.1"],
+            ["[default: 10]", "[default: 100]", "[default: 0.1]"],
         ),
     ] {
         let (code, out) = run(name, &["--help"]);

@@ -4,6 +4,7 @@
 rnn_train::use_mimalloc!();
 
 mod cells;
+mod defaults;
 mod docs;
 mod experiments;
 mod faithful;

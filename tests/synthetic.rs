@@ -554,12 +554,12 @@ fn help_states_the_tutorial_defaults() {
     assert_eq!(code, 0);
     let help = o.stdout();
     for text in [
-        "tutorial: 10",
-        "tutorial: 100",
-        "tutorial: 0.001",
+        "[default: 10]",
+        "[default: 100]",
+        "[default: 0.001]",
         "rnn,lstm,gru",
         "--paper",
-        "T = 150",
+        "--seq-len 150",
         "--seq-len",
         "--train-size",
         "Exit codes",
@@ -574,8 +574,8 @@ fn help_states_the_tutorial_defaults() {
     assert_eq!(code, 0);
     let help = o.stdout();
     for text in [
-        "tutorial: 10",
-        "tutorial: 0.0005",
+        "[default: 10]",
+        "[default: 5e-4]",
         "--bprop-len",
         "[default: 20]",
         "rnn2",

@@ -2,8 +2,9 @@
 //!
 //! * [`cli`], the command line: [`CommonArgs`] (`--backend`, `--epochs`, `--batch-size`,
 //!   `--lr`, `--seed`, `--data-dir`, `--out`, `--resume`, `--limit-train/--limit-test`,
-//!   `--plain`, ...) with each experiment's tutorial defaults ([`TrainingDefaults`]) and the
-//!   flag groups an experiment adds ([`cli::args`]), the value parsers and bounds
+//!   `--plain`, ...) and the flag groups an experiment adds ([`cli::args`]); which flag writes
+//!   which configuration field, declared once per experiment so that every default is the
+//!   configuration's ([`ConfigFlags`], [`ExperimentCli`]); the value parsers and bounds
 //!   ([`cli::value_parsers`], [`cli::limits`]), and [`cli_main`], the `main` of every
 //!   experiment binary ([`cli::entry`]): clear `error:`/`hint:` lines and exit codes
 //!   ([`RunError`], [`exit_code`]) instead of panics;
@@ -62,8 +63,9 @@ pub mod learn;
 pub mod report;
 pub mod run;
 
-pub use cli::args::{AdamArgs, ClipArgs, CommonArgs, NoClipArgs, ShuffleArgs, TrainingDefaults};
-pub use cli::entry::{Parsed, cli_main, parse_from};
+pub use cli::args::{AdamArgs, ClipArgs, CommonArgs, NoClipArgs, ShuffleArgs};
+pub use cli::config_flags::{ConfigFlags, FlagValue};
+pub use cli::entry::{ExperimentCli, Parsed, cli_main, parse_from};
 pub use cli::run_error::{RunError, exit_code};
 pub use device::backend_choice::{BackendChoice, BackendError};
 pub use device::device_probe::device_for;
@@ -79,7 +81,7 @@ pub use report::epoch_record::{EpochRecord, TaskKind};
 pub use report::parameter_list::{ParamTensor, parameter_table, parameter_tensors};
 pub use report::plain_renderer::PlainRenderer;
 pub use report::summary::Summary;
-pub use run::mnist_run::MnistRun;
+pub use run::mnist_run::{MnistConfig, MnistRun, train_mnist_classifier};
 pub use run::run_dir::RunDir;
 pub use run::run_log::RunLog;
 pub use run::session::{ExperimentConfig, Session};

@@ -3,13 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
 use rnn_train::cli::value_parsers::count_up_to;
-use rnn_train::{AdamArgs, ClipArgs, CommonArgs, NoClipArgs, ShuffleArgs};
+use rnn_train::{
+    AdamArgs, ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, NoClipArgs, ShuffleArgs,
+};
 
-use crate::config::{AddingConfig, AddingData, NAME, paper};
-use crate::model::{AdderConfig, Cell};
+use crate::config::{AddingConfig, NAME, paper};
+use crate::model::Cell;
 
 /// The command line (`adding-problem --help`).
 #[derive(Parser, Debug, Clone)]
@@ -21,11 +23,9 @@ use crate::model::{AdderConfig, Cell};
         tutorial: each step holds a uniform value in [0, 1) and a mask bit, two steps are \
         marked, and the network must output the sum of the two marked values. Each network's \
         last hidden state goes through a linear layer to one output; MSE loss, Xavier \
-        initialisation, Adam. Every default is the tutorial's: T = 6, 10 000 training and \
-        1 000 test sequences, batch 100, 10 epochs; the vanilla RNN has 64 hidden units, the \
-        LSTM and the GRU 100. The tutorial reports all three below the 0.1767 MSE of always \
-        predicting 1 (Le et al.'s baseline), the GRU converging fastest, then the LSTM, the \
-        vanilla RNN slowest.\n\n\
+        initialisation, Adam. Every default is the tutorial's. The tutorial reports all three below the 0.1767 \
+        MSE of always predicting 1 (Le et al.'s baseline), the GRU converging fastest, then \
+        the LSTM, the vanilla RNN slowest.\n\n\
         Each network is trained in its own run directory under --out (config.json, \
         metrics.csv, loss.png, checkpoints, model.bpk, summary.json with test_mse); then \
         --out receives comparison.png (MSE histories against the predict-1 baseline) and \
@@ -46,19 +46,18 @@ use crate::model::{AdderConfig, Cell};
     )),
     mut_arg("shuffle", |a| a.help("Shuffle the training set (as the tutorial's NDArrayIter does)")),
     mut_arg("clip_norm", |a| a.help(
-        "Clip the gradient to this global L2 norm over all parameters [default: no clipping, \
-         as the tutorial; with --paper: 1]"
+        "Clip the gradient to this global L2 norm over all parameters (the tutorial does not)"
     )),
+    mut_arg("model", |a| a.long_help(model_help())),
+    mut_arg("hidden", |a| a.help(hidden_help())),
+    mut_arg("paper", |a| a.help(paper_help())),
     mut_arg("no_clip", |a| a.help("Do not clip gradients (to turn off the --paper clipping)")),
 )]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
 
-    /// Networks to train, in order (repeat the flag or separate with commas): rnn (tanh
-    /// Elman), lstm, gru (reset gate before the recurrent matmul, as the tutorial writes it),
-    /// irnn (ReLU Elman with identity recurrent weights) [default: rnn,lstm,gru; with
-    /// --paper: rnn,lstm,gru,irnn].
+    /// Networks to train, in order (repeat the flag or separate with commas).
     #[arg(
         long,
         value_enum,
@@ -69,36 +68,33 @@ pub struct Cli {
     )]
     pub model: Vec<Cell>,
 
-    /// Hidden units of every network [default: the tutorial's, rnn 64, lstm 100, gru 100
-    /// (irnn 100); with --paper: 100].
+    /// Hidden units of every network (the help text lists each network's default).
     #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
     pub hidden: Option<usize>,
 
-    /// Steps per sequence, T [default: 6, the tutorial's; with --paper: 150].
+    /// Steps per sequence, T.
     #[arg(long, value_name = "T", value_parser = at_least_two, help_heading = "Data")]
-    pub seq_len: Option<usize>,
+    pub seq_len: usize,
 
-    /// Training sequences [default: 10000; with --paper: 100000].
+    /// Training sequences.
     #[arg(long, value_name = "N", value_parser = count_up_to(MAX_SAMPLES), help_heading = "Data")]
-    pub train_size: Option<usize>,
+    pub train_size: usize,
 
-    /// Test sequences [default: 1000; with --paper: 10000].
+    /// Test sequences.
     #[arg(long, value_name = "N", value_parser = count_up_to(MAX_SAMPLES), help_heading = "Data")]
-    pub test_size: Option<usize>,
+    pub test_size: usize,
 
     #[command(flatten)]
     pub shuffle: ShuffleArgs,
 
     /// Draw a new order every epoch; the tutorial's NDArrayIter shuffles once and walks
     /// that order every epoch.
-    #[arg(long, value_name = "BOOL", help_heading = "Data", default_value_t = false,
+    #[arg(long, value_name = "BOOL", help_heading = "Data",
           action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub reshuffle: bool,
 
-    /// The long-sequence setting of Le, Jaitly & Hinton (2015): T = 150, 100 hidden units for
-    /// every network, 100000/10000 sequences, gradients clipped to global norm 1, and the
-    /// IRNN added to the comparison; Adam, batch 100 and 10 epochs stay the tutorial's. Any
-    /// explicit flag overrides the preset (e.g. --paper --seq-len 400).
+    /// The long-sequence setting of Le, Jaitly & Hinton (2015) (the help text lists what it
+    /// sets).
     #[arg(long, help_heading = "Model", conflicts_with = "resume")]
     pub paper: bool,
 
@@ -126,6 +122,78 @@ fn at_least_two(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// `--model`'s long help, with the networks each setting trains.
+fn model_help() -> String {
+    let names = |cells: &[Cell]| cells.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
+    format!(
+        "Networks to train, in order (repeat the flag or separate with commas): rnn (tanh \
+         Elman), lstm, gru (reset gate before the recurrent matmul, as the tutorial writes \
+         it), irnn (ReLU Elman with identity recurrent weights) [default: {}; with --paper: \
+         {}]",
+        names(&Cell::TUTORIAL),
+        names(&paper::MODELS)
+    )
+}
+
+/// `--hidden`'s help: each network's default, as the tutorial and the paper give it.
+fn hidden_help() -> String {
+    let tutorial: Vec<String> = Cell::value_variants()
+        .iter()
+        .map(|cell| {
+            format!(
+                "{} {}",
+                cell.name(),
+                AddingConfig::tutorial(*cell).model.hidden
+            )
+        })
+        .collect();
+    format!(
+        "Hidden units of every network [default: the tutorial's, {}; with --paper: {}]",
+        tutorial.join(", "),
+        paper::config(Cell::Rnn).model.hidden
+    )
+}
+
+/// `--paper`'s help, with the flags it amounts to (from the preset's configuration).
+fn paper_help() -> String {
+    let mut sets = Cli::config_flags().differences(
+        &AddingConfig::tutorial(Cell::Rnn),
+        &paper::config(Cell::Rnn),
+    );
+    let models: Vec<&str> = paper::MODELS.iter().map(|m| m.name()).collect();
+    sets.push(format!("--model {}", models.join(",")));
+    format!(
+        "The long-sequence setting of Le, Jaitly & Hinton (2015), the same as {} (the IRNN \
+         joins the comparison; Adam, the batch size and the epochs stay the tutorial's). Any \
+         flag given overrides the preset, e.g. --paper --seq-len 400",
+        sets.join(" ")
+    )
+}
+
+impl ExperimentCli for Cli {
+    type Config = AddingConfig;
+
+    /// The vanilla RNN's run: every network's configuration but the hidden size, which
+    /// `--hidden`'s help lists.
+    fn tutorial() -> AddingConfig {
+        AddingConfig::tutorial(Cell::Rnn)
+    }
+
+    fn config_flags() -> ConfigFlags<AddingConfig> {
+        ConfigFlags::new()
+            .training(|c: &mut AddingConfig| &mut c.training)
+            .adam(|c: &mut AddingConfig| &mut c.optimizer)
+            .flag_without_default("hidden", |c: &mut AddingConfig| &mut c.model.hidden)
+            .flag("seq_len", |c: &mut AddingConfig| &mut c.data.seq_len)
+            .flag("train_size", |c: &mut AddingConfig| &mut c.data.train_size)
+            .flag("test_size", |c: &mut AddingConfig| &mut c.data.test_size)
+    }
+
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+}
+
 impl Cli {
     /// The networks to train, in order.
     pub fn models(&self) -> Vec<Cell> {
@@ -141,40 +209,12 @@ impl Cli {
         models
     }
 
-    /// The configuration of `cell`'s run these flags ask for: the tutorial's values, or the
-    /// paper's with `--paper`, under every flag given explicitly.
-    pub fn config(&self, cell: Cell) -> AddingConfig {
-        let defaults = AddingConfig::new(AdderConfig::tutorial(cell));
-        let preset = |tutorial, paper| if self.paper { paper } else { tutorial };
-        let hidden = self
-            .hidden
-            .unwrap_or(preset(cell.tutorial_hidden(), paper::HIDDEN));
-        let data = AddingData {
-            seq_len: self
-                .seq_len
-                .unwrap_or(preset(defaults.data.seq_len, paper::SEQ_LEN)),
-            train_size: self
-                .train_size
-                .unwrap_or(preset(defaults.data.train_size, paper::TRAIN_SIZE)),
-            test_size: self
-                .test_size
-                .unwrap_or(preset(defaults.data.test_size, paper::TEST_SIZE)),
-        };
-        let mut training = self
-            .common
-            .training(&defaults.training)
-            .with_shuffle(self.shuffle.shuffle)
-            .with_reshuffle(self.reshuffle);
-        let asked = self
-            .clip
-            .clip_norm
-            .or(self.paper.then_some(paper::CLIP_NORM));
-        training.clip_norm = self.no_clip.clip_norm(asked);
-        AddingConfig {
-            model: AdderConfig::new(cell, hidden),
-            data,
-            optimizer: self.adam.config(),
-            training,
+    /// `cell`'s run before the flags typed: the tutorial's, or the paper's with `--paper`.
+    pub fn preset(&self, cell: Cell) -> AddingConfig {
+        if self.paper {
+            paper::config(cell)
+        } else {
+            AddingConfig::tutorial(cell)
         }
     }
 }

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, check_count};
 use rnn_train::{ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
 
-use crate::model::AdderConfig;
+use crate::model::{AdderConfig, Cell};
 
 /// The binary's name and the run directory's parent (`runs/adding-problem/`).
 pub const NAME: &str = "adding-problem";
@@ -39,6 +39,13 @@ pub struct AddingConfig {
     /// `NDArrayIter(shuffle=True)` shuffles in its constructor, and its `reset()` rewinds).
     #[config(default = "TrainingConfig::new(10, 100, 1e-3).with_reshuffle(false)")]
     pub training: TrainingConfig,
+}
+
+impl AddingConfig {
+    /// `cell`'s run as the tutorial sets it up.
+    pub fn tutorial(cell: Cell) -> Self {
+        AddingConfig::new(AdderConfig::tutorial(cell))
+    }
 }
 
 impl ExperimentConfig for AddingConfig {
@@ -95,7 +102,8 @@ impl ExperimentConfig for AddingConfig {
 /// * Everything else stays the tutorial's (Adam lr 1e-3, batch 100, 10 epochs), so the two
 ///   settings differ only in what the paper changes.
 pub mod paper {
-    use crate::model::Cell;
+    use super::{AddingConfig, AddingData};
+    use crate::model::{AdderConfig, Cell};
 
     /// Steps per sequence.
     pub const SEQ_LEN: usize = 150;
@@ -109,4 +117,16 @@ pub mod paper {
     pub const CLIP_NORM: f64 = 1.0;
     /// The networks compared.
     pub const MODELS: [Cell; 4] = [Cell::Rnn, Cell::Lstm, Cell::Gru, Cell::Irnn];
+
+    /// `cell`'s run in this setting: the tutorial's, with the values above.
+    pub fn config(cell: Cell) -> AddingConfig {
+        let mut config = AddingConfig::tutorial(cell);
+        config.model = AdderConfig::new(cell, HIDDEN);
+        config.data = AddingData::new()
+            .with_seq_len(SEQ_LEN)
+            .with_train_size(TRAIN_SIZE)
+            .with_test_size(TEST_SIZE);
+        config.training.clip_norm = Some(CLIP_NORM);
+        config
+    }
 }

@@ -14,19 +14,17 @@ use std::ffi::OsString;
 use rnn_data::{AddingBatcher, AddingProblem};
 use rnn_train::{
     CommonArgs, Comparison, Console, EpochRecord, Fit, Member, Outcome, Parsed, RunError, Session,
-    Summary, TrainingDefaults, train_regressor,
+    Summary, train_regressor,
 };
 
 use crate::cli::Cli;
 use crate::comparison_table::{self, AddingResults};
 use crate::config::{AddingConfig, NAME};
-use crate::model::{Adder, AdderConfig, Cell};
+use crate::model::Adder;
 
 /// `main`: parse, run, report (see [`rnn_train::cli_main`]); returns the exit code.
 pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -> i32 {
-    let defaults =
-        TrainingDefaults::of(&AddingConfig::new(AdderConfig::tutorial(Cell::Rnn)).training);
-    rnn_train::cli_main::<Cli, _, _>(argv, &defaults, console, |parsed, console| {
+    rnn_train::cli_main::<Cli, _, _>(argv, console, |parsed, console| {
         run(parsed, console).map(|_| ())
     })
 }
@@ -34,21 +32,22 @@ pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -
 /// Trains every network with parsed flags (or continues an interrupted comparison), then
 /// writes and prints the comparison. Returns the finished runs, in training order.
 pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Vec<Member<AddingConfig>>, RunError> {
-    // A flag whose name differs from the configuration field it sets.
-    let Parsed { args, explicit } = parsed.flag_sets("no_clip", "clip_norm");
+    let (args, explicit) = (&parsed.args, &parsed.explicit);
+    // Each network's run: its preset (the tutorial's or the paper's) under the flags typed.
+    let config = |cell| parsed.config_from(args.preset(cell));
 
     // 1. The plan: one configuration per network (read back by --resume OUT).
     let comparison = Comparison::open::<AddingResults>(NAME, "network", &args.common, || {
-        args.models().into_iter().map(|m| args.config(m)).collect()
+        args.models().into_iter().map(config).collect()
     })?;
 
     // 2.-4. Data, model and training, once per network.
     let runs = comparison.run(
         &args.common,
-        &explicit,
+        explicit,
         |config| config.model.cell.name().to_string(),
-        |planned| args.config(planned.model.cell),
-        |common, requested| train_one(common, requested, &explicit, console),
+        |planned| config(planned.model.cell),
+        |common, requested| train_one(common, requested, explicit, console),
         console,
     )?;
 

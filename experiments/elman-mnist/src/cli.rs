@@ -3,10 +3,9 @@
 use clap::Parser;
 use rnn_train::cli::limits::{MAX_HIDDEN, MAX_LAYERS};
 use rnn_train::cli::value_parsers::count_up_to;
-use rnn_train::{ClipArgs, CommonArgs, ShuffleArgs};
+use rnn_train::{ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, ShuffleArgs};
 
 use crate::config::{ElmanMnistConfig, NAME};
-use crate::model::ElmanClassifierConfig;
 
 /// The command line (`elman-mnist --help`).
 #[derive(Parser, Debug, Clone)]
@@ -28,13 +27,11 @@ pub struct Cli {
     pub common: CommonArgs,
 
     /// Hidden units per layer.
-    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model",
-          default_value_t = ElmanClassifierConfig::new().hidden)]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
     pub hidden: usize,
 
     /// Stacked Elman layers.
-    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_LAYERS), help_heading = "Model",
-          default_value_t = ElmanClassifierConfig::new().layers)]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_LAYERS), help_heading = "Model")]
     pub layers: usize,
 
     #[command(flatten)]
@@ -44,21 +41,21 @@ pub struct Cli {
     pub clip: ClipArgs,
 }
 
-impl Cli {
-    /// The configuration these flags ask for.
-    pub fn config(&self) -> ElmanMnistConfig {
-        let defaults = ElmanMnistConfig::new();
-        let training = self
-            .common
-            .training(&defaults.training)
-            .with_shuffle(self.shuffle.shuffle)
-            .with_clip_norm(self.clip.clip_norm);
-        ElmanMnistConfig {
-            model: ElmanClassifierConfig::new()
-                .with_hidden(self.hidden)
-                .with_layers(self.layers),
-            training,
-            ..defaults
-        }
+impl ExperimentCli for Cli {
+    type Config = ElmanMnistConfig;
+
+    fn tutorial() -> ElmanMnistConfig {
+        ElmanMnistConfig::new()
+    }
+
+    fn config_flags() -> ConfigFlags<ElmanMnistConfig> {
+        ConfigFlags::new()
+            .training(|c: &mut ElmanMnistConfig| &mut c.training)
+            .flag("hidden", |c: &mut ElmanMnistConfig| &mut c.model.hidden)
+            .flag("layers", |c: &mut ElmanMnistConfig| &mut c.model.layers)
+    }
+
+    fn common(&self) -> &CommonArgs {
+        &self.common
     }
 }

@@ -2,9 +2,9 @@
 //! defines a run.
 
 use burn::prelude::*;
-use rnn_data::{Normalisation, SequenceView};
+use rnn_data::{MnistSequenceBatcher, Normalisation, SequenceView};
 use rnn_train::cli::limits::{MAX_HIDDEN, MAX_LAYERS, check_count};
-use rnn_train::{ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
+use rnn_train::{ExperimentConfig, MnistConfig, OptimizerConfig, RunError, TrainingConfig};
 
 use crate::model::ElmanClassifierConfig;
 
@@ -29,6 +29,16 @@ pub struct ElmanMnistConfig {
     /// 3 epochs of shuffled batches of 64 at lr 1e-3.
     #[config(default = "TrainingConfig::new(3, 64, 1e-3)")]
     pub training: TrainingConfig,
+}
+
+impl MnistConfig for ElmanMnistConfig {
+    fn batcher(&self) -> MnistSequenceBatcher {
+        MnistSequenceBatcher::new(self.view, self.normalisation)
+    }
+
+    fn optimizer(&self) -> &OptimizerConfig {
+        &self.optimizer
+    }
 }
 
 impl ExperimentConfig for ElmanMnistConfig {

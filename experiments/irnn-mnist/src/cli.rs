@@ -4,19 +4,19 @@ use clap::Parser;
 use rnn_data::{Normalisation, SequenceView};
 use rnn_train::cli::limits::MAX_HIDDEN;
 use rnn_train::cli::value_parsers::{count_up_to, finite_up_to, positive_up_to};
-use rnn_train::{AdamArgs, ClipArgs, ClipScope, CommonArgs, NoClipArgs, ShuffleArgs};
+use rnn_train::{
+    AdamArgs, ClipArgs, ClipScope, CommonArgs, ConfigFlags, ExperimentCli, NoClipArgs, ShuffleArgs,
+};
 
 use crate::config::{IrnnMnistConfig, NAME};
-use crate::model::IrnnClassifierConfig;
 
 /// The command line (`irnn-mnist --help`).
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = NAME,
-    mut_arg("epsilon", |a| a.default_value("1e-6").help("Adam's epsilon, added to the denominator (NeoML's default)")),
-    mut_arg("epsilon_form", |a| a.default_value("uncorrected")),
+    mut_arg("epsilon", |a| a.help("Adam's epsilon, added to the denominator (NeoML's default)")),
     mut_arg("shuffle", |a| a.help("Reshuffle the training set every epoch (the tutorial walks it in file order)")),
-    mut_arg("clip_norm", |a| a.default_value("1").help("Clip the gradient to this L2 norm (each layer's, see --clip-scope)")),
+    mut_arg("clip_norm", |a| a.help("Clip the gradient to this L2 norm (each layer's, see --clip-scope)")),
 
     version,
     about = "IRNN on pixel-by-pixel MNIST (the NeoML IRNN tutorial; Le, Jaitly & Hinton 2015)",
@@ -32,28 +32,20 @@ pub struct Cli {
     pub common: CommonArgs,
 
     /// Hidden units of the IRNN.
-    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model",
-          default_value_t = IrnnClassifierConfig::new().hidden)]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
     pub hidden: usize,
 
     /// The recurrent matrix starts as SCALE times the identity (between -100 and 100).
-    #[arg(long, value_name = "SCALE", value_parser = finite_up_to(100.0), help_heading = "Model",
-          default_value_t = IrnnClassifierConfig::new().identity_scale)]
+    #[arg(long, value_name = "SCALE", value_parser = finite_up_to(100.0), help_heading = "Model")]
     pub identity_scale: f64,
 
     /// Standard deviation of the normal input weights (at most 100).
-    #[arg(long, value_name = "STD", value_parser = positive_up_to(100.0), help_heading = "Model",
-          default_value_t = IrnnClassifierConfig::new().input_std)]
+    #[arg(long, value_name = "STD", value_parser = positive_up_to(100.0), help_heading = "Model")]
     pub input_std: f64,
 
     /// Sequence view: pixel (784 steps of 1, the tutorial), row (28 steps of 28), or
     /// permuted-pixel (784 pixels in a fixed random order).
-    #[arg(
-        long,
-        value_name = "VIEW",
-        help_heading = "Data",
-        default_value = "pixel"
-    )]
+    #[arg(long, value_name = "VIEW", help_heading = "Data")]
     pub view: SequenceView,
 
     /// Permuted pixel-by-pixel MNIST: short for --view permuted-pixel (the paper's harder
@@ -61,19 +53,20 @@ pub struct Cli {
     #[arg(long, help_heading = "Data", conflicts_with = "view")]
     pub permuted: bool,
 
-    /// Seed of --permuted's pixel permutation [default: 0] (saved in config.json as the
-    /// view `permuted-pixel:N`; the same seed gives the same permutation on every machine;
+    /// Seed of --permuted's pixel permutation (saved in config.json as the view
+    /// `permuted-pixel:N`; the same seed gives the same permutation on every machine;
     /// `--view permuted-pixel:N` says the same).
-    #[arg(long, value_name = "N", help_heading = "Data", requires = "permuted")]
-    pub permutation_seed: Option<u64>,
-
-    /// Pixel scaling: irnn-tutorial ((255 - x) * 2 / 255 - 1) or unit-range (x / 255).
     #[arg(
         long,
-        value_name = "NAME",
+        value_name = "N",
         help_heading = "Data",
-        default_value = "irnn-tutorial"
+        requires = "permuted",
+        default_value_t = 0
     )]
+    pub permutation_seed: u64,
+
+    /// Pixel scaling: irnn-tutorial ((255 - x) * 2 / 255 - 1) or unit-range (x / 255).
+    #[arg(long, value_name = "NAME", help_heading = "Data")]
     pub normalisation: Normalisation,
 
     #[command(flatten)]
@@ -85,8 +78,7 @@ pub struct Cli {
     /// What --clip-norm bounds: each layer's gradient by itself (layer: NeoML's solver, whose
     /// layers here are the IRNN's input and recurrent fully-connected layers and the output
     /// layer) or all parameters' together (global: PyTorch's clip_grad_norm_).
-    #[arg(long, value_name = "SCOPE", value_enum, help_heading = "Optimiser",
-          default_value_t = ClipScope::Layer)]
+    #[arg(long, value_name = "SCOPE", value_enum, help_heading = "Optimiser")]
     pub clip_scope: ClipScope,
 
     #[command(flatten)]
@@ -96,32 +88,37 @@ pub struct Cli {
     pub adam: AdamArgs,
 }
 
-impl Cli {
-    /// The configuration these flags ask for.
-    pub fn config(&self) -> IrnnMnistConfig {
-        let defaults = IrnnMnistConfig::new();
-        let view = if self.permuted {
-            SequenceView::PermutedPixel {
-                seed: self.permutation_seed.unwrap_or(0),
-            }
-        } else {
-            self.view
-        };
-        let mut training = self
-            .common
-            .training(&defaults.training)
-            .with_shuffle(self.shuffle.shuffle);
-        training.clip_norm = self.no_clip.clip_norm(self.clip.clip_norm);
-        training.clip_scope = self.clip_scope;
-        IrnnMnistConfig {
-            model: IrnnClassifierConfig::new()
-                .with_hidden(self.hidden)
-                .with_identity_scale(self.identity_scale)
-                .with_input_std(self.input_std),
-            view,
-            normalisation: self.normalisation,
-            optimizer: self.adam.config(),
-            training,
-        }
+impl ExperimentCli for Cli {
+    type Config = IrnnMnistConfig;
+
+    fn tutorial() -> IrnnMnistConfig {
+        IrnnMnistConfig::new()
+    }
+
+    fn config_flags() -> ConfigFlags<IrnnMnistConfig> {
+        ConfigFlags::new()
+            .training(|c: &mut IrnnMnistConfig| &mut c.training)
+            .adam(|c: &mut IrnnMnistConfig| &mut c.optimizer)
+            .flag("hidden", |c: &mut IrnnMnistConfig| &mut c.model.hidden)
+            .flag("identity_scale", |c: &mut IrnnMnistConfig| {
+                &mut c.model.identity_scale
+            })
+            .flag("input_std", |c: &mut IrnnMnistConfig| {
+                &mut c.model.input_std
+            })
+            .flag("view", |c: &mut IrnnMnistConfig| &mut c.view)
+            .switch("permuted", "view", |c: &mut IrnnMnistConfig, matches| {
+                let seed = matches.get_one::<u64>("permutation_seed").copied();
+                c.view = SequenceView::PermutedPixel {
+                    seed: seed.unwrap_or_default(),
+                };
+            })
+            .flag("normalisation", |c: &mut IrnnMnistConfig| {
+                &mut c.normalisation
+            })
+    }
+
+    fn common(&self) -> &CommonArgs {
+        &self.common
     }
 }

@@ -2,10 +2,11 @@
 //! defines a run.
 
 use burn::prelude::*;
-use rnn_data::{Normalisation, SequenceView};
+use rnn_data::{MnistSequenceBatcher, Normalisation, SequenceView};
 use rnn_train::cli::limits::{MAX_HIDDEN, check_count};
 use rnn_train::{
-    ClipScope, EpsilonForm, ExperimentConfig, OptimizerConfig, RunError, TrainingConfig,
+    ClipScope, EpsilonForm, ExperimentConfig, MnistConfig, OptimizerConfig, RunError,
+    TrainingConfig,
 };
 
 use crate::model::IrnnClassifierConfig;
@@ -37,6 +38,16 @@ pub struct IrnnMnistConfig {
         default = "TrainingConfig::new(200, 40, 1e-6).with_shuffle(false).with_clip_norm(Some(1.0)).with_clip_scope(ClipScope::Layer)"
     )]
     pub training: TrainingConfig,
+}
+
+impl MnistConfig for IrnnMnistConfig {
+    fn batcher(&self) -> MnistSequenceBatcher {
+        MnistSequenceBatcher::new(self.view, self.normalisation)
+    }
+
+    fn optimizer(&self) -> &OptimizerConfig {
+        &self.optimizer
+    }
 }
 
 impl ExperimentConfig for IrnnMnistConfig {

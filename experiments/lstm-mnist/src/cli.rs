@@ -4,10 +4,9 @@
 use clap::{Parser, Subcommand};
 use rnn_train::cli::limits::MAX_HIDDEN;
 use rnn_train::cli::value_parsers::{count_up_to, decay_rate};
-use rnn_train::{ClipArgs, CommonArgs, OptimizerConfig, ShuffleArgs};
+use rnn_train::{ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, ShuffleArgs};
 
 use crate::config::{LstmMnistConfig, NAME};
-use crate::model::LstmClassifierConfig;
 use crate::show::ShowArgs;
 
 /// The command line (`lstm-mnist --help`, `lstm-mnist show --help`).
@@ -33,8 +32,7 @@ pub struct Cli {
     pub common: CommonArgs,
 
     /// Hidden (and cell) state size of the LSTM.
-    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model",
-          default_value_t = LstmClassifierConfig::new().hidden)]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
     pub hidden: usize,
 
     #[command(flatten)]
@@ -60,22 +58,21 @@ pub enum Command {
     Show(ShowArgs),
 }
 
-impl Cli {
-    /// The configuration these flags ask for.
-    pub fn config(&self) -> LstmMnistConfig {
-        let defaults = LstmMnistConfig::new();
-        let training = self
-            .common
-            .training(&defaults.training)
-            .with_shuffle(self.shuffle.shuffle)
-            .with_clip_norm(self.clip.clip_norm);
-        LstmMnistConfig {
-            model: LstmClassifierConfig::new().with_hidden(self.hidden),
-            optimizer: OptimizerConfig::Sgd {
-                momentum: self.momentum,
-            },
-            training,
-            ..defaults
-        }
+impl ExperimentCli for Cli {
+    type Config = LstmMnistConfig;
+
+    fn tutorial() -> LstmMnistConfig {
+        LstmMnistConfig::new()
+    }
+
+    fn config_flags() -> ConfigFlags<LstmMnistConfig> {
+        ConfigFlags::new()
+            .training(|c: &mut LstmMnistConfig| &mut c.training)
+            .sgd(|c: &mut LstmMnistConfig| &mut c.optimizer)
+            .flag("hidden", |c: &mut LstmMnistConfig| &mut c.model.hidden)
+    }
+
+    fn common(&self) -> &CommonArgs {
+        &self.common
     }
 }

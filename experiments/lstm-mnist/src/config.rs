@@ -2,9 +2,9 @@
 //! defines a run.
 
 use burn::prelude::*;
-use rnn_data::{Normalisation, SequenceView};
+use rnn_data::{MnistSequenceBatcher, Normalisation, SequenceView};
 use rnn_train::cli::limits::{MAX_HIDDEN, check_count};
-use rnn_train::{ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
+use rnn_train::{ExperimentConfig, MnistConfig, OptimizerConfig, RunError, TrainingConfig};
 
 use crate::model::LstmClassifierConfig;
 
@@ -29,6 +29,16 @@ pub struct LstmMnistConfig {
     /// 10 epochs of shuffled batches of 100 at lr 0.1.
     #[config(default = "TrainingConfig::new(10, 100, 0.1)")]
     pub training: TrainingConfig,
+}
+
+impl MnistConfig for LstmMnistConfig {
+    fn batcher(&self) -> MnistSequenceBatcher {
+        MnistSequenceBatcher::new(self.view, self.normalisation)
+    }
+
+    fn optimizer(&self) -> &OptimizerConfig {
+        &self.optimizer
+    }
 }
 
 impl ExperimentConfig for LstmMnistConfig {

@@ -4,11 +4,11 @@
 use clap::{Parser, Subcommand};
 use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
 use rnn_train::cli::value_parsers::count_up_to;
-use rnn_train::{AdamArgs, ClipArgs, CommonArgs};
+use rnn_train::{AdamArgs, ClipArgs, CommonArgs, ConfigFlags, ExperimentCli};
 
 use crate::config::{NAME, SimpleSequenceConfig};
 use crate::generate::GenerateArgs;
-use crate::model::{Arch, LanguageModelConfig};
+use crate::model::Arch;
 
 /// The command line (`simple-sequence --help`, `simple-sequence generate --help`).
 #[derive(Parser, Debug, Clone)]
@@ -16,7 +16,6 @@ use crate::model::{Arch, LanguageModelConfig};
     name = NAME,
     version,
     args_conflicts_with_subcommands = true,
-    mut_arg("epsilon_form", |a| a.default_value("uncorrected")),
     about = "Next-token prediction on the counting sequence with truncated BPTT (the Chainer \
         simple-sequence RNN tutorial)",
     long_about = "Next-token prediction on the counting sequence 1 2 2 3 3 3 4 4 4 4 ... (each i \
@@ -26,8 +25,7 @@ use crate::model::{Arch, LanguageModelConfig};
         update runs --bprop-len steps forward from the carried hidden state, takes one \
         backward pass of the summed loss, then detaches the state and keeps it for the next \
         window. Validation reads the sequence once from a reset state. Every default is the \
-        tutorial's (architecture rnn, 100 units, window 20, 10 cursors, 10 epochs, Adam \
-        alpha 5e-4); it reports validation accuracy 1.0 after 10 epochs.\n\n\
+        tutorial's; it reports validation accuracy 1.0 after its 10 epochs.\n\n\
         Writes config.json, metrics.csv, loss.png and accuracy.png, a snapshot every epoch \
         (checkpoint/: model, optimiser, and the stream position with the carried state, so \
         --resume continues exactly), model.bpk and summary.json (test_accuracy = the final \
@@ -53,40 +51,29 @@ pub struct Cli {
     /// over [input, state] whose halves are the output and the next state; lstm (RNNForLM):
     /// embedding -> dropout -> 2-layer LSTM with dropout between and after the layers ->
     /// linear, every parameter ~ U(-0.1, 0.1).
-    #[arg(
-        long,
-        value_enum,
-        value_name = "ARCH",
-        help_heading = "Model",
-        default_value = "rnn"
-    )]
+    #[arg(long, value_enum, value_name = "ARCH", help_heading = "Model")]
     pub arch: Arch,
 
     /// Units of the embedding and of every recurrent layer.
-    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model",
-          default_value_t = LanguageModelConfig::new().units)]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
     pub units: usize,
 
     /// Dropout ratio of --arch lstm (Chainer's F.dropout default); the Elman architectures use
     /// none.
-    #[arg(long, value_name = "P", value_parser = probability, help_heading = "Model",
-          default_value_t = LanguageModelConfig::new().dropout)]
+    #[arg(long, value_name = "P", value_parser = probability, help_heading = "Model")]
     pub dropout: f64,
 
     /// Steps per truncated-BPTT window: forward this many steps, one backward, detach the
     /// state (the tutorial's --bproplen).
-    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_STEPS), help_heading = "Training",
-          default_value_t = SimpleSequenceConfig::new().bprop_len)]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_STEPS), help_heading = "Training")]
     pub bprop_len: usize,
 
     /// Vocabulary size: the sequence counts with tokens 1 ..= N-1 (token 0 never occurs).
-    #[arg(long, value_name = "N", value_parser = vocabulary, help_heading = "Data",
-          default_value_t = LanguageModelConfig::new().n_vocab)]
+    #[arg(long, value_name = "N", value_parser = vocabulary, help_heading = "Data")]
     pub n_vocab: usize,
 
     /// Repetitions of the counting cycle in the stream (4500 tokens at the defaults).
-    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_SAMPLES), help_heading = "Data",
-          default_value_t = SimpleSequenceConfig::new().repeat)]
+    #[arg(long, value_name = "N", value_parser = count_up_to(MAX_SAMPLES), help_heading = "Data")]
     pub repeat: usize,
 
     #[command(flatten)]
@@ -131,24 +118,30 @@ fn vocabulary(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
-impl Cli {
-    /// The configuration these flags ask for.
-    pub fn config(&self) -> SimpleSequenceConfig {
-        let defaults = SimpleSequenceConfig::new();
-        let training = self
-            .common
-            .training(&defaults.training)
-            .with_clip_norm(self.clip.clip_norm);
-        SimpleSequenceConfig {
-            model: LanguageModelConfig::new()
-                .with_arch(self.arch)
-                .with_units(self.units)
-                .with_dropout(self.dropout)
-                .with_n_vocab(self.n_vocab),
-            repeat: self.repeat,
-            bprop_len: self.bprop_len,
-            optimizer: self.adam.config(),
-            training,
-        }
+impl ExperimentCli for Cli {
+    type Config = SimpleSequenceConfig;
+
+    fn tutorial() -> SimpleSequenceConfig {
+        SimpleSequenceConfig::new()
+    }
+
+    fn config_flags() -> ConfigFlags<SimpleSequenceConfig> {
+        ConfigFlags::new()
+            .training(|c: &mut SimpleSequenceConfig| &mut c.training)
+            .adam(|c: &mut SimpleSequenceConfig| &mut c.optimizer)
+            .flag("arch", |c: &mut SimpleSequenceConfig| &mut c.model.arch)
+            .flag("units", |c: &mut SimpleSequenceConfig| &mut c.model.units)
+            .flag("dropout", |c: &mut SimpleSequenceConfig| {
+                &mut c.model.dropout
+            })
+            .flag("bprop_len", |c: &mut SimpleSequenceConfig| &mut c.bprop_len)
+            .flag("n_vocab", |c: &mut SimpleSequenceConfig| {
+                &mut c.model.n_vocab
+            })
+            .flag("repeat", |c: &mut SimpleSequenceConfig| &mut c.repeat)
+    }
+
+    fn common(&self) -> &CommonArgs {
+        &self.common
     }
 }

@@ -30,6 +30,8 @@ pub enum Arch {
     Lstm,
 }
 
+rnn_train::value_enum_flag!(Arch);
+
 /// A next-token model.
 #[derive(Config, Debug)]
 pub struct LanguageModelConfig {

@@ -5,17 +5,16 @@ use std::ffi::OsString;
 
 use rnn_data::{TbpttIterator, counting_sequence};
 use rnn_train::learn::truncated_bptt::tbptt_fit;
-use rnn_train::{Console, Outcome, Parsed, RunError, Session, TrainingDefaults, train_classifier};
+use rnn_train::{Console, Outcome, Parsed, RunError, Session, train_classifier};
 
 use crate::cli::{Cli, Command};
-use crate::config::{NAME, SimpleSequenceConfig};
+use crate::config::NAME;
 use crate::model::LanguageModel;
 
 /// `main`: parse, train (or `generate`), report (see [`rnn_train::cli_main`]); returns the
 /// exit code.
 pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -> i32 {
-    let defaults = TrainingDefaults::of(&SimpleSequenceConfig::new().training);
-    rnn_train::cli_main::<Cli, _, _>(argv, &defaults, console, |parsed, console| {
+    rnn_train::cli_main::<Cli, _, _>(argv, console, |parsed, console| {
         match &parsed.args.command {
             Some(Command::Generate(generate)) => crate::generate::generate(generate, console),
             None => run(parsed, console).map(|_| ()),
@@ -25,8 +24,14 @@ pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -
 
 /// Trains with parsed flags.
 pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LanguageModel>, RunError> {
-    let Parsed { args, explicit } = parsed;
-    let (session, config) = Session::start(NAME, &args.common, args.config(), &explicit, console)?;
+    let requested = parsed.config();
+    let (session, config) = Session::start(
+        NAME,
+        &parsed.args.common,
+        requested,
+        &parsed.explicit,
+        console,
+    )?;
 
     // 2. Data: the counting sequence, read by `batch_size` cursors in windows of
     // `bprop_len` steps. The tutorial validates on a second copy of the same sequence.

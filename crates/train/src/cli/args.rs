@@ -1,7 +1,11 @@
 //! The flags every experiment binary shares: [`CommonArgs`], flattened into each experiment's
-//! clap parser, with the tutorial's values of `--epochs`, `--batch-size` and `--lr`
-//! ([`TrainingDefaults`]), and the groups of flags an experiment adds when it offers them
-//! (Adam's hyper-parameters, `--shuffle`, `--clip-norm`, `--no-clip`).
+//! clap parser, and the groups of flags an experiment adds when it offers them (Adam's
+//! hyper-parameters, `--shuffle`, `--clip-norm`, `--no-clip`).
+//!
+//! The flags that set a field of the run's configuration carry no default here: the default
+//! is the experiment's configuration's, filled in before parsing
+//! ([`ConfigFlags`](crate::cli::config_flags::ConfigFlags)), so `--help` shows the tutorial's
+//! value and the value is written in one place.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,18 +21,19 @@ use crate::cli::value_parsers::{
     recurrence,
 };
 use crate::device::backend_choice::BackendChoice;
-use crate::learn::optimizer::{EpsilonForm, OptimizerConfig};
-use crate::learn::training_config::TrainingConfig;
+use crate::learn::optimizer::EpsilonForm;
 
-/// Flags shared by every experiment. `--epochs`, `--batch-size` and `--lr` have no default
-/// here: each experiment supplies its tutorial's values ([`TrainingDefaults`]), which `--help`
-/// then shows.
+/// Flags shared by every experiment. `--backend`, `--epochs`, `--batch-size`, `--lr`,
+/// `--seed` and `--limit-train/--limit-test` set the experiment's training configuration and
+/// take their defaults from it
+/// ([`ConfigFlags::training`](crate::cli::config_flags::ConfigFlags::training)); the others
+/// say how and where a run happens, not what it is.
 #[derive(Args, Debug, Clone, PartialEq)]
 pub struct CommonArgs {
     /// Backend: flex (pure-Rust CPU, the fastest CPU backend here), ndarray (CPU, deprecated
     /// by Burn), wgpu (GPU through Vulkan/Metal/DX12/OpenGL), cuda (NVIDIA; build with
     /// --features cuda).
-    #[arg(long, value_enum, default_value_t = BackendChoice::Flex, help_heading = "Run")]
+    #[arg(long, value_enum, help_heading = "Run")]
     pub backend: BackendChoice,
 
     /// Each layer's time loop: fused (one kernel per layer and pass: the CPU kernel on flex,
@@ -51,24 +56,19 @@ pub struct CommonArgs {
 
     /// Passes over the training set (at most 1000000).
     #[arg(long, value_name = "N", value_parser = epochs, help_heading = "Training")]
-    pub epochs: Option<usize>,
+    pub epochs: usize,
 
     /// Samples per optimisation step (at most 10000000).
     #[arg(long, value_name = "N", value_parser = count_up_to(MAX_SAMPLES), help_heading = "Training")]
-    pub batch_size: Option<usize>,
+    pub batch_size: usize,
 
     /// Learning rate (constant).
     #[arg(long, value_name = "LR", value_parser = positive_up_to(MAX_LR), help_heading = "Training")]
-    pub lr: Option<f64>,
+    pub lr: f64,
 
     /// Seed of the weight initialisation and of the per-epoch data shuffling; the same seed
     /// gives the same run.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 42,
-        help_heading = "Training"
-    )]
+    #[arg(long, value_name = "N", help_heading = "Training")]
     pub seed: u64,
 
     /// Directory holding the four MNIST IDX files (raw or .gz); the only place searched when
@@ -118,53 +118,7 @@ pub struct CommonArgs {
     pub plain: bool,
 }
 
-/// The tutorial's values of the shared flags, shown by `--help` and used when a flag is
-/// absent.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TrainingDefaults {
-    /// `--epochs`.
-    pub epochs: usize,
-    /// `--batch-size`.
-    pub batch_size: usize,
-    /// `--lr`.
-    pub lr: f64,
-    /// `--shuffle`, for experiments that offer it ([`ShuffleArgs`]).
-    pub shuffle: bool,
-}
-
-impl TrainingDefaults {
-    /// The defaults a tutorial's [`TrainingConfig`] holds.
-    pub fn of(config: &TrainingConfig) -> Self {
-        TrainingDefaults {
-            epochs: config.epochs,
-            batch_size: config.batch_size,
-            lr: config.lr,
-            shuffle: config.shuffle,
-        }
-    }
-}
-
 impl CommonArgs {
-    /// The training settings these flags ask for, on top of the experiment's `defaults`
-    /// (which hold the tutorial's values for everything else, e.g. `shuffle`, `clip_norm`).
-    pub fn training(&self, defaults: &TrainingConfig) -> TrainingConfig {
-        let mut config = defaults.clone();
-        config.backend = self.backend;
-        config.seed = self.seed;
-        if let Some(e) = self.epochs {
-            config.epochs = e;
-        }
-        if let Some(b) = self.batch_size {
-            config.batch_size = b;
-        }
-        if let Some(lr) = self.lr {
-            config.lr = lr;
-        }
-        config.limit_train = self.limit_train.or(defaults.limit_train);
-        config.limit_test = self.limit_test.or(defaults.limit_test);
-        config
-    }
-
     /// Where to find MNIST. With `--data-dir DIR`: DIR only; when it lacks the files they are
     /// downloaded into it (unless `--offline`), and no other directory is ever read instead.
     /// Without it: `$MNIST_DIR`, then the cache, then a download into the cache (unless
@@ -181,9 +135,9 @@ impl CommonArgs {
     }
 }
 
-/// Adam's hyper-parameters as flags, shared by every experiment that trains with Adam.
-/// The defaults are Adam's usual ones (and PyTorch's, Chainer's and MinPy's); an experiment
-/// whose tutorial differs changes a default with clap's `mut_arg`.
+/// Adam's hyper-parameters as flags, shared by every experiment that trains with Adam. Their
+/// defaults are the experiment's optimiser configuration's
+/// ([`ConfigFlags::adam`](crate::cli::config_flags::ConfigFlags::adam)).
 #[derive(Args, Debug, Clone)]
 pub struct AdamArgs {
     /// Adam's first-moment decay, in [0, 1).
@@ -191,8 +145,7 @@ pub struct AdamArgs {
         long,
         value_name = "B1",
         value_parser = decay_rate,
-        help_heading = "Optimiser",
-        default_value_t = 0.9
+        help_heading = "Optimiser"
     )]
     pub beta1: f32,
 
@@ -201,8 +154,7 @@ pub struct AdamArgs {
         long,
         value_name = "B2",
         value_parser = decay_rate,
-        help_heading = "Optimiser",
-        default_value_t = 0.999
+        help_heading = "Optimiser"
     )]
     pub beta2: f32,
 
@@ -211,73 +163,43 @@ pub struct AdamArgs {
         long,
         value_name = "EPS",
         value_parser = positive_f32,
-        help_heading = "Optimiser",
-        default_value_t = 1e-8
+        help_heading = "Optimiser"
     )]
     pub epsilon: f32,
 
     /// Which second moment epsilon is added to: corrected (m̂ / (sqrt(v̂) + eps): PyTorch,
     /// MinPy, Burn) or uncorrected (sqrt(1 - b2^t) / (1 - b1^t) · m / (sqrt(v) + eps): NeoML,
     /// Chainer).
-    #[arg(
-        long,
-        value_name = "FORM",
-        value_enum,
-        help_heading = "Optimiser",
-        default_value_t = EpsilonForm::Corrected
-    )]
+    #[arg(long, value_name = "FORM", value_enum, help_heading = "Optimiser")]
     pub epsilon_form: EpsilonForm,
 }
 
-impl AdamArgs {
-    /// The flag names, for checks of which optimiser flags a user typed.
-    pub const IDS: [&'static str; 4] = ["beta1", "beta2", "epsilon", "epsilon_form"];
-
-    pub fn config(&self) -> OptimizerConfig {
-        OptimizerConfig::Adam {
-            beta1: self.beta1,
-            beta2: self.beta2,
-            epsilon: self.epsilon,
-            epsilon_form: self.epsilon_form,
-        }
-    }
-}
-
 /// `--shuffle`, for the experiments whose data can be shuffled. Its default is the
-/// experiment's ([`TrainingDefaults::shuffle`], filled in by [`crate::cli::entry::command`]);
-/// an experiment whose tutorial says something else about it changes the help with clap's
-/// `mut_arg`.
+/// experiment's configuration's; an experiment whose tutorial says something else about it
+/// changes the help with clap's `mut_arg`.
 #[derive(Args, Debug, Clone)]
 pub struct ShuffleArgs {
     /// Reshuffle the training set every epoch (as the tutorial's DataLoader does).
-    #[arg(long, value_name = "BOOL", help_heading = "Data", default_value_t = true,
+    #[arg(long, value_name = "BOOL", help_heading = "Data",
           action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub shuffle: bool,
 }
 
-/// `--clip-norm`: no clipping unless given (an experiment whose tutorial clips sets a default
-/// with clap's `mut_arg`).
+/// `--clip-norm`: its default is the experiment's configuration's (none: no clipping, unless
+/// the tutorial clips).
 #[derive(Args, Debug, Clone)]
 pub struct ClipArgs {
-    /// Clip the gradient to this global L2 norm over all parameters (the tutorial does not).
+    /// Clip the gradient to this global L2 norm over all parameters.
     #[arg(long, value_name = "NORM", value_parser = positive_number, help_heading = "Optimiser")]
     pub clip_norm: Option<f64>,
 }
 
 /// `--no-clip`, for experiments that clip by default (or in a preset): flattened after
-/// [`ClipArgs`], it turns clipping off. Its id differs from the field it sets, so the
-/// experiment counts it as `clip_norm`
-/// ([`Parsed::flag_sets`](crate::cli::entry::Parsed::flag_sets)).
+/// [`ClipArgs`], it turns clipping off; a resumed run counts it as typed `clip_norm`
+/// ([`ConfigFlags::training`](crate::cli::config_flags::ConfigFlags::training)).
 #[derive(Args, Debug, Clone)]
 pub struct NoClipArgs {
     /// Do not clip gradients.
     #[arg(long, help_heading = "Optimiser", conflicts_with = "clip_norm")]
     pub no_clip: bool,
-}
-
-impl NoClipArgs {
-    /// The clipping threshold: `asked` (the flag's, or the default's), unless `--no-clip`.
-    pub fn clip_norm(&self, asked: Option<f64>) -> Option<f64> {
-        if self.no_clip { None } else { asked }
-    }
 }

@@ -1,16 +1,31 @@
-//! The program's entry: parsing that also records which flags the user typed (a resumed run
-//! needs to know), the experiment's clap command with its tutorial defaults, and the `main`
-//! every experiment binary uses ([`cli_main`]).
+//! The program's entry: an experiment's command line ([`ExperimentCli`]: its clap struct, its
+//! configuration and the flags that write it), parsing that also records which flags the user
+//! typed (a resumed run needs to know), and the `main` every experiment binary uses
+//! ([`cli_main`]).
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 
 use clap::parser::ValueSource;
-use clap::{CommandFactory, Parser};
+use clap::{ArgMatches, Parser};
 
-use crate::cli::args::TrainingDefaults;
+use crate::cli::args::CommonArgs;
+use crate::cli::config_flags::ConfigFlags;
 use crate::cli::run_error::{EXIT_CODES_HELP, RunError};
 use crate::report::console::Console;
+
+/// An experiment's command line: the clap struct, the configuration a run saves, and which
+/// flag writes which field of it.
+pub trait ExperimentCli: Parser {
+    /// Everything that defines a run.
+    type Config: Clone + 'static;
+    /// The configuration no flag changes: the tutorial's (whose values `--help` shows).
+    fn tutorial() -> Self::Config;
+    /// The flags that write fields of [`Self::Config`].
+    fn config_flags() -> ConfigFlags<Self::Config>;
+    /// The flags every experiment shares.
+    fn common(&self) -> &CommonArgs;
+}
 
 /// Parsed flags plus the ids of those the user typed (clap ids = field names, e.g.
 /// `batch_size`), which [`crate::run::reconcile::reconcile`] needs.
@@ -18,79 +33,55 @@ use crate::report::console::Console;
 pub struct Parsed<T> {
     /// The flags.
     pub args: T,
-    /// Ids of the flags given on the command line.
+    /// Ids of the flags given on the command line, and of the configuration fields they
+    /// write.
     pub explicit: BTreeSet<String>,
+    matches: ArgMatches,
 }
 
-impl<T> Parsed<T> {
-    /// Counts the configuration field `field` as typed when the flag `flag` was: for a flag
-    /// whose name differs from the field it sets (`--no-clip` sets `clip_norm`), so that a
-    /// resumed run checks it against the saved value.
-    pub fn flag_sets(mut self, flag: &str, field: &str) -> Self {
-        if self.explicit.contains(flag) {
-            self.explicit.insert(field.to_string());
-        }
-        self
+impl<T: ExperimentCli> Parsed<T> {
+    /// The configuration these flags ask for: the tutorial's, under every flag typed.
+    pub fn config(&self) -> T::Config {
+        self.config_from(T::tutorial())
+    }
+
+    /// `base` (a preset's configuration, or one of several runs') under every flag typed.
+    pub fn config_from(&self, base: T::Config) -> T::Config {
+        T::config_flags().apply(base, &self.matches, &self.explicit)
     }
 }
 
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
-
-/// The experiment's clap command with its tutorial `defaults` filled into `--epochs`,
-/// `--batch-size`, `--lr` and `--shuffle` where it has one (so `--help` shows them) and the
-/// exit codes appended.
-pub fn command<T: CommandFactory>(defaults: &TrainingDefaults) -> clap::Command {
-    let d = *defaults;
-    let mut command = T::command();
-    if command.get_arguments().any(|a| a.get_id() == "shuffle") {
-        let shuffle = if d.shuffle { "true" } else { "false" };
-        command = command.mut_arg("shuffle", |a| a.default_value(shuffle));
-    }
-    command
-        .mut_arg("epochs", |a| {
-            a.default_value(leak(d.epochs.to_string()))
-                .help(leak(format!(
-                    "Passes over the training set (tutorial: {})",
-                    d.epochs
-                )))
-        })
-        .mut_arg("batch_size", |a| {
-            a.default_value(leak(d.batch_size.to_string()))
-                .help(leak(format!(
-                    "Samples per optimisation step (tutorial: {})",
-                    d.batch_size
-                )))
-        })
-        .mut_arg("lr", |a| {
-            a.default_value(leak(format!("{}", d.lr)))
-                .help(leak(format!(
-                    "Learning rate, constant (tutorial: {})",
-                    d.lr
-                )))
-        })
+/// The experiment's clap command: each configuration flag's default filled in from the
+/// tutorial's configuration (so `--help` shows it), and the exit codes appended.
+pub fn command<T: ExperimentCli>() -> clap::Command {
+    T::config_flags()
+        .fill(T::command(), &T::tutorial())
         .after_help(EXIT_CODES_HELP)
 }
 
-/// Parses `argv` (program name first) with the experiment's defaults.
-pub fn parse_from<T, I, A>(argv: I, defaults: &TrainingDefaults) -> Result<Parsed<T>, clap::Error>
+/// Parses `argv` (program name first).
+pub fn parse_from<T, I, A>(argv: I) -> Result<Parsed<T>, clap::Error>
 where
-    T: Parser,
+    T: ExperimentCli,
     I: IntoIterator<Item = A>,
     A: Into<OsString> + Clone,
 {
-    let mut cmd = command::<T>(defaults);
+    let mut cmd = command::<T>();
     let matches = cmd.try_get_matches_from_mut(argv)?;
     // Argument ids only (clap also reports argument groups, e.g. the flattened struct).
-    let explicit = matches
+    let typed = matches
         .ids()
         .filter(|id| cmd.get_arguments().any(|a| a.get_id() == *id))
         .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
         .map(|id| id.as_str().to_string())
         .collect();
+    let explicit = T::config_flags().typed_fields(typed);
     let args = T::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
-    Ok(Parsed { args, explicit })
+    Ok(Parsed {
+        args,
+        explicit,
+        matches,
+    })
 }
 
 /// The whole `main` of an experiment binary: parses `argv`, runs `run`, prints clap's
@@ -98,16 +89,15 @@ where
 /// the exit code. Tests call it in-process with a buffer console.
 pub fn cli_main<T, I, A>(
     argv: I,
-    defaults: &TrainingDefaults,
     console: &Console,
     run: impl FnOnce(Parsed<T>, &Console) -> Result<(), RunError>,
 ) -> i32
 where
-    T: Parser,
+    T: ExperimentCli,
     I: IntoIterator<Item = A>,
     A: Into<OsString> + Clone,
 {
-    let parsed = match parse_from::<T, _, _>(argv, defaults) {
+    let parsed = match parse_from::<T, _, _>(argv) {
         Ok(p) => p,
         Err(e) => {
             let code = e.exit_code();

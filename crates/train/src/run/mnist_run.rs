@@ -1,5 +1,7 @@
-//! The start every MNIST experiment makes: the checks that need no data, both splits read (or
-//! downloaded), the run started, and the loaders of the experiment's sequence view.
+//! The path every MNIST classifier takes: the checks that need no data, both splits read (or
+//! downloaded), the run started, the loaders of the experiment's sequence view
+//! ([`MnistRun`]), then the model, the fit and Burn's Learner ([`train_mnist_classifier`]).
+//! An experiment adds only its model and what its tutorial measures besides.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -8,9 +10,15 @@ use burn::data::dataloader::DataLoader;
 use burn::optim::ModuleOptimizer;
 use rnn_data::{Mnist, MnistBatch, MnistSequenceBatcher, MnistSequences, MnistSplit};
 
+use burn::tensor::Device;
+use burn::train::ClassificationOutput;
+
 use crate::cli::args::CommonArgs;
+use crate::cli::entry::{ExperimentCli, Parsed};
 use crate::cli::run_error::RunError;
 use crate::learn::fit::Fit;
+use crate::learn::fit::{Outcome, train_classifier};
+use crate::learn::optimizer::OptimizerConfig;
 use crate::learn::task::TaskModel;
 use crate::report::console::Console;
 use crate::run::session::{ExperimentConfig, Session};
@@ -91,4 +99,45 @@ impl<C: ExperimentConfig> MnistRun<C> {
             training.limit_train,
         )
     }
+}
+
+/// What the shared MNIST path needs from a classifier experiment's configuration.
+pub trait MnistConfig: ExperimentConfig {
+    /// How an image becomes a sequence, with its pixel scaling.
+    fn batcher(&self) -> MnistSequenceBatcher;
+    /// The optimiser.
+    fn optimizer(&self) -> &OptimizerConfig;
+}
+
+/// Trains an MNIST classifier with parsed flags: the run started with the configuration they
+/// ask for ([`MnistRun::start`]), the network `model` makes on the run's device, `adjust`
+/// given the fit (what the tutorial measures besides the test set after every epoch), and
+/// Burn's Learner, whose outcome ends with the report (summary.json, printed).
+pub fn train_mnist_classifier<T, M>(
+    experiment: &'static str,
+    parsed: Parsed<T>,
+    console: &Console,
+    model: impl FnOnce(&T::Config, &Device) -> M,
+    adjust: impl FnOnce(&MnistRun<T::Config>, &mut Fit<M>),
+) -> Result<Outcome<M>, RunError>
+where
+    T: ExperimentCli,
+    T::Config: MnistConfig,
+    M: TaskModel<Batch = MnistBatch, Output = ClassificationOutput>,
+{
+    let requested = parsed.config();
+    let common = parsed.args.common();
+    let mnist = MnistRun::start(
+        experiment,
+        common,
+        requested,
+        &parsed.explicit,
+        console,
+        T::Config::batcher,
+    )?;
+    let config = &mnist.config;
+    let model = mnist.session.init(|device| model(config, device));
+    let mut fit = mnist.fit(model, config.optimizer().init());
+    adjust(&mnist, &mut fit);
+    train_classifier(&mnist.session, fit)
 }
