@@ -17,9 +17,10 @@ use std::process::Command;
 use burn::optim::AdamConfig;
 use burn::prelude::*;
 use rnn_data::{AddingProblem, TbpttIterator, counting_sequence};
-use rnn_train::learn::truncated_bptt::{CarriedState, StatefulModel, TABLE_HEADER, train_window};
+use rnn_train::learn::truncated_bptt::{CarriedState, StatefulModel, train_window};
 use rnn_train::{BackendChoice, Captured, Console, EpochRecord, Trainer, exit_code};
 use simple_sequence::LanguageModelConfig;
+use simple_sequence::trainer_report::TABLE_HEADER;
 
 type MainWith = fn(Vec<OsString>, &Console) -> i32;
 

@@ -20,6 +20,7 @@
 //!   token-stream loaders ([`rnn_data::TbpttLoader`]): the dashboard, metrics and checkpoints
 //!   work as for every other experiment, and its snapshots also hold the stream position and
 //!   the carried state, so `--resume` continues exactly.
+//! * [`trainer_report`]: the tutorial's per-epoch table, printed in plain mode.
 //! * [`generate`]: continue a prompt with a trained model.
 // Burn's `slice` takes one range per dimension: `[a..b]` slices a 1-D tensor, it is not a
 // one-element vector of ranges by mistake.
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod generate;
 pub mod model;
+pub mod trainer_report;
 pub mod training;
 
 pub use cli::Cli;

@@ -2,6 +2,7 @@
 //! [`crate::cli`]), data, model, training, report.
 
 use std::ffi::OsString;
+use std::sync::Arc;
 
 use rnn_data::{TbpttIterator, counting_sequence};
 use rnn_train::learn::truncated_bptt::tbptt_fit;
@@ -10,6 +11,7 @@ use rnn_train::{Console, Outcome, Parsed, RunError, Session, train_classifier};
 use crate::cli::{Cli, Command};
 use crate::config::NAME;
 use crate::model::LanguageModel;
+use crate::trainer_report::ChainerReport;
 
 /// `main`: parse, train (or `generate`), report (see [`rnn_train::cli_main`]); returns the
 /// exit code.
@@ -57,6 +59,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LanguageMod
         stream,
         &validation,
         loss_scale,
+        Some(Arc::new(ChainerReport)),
     )?;
 
     // 5. Report: summary.json (test_accuracy = the final validation accuracy), model.bpk.

@@ -35,15 +35,15 @@ mod strategy;
 
 pub use snapshot::{SavedTensor, TbpttSnapshot};
 pub use stateful_model::{CarriedState, StatefulModel, WindowStep, train_window};
-pub use strategy::{TABLE_HEADER, TbpttStrategy};
+pub use strategy::{EpochTable, SplitFigures, TbpttStrategy};
 
 /// Truncated-BPTT training of `model` on `stream`, validated by passes over `validation` from
 /// a reset state: the [`Fit`] (loaders and [`TbpttStrategy`]) for
 /// [`crate::train_classifier`]. A resumed session continues from the snapshot of its
 /// checkpoint: the stream's position, the carried state and the training time so far (Burn
 /// restores the model and the optimiser). The gradient is that of `loss_scale` times the mean
-/// window loss ([`train_window`]); in plain mode the per-epoch table ([`TABLE_HEADER`]) is
-/// printed too.
+/// window loss ([`train_window`]); in plain mode `table`, the experiment's per-epoch table,
+/// is printed too.
 pub fn tbptt_fit<M: StatefulModel>(
     session: &Session,
     model: M,
@@ -52,6 +52,7 @@ pub fn tbptt_fit<M: StatefulModel>(
     mut stream: TbpttIterator,
     validation: &TbpttIterator,
     loss_scale: f64,
+    table: Option<Arc<dyn EpochTable>>,
 ) -> Result<Fit<M>, RunError> {
     let checkpoint_dir = session.run_dir.checkpoint_dir();
     let (initial_state, elapsed_before) = match session.resume_from {
@@ -84,7 +85,7 @@ pub fn tbptt_fit<M: StatefulModel>(
         initial_state,
         elapsed_before,
         loss_scale,
-        table: plain.then(|| console.clone()),
+        table: table.filter(|_| plain).map(|t| (t, console.clone())),
         model: std::marker::PhantomData,
     };
     let mut fit = Fit::new(model, optimizer, training, train, valid);

@@ -1,6 +1,6 @@
 //! The training loop of truncated BPTT inside Burn's Learner ([`TbpttStrategy`], see
-//! [`crate::learn::truncated_bptt`]), and the per-epoch table it prints in plain mode
-//! ([`TABLE_HEADER`]).
+//! [`crate::learn::truncated_bptt`]), and the hook of an experiment's per-epoch table
+//! ([`EpochTable`]).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -53,23 +53,32 @@ impl SplitTotals {
     }
 }
 
-/// The header of the per-epoch table Chainer's trainer prints (its `PrintReport` column
-/// names). The rows hold the same figures as metrics.csv: loss and accuracy over every token
-/// of the epoch's windows (Chainer's `main/*` columns keep only the last step of each update,
-/// which is why the simple-sequence tutorial's training accuracy moves in steps of 1/23),
-/// elapsed seconds of training.
-pub const TABLE_HEADER: &str = "epoch       main/loss   validation/main/loss  main/accuracy  validation/main/accuracy  elapsed_time";
+/// One split's figures of an epoch, over every token of its windows: what an [`EpochTable`]
+/// row shows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SplitFigures {
+    /// Mean loss per token.
+    pub loss: f64,
+    /// Share of tokens predicted right.
+    pub accuracy: f64,
+}
 
-fn table_row(epoch: usize, train: &SplitTotals, valid: &SplitTotals, elapsed: f64) -> String {
-    format!(
-        "{:<11} {:<11.6} {:<21.6} {:<14.6} {:<25.6} {:.3}",
-        epoch,
-        train.loss(),
-        valid.loss(),
-        train.accuracy(),
-        valid.accuracy(),
-        elapsed
-    )
+impl From<&SplitTotals> for SplitFigures {
+    fn from(totals: &SplitTotals) -> Self {
+        SplitFigures {
+            loss: totals.loss(),
+            accuracy: totals.accuracy(),
+        }
+    }
+}
+
+/// A per-epoch table an experiment prints in plain mode beside the renderer's lines (its
+/// tutorial's trainer report, say): a header before the first epoch and a row after each.
+pub trait EpochTable: Send + Sync {
+    /// The line before the first row.
+    fn header(&self) -> String;
+    /// The row of `epoch`, after `elapsed` seconds of training in all.
+    fn row(&self, epoch: usize, train: SplitFigures, valid: SplitFigures, elapsed: f64) -> String;
 }
 
 /// The training loop (see [`crate::learn::truncated_bptt`]).
@@ -86,8 +95,9 @@ pub struct TbpttStrategy<M> {
     pub elapsed_before: f64,
     /// Gradient of `loss_scale` times the mean window loss (see [`train_window`]).
     pub loss_scale: f64,
-    /// Where to print the per-epoch table (plain mode only: never under the dashboard).
-    pub table: Option<Console>,
+    /// The experiment's per-epoch table and where to print it (plain mode only: never under
+    /// the dashboard).
+    pub table: Option<(Arc<dyn EpochTable>, Console)>,
     /// The model type.
     pub model: std::marker::PhantomData<fn() -> M>,
 }
@@ -235,8 +245,8 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
         let started = Instant::now();
         let elapsed = || self.elapsed_before + started.elapsed().as_secs_f64();
         let mut carried = self.initial_state.clone();
-        if let Some(console) = &self.table {
-            console.line(TABLE_HEADER);
+        if let Some((table, console)) = &self.table {
+            console.line(table.header());
         }
 
         for epoch in starting_epoch..=num_epochs {
@@ -270,8 +280,9 @@ impl<M: StatefulModel> SupervisedLearningStrategy<Trainer<M>> for TbpttStrategy<
                 interrupter.fail(TrainingError::Checkpoint(CheckpointerError::IOError(e)));
                 break;
             }
-            if let Some(console) = &self.table {
-                console.line(table_row(epoch, &train_totals, &valid_totals, elapsed()));
+            if let Some((table, console)) = &self.table {
+                let (train, valid) = ((&train_totals).into(), (&valid_totals).into());
+                console.line(table.row(epoch, train, valid, elapsed()));
             }
             if let Some(early_stopping) = &mut early_stopping
                 && early_stopping.should_stop(epoch, &event_store)
