@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::sync::Arc;
 
 use rnn_data::{TbpttIterator, counting_sequence};
-use rnn_train::learn::truncated_bptt::tbptt_fit;
+use rnn_train::learn::truncated_bptt::{TbpttOptions, tbptt_fit};
 use rnn_train::{Console, Outcome, Parsed, RunError, Session, train_classifier};
 
 use crate::cli::{Cli, Command};
@@ -58,8 +58,10 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LanguageMod
         &config.training,
         stream,
         &validation,
-        loss_scale,
-        Some(Arc::new(ChainerReport)),
+        TbpttOptions {
+            loss_scale,
+            table: Some(Arc::new(ChainerReport)),
+        },
     )?;
 
     // 5. Report: summary.json (test_accuracy = the final validation accuracy), model.bpk.

@@ -18,6 +18,11 @@ pub use crate::cli::flag_value::FlagValue;
 use crate::learn::optimizer::{EpsilonForm, OptimizerConfig};
 use crate::learn::training_config::TrainingConfig;
 
+/// A flag's default as a user types it, read from a configuration.
+type Spell<C> = Box<dyn Fn(&C) -> Option<String>>;
+/// Writes a typed flag's value into a configuration.
+type Setter<C> = Box<dyn Fn(&mut C, &ArgMatches)>;
+
 struct Flag<C> {
     id: &'static str,
     /// The configuration field it writes, by name (a resumed run checks typed flags by the
@@ -27,8 +32,8 @@ struct Flag<C> {
     where_present: bool,
     /// Whether `--help` shows the configuration's value as the flag's default.
     shows_default: bool,
-    spell: Box<dyn Fn(&C) -> Option<String>>,
-    set: Box<dyn Fn(&mut C, &ArgMatches)>,
+    spell: Spell<C>,
+    set: Setter<C>,
 }
 
 /// The flags of one experiment that set fields of its configuration `C` (see the module

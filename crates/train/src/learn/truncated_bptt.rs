@@ -37,13 +37,20 @@ pub use snapshot::{SavedTensor, TbpttSnapshot};
 pub use stateful_model::{CarriedState, StatefulModel, WindowStep, train_window};
 pub use strategy::{EpochTable, SplitFigures, TbpttStrategy};
 
+/// How a truncated-BPTT run trains and what it prints besides.
+pub struct TbpttOptions {
+    /// The gradient is that of `loss_scale` times the mean window loss ([`train_window`]).
+    pub loss_scale: f64,
+    /// The experiment's per-epoch table, printed in plain mode.
+    pub table: Option<Arc<dyn EpochTable>>,
+}
+
 /// Truncated-BPTT training of `model` on `stream`, validated by passes over `validation` from
 /// a reset state: the [`Fit`] (loaders and [`TbpttStrategy`]) for
 /// [`crate::train_classifier`]. A resumed session continues from the snapshot of its
 /// checkpoint: the stream's position, the carried state and the training time so far (Burn
-/// restores the model and the optimiser). The gradient is that of `loss_scale` times the mean
-/// window loss ([`train_window`]); in plain mode `table`, the experiment's per-epoch table,
-/// is printed too.
+/// restores the model and the optimiser). The gradient and the plain-mode table are the
+/// `options`' ([`TbpttOptions`]).
 pub fn tbptt_fit<M: StatefulModel>(
     session: &Session,
     model: M,
@@ -51,9 +58,9 @@ pub fn tbptt_fit<M: StatefulModel>(
     training: &TrainingConfig,
     mut stream: TbpttIterator,
     validation: &TbpttIterator,
-    loss_scale: f64,
-    table: Option<Arc<dyn EpochTable>>,
+    options: TbpttOptions,
 ) -> Result<Fit<M>, RunError> {
+    let TbpttOptions { loss_scale, table } = options;
     let checkpoint_dir = session.run_dir.checkpoint_dir();
     let (initial_state, elapsed_before) = match session.resume_from {
         None => (None, 0.0),
