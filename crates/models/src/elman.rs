@@ -1,4 +1,9 @@
-//! The Elman RNN: `h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`, tanh or ReLU, stacked.
+//! The Elman RNN: `h_t = act(x_t · w_ih + b_ih + h_{t-1} · w_hh + b_hh)`, tanh or ReLU,
+//! stacked.
+//!
+//! `w_ih` is `[D, H]` (`[H, H]` above the first layer) and `w_hh` `[H, H]`, applied as
+//! `x · w`; the two biases are summed into the input projection. With ReLU and the identity
+//! initialisation ([`ElmanConfig::irnn`]) this is the IRNN of Le, Jaitly and Hinton (2015).
 
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
@@ -11,28 +16,36 @@ use crate::ops::elman_layer;
 /// The Elman cell's nonlinearity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Nonlinearity {
+    /// `act = tanh` (the default; PyTorch's `nn.RNN` default).
     Tanh,
+    /// `act = max(0, ·)`, the IRNN's activation.
     Relu,
 }
 
-/// A stack of Elman layers; layer `l > 0` reads the hidden states of layer `l - 1`.
+/// The configuration of a stack of Elman layers; layer `l > 0` reads the hidden states of
+/// layer `l - 1`. `ElmanConfig::new(d_input, d_hidden)` sets the two required fields; the
+/// `with_*` methods the others.
 #[derive(Config, Debug)]
 pub struct ElmanConfig {
     /// Features per time step of the input.
     pub d_input: usize,
     /// Hidden units per layer.
     pub d_hidden: usize,
-    /// Stacked layers.
+    /// Stacked layers `L` (default 1).
     #[config(default = 1)]
     pub num_layers: usize,
+    /// The activation of every layer (default tanh).
     #[config(default = "Nonlinearity::Tanh")]
     pub nonlinearity: Nonlinearity,
-    /// Which biases each layer has (PyTorch and NeoML: `b_ih` and `b_hh`).
+    /// Which biases each layer has (default [`Biases::Two`]: `b_ih` and `b_hh`, as in
+    /// PyTorch and NeoML).
     #[config(default = "Biases::Two")]
     pub biases: Biases,
-    /// Dropout on the outputs of every layer but the last (training only).
+    /// Dropout probability on the outputs of every layer but the last (training only;
+    /// default 0, none).
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// How weights and biases start (default [`RecurrentInit::PyTorchUniform`]).
     #[config(default = "RecurrentInit::PyTorchUniform")]
     pub init: RecurrentInit,
 }
@@ -46,6 +59,12 @@ impl ElmanConfig {
             .with_init(RecurrentInit::IRNN)
     }
 
+    /// Builds the stack on `device`, its parameters drawn by the `init` field's rule. Layer 0
+    /// reads `d_input` features, every later layer `d_hidden`.
+    ///
+    /// # Panics
+    ///
+    /// If `num_layers` is 0.
     pub fn init(&self, device: &Device) -> Elman {
         // Every experiment's config (ExperimentConfig::validate, flags and config.json alike)
         // refuses 0 layers before a model is built; this guards library callers.
@@ -75,26 +94,40 @@ impl ElmanConfig {
     }
 }
 
+/// A stack of Elman layers (built by [`ElmanConfig::init`]).
+///
+/// Input `[B, T, D]`, state `[L, B, H]`; see [`Elman::run`].
 #[derive(Module, Debug)]
 pub struct Elman {
+    /// The layers, first to last; each has one gate group (`G = H`).
     pub layers: Vec<RecurrentLayer>,
+    /// Applied to the output of every layer but the last.
     pub dropout: Dropout,
     /// ReLU (IRNN) instead of tanh.
     pub relu: bool,
 }
 
 impl Elman {
-    /// All steps of the last layer and the final state of every layer.
+    /// All steps of the last layer and the final state of every layer, on the fused path:
+    /// `run(x, state, Steps::All, Path::Fused)`.
     /// `x`: `[B, T, D]`; `state`: `[L, B, H]` (zeros when `None`).
     pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
         self.run(x, state, Steps::All, Path::Fused)
     }
 
-    /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`).
+    /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`), on the
+    /// fused path: `run(x, state, Steps::Last, Path::Fused)`. The last layer's `[B, T, H]`
+    /// output is never built.
     pub fn forward_last(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
         self.run(x, state, Steps::Last, Path::Fused)
     }
 
+    /// Runs the stack on `x` `[B, T, D]` from `state` `[L, B, H]` (zeros when `None`).
+    ///
+    /// `steps` chooses the `output` ([`Steps::All`]: `[B, T, H]`, [`Steps::Last`]:
+    /// `[B, 1, H]`); `h_n` is always every layer's final state `[L, B, H]`. `path` chooses
+    /// the implementation of each layer's time loop ([`Path`]); both compute the same
+    /// function.
     pub fn run(
         &self,
         x: Tensor<3>,

@@ -3,6 +3,13 @@
 //! `h' = (1 - z) ⊙ n + z ⊙ h`, and the candidate `n`:
 //! - reset after (cuDNN, PyTorch): `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`;
 //! - reset before (Cho et al. 2014): `n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)`.
+//!
+//! The equations are written in the `W x` notation of the papers; the weights are stored
+//! as `w_ih` `[D, 3H]` and `w_hh` `[H, 3H]`, packed r, z, n, and applied as `x · w`
+//! (`W_ir` is the transpose of the first `H` columns of `w_ih`, and so on). `b_hr` and
+//! `b_hz` are added to the input projection with `b_ih`; `b_hn` stays inside the candidate,
+//! where the reset gate can multiply it. A layer with one bias ([`Biases::One`]) has
+//! `b_hn = 0`.
 
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
@@ -12,31 +19,49 @@ use crate::init::{Biases, RecurrentInit};
 use crate::layer::{Path, RecurrentLayer, RnnOutput, Steps, columns, initial_state, time_step};
 use crate::ops::gru_layer;
 
+/// The configuration of a stack of GRU layers; layer `l > 0` reads the hidden states of
+/// layer `l - 1`. `GruConfig::new(d_input, d_hidden)` sets the two required fields; the
+/// `with_*` methods the others.
 #[derive(Config, Debug)]
 pub struct GruConfig {
+    /// Features per time step of the input.
     pub d_input: usize,
+    /// Hidden units per layer.
     pub d_hidden: usize,
+    /// Stacked layers `L` (default 1).
     #[config(default = 1)]
     pub num_layers: usize,
-    /// Which biases each layer has (PyTorch: `b_ih` and `b_hh`).
+    /// Which biases each layer has (default [`Biases::Two`]: `b_ih` and `b_hh`, as in
+    /// PyTorch).
     #[config(default = "Biases::Two")]
     pub biases: Biases,
     /// Store the candidate's weights and bias as tensors of their own, apart from the reset
-    /// and update gates' (MinPy's `Wxh`, `Whh`, `bh` beside `Wx`, `Wh`, `b`).
+    /// and update gates' (MinPy's `Wxh`, `Whh`, `bh` beside `Wx`, `Wh`, `b`; see
+    /// [`RecurrentLayer::split`]). Default `false`. It changes how the parameters are stored
+    /// and initialised, not what the cell computes.
     #[config(default = false)]
     pub split_candidate: bool,
     /// `true`: the reset gate multiplies `W_hn h + b_hn` (cuDNN/PyTorch form);
-    /// `false`: it multiplies `h` before the recurrent matmul (Cho et al. form).
+    /// `false`: it multiplies `h` before the recurrent matmul (Cho et al. form). Default
+    /// `true`.
     #[config(default = true)]
     pub reset_after: bool,
-    /// Dropout on the outputs of every layer but the last (training only).
+    /// Dropout probability on the outputs of every layer but the last (training only;
+    /// default 0, none).
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// How weights and biases start (default [`RecurrentInit::PyTorchUniform`]).
     #[config(default = "RecurrentInit::PyTorchUniform")]
     pub init: RecurrentInit,
 }
 
 impl GruConfig {
+    /// Builds the stack on `device`, its parameters drawn by the `init` field's rule. Layer 0
+    /// reads `d_input` features, every later layer `d_hidden`.
+    ///
+    /// # Panics
+    ///
+    /// If `num_layers` is 0.
     pub fn init(&self, device: &Device) -> Gru {
         // Refused earlier for users (ExperimentConfig::validate); this guards library callers.
         assert!(self.num_layers >= 1, "a GRU stack needs at least one layer");
@@ -62,22 +87,41 @@ impl GruConfig {
     }
 }
 
+/// A stack of GRU layers (built by [`GruConfig::init`]).
+///
+/// Input `[B, T, D]`, state `[L, B, H]`; see [`Gru::run`].
 #[derive(Module, Debug)]
 pub struct Gru {
+    /// The layers, first to last; each has three gate groups (`G = 3H`, packed r, z, n).
     pub layers: Vec<RecurrentLayer>,
+    /// Applied to the output of every layer but the last.
     pub dropout: Dropout,
+    /// The reset gate multiplies `h · w_hn + b_hn` (`true`, PyTorch and cuDNN) or `h` before
+    /// the product (`false`, Cho et al. and MinPy); see [`GruConfig::reset_after`].
     pub reset_after: bool,
 }
 
 impl Gru {
+    /// All steps of the last layer and the final state of every layer, on the fused path:
+    /// `run(x, state, Steps::All, Path::Fused)`.
+    /// `x`: `[B, T, D]`; `state`: `[L, B, H]` (zeros when `None`).
     pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
         self.run(x, state, Steps::All, Path::Fused)
     }
 
+    /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`), on the
+    /// fused path: `run(x, state, Steps::Last, Path::Fused)`. The last layer's `[B, T, H]`
+    /// output is never built.
     pub fn forward_last(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
         self.run(x, state, Steps::Last, Path::Fused)
     }
 
+    /// Runs the stack on `x` `[B, T, D]` from `state` `[L, B, H]` (zeros when `None`).
+    ///
+    /// `steps` chooses the `output` ([`Steps::All`]: `[B, T, H]`, [`Steps::Last`]:
+    /// `[B, 1, H]`); `h_n` is always every layer's final state `[L, B, H]`. `path` chooses
+    /// the implementation of each layer's time loop ([`Path`]); both compute the same
+    /// function.
     pub fn run(
         &self,
         x: Tensor<3>,

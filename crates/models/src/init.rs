@@ -23,15 +23,25 @@ pub enum RecurrentInit {
     LeCunNormal,
     /// Every weight and bias ~ U(-bound, bound): what Chainer's `RNNForLM` does to all of its
     /// parameters after building them.
-    Uniform { bound: f64 },
+    Uniform {
+        /// Half-width of the interval.
+        bound: f64,
+    },
     /// The IRNN of Le, Jaitly and Hinton (2015), as NeoML's `CIrnnLayer` starts it: recurrent
     /// weight `scale * I`, input weights ~ N(0, input_std), both free terms zero. Meant for the
-    /// ReLU Elman cell.
-    Identity { scale: f64, input_std: f64 },
+    /// ReLU Elman cell. A layer of several gate groups gets `scale * I` in each group's
+    /// block of `w_hh`.
+    Identity {
+        /// The recurrent weight's diagonal.
+        scale: f64,
+        /// Standard deviation of the input weights.
+        input_std: f64,
+    },
 }
 
 impl RecurrentInit {
-    /// The irnn-mnist tutorial's values: identity 1.0, input weights N(0, 1e-3).
+    /// The irnn-mnist tutorial's values: identity 1.0, input weights N(0, 1e-3) (standard
+    /// deviation 1e-3).
     pub const IRNN: Self = Self::Identity {
         scale: 1.0,
         input_std: 1e-3,

@@ -65,6 +65,7 @@ impl RecurrentLayer {
         }
     }
 
+    /// The layer's hidden units `H` (the rows of `w_hh`).
     pub fn hidden_size(&self) -> usize {
         self.w_hh.dims()[0]
     }
@@ -118,15 +119,21 @@ impl RecurrentLayer {
     }
 }
 
-/// Which implementation of the time loop runs.
+/// Which implementation of the time loop runs, chosen per call of a cell's `run` (`forward`
+/// and `forward_last` take [`Path::Fused`]). Both compute the same function; they differ in
+/// speed, memory and in how the gradient is obtained.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Path {
     /// The recurrence as one custom operation with a hand-written backward pass
-    /// (linear in the sequence length).
+    /// (linear in the sequence length), one per layer ([`crate::ops::recurrent_layer`]).
+    /// Inside it the backend's specialised kernel runs where there is one (flex on `f32`:
+    /// the CPU kernel; the CubeCL backends: a CubeCL kernel), the backend-generic loop
+    /// elsewhere or when [`crate::RecurrencePath::Generic`] is set.
     #[default]
     Fused,
     /// Plain Burn tensor ops step by step, differentiated by Burn's autodiff. Slow on long
     /// sequences (quadratic backward); kept as the reference the fused path is tested against.
+    /// Independent of [`crate::RecurrencePath`], and runs on any backend.
     Reference,
 }
 

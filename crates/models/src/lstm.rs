@@ -1,5 +1,10 @@
 //! The LSTM (gates i, f, g, o), stacked:
 //! `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ tanh(c_t)`.
+//!
+//! The four gates' pre-activations are the columns of `x_t · w_ih + h_{t-1} · w_hh + b`
+//! (`w_ih` `[D, 4H]`, `w_hh` `[H, 4H]`, packed i, f, g, o, `H` columns each; `b` is
+//! `b_ih + b_hh`, or whichever of them the layer has); `i`, `f` and `o` go through the
+//! logistic function, `g` through tanh.
 
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
@@ -9,28 +14,44 @@ use crate::init::{Biases, RecurrentInit};
 use crate::layer::{Path, RecurrentLayer, Steps, columns, initial_state, time_step};
 use crate::ops::lstm_layer;
 
+/// The configuration of a stack of LSTM layers; layer `l > 0` reads the hidden states of
+/// layer `l - 1`. `LstmConfig::new(d_input, d_hidden)` sets the two required fields; the
+/// `with_*` methods the others.
 #[derive(Config, Debug)]
 pub struct LstmConfig {
+    /// Features per time step of the input.
     pub d_input: usize,
+    /// Hidden units per layer (`H`; the cell state has as many).
     pub d_hidden: usize,
+    /// Stacked layers `L` (default 1).
     #[config(default = 1)]
     pub num_layers: usize,
-    /// Which biases each layer has (PyTorch: `b_ih` and `b_hh`).
+    /// Which biases each layer has (default [`Biases::Two`]: `b_ih` and `b_hh`, as in
+    /// PyTorch).
     #[config(default = "Biases::Two")]
     pub biases: Biases,
-    /// Dropout on the outputs of every layer but the last (training only).
+    /// Dropout probability on the outputs of every layer but the last (training only;
+    /// default 0, none).
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// How weights and biases start (default [`RecurrentInit::PyTorchUniform`]).
     #[config(default = "RecurrentInit::PyTorchUniform")]
     pub init: RecurrentInit,
     /// If set, the forget-gate part of `b_ih` starts at this value (and of `b_hh`, if any, at
     /// zero), the usual trick (e.g. 1.0) to let gradients flow early in training. Ignored by a
-    /// layer without biases.
+    /// layer without biases. Default `None`: the forget bias is drawn like every other bias.
     #[config(default = "None")]
     pub forget_bias: Option<f64>,
 }
 
 impl LstmConfig {
+    /// Builds the stack on `device`, its parameters drawn by the `init` field's rule and the
+    /// forget-gate bias then set by `forget_bias`. Layer 0 reads `d_input` features, every
+    /// later layer `d_hidden`.
+    ///
+    /// # Panics
+    ///
+    /// If `num_layers` is 0.
     pub fn init(&self, device: &Device) -> Lstm {
         // Refused earlier for users (ExperimentConfig::validate); this guards library callers.
         assert!(
@@ -63,24 +84,32 @@ impl LstmConfig {
     }
 }
 
+/// A stack of LSTM layers (built by [`LstmConfig::init`]).
+///
+/// Input `[B, T, D]`, state `h` and `c` `[L, B, H]` ([`LstmState`]); see [`Lstm::run`].
 #[derive(Module, Debug)]
 pub struct Lstm {
+    /// The layers, first to last; each has four gate groups (`G = 4H`, packed i, f, g, o).
     pub layers: Vec<RecurrentLayer>,
+    /// Applied to the output of every layer but the last.
     pub dropout: Dropout,
 }
 
 /// The LSTM's recurrent state, `[L, B, H]` each.
 #[derive(Debug, Clone)]
 pub struct LstmState {
+    /// Hidden state of every layer, `[L, B, H]`.
     pub h: Tensor<3>,
+    /// Cell state of every layer, `[L, B, H]`.
     pub c: Tensor<3>,
 }
 
+/// What an LSTM stack returns.
 #[derive(Debug, Clone)]
 pub struct LstmOutput {
     /// Hidden states of the last layer: `[B, T, H]`, or `[B, 1, H]` with [`Steps::Last`].
     pub output: Tensor<3>,
-    /// Final states of every layer.
+    /// Final states of every layer (`h` and `c`, `[L, B, H]` each).
     pub state: LstmState,
 }
 
@@ -96,14 +125,27 @@ impl LstmOutput {
 }
 
 impl Lstm {
+    /// All steps of the last layer and the final states of every layer, on the fused path:
+    /// `run(x, state, Steps::All, Path::Fused)`.
+    /// `x`: `[B, T, D]`; `state`: `h` and `c` `[L, B, H]` (zeros when `None`).
     pub fn forward(&self, x: Tensor<3>, state: Option<LstmState>) -> LstmOutput {
         self.run(x, state, Steps::All, Path::Fused)
     }
 
+    /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`), on the
+    /// fused path: `run(x, state, Steps::Last, Path::Fused)`. The last layer's `[B, T, H]`
+    /// output is never built.
     pub fn forward_last(&self, x: Tensor<3>, state: Option<LstmState>) -> LstmOutput {
         self.run(x, state, Steps::Last, Path::Fused)
     }
 
+    /// Runs the stack on `x` `[B, T, D]` from `state` (`h` and `c` `[L, B, H]`; both zeros
+    /// when `None`).
+    ///
+    /// `steps` chooses the `output` ([`Steps::All`]: `[B, T, H]`, [`Steps::Last`]:
+    /// `[B, 1, H]`); `state` of the result always holds every layer's final `h` and `c`.
+    /// `path` chooses the implementation of each layer's time loop ([`Path`]); both compute
+    /// the same function.
     pub fn run(
         &self,
         x: Tensor<3>,

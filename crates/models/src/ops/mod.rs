@@ -49,12 +49,18 @@ use burn::tensor::Tensor;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cell {
     /// `h_s = act(x_s · w_ih + bias + h_{s-1} · w_hh)`, `act` ReLU or tanh.
-    Elman { relu: bool },
+    Elman {
+        /// ReLU instead of tanh.
+        relu: bool,
+    },
     /// Gates i, f, g, o packed along G = 4H.
     Lstm,
     /// Gates r, z, n packed along G = 3H; `reset_after` applies the reset gate after the
     /// recurrent product (PyTorch, cuDNN) rather than before it (the original GRU).
-    Gru { reset_after: bool },
+    Gru {
+        /// The reset gate multiplies `h · w_hn + b_hn` (`true`) or `h` (`false`).
+        reset_after: bool,
+    },
 }
 
 impl Cell {
@@ -76,12 +82,19 @@ impl Cell {
 /// without them ignores what is passed there (and gets no gradient for it).
 #[derive(Clone, Debug)]
 pub struct LayerTensors<B: Backend> {
+    /// The layer input `[B, T, D]`.
     pub x: FloatTensor<B>,
+    /// Input weights `[D, G]`.
     pub w_ih: FloatTensor<B>,
+    /// Every bias that folds into the input projection, `[G]`.
     pub bias: FloatTensor<B>,
+    /// Recurrent weights `[H, G]`, applied as `h · w_hh`.
     pub w_hh: FloatTensor<B>,
+    /// The GRU's bias inside the candidate, `[H]` (ignored by the other cells).
     pub b_hn: FloatTensor<B>,
+    /// Initial hidden state `[B, H]`.
     pub h0: FloatTensor<B>,
+    /// The LSTM's initial cell state `[B, H]` (ignored by the other cells).
     pub c0: FloatTensor<B>,
 }
 
@@ -91,7 +104,9 @@ pub struct LayerTensors<B: Backend> {
 /// pass matches its forward pass even if the path was switched in between.
 #[derive(Clone, Debug)]
 pub struct Tape<B: Backend> {
+    /// The saved tensors, in an order only the kernel that wrote them relies on.
     pub tensors: Vec<FloatTensor<B>>,
+    /// Written by the backend's own kernel (`true`) or by the generic loop (`false`).
     pub fused: bool,
 }
 
@@ -109,11 +124,20 @@ impl<B: Backend> Tape<B> {
 /// (flex: the CPU kernel of `cpu.rs`; wgpu, CUDA and the other CubeCL runtimes: the kernel
 /// of `cube_kernels.rs`). `Generic` runs the backend-generic loop of `generic.rs` everywhere:
 /// the reference the fused kernels are tested against, and a fallback.
+///
+/// This selects what runs *inside* [`crate::Path::Fused`]; [`crate::Path::Reference`]
+/// ignores it. With `Fused`, a backend still runs the generic loop where its kernel does
+/// not apply: flex for any dtype but `f32`, the CubeCL backends for a layer whose states and
+/// gates do not fit in 16 KiB of shared memory (`(3 + gates) · H` elements), ndarray always.
+/// The value is process-wide ([`set_recurrence_path`]); experiments set it from
+/// `--recurrence fused|generic`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RecurrencePath {
+    /// The backend's specialised kernel where it has one (the default).
     #[default]
     Fused,
+    /// The backend-generic loop on every backend.
     Generic,
 }
 
@@ -121,6 +145,7 @@ impl RecurrencePath {
     /// The values `--recurrence` takes.
     pub const NAMES: [&'static str; 2] = ["fused", "generic"];
 
+    /// Whether this is [`RecurrencePath::Fused`].
     pub fn is_fused(self) -> bool {
         self == Self::Fused
     }
@@ -166,12 +191,19 @@ pub fn recurrence_path() -> RecurrencePath {
 /// The gradients of a layer, field for field those of [`LayerTensors`]; `None` where the
 /// cell has no such tensor, and for `x` unless asked for (a first layer's input is data).
 pub struct LayerGrads<B: Backend> {
+    /// Gradient of the layer input `[B, T, D]`, when asked for.
     pub x: Option<FloatTensor<B>>,
+    /// Gradient of the input weights `[D, G]`.
     pub w_ih: FloatTensor<B>,
+    /// Gradient of the folded bias `[G]`.
     pub bias: FloatTensor<B>,
+    /// Gradient of the recurrent weights `[H, G]`.
     pub w_hh: FloatTensor<B>,
+    /// Gradient of the GRU's `b_hn` `[H]` (GRU only).
     pub b_hn: Option<FloatTensor<B>>,
+    /// Gradient of the initial hidden state `[B, H]`.
     pub h0: FloatTensor<B>,
+    /// Gradient of the LSTM's initial cell state `[B, H]` (LSTM only).
     pub c0: Option<FloatTensor<B>>,
 }
 
@@ -182,6 +214,8 @@ pub struct LayerGrads<B: Backend> {
 /// (`[B, T + 1, H]` or `[B, 2, H]`), because an autodiff operation has one output. `save`
 /// asks for a [`Tape`] for the backward pass (a kernel returns one exactly then).
 pub trait RecurrenceKernels: Backend {
+    /// The forward pass of a layer of `cell` over `tensors`: the output described above, and
+    /// a [`Tape`] when `save` is set. The default body is the generic loop.
     fn recurrence_forward(
         cell: Cell,
         tensors: LayerTensors<Self>,
@@ -192,7 +226,8 @@ pub trait RecurrenceKernels: Backend {
     }
 
     /// From the tape of [`RecurrenceKernels::recurrence_forward`] and the gradient of its
-    /// output; `need_dx` asks for the gradient of the layer input.
+    /// output; `need_dx` asks for the gradient of the layer input. The default body is the
+    /// generic loop's backward pass.
     fn recurrence_backward(
         cell: Cell,
         tape: Tape<Self>,
@@ -214,6 +249,11 @@ impl RecurrenceKernels for burn::backend::NdArray {}
 #[allow(deprecated)]
 #[backend_extension(Autodiff, Flex, NdArray, Cube)]
 pub trait RecurrenceOps: burn::backend::Backend {
+    /// One layer of `cell` over the given tensors: the output of
+    /// [`RecurrenceKernels::recurrence_forward`] (all states or the last, the LSTM's with
+    /// its final cell state as one more row). On `Autodiff<B>`, when a gradient is tracked,
+    /// the operation is recorded with the hand-written backward pass; otherwise, and on the
+    /// other backends, it runs forward only.
     #[allow(clippy::too_many_arguments)]
     fn rnn_layer(
         x: FloatTensor<Self>,
