@@ -18,6 +18,17 @@ pub use crate::cli::flag_value::FlagValue;
 use crate::learn::optimizer::{EpsilonForm, OptimizerConfig};
 use crate::learn::training_config::TrainingConfig;
 
+/// Where a flag is, and whether `--help` shows the configuration's value as its default.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// The experiment declares the flag: it must be on its command line.
+    Always,
+    /// A shared flag, applied where the experiment's command line has it.
+    WherePresent,
+    /// The experiment declares it, without a default (it differs between runs).
+    Never,
+}
+
 /// A flag's default as a user types it, read from a configuration.
 type Spell<C> = Box<dyn Fn(&C) -> Option<String>>;
 /// Writes a typed flag's value into a configuration.
@@ -62,7 +73,7 @@ impl<C: Clone + 'static> ConfigFlags<C> {
         id: &'static str,
         field: impl Fn(&mut C) -> &mut T + 'static,
     ) -> Self {
-        self.push(id, false, field)
+        self.push(id, Shown::Always, field)
     }
 
     /// `--<id>` for a field whose default differs between the runs one command starts (the
@@ -73,25 +84,31 @@ impl<C: Clone + 'static> ConfigFlags<C> {
         id: &'static str,
         field: impl Fn(&mut C) -> &mut T + 'static,
     ) -> Self {
-        let mut flags = self.push(id, false, field);
-        if let Some(flag) = flags.flags.last_mut() {
-            flag.shows_default = false;
-        }
-        flags
+        self.push(id, Shown::Never, field)
     }
 
     /// `--<id>`, a switch: when typed, `action` rewrites the configuration (reading any other
     /// flag it needs from the parsed matches), and the field named `field` counts as typed.
     pub fn switch(
+        self,
+        id: &'static str,
+        field: &'static str,
+        action: impl Fn(&mut C, &ArgMatches) + 'static,
+    ) -> Self {
+        self.push_switch(id, field, false, action)
+    }
+
+    fn push_switch(
         mut self,
         id: &'static str,
         field: &'static str,
+        where_present: bool,
         action: impl Fn(&mut C, &ArgMatches) + 'static,
     ) -> Self {
         self.flags.push(Flag {
             id,
             field,
-            where_present: false,
+            where_present,
             shows_default: false,
             spell: Box::new(|_: &C| None),
             set: Box::new(action),
@@ -102,7 +119,7 @@ impl<C: Clone + 'static> ConfigFlags<C> {
     fn push<T: FlagValue>(
         mut self,
         id: &'static str,
-        where_present: bool,
+        shown: Shown,
         field: impl Fn(&mut C) -> &mut T + 'static,
     ) -> Self {
         let field = Rc::new(field);
@@ -110,8 +127,8 @@ impl<C: Clone + 'static> ConfigFlags<C> {
         self.flags.push(Flag {
             id,
             field: id,
-            where_present,
-            shows_default: true,
+            where_present: shown == Shown::WherePresent,
+            shows_default: shown != Shown::Never,
             spell: Box::new(move |config: &C| read(&mut config.clone()).spell()),
             set: Box::new(move |config: &mut C, matches: &ArgMatches| {
                 match matches.try_get_one::<T::Parsed>(id) {
@@ -132,27 +149,52 @@ impl<C: Clone + 'static> ConfigFlags<C> {
     /// experiment's command line has it.
     pub fn training(self, training: impl Fn(&mut C) -> &mut TrainingConfig + 'static) -> Self {
         let t: Outer<C, TrainingConfig> = Rc::new(training);
-        let mut flags = self
-            .push("epochs", true, within(&t, |t| &mut t.epochs))
-            .push("batch_size", true, within(&t, |t| &mut t.batch_size))
-            .push("lr", true, within(&t, |t| &mut t.lr))
-            .push("backend", true, within(&t, |t| &mut t.backend))
-            .push("seed", true, within(&t, |t| &mut t.seed))
-            .push("shuffle", true, within(&t, |t| &mut t.shuffle))
-            .push("reshuffle", true, within(&t, |t| &mut t.reshuffle))
-            .push("limit_train", true, within(&t, |t| &mut t.limit_train))
-            .push("limit_test", true, within(&t, |t| &mut t.limit_test))
-            .push("clip_norm", true, within(&t, |t| &mut t.clip_norm))
-            .push("clip_scope", true, within(&t, |t| &mut t.clip_scope));
-        flags.flags.push(Flag {
-            id: "no_clip",
-            field: "clip_norm",
-            where_present: true,
-            shows_default: false,
-            spell: Box::new(|_: &C| None),
-            set: Box::new(move |c: &mut C, _: &ArgMatches| t(c).clip_norm = None),
-        });
-        flags
+        self.push("epochs", Shown::WherePresent, within(&t, |t| &mut t.epochs))
+            .push(
+                "batch_size",
+                Shown::WherePresent,
+                within(&t, |t| &mut t.batch_size),
+            )
+            .push("lr", Shown::WherePresent, within(&t, |t| &mut t.lr))
+            .push(
+                "backend",
+                Shown::WherePresent,
+                within(&t, |t| &mut t.backend),
+            )
+            .push("seed", Shown::WherePresent, within(&t, |t| &mut t.seed))
+            .push(
+                "shuffle",
+                Shown::WherePresent,
+                within(&t, |t| &mut t.shuffle),
+            )
+            .push(
+                "reshuffle",
+                Shown::WherePresent,
+                within(&t, |t| &mut t.reshuffle),
+            )
+            .push(
+                "limit_train",
+                Shown::WherePresent,
+                within(&t, |t| &mut t.limit_train),
+            )
+            .push(
+                "limit_test",
+                Shown::WherePresent,
+                within(&t, |t| &mut t.limit_test),
+            )
+            .push(
+                "clip_norm",
+                Shown::WherePresent,
+                within(&t, |t| &mut t.clip_norm),
+            )
+            .push(
+                "clip_scope",
+                Shown::WherePresent,
+                within(&t, |t| &mut t.clip_scope),
+            )
+            .push_switch("no_clip", "clip_norm", true, move |c, _| {
+                t(c).clip_norm = None
+            })
     }
 
     /// Adam's flags ([`crate::AdamArgs`]) for the [`OptimizerConfig::Adam`] that `optimizer`
