@@ -8,8 +8,8 @@ use std::path::{Path as FsPath, PathBuf};
 use burn::module::Param;
 use burn::prelude::*;
 use rnn_models::{
-    Biases, Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, LstmState, Nonlinearity, Path,
-    RecurrentInit, RecurrentLayer, Steps,
+    Biases, GruStack, GruStackConfig, Implementation, LstmStack, LstmStackConfig, LstmState,
+    Nonlinearity, RecurrentInit, RecurrentLayer, RnnStack, RnnStackConfig, Steps,
 };
 use rnn_train::BackendChoice;
 use serde_json::Value;
@@ -288,9 +288,9 @@ fn check_layer_grads(
 }
 
 enum Model {
-    Elman(Elman),
-    Lstm(Lstm),
-    Gru(Gru),
+    Elman(RnnStack),
+    Lstm(LstmStack),
+    Gru(GruStack),
 }
 
 impl Model {
@@ -311,7 +311,7 @@ impl Model {
     }
 }
 
-fn run_case(case: &Value, path: Path, device: &Device) -> Result<Report, String> {
+fn run_case(case: &Value, path: Implementation, device: &Device) -> Result<Report, String> {
     let kind = field(case, "kind").as_str().unwrap_or_default().to_string();
     let gates = gate_names(&kind).ok_or_else(|| format!("unknown cell kind '{kind}'"))?;
     let n = |k: &str| field(case, k).as_u64().expect("integer field") as usize;
@@ -324,15 +324,19 @@ fn run_case(case: &Value, path: Path, device: &Device) -> Result<Report, String>
                 Nonlinearity::Tanh
             };
             Model::Elman(
-                ElmanConfig::new(d, h)
+                RnnStackConfig::new(d, h)
                     .with_num_layers(layers)
                     .with_nonlinearity(nl)
                     .init(device),
             )
         }
-        "lstm" => Model::Lstm(LstmConfig::new(d, h).with_num_layers(layers).init(device)),
+        "lstm" => Model::Lstm(
+            LstmStackConfig::new(d, h)
+                .with_num_layers(layers)
+                .init(device),
+        ),
         _ => Model::Gru(
-            GruConfig::new(d, h)
+            GruStackConfig::new(d, h)
                 .with_num_layers(layers)
                 .with_reset_after(kind == "gru")
                 .init(device),
@@ -364,17 +368,14 @@ fn run_case(case: &Value, path: Path, device: &Device) -> Result<Report, String>
         Model::Lstm(m) => {
             let c0 = tensor::<3>(field(case, "c0"), device).require_grad();
             let cot_c = tensor::<3>(field(case, "cot_c_final"), device);
-            let state = LstmState {
-                h: h0.clone(),
-                c: c0.clone(),
-            };
+            let state = LstmState::new(c0.clone(), h0.clone());
             let out = m.run(x.clone(), Some(state), Steps::All, path);
             report.check("outputs", out.output.clone(), field(case, "outputs"));
-            report.check("h_final", out.state.h.clone(), field(case, "h_final"));
-            report.check("c_final", out.state.c.clone(), field(case, "c_final"));
+            report.check("h_final", out.state.hidden.clone(), field(case, "h_final"));
+            report.check("c_final", out.state.cell.clone(), field(case, "c_final"));
             let loss = (out.output * cot_out).sum()
-                + (out.state.h * cot_h).sum()
-                + (out.state.c * cot_c).sum();
+                + (out.state.hidden * cot_h).sum()
+                + (out.state.cell * cot_c).sum();
             (loss, Some(c0))
         }
     };
@@ -456,8 +457,10 @@ fn golden_case(file: &FsPath, device: &Device) -> Result<String, String> {
         n("num_layers"),
         n("seq_len"),
     );
-    let fused = run_case(&case, Path::Fused, device).map_err(|e| format!("{name}: {e}"))?;
-    let reference = run_case(&case, Path::Reference, device).map_err(|e| format!("{name}: {e}"))?;
+    let fused =
+        run_case(&case, Implementation::Fused, device).map_err(|e| format!("{name}: {e}"))?;
+    let reference =
+        run_case(&case, Implementation::TensorOps, device).map_err(|e| format!("{name}: {e}"))?;
     let (fw, ff) = fused.worst();
     let (rw, rf) = reference.worst();
     let mut faults = vec![];
@@ -565,13 +568,13 @@ fn compare_paths<M: Module>(
     name: &str,
     model: &M,
     x: &Tensor<3>,
-    f: impl Fn(&M, Tensor<3>, Path) -> Tensor<3>,
+    f: impl Fn(&M, Tensor<3>, Implementation) -> Tensor<3>,
     rng: &mut Lcg,
 ) {
     let device = x.device();
     let mut results = vec![];
     let mut probe: Option<Tensor<3>> = None;
-    for path in [Path::Fused, Path::Reference] {
+    for path in [Implementation::Fused, Implementation::TensorOps] {
         let x = x.clone().detach().require_grad();
         let out = f(model, x.clone(), path);
         let probe = probe.get_or_insert_with(|| rng.tensor(out.dims(), 1.0, &device));
@@ -671,7 +674,7 @@ fn fused_matches_reference_on_random_shapes() {
         let h0 = rng.tensor([2, b, h], 0.5, &device);
         for nl in [Nonlinearity::Tanh, Nonlinearity::Relu] {
             // The ReLU variant also covers a layer without biases.
-            let m = ElmanConfig::new(d, h)
+            let m = RnnStackConfig::new(d, h)
                 .with_num_layers(2)
                 .with_nonlinearity(nl)
                 .with_biases(if nl == Nonlinearity::Tanh {
@@ -699,7 +702,7 @@ fn fused_matches_reference_on_random_shapes() {
                 &mut rng,
             );
         }
-        let m = ElmanConfig::irnn(d, h).init(&device);
+        let m = RnnStackConfig::irnn(d, h).init(&device);
         compare_paths(
             &format!("irnn-last {b}x{t}x{d}x{h}"),
             &m,
@@ -707,16 +710,13 @@ fn fused_matches_reference_on_random_shapes() {
             |m, x, p| m.run(x, None, Steps::Last, p).output,
             &mut rng,
         );
-        let m = LstmConfig::new(d, h)
+        let m = LstmStackConfig::new(d, h)
             .with_num_layers(2)
             .with_forget_bias(Some(1.0))
             .init(&device);
         let c0 = rng.tensor([2, b, h], 0.5, &device);
         for steps in [Steps::All, Steps::Last] {
-            let st = LstmState {
-                h: h0.clone(),
-                c: c0.clone(),
-            };
+            let st = LstmState::new(c0.clone(), h0.clone());
             compare_paths(
                 &format!("lstm {steps:?} {b}x{t}x{d}x{h}"),
                 &m,
@@ -726,8 +726,8 @@ fn fused_matches_reference_on_random_shapes() {
                     Tensor::cat(
                         vec![
                             o.output,
-                            o.state.h.swap_dims(0, 1),
-                            o.state.c.swap_dims(0, 1),
+                            o.state.hidden.swap_dims(0, 1),
+                            o.state.cell.swap_dims(0, 1),
                         ],
                         1,
                     )
@@ -737,7 +737,7 @@ fn fused_matches_reference_on_random_shapes() {
         }
         // Without biases, with one (MinPy, Chainer), and PyTorch's default two.
         for biases in [Biases::None, Biases::One, Biases::Two] {
-            let m = LstmConfig::new(d, h).with_biases(biases).init(&device);
+            let m = LstmStackConfig::new(d, h).with_biases(biases).init(&device);
             compare_paths(
                 &format!("lstm biases={biases:?} {b}x{t}x{d}x{h}"),
                 &m,
@@ -747,7 +747,7 @@ fn fused_matches_reference_on_random_shapes() {
             );
         }
         // MinPy's GRU: one bias, the candidate's tensors stored apart, reset before.
-        let m = GruConfig::new(d, h)
+        let m = GruStackConfig::new(d, h)
             .with_reset_after(false)
             .with_biases(Biases::One)
             .with_split_candidate(true)
@@ -762,7 +762,7 @@ fn fused_matches_reference_on_random_shapes() {
         );
         for reset_after in [true, false] {
             // The reset-before variant also covers a layer without biases.
-            let m = GruConfig::new(d, h)
+            let m = GruStackConfig::new(d, h)
                 .with_num_layers(2)
                 .with_reset_after(reset_after)
                 .with_biases(if reset_after {
@@ -791,7 +791,7 @@ fn fused_matches_reference_on_random_shapes() {
 #[test]
 fn irnn_initialisation_is_identity_and_small_gaussian() {
     let device = device();
-    let m = ElmanConfig::irnn(1, 100).init(&device);
+    let m = RnnStackConfig::irnn(1, 100).init(&device);
     let layer = &m.layers[0];
     let w_hh: Vec<f32> = layer.w_hh.val().into_data().try_to_vec::<f32>().unwrap();
     for i in 0..100 {
@@ -819,7 +819,7 @@ fn forward_last_keeps_only_the_last_step() {
     let device = device();
     let mut rng = Lcg(7);
     let x = rng.tensor([3, 11, 2], 1.0, &device);
-    let m = GruConfig::new(2, 6).init(&device);
+    let m = GruStackConfig::new(2, 6).init(&device);
     let all = m.forward(x.clone(), None);
     let last = m.forward_last(x, None);
     assert_eq!(last.output.dims(), [3, 1, 6]);

@@ -20,8 +20,8 @@ use rnn_data::{
     Normalisation, SequenceView,
 };
 use rnn_models::{
-    Biases, Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrencePath, RecurrentInit,
-    set_recurrence_path,
+    Biases, GruStack, GruStackConfig, Implementation, LstmStack, LstmStackConfig, RecurrentInit,
+    RnnStack, RnnStackConfig, set_implementation_override,
 };
 use rnn_train::BackendChoice;
 
@@ -221,9 +221,9 @@ fn shape_names() -> clap::builder::PossibleValuesParser {
 /// One of the cells, then a linear head.
 #[derive(Module, Debug)]
 struct Net {
-    elman: Option<Elman>,
-    lstm: Option<Lstm>,
-    gru: Option<Gru>,
+    elman: Option<RnnStack>,
+    lstm: Option<LstmStack>,
+    gru: Option<GruStack>,
     head: Linear,
     all_steps: bool,
 }
@@ -241,10 +241,10 @@ impl Net {
         };
         let (mut elman, mut lstm, mut gru) = (None, None, None);
         match s.cell {
-            Cell::Irnn => elman = Some(ElmanConfig::irnn(d_in, h).init(device)),
+            Cell::Irnn => elman = Some(RnnStackConfig::irnn(d_in, h).init(device)),
             Cell::Tanh => {
                 elman = Some(
-                    ElmanConfig::new(d_in, h)
+                    RnnStackConfig::new(d_in, h)
                         .with_num_layers(l)
                         .with_biases(biases)
                         .with_init(init)
@@ -253,7 +253,7 @@ impl Net {
             }
             Cell::Lstm => {
                 lstm = Some(
-                    LstmConfig::new(d_in, h)
+                    LstmStackConfig::new(d_in, h)
                         .with_num_layers(l)
                         .with_biases(biases)
                         .with_init(init)
@@ -262,7 +262,7 @@ impl Net {
             }
             Cell::Gru => {
                 gru = Some(
-                    GruConfig::new(d_in, h)
+                    GruStackConfig::new(d_in, h)
                         .with_num_layers(l)
                         .with_reset_after(false)
                         .with_biases(biases)
@@ -343,7 +343,7 @@ enum Target {
 
 /// One time-loop implementation's model, optimiser and measured rates for a shape.
 struct Lane {
-    path: RecurrencePath,
+    path: Implementation,
     net: Option<Net>,
     optim: ModuleOptimizer,
     step_no: usize,
@@ -415,11 +415,11 @@ fn main() {
     };
     let gpu = matches!(args.backend, BackendChoice::Wgpu | BackendChoice::Cuda);
     let paths = match args.recurrence.as_deref() {
-        Some("fused") => vec![RecurrencePath::Fused],
-        Some("generic") => vec![RecurrencePath::Generic],
-        Some(_) => vec![RecurrencePath::Fused, RecurrencePath::Generic],
-        None if gpu => vec![RecurrencePath::Fused, RecurrencePath::Generic],
-        None => vec![RecurrencePath::Fused],
+        Some("fused") => vec![Implementation::Fused],
+        Some("generic") => vec![Implementation::Generic],
+        Some(_) => vec![Implementation::Fused, Implementation::Generic],
+        None if gpu => vec![Implementation::Fused, Implementation::Generic],
+        None => vec![Implementation::Fused],
     };
     let selected: Vec<Shape> = SHAPES
         .into_iter()
@@ -493,14 +493,14 @@ fn main() {
             })
             .collect();
         for lane in &mut lanes {
-            set_recurrence_path(lane.path);
+            set_implementation_override(Some(lane.path));
             for _ in 0..args.warmup {
                 lane.train_step(&s, &source, &device);
             }
         }
         for _ in 0..args.repeats {
             for lane in &mut lanes {
-                set_recurrence_path(lane.path);
+                set_implementation_override(Some(lane.path));
                 let start = Instant::now();
                 for _ in 0..args.steps {
                     lane.train_step(&s, &source, &device);

@@ -11,7 +11,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use clap::Parser;
-use rnn_models::{Elman, ElmanConfig, Path, RecurrencePath, Steps, set_recurrence_path};
+use rnn_models::{Implementation, RnnStack, RnnStackConfig, Steps};
 use rnn_train::BackendChoice;
 
 rnn_train::use_mimalloc!();
@@ -24,7 +24,7 @@ struct Args {
     backend: BackendChoice,
     /// Time-loop implementations, comma-separated: fused (the custom operation with the
     /// backend's kernel), generic (the custom operation with the backend-generic loop),
-    /// reference (plain Burn ops under autodiff). Default: fused,generic on wgpu and cuda,
+    /// tensor-ops (plain Burn ops under autodiff). Default: fused,generic on wgpu and cuda,
     /// fused on the CPU backends. Several are timed in the same rounds, side by side.
     #[arg(long, value_enum, value_delimiter = ',')]
     path: Vec<PathArg>,
@@ -49,21 +49,16 @@ struct Args {
 enum PathArg {
     Fused,
     Generic,
-    Reference,
+    TensorOps,
 }
 
 impl PathArg {
-    /// Selects this implementation; returns the layer's `Path`.
-    fn select(self) -> Path {
-        set_recurrence_path(if self == PathArg::Generic {
-            RecurrencePath::Generic
-        } else {
-            RecurrencePath::Fused
-        });
-        if self == PathArg::Reference {
-            Path::Reference
-        } else {
-            Path::Fused
+    /// The implementation this names.
+    fn select(self) -> Implementation {
+        match self {
+            PathArg::Fused => Implementation::Fused,
+            PathArg::Generic => Implementation::Generic,
+            PathArg::TensorOps => Implementation::TensorOps,
         }
     }
 }
@@ -90,7 +85,7 @@ fn main() {
         ([], false) => vec![PathArg::Fused],
         (given, _) => given.to_vec(),
     };
-    let rnn = ElmanConfig::irnn(1, args.hidden).init(&device);
+    let rnn = RnnStackConfig::irnn(1, args.hidden).init(&device);
     let head = LinearConfig::new(args.hidden, 10).init(&device);
 
     println!(
@@ -146,7 +141,14 @@ fn main() {
 }
 
 /// One forward + backward; returns seconds.
-fn step(rnn: &Elman, head: &Linear, batch: usize, t: usize, path: Path, device: &Device) -> f64 {
+fn step(
+    rnn: &RnnStack,
+    head: &Linear,
+    batch: usize,
+    t: usize,
+    path: Implementation,
+    device: &Device,
+) -> f64 {
     let x = Tensor::<3>::random(
         [batch, t, 1],
         burn::tensor::Distribution::Normal(0.0, 1.0),

@@ -3,15 +3,16 @@
 //!
 //! `w_ih` is `[D, H]` (`[H, H]` above the first layer) and `w_hh` `[H, H]`, applied as
 //! `x · w`; the two biases are summed into the input projection. With ReLU and the identity
-//! initialisation ([`ElmanConfig::irnn`]) this is the IRNN of Le, Jaitly and Hinton (2015).
+//! initialisation ([`RnnStackConfig::irnn`]) this is the IRNN of Le, Jaitly and Hinton (2015).
 
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::implementation::Implementation;
 use crate::init::{Biases, RecurrentInit};
-use crate::layer::{Path, RecurrentLayer, RnnOutput, Steps, initial_state, time_step};
-use crate::ops::elman_layer;
+use crate::layer::{RecurrentLayer, RnnOutput, Steps, run_stack};
+use crate::ops::Cell;
 
 /// The Elman cell's nonlinearity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,11 +23,11 @@ pub enum Nonlinearity {
     Relu,
 }
 
-/// The configuration of a stack of Elman layers; layer `l > 0` reads the hidden states of
-/// layer `l - 1`. `ElmanConfig::new(d_input, d_hidden)` sets the two required fields; the
-/// `with_*` methods the others.
+/// The configuration of a stack of Elman layers (PyTorch's `nn.RNN`); layer `l > 0` reads
+/// the hidden states of layer `l - 1`. `RnnStackConfig::new(d_input, d_hidden)` sets the two
+/// required fields; the `with_*` methods the others.
 #[derive(Config, Debug)]
-pub struct ElmanConfig {
+pub struct RnnStackConfig {
     /// Features per time step of the input.
     pub d_input: usize,
     /// Hidden units per layer.
@@ -48,9 +49,12 @@ pub struct ElmanConfig {
     /// How weights and biases start (default [`RecurrentInit::PyTorchUniform`]).
     #[config(default = "RecurrentInit::PyTorchUniform")]
     pub init: RecurrentInit,
+    /// What runs the time loop (default [`Implementation::Fused`]).
+    #[config(default = "Implementation::Fused")]
+    pub implementation: Implementation,
 }
 
-impl ElmanConfig {
+impl RnnStackConfig {
     /// The IRNN: a ReLU Elman layer with identity recurrent weights, small Gaussian input
     /// weights and zero biases (`RecurrentInit::IRNN`, the irnn-mnist tutorial's values).
     pub fn irnn(d_input: usize, d_hidden: usize) -> Self {
@@ -65,7 +69,7 @@ impl ElmanConfig {
     /// # Panics
     ///
     /// If `num_layers` is 0.
-    pub fn init(&self, device: &Device) -> Elman {
+    pub fn init(&self, device: &Device) -> RnnStack {
         // Every experiment's config (ExperimentConfig::validate, flags and config.json alike)
         // refuses 0 layers before a model is built; this guards library callers.
         assert!(
@@ -86,118 +90,94 @@ impl ElmanConfig {
                 )
             })
             .collect();
-        Elman {
+        RnnStack {
             layers,
             dropout: DropoutConfig::new(self.dropout).init(),
             relu: self.nonlinearity == Nonlinearity::Relu,
+            implementation: self.implementation,
         }
     }
 }
 
-/// A stack of Elman layers (built by [`ElmanConfig::init`]).
+/// A stack of Elman layers (built by [`RnnStackConfig::init`]).
 ///
-/// Input `[B, T, D]`, state `[L, B, H]`; see [`Elman::run`].
+/// Input `[B, T, D]`, state `[L, B, H]`; see [`RnnStack::run`].
+///
+/// ```
+/// use burn::prelude::*;
+/// use rnn_models::RnnStackConfig;
+///
+/// let device = Device::flex();
+/// // The IRNN on pixel-by-pixel input: ReLU, identity recurrent weights.
+/// let irnn = RnnStackConfig::irnn(1, 8).init(&device);
+/// let pixels = Tensor::<3>::ones([2, 16, 1], &device); // [B, T, 1]
+/// let last = irnn.forward_last(pixels, None).last();
+/// assert_eq!(last.dims(), [2, 8]);
+/// // Two tanh layers, every step of the last one.
+/// let rnn = RnnStackConfig::new(3, 8).with_num_layers(2).init(&device);
+/// let out = rnn.forward(Tensor::<3>::ones([2, 4, 3], &device), None);
+/// assert_eq!(out.output.dims(), [2, 4, 8]);
+/// assert_eq!(out.h_n.dims(), [2, 2, 8]); // [L, B, H]
+/// ```
 #[derive(Module, Debug)]
-pub struct Elman {
+pub struct RnnStack {
     /// The layers, first to last; each has one gate group (`G = H`).
     pub layers: Vec<RecurrentLayer>,
     /// Applied to the output of every layer but the last.
     pub dropout: Dropout,
     /// ReLU (IRNN) instead of tanh.
     pub relu: bool,
+    /// What runs the time loop of `forward` and `forward_last`.
+    #[module(skip)]
+    pub implementation: Implementation,
 }
 
-impl Elman {
-    /// All steps of the last layer and the final state of every layer, on the fused path:
-    /// `run(x, state, Steps::All, Path::Fused)`.
+impl RnnStack {
+    /// All steps of the last layer and the final state of every layer.
     /// `x`: `[B, T, D]`; `state`: `[L, B, H]` (zeros when `None`).
     pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
-        self.run(x, state, Steps::All, Path::Fused)
+        self.run(x, state, Steps::All, self.implementation)
     }
 
-    /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`), on the
-    /// fused path: `run(x, state, Steps::Last, Path::Fused)`. The last layer's `[B, T, H]`
-    /// output is never built.
+    /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`). The
+    /// last layer's `[B, T, H]` output is never built.
     pub fn forward_last(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
-        self.run(x, state, Steps::Last, Path::Fused)
+        self.run(x, state, Steps::Last, self.implementation)
+    }
+
+    /// This stack with `implementation` running its time loop.
+    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
+        self.implementation = implementation;
+        self
     }
 
     /// Runs the stack on `x` `[B, T, D]` from `state` `[L, B, H]` (zeros when `None`).
     ///
     /// `steps` chooses the `output` ([`Steps::All`]: `[B, T, H]`, [`Steps::Last`]:
-    /// `[B, 1, H]`); `h_n` is always every layer's final state `[L, B, H]`. `path` chooses
-    /// the implementation of each layer's time loop ([`Path`]); both compute the same
-    /// function.
+    /// `[B, 1, H]`); `h_n` is always every layer's final state `[L, B, H]`.
+    /// `implementation` chooses what runs each layer's time loop; every choice computes
+    /// the same function.
     pub fn run(
         &self,
         x: Tensor<3>,
         state: Option<Tensor<3>>,
         steps: Steps,
-        path: Path,
+        implementation: Implementation,
     ) -> RnnOutput {
-        let [b, _, _] = x.dims();
-        let device = x.device();
-        let n = self.layers.len();
-        let mut input = x;
-        let mut finals = Vec::with_capacity(n);
-        for (l, layer) in self.layers.iter().enumerate() {
-            let h = layer.hidden_size();
-            let h0 = initial_state(state.as_ref(), l, b, h, &device);
-            let keep = l + 1 < n || steps == Steps::All;
-            let out = match path {
-                Path::Fused => {
-                    // The op always takes a bias; a bias-free layer passes zeros.
-                    let bias = layer
-                        .summed_bias()
-                        .unwrap_or_else(|| Tensor::zeros([h], &device));
-                    elman_layer(
-                        input,
-                        layer.input_weights(),
-                        bias,
-                        layer.recurrent_weights(),
-                        h0,
-                        self.relu,
-                        keep,
-                    )
-                }
-                Path::Reference => {
-                    let xw = layer.project(input, layer.summed_bias());
-                    self.reference(xw, layer.recurrent_weights(), h0, keep)
-                }
-            };
-            let [_, t, _] = out.dims();
-            finals.push(out.clone().slice([0..b, t - 1..t, 0..h]).reshape([1, b, h]));
-            input = if l + 1 < n {
-                self.dropout.forward(out)
-            } else {
-                out
-            };
-        }
+        let cell = Cell::Elman { relu: self.relu };
+        let (output, last) = run_stack(
+            &self.layers,
+            &self.dropout,
+            cell,
+            x,
+            state.as_ref(),
+            None,
+            steps,
+            implementation,
+        );
         RnnOutput {
-            output: input,
-            h_n: Tensor::cat(finals, 0),
-        }
-    }
-
-    fn reference(&self, xw: Tensor<3>, w_hh: Tensor<2>, h0: Tensor<2>, keep: bool) -> Tensor<3> {
-        let [_, t, _] = xw.dims();
-        let mut h = h0;
-        let mut outs = Vec::with_capacity(t);
-        for s in 0..t {
-            let pre = time_step(&xw, s) + h.matmul(w_hh.clone());
-            h = if self.relu {
-                burn::tensor::activation::relu(pre)
-            } else {
-                pre.tanh()
-            };
-            if keep {
-                outs.push(h.clone());
-            }
-        }
-        if keep {
-            Tensor::stack(outs, 1)
-        } else {
-            h.unsqueeze_dim(1)
+            output,
+            h_n: last.h,
         }
     }
 }

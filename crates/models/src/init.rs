@@ -6,7 +6,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// How a recurrent layer's weights and biases start.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum RecurrentInit {
     /// Every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)): what PyTorch's `nn.RNN`, `nn.LSTM`
     /// and `nn.GRU` do (`reset_parameters`), and so what the PyTorch tutorials train with.
@@ -27,6 +27,11 @@ pub enum RecurrentInit {
         /// Half-width of the interval.
         bound: f64,
     },
+    /// burn::nn's rule: each gate group's block of every weight and bias drawn by
+    /// `initializer` with that block's own fan-in and fan-out, as burn::nn's recurrent
+    /// modules draw the `Linear` layers of their gates (a weight block `[in, H]`: fan-in `in`,
+    /// fan-out `H`; a bias block `[H]`: the fan-in of the weight beside it).
+    Burn(Initializer),
     /// The IRNN of Le, Jaitly and Hinton (2015), as NeoML's `CIrnnLayer` starts it: recurrent
     /// weight `scale * I`, input weights ~ N(0, input_std), both free terms zero. Meant for the
     /// ReLU Elman cell. A layer of several gate groups gets `scale * I` in each group's
@@ -56,12 +61,15 @@ impl RecurrentInit {
         device: &Device,
     ) -> Param<Tensor<2>> {
         let shape = [d_in, gates * hidden];
-        match *self {
+        match self {
             Self::Identity { input_std, .. } => Initializer::Normal {
                 mean: 0.0,
-                std: input_std,
+                std: *input_std,
             }
             .init(shape, device),
+            Self::Burn(init) => per_gate(gates, |_| {
+                init.init_with([d_in, hidden], Some(d_in), Some(hidden), device)
+            }),
             _ => self.weight(shape, hidden, device),
         }
     }
@@ -74,9 +82,12 @@ impl RecurrentInit {
         device: &Device,
     ) -> Param<Tensor<2>> {
         let shape = [hidden, gates * hidden];
-        match *self {
+        match self {
+            Self::Burn(init) => per_gate(gates, |_| {
+                init.init_with([hidden, hidden], Some(hidden), Some(hidden), device)
+            }),
             Self::Identity { scale, .. } => {
-                let eye = Tensor::<2>::eye(hidden, device).mul_scalar(scale);
+                let eye = Tensor::<2>::eye(hidden, device).mul_scalar(*scale);
                 let w = if gates == 1 {
                     eye
                 } else {
@@ -97,19 +108,32 @@ impl RecurrentInit {
             Self::MinPyXavier => normal((6.0 / (rows + cols) as f64).sqrt()),
             Self::LeCunNormal => normal((1.0 / rows as f64).sqrt()),
             Self::Uniform { bound } => uniform(bound),
-            // The Identity rule is matched before this function and never reaches it.
-            Self::Identity { .. } => unreachable!("the identity rule sets weights by role"),
+            // These rules are matched before this function and never reach it.
+            Self::Identity { .. } | Self::Burn(_) => {
+                unreachable!("the identity and burn rules set weights by role")
+            }
         };
         init.init(shape, device)
     }
 
-    /// A bias `[gates * hidden]`.
-    pub(crate) fn bias(&self, hidden: usize, gates: usize, device: &Device) -> Param<Tensor<1>> {
+    /// A bias `[gates * hidden]` beside a weight of fan-in `fan_in`.
+    pub(crate) fn bias(
+        &self,
+        hidden: usize,
+        gates: usize,
+        fan_in: usize,
+        device: &Device,
+    ) -> Param<Tensor<1>> {
         let n = gates * hidden;
-        let init = match *self {
+        let init = match self {
+            Self::Burn(init) => {
+                return per_gate(gates, |_| {
+                    init.init_with([hidden], Some(fan_in), Some(hidden), device)
+                });
+            }
             Self::PyTorchUniform => uniform(1.0 / (hidden as f64).sqrt()),
             Self::MinPyXavier => normal((6.0 / n as f64).sqrt()),
-            Self::Uniform { bound } => uniform(bound),
+            Self::Uniform { bound } => uniform(*bound),
             Self::LeCunNormal | Self::Identity { .. } => Initializer::Zeros,
         };
         init.init([n], device)
@@ -139,6 +163,16 @@ impl Biases {
             Biases::None => 0,
         }
     }
+}
+
+/// `gates` blocks drawn one by one and laid side by side along the last axis.
+fn per_gate<const D: usize>(
+    gates: usize,
+    block: impl Fn(usize) -> Param<Tensor<D>>,
+) -> Param<Tensor<D>> {
+    let blocks: Vec<Tensor<D>> = (0..gates).map(|g| block(g).val()).collect();
+    // Detached: the blocks are parameters of their own, the packed tensor must be a leaf.
+    Param::from_tensor(Tensor::cat(blocks, D - 1).detach())
 }
 
 fn uniform(bound: f64) -> Initializer {

@@ -1,9 +1,13 @@
-//! One recurrent layer's parameters, shared by every cell kind, and the input projection.
+//! One recurrent layer's parameters and its run, shared by every cell kind, and the stack of
+//! layers every multi-layer module runs.
 
 use burn::module::Param;
+use burn::nn::Dropout;
 use burn::prelude::*;
 
+use crate::implementation::Implementation;
 use crate::init::{Biases, RecurrentInit};
+use crate::ops::{Cell, recurrent_layer};
 
 /// The weights of one layer, gates packed along the last axis (`G = gates * H`).
 ///
@@ -54,13 +58,13 @@ impl RecurrentLayer {
         let split = split_last.then(|| LastGroup {
             w_ih: init.input_weight(d_in, hidden, 1, device),
             w_hh: init.recurrent_weight(hidden, 1, device),
-            b: (biases != Biases::None).then(|| init.bias(hidden, 1, device)),
+            b: (biases != Biases::None).then(|| init.bias(hidden, 1, d_in, device)),
         });
         Self {
             w_ih: init.input_weight(d_in, hidden, packed, device),
             w_hh: init.recurrent_weight(hidden, packed, device),
-            b_ih: (biases != Biases::None).then(|| init.bias(hidden, packed, device)),
-            b_hh: (biases == Biases::Two).then(|| init.bias(hidden, gates, device)),
+            b_ih: (biases != Biases::None).then(|| init.bias(hidden, packed, d_in, device)),
+            b_hh: (biases == Biases::Two).then(|| init.bias(hidden, gates, hidden, device)),
             split,
         }
     }
@@ -95,19 +99,6 @@ impl RecurrentLayer {
         })
     }
 
-    /// `x [B, T, D] · w_ih` for all steps in one matmul, plus `bias` (`[G]`) if any.
-    pub(crate) fn project(&self, x: Tensor<3>, bias: Option<Tensor<1>>) -> Tensor<3> {
-        let [b, t, d] = x.dims();
-        let w_ih = self.input_weights();
-        let g = w_ih.dims()[1];
-        let xw = x.reshape([b * t, d]).matmul(w_ih);
-        let xw = match bias {
-            Some(bias) => xw + bias.unsqueeze::<2>(),
-            None => xw,
-        };
-        xw.reshape([b, t, g])
-    }
-
     /// `b_ih + b_hh`, the bias that an Elman or LSTM cell can add to the input projection.
     pub(crate) fn summed_bias(&self) -> Option<Tensor<1>> {
         match (self.input_bias(), &self.b_hh) {
@@ -117,24 +108,117 @@ impl RecurrentLayer {
             (None, None) => None,
         }
     }
+
+    /// Runs this layer as `cell` on `x` `[B, T, D]` from `h0` `[B, H]` (and the LSTM's `c0`,
+    /// zeros when `None`): the hidden states `[B, T, H]`, or only the last `[B, 1, H]`
+    /// unless `keep_sequence`, and the LSTM's final cell state.
+    ///
+    /// The biases fold into the input projection, except the GRU's `b_hn`, which stays
+    /// inside the candidate where the reset gate multiplies it.
+    pub fn run(
+        &self,
+        cell: Cell,
+        x: Tensor<3>,
+        h0: Tensor<2>,
+        c0: Option<Tensor<2>>,
+        keep_sequence: bool,
+        implementation: Implementation,
+    ) -> (Tensor<3>, Option<Tensor<2>>) {
+        let h = self.hidden_size();
+        let device = x.device();
+        let (bias, b_hn) = match cell {
+            // b_hr and b_hz fold into the input projection; b_hn stays inside the candidate.
+            Cell::Gru { .. } => match (self.input_bias(), &self.b_hh) {
+                (b_ih, Some(b_hh)) => {
+                    let b_hh = b_hh.val();
+                    let rz = b_hh.clone().slice([0..2 * h]);
+                    let folded = Tensor::cat(vec![rz, Tensor::zeros([h], &device)], 0);
+                    let bias = match b_ih {
+                        Some(b_ih) => b_ih + folded,
+                        None => folded,
+                    };
+                    (Some(bias), Some(b_hh.slice([2 * h..3 * h])))
+                }
+                (b_ih, None) => (b_ih, None),
+            },
+            _ => (self.summed_bias(), None),
+        };
+        // The operation always takes a bias; a bias-free layer passes zeros.
+        let bias = bias.unwrap_or_else(|| Tensor::zeros([cell.gates() * h], &device));
+        recurrent_layer(
+            cell,
+            x,
+            self.input_weights(),
+            bias,
+            self.recurrent_weights(),
+            b_hn,
+            h0,
+            c0,
+            keep_sequence,
+            implementation,
+        )
+    }
 }
 
-/// Which implementation of the time loop runs, chosen per call of a cell's `run` (`forward`
-/// and `forward_last` take [`Path::Fused`]). Both compute the same function; they differ in
-/// speed, memory and in how the gradient is obtained.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Path {
-    /// The recurrence as one custom operation with a hand-written backward pass
-    /// (linear in the sequence length), one per layer ([`crate::ops::recurrent_layer`]).
-    /// Inside it the backend's specialised kernel runs where there is one (flex on `f32`:
-    /// the CPU kernel; the CubeCL backends: a CubeCL kernel), the backend-generic loop
-    /// elsewhere or when [`crate::RecurrencePath::Generic`] is set.
-    #[default]
-    Fused,
-    /// Plain Burn tensor ops step by step, differentiated by Burn's autodiff. Slow on long
-    /// sequences (quadratic backward); kept as the reference the fused path is tested against.
-    /// Independent of [`crate::RecurrencePath`], and runs on any backend.
-    Reference,
+/// `param` holding `value` instead, keeping its id and whether it is trained (on a device
+/// without autodiff, nothing is).
+pub(crate) fn replace_value<const D: usize>(
+    param: Param<Tensor<D>>,
+    value: Tensor<D>,
+) -> Param<Tensor<D>> {
+    let trained = param.val().is_require_grad();
+    // Detached, so the parameter stays a leaf of the autodiff graph.
+    let value = value.detach();
+    param.map(move |_| if trained { value.require_grad() } else { value })
+}
+
+/// The final states of a stack: `h` of every layer `[L, B, H]`, and the LSTM's `c`.
+pub(crate) struct StackFinal {
+    pub(crate) h: Tensor<3>,
+    pub(crate) c: Option<Tensor<3>>,
+}
+
+/// Runs a stack of layers of one `cell`: layer `l > 0` reads the output of layer `l - 1`
+/// (through `dropout`); `h0` and `c0` are `[L, B, H]` (zeros when `None`). Returns the last
+/// layer's output (`[B, T, H]`, or `[B, 1, H]` with [`Steps::Last`]) and every layer's
+/// final states.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_stack(
+    layers: &[RecurrentLayer],
+    dropout: &Dropout,
+    cell: Cell,
+    x: Tensor<3>,
+    h0: Option<&Tensor<3>>,
+    c0: Option<&Tensor<3>>,
+    steps: Steps,
+    implementation: Implementation,
+) -> (Tensor<3>, StackFinal) {
+    let [b, _, _] = x.dims();
+    let device = x.device();
+    let n = layers.len();
+    let mut input = x;
+    let (mut hs, mut cs) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (l, layer) in layers.iter().enumerate() {
+        let h = layer.hidden_size();
+        let h0 = initial_state(h0, l, b, h, &device);
+        let c0 = (cell == Cell::Lstm).then(|| initial_state(c0, l, b, h, &device));
+        let keep = l + 1 < n || steps == Steps::All;
+        let (out, c) = layer.run(cell, input, h0, c0, keep, implementation);
+        let [_, t, _] = out.dims();
+        hs.push(out.clone().slice([0..b, t - 1..t, 0..h]).reshape([1, b, h]));
+        if let Some(c) = c {
+            cs.push(c.reshape([1, b, h]));
+        }
+        input = if l + 1 < n { dropout.forward(out) } else { out };
+    }
+    let c = (!cs.is_empty()).then(|| Tensor::cat(cs, 0));
+    (
+        input,
+        StackFinal {
+            h: Tensor::cat(hs, 0),
+            c,
+        },
+    )
 }
 
 /// Which hidden states a forward pass returns.
@@ -181,16 +265,4 @@ pub(crate) fn initial_state(
             .reshape([batch, hidden]),
         None => Tensor::zeros([batch, hidden], device),
     }
-}
-
-/// One time step `[B, G]` of `xw [B, T, G]` (reference path only).
-pub(crate) fn time_step(xw: &Tensor<3>, t: usize) -> Tensor<2> {
-    let [b, _, g] = xw.dims();
-    xw.clone().slice([0..b, t..t + 1, 0..g]).reshape([b, g])
-}
-
-/// Columns `start..end` of a `[B, G]` tensor.
-pub(crate) fn columns(x: &Tensor<2>, start: usize, end: usize) -> Tensor<2> {
-    let [b, _] = x.dims();
-    x.clone().slice([0..b, start..end])
 }

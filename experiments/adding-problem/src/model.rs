@@ -7,7 +7,10 @@ use burn::nn::loss::{MseLoss, Reduction};
 use burn::prelude::*;
 use burn::train::RegressionOutput;
 use rnn_data::AddingBatch;
-use rnn_models::{Biases, Elman, ElmanConfig, Gru, GruConfig, Lstm, LstmConfig, RecurrentInit};
+use rnn_models::{
+    Biases, GruStack, GruStackConfig, LstmStack, LstmStackConfig, RecurrentInit, RnnStack,
+    RnnStackConfig,
+};
 use rnn_train::TaskModel;
 use serde::{Deserialize, Serialize};
 
@@ -84,20 +87,20 @@ impl AdderConfig {
         let xavier = RecurrentInit::MinPyXavier;
         let rnn = match self.cell {
             Cell::Rnn => Recurrent::Elman(
-                ElmanConfig::new(d, h)
+                RnnStackConfig::new(d, h)
                     .with_biases(Biases::One)
                     .with_init(xavier)
                     .init(device),
             ),
-            Cell::Irnn => Recurrent::Elman(ElmanConfig::irnn(d, h).init(device)),
+            Cell::Irnn => Recurrent::Elman(RnnStackConfig::irnn(d, h).init(device)),
             Cell::Lstm => Recurrent::Lstm(
-                LstmConfig::new(d, h)
+                LstmStackConfig::new(d, h)
                     .with_biases(Biases::One)
                     .with_init(xavier)
                     .init(device),
             ),
             Cell::Gru => Recurrent::Gru(
-                GruConfig::new(d, h)
+                GruStackConfig::new(d, h)
                     .with_reset_after(false)
                     .with_biases(Biases::One)
                     .with_split_candidate(true)
@@ -120,11 +123,11 @@ impl AdderConfig {
 #[derive(Module, Debug)]
 pub enum Recurrent {
     /// Vanilla RNN or IRNN.
-    Elman(Elman),
+    Elman(RnnStack),
     /// LSTM.
-    Lstm(Lstm),
+    Lstm(LstmStack),
     /// GRU.
-    Gru(Gru),
+    Gru(GruStack),
 }
 
 /// Recurrent layer -> last hidden state -> linear -> the predicted sum.

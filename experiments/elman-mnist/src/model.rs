@@ -4,7 +4,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
-use rnn_models::{Elman, ElmanConfig};
+use rnn_models::{RnnStack, RnnStackConfig};
 use rnn_train::{TaskModel, cross_entropy};
 
 /// The tutorial's network (PyTorch `nn.RNN` initialisation: every weight and bias
@@ -26,7 +26,7 @@ impl ElmanClassifierConfig {
     /// The network for sequences of `steps` steps of `d_input` values.
     pub fn init(&self, d_input: usize, steps: usize, device: &Device) -> ElmanClassifier {
         ElmanClassifier {
-            rnn: ElmanConfig::new(d_input, self.hidden)
+            rnn: RnnStackConfig::new(d_input, self.hidden)
                 .with_num_layers(self.layers)
                 .init(device),
             output: LinearConfig::new(self.hidden * steps, self.classes).init(device),
@@ -38,7 +38,7 @@ impl ElmanClassifierConfig {
 #[derive(Module, Debug)]
 pub struct ElmanClassifier {
     /// The recurrent layers.
-    pub rnn: Elman,
+    pub rnn: RnnStack,
     /// `T * H` -> class logits.
     pub output: Linear,
 }

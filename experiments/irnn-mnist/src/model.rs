@@ -5,7 +5,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
-use rnn_models::{Elman, ElmanConfig, RecurrentInit};
+use rnn_models::{RecurrentInit, RnnStack, RnnStackConfig};
 use rnn_train::{TaskModel, cross_entropy, layer};
 
 /// The tutorial's network: NeoML's `CIrnnLayer` (an input and a recurrent fully-connected
@@ -29,7 +29,7 @@ pub struct IrnnClassifierConfig {
 impl IrnnClassifierConfig {
     /// The network for inputs of `d_input` values per step.
     pub fn init(&self, d_input: usize, device: &Device) -> IrnnClassifier {
-        let irnn = ElmanConfig::irnn(d_input, self.hidden)
+        let irnn = RnnStackConfig::irnn(d_input, self.hidden)
             .with_init(RecurrentInit::Identity {
                 scale: self.identity_scale,
                 input_std: self.input_std,
@@ -52,7 +52,7 @@ impl IrnnClassifierConfig {
 #[derive(Module, Debug)]
 pub struct IrnnClassifier {
     /// ReLU Elman layer with identity initialisation.
-    pub irnn: Elman,
+    pub irnn: RnnStack,
     /// Hidden state -> class logits.
     pub output: Linear,
 }

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
-use rnn_models::{Lstm, LstmConfig};
+use rnn_models::{LstmStack, LstmStackConfig};
 use rnn_train::TaskModel;
 
 /// The tutorial's network: `nn.LSTM(28, 20)` (both biases; every tensor ~ U(±1/sqrt(20)))
@@ -25,7 +25,7 @@ impl LstmClassifierConfig {
     /// The network for inputs of `d_input` values per step.
     pub fn init(&self, d_input: usize, device: &Device) -> LstmClassifier {
         LstmClassifier {
-            lstm: LstmConfig::new(d_input, self.hidden).init(device),
+            lstm: LstmStackConfig::new(d_input, self.hidden).init(device),
             hidden2digits: LinearConfig::new(self.hidden, self.classes).init(device),
         }
     }
@@ -35,7 +35,7 @@ impl LstmClassifierConfig {
 #[derive(Module, Debug)]
 pub struct LstmClassifier {
     /// One LSTM layer.
-    pub lstm: Lstm,
+    pub lstm: LstmStack,
     /// Hidden state -> digit scores.
     pub hidden2digits: Linear,
 }

@@ -7,8 +7,11 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::train::ClassificationOutput;
 use rnn_data::TbpttWindow;
-use rnn_models::ops::elman_layer;
-use rnn_models::{Biases, Elman, ElmanConfig, Lstm, LstmConfig, LstmState, RecurrentInit};
+use rnn_models::ops::{Cell, recurrent_layer};
+use rnn_models::{
+    Biases, Implementation, LstmStack, LstmStackConfig, LstmState, RecurrentInit, RnnStack,
+    RnnStackConfig,
+};
 use rnn_train::learn::truncated_bptt::{CarriedState, StatefulModel};
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +66,7 @@ impl LanguageModelConfig {
             std: (1.0 / fan_in as f64).sqrt(),
         };
         let elman = |layers: usize| {
-            ElmanConfig::new(u, u)
+            RnnStackConfig::new(u, u)
                 .with_num_layers(layers)
                 .with_init(RecurrentInit::LeCunNormal)
                 .init(device)
@@ -86,7 +89,7 @@ impl LanguageModelConfig {
                     min: -0.1,
                     max: 0.1,
                 };
-                let lstm = LstmConfig::new(u, u)
+                let lstm = LstmStackConfig::new(u, u)
                     .with_num_layers(2)
                     .with_dropout(self.dropout)
                     .with_biases(Biases::One)
@@ -114,11 +117,11 @@ impl LanguageModelConfig {
 #[derive(Module, Debug)]
 pub enum Recurrent {
     /// 1 or 3 tanh Elman layers.
-    Elman(Elman),
+    Elman(RnnStack),
     /// Stacked [`ConcatBlock`]s.
     Concat(Vec<ConcatBlock>),
     /// A 2-layer LSTM.
-    Lstm(Lstm),
+    Lstm(LstmStack),
 }
 
 /// Chainer's `RecurrentConcatBlock`: one `L.Linear(2u, 2u)` reads the input and the block's
@@ -153,14 +156,17 @@ impl ConcatBlock {
         let part = |rows: std::ops::Range<usize>, cols: std::ops::Range<usize>| {
             w.clone().slice([rows, cols])
         };
-        let states = elman_layer(
+        let (states, _) = recurrent_layer(
+            Cell::Elman { relu: false },
             x.clone(),
             part(0..u, u..2 * u),
             bias.clone().slice([u..2 * u]),
             part(u..2 * u, u..2 * u),
+            None,
             s0.clone(),
-            false,
+            None,
             true,
+            Implementation::Fused,
         );
         let last = states.clone().slice([0..b, t - 1..t, 0..u]).reshape([b, u]);
         let previous = if t == 1 {
@@ -221,12 +227,12 @@ impl LanguageModel {
                 (h, CarriedState(vec![Tensor::cat(finals, 0)]))
             }
             Recurrent::Lstm(lstm) => {
-                let state = state.map(|s| LstmState {
-                    h: s.tensor(0),
-                    c: s.tensor(1),
-                });
+                let state = state.map(|s| LstmState::new(s.tensor(1), s.tensor(0)));
                 let out = lstm.forward(x, state);
-                (out.output, CarriedState(vec![out.state.h, out.state.c]))
+                (
+                    out.output,
+                    CarriedState(vec![out.state.hidden, out.state.cell]),
+                )
             }
         };
         (self.output.forward(self.dropout.forward(hidden)), state)

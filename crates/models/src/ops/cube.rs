@@ -24,7 +24,7 @@ use burn_cubecl::{
 };
 
 use super::cube_kernels::{recurrence_backward_kernel, recurrence_forward_kernel};
-use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic, recurrence_path};
+use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic};
 
 /// Floats per step in `aux` (see `cube_kernels.rs`): the LSTM's gates and cell state, the
 /// GRU's r, z, n, q; nothing for the Elman cell.
@@ -334,10 +334,11 @@ impl RecurrenceKernels for Cube {
         tensors: LayerTensors<Self>,
         keep_sequence: bool,
         save: bool,
+        kernel: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
         let h = tensors.w_hh.shape()[0];
         let elem = tensors.x.dtype().size();
-        if !recurrence_path().is_fused() || !fits(cell, h, elem) {
+        if !kernel || !fits(cell, h, elem) {
             return generic::forward::<Self>(cell, tensors, keep_sequence, save);
         }
         let LayerTensors {

@@ -28,11 +28,16 @@
 //! into the time loop (the generic loop computes it as one matmul first).
 //! Recurrent weight `w_hh` `[H, G]` applied as `h · w_hh`, states `[B, H]`.
 
+#[cfg(any(feature = "flex", feature = "ndarray"))]
 pub(crate) mod cpu;
+#[cfg(feature = "cube")]
 mod cube;
+#[cfg(feature = "cube")]
 mod cube_kernels;
-mod flex;
 pub mod generic;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+mod host;
+mod reference;
 
 use burn::backend::autodiff::{
     Autodiff,
@@ -40,10 +45,10 @@ use burn::backend::autodiff::{
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use burn::backend::{Backend, Cube, Dispatch, Flex, backend_extension, tensor::FloatTensor};
+use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
 use burn::tensor::Tensor;
+
+use crate::implementation::{BackendKind, Implementation, Route};
 
 /// The recurrence of a layer: which cell runs at every step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -120,74 +125,6 @@ impl<B: Backend> Tape<B> {
     }
 }
 
-/// Which implementation runs a layer's time loop where a backend has a fused kernel
-/// (flex: the CPU kernel of `cpu.rs`; wgpu, CUDA and the other CubeCL runtimes: the kernel
-/// of `cube_kernels.rs`). `Generic` runs the backend-generic loop of `generic.rs` everywhere:
-/// the reference the fused kernels are tested against, and a fallback.
-///
-/// This selects what runs *inside* [`crate::Path::Fused`]; [`crate::Path::Reference`]
-/// ignores it. With `Fused`, a backend still runs the generic loop where its kernel does
-/// not apply: flex for any dtype but `f32`, the CubeCL backends for a layer whose states and
-/// gates do not fit in 16 KiB of shared memory (`(3 + gates) · H` elements), ndarray always.
-/// The value is process-wide ([`set_recurrence_path`]); experiments set it from
-/// `--recurrence fused|generic`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RecurrencePath {
-    /// The backend's specialised kernel where it has one (the default).
-    #[default]
-    Fused,
-    /// The backend-generic loop on every backend.
-    Generic,
-}
-
-impl RecurrencePath {
-    /// The values `--recurrence` takes.
-    pub const NAMES: [&'static str; 2] = ["fused", "generic"];
-
-    /// Whether this is [`RecurrencePath::Fused`].
-    pub fn is_fused(self) -> bool {
-        self == Self::Fused
-    }
-}
-
-impl std::fmt::Display for RecurrencePath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.is_fused() { "fused" } else { "generic" })
-    }
-}
-
-impl std::str::FromStr for RecurrencePath {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "fused" => Ok(Self::Fused),
-            "generic" => Ok(Self::Generic),
-            _ => Err(format!(
-                "unknown recurrence '{s}': expected fused or generic"
-            )),
-        }
-    }
-}
-
-static GENERIC_LOOP: AtomicBool = AtomicBool::new(false);
-
-/// Chooses the implementation for every layer run from now on, process-wide (a layer's
-/// backward pass always follows the path its forward pass took).
-pub fn set_recurrence_path(path: RecurrencePath) {
-    GENERIC_LOOP.store(path == RecurrencePath::Generic, Ordering::Relaxed);
-}
-
-/// The implementation chosen by [`set_recurrence_path`] (fused unless set).
-pub fn recurrence_path() -> RecurrencePath {
-    if GENERIC_LOOP.load(Ordering::Relaxed) {
-        RecurrencePath::Generic
-    } else {
-        RecurrencePath::Fused
-    }
-}
-
 /// The gradients of a layer, field for field those of [`LayerTensors`]; `None` where the
 /// cell has no such tensor, and for `x` unless asked for (a first layer's input is data).
 pub struct LayerGrads<B: Backend> {
@@ -215,13 +152,16 @@ pub struct LayerGrads<B: Backend> {
 /// asks for a [`Tape`] for the backward pass (a kernel returns one exactly then).
 pub trait RecurrenceKernels: Backend {
     /// The forward pass of a layer of `cell` over `tensors`: the output described above, and
-    /// a [`Tape`] when `save` is set. The default body is the generic loop.
+    /// a [`Tape`] when `save` is set. `kernel` allows the backend's own kernel (otherwise the
+    /// generic loop runs). The default body is the generic loop.
     fn recurrence_forward(
         cell: Cell,
         tensors: LayerTensors<Self>,
         keep_sequence: bool,
         save: bool,
+        kernel: bool,
     ) -> (FloatTensor<Self>, Option<Tape<Self>>) {
+        let _ = kernel;
         generic::forward::<Self>(cell, tensors, keep_sequence, save)
     }
 
@@ -241,19 +181,22 @@ pub trait RecurrenceKernels: Backend {
     }
 }
 
-#[allow(deprecated)]
-impl RecurrenceKernels for burn::backend::NdArray {}
-
 /// The backend extension: one recurrent layer's time loop as one operation (the arguments
 /// are those of [`LayerTensors`]).
 #[allow(deprecated)]
-#[backend_extension(Autodiff, Flex, NdArray, Cube)]
+#[backend_extension(
+    Autodiff,
+    Flex: cfg(feature = "flex"),
+    NdArray: cfg(feature = "ndarray"),
+    Cube: cfg(feature = "cube")
+)]
 pub trait RecurrenceOps: burn::backend::Backend {
     /// One layer of `cell` over the given tensors: the output of
     /// [`RecurrenceKernels::recurrence_forward`] (all states or the last, the LSTM's with
-    /// its final cell state as one more row). On `Autodiff<B>`, when a gradient is tracked,
-    /// the operation is recorded with the hand-written backward pass; otherwise, and on the
-    /// other backends, it runs forward only.
+    /// its final cell state as one more row; the backend's kernel only if `kernel`). On
+    /// `Autodiff<B>`, when a gradient is tracked, the operation is recorded with the
+    /// hand-written backward pass; otherwise, and on the other backends, it runs forward
+    /// only.
     #[allow(clippy::too_many_arguments)]
     fn rnn_layer(
         x: FloatTensor<Self>,
@@ -265,6 +208,7 @@ pub trait RecurrenceOps: burn::backend::Backend {
         c0: FloatTensor<Self>,
         cell: Cell,
         keep_sequence: bool,
+        kernel: bool,
     ) -> FloatTensor<Self>;
 }
 
@@ -281,6 +225,7 @@ macro_rules! forward_only_impl {
                 c0: FloatTensor<Self>,
                 cell: Cell,
                 keep_sequence: bool,
+                kernel: bool,
             ) -> FloatTensor<Self> {
                 let tensors = LayerTensors {
                     x,
@@ -291,14 +236,17 @@ macro_rules! forward_only_impl {
                     h0,
                     c0,
                 };
-                Self::recurrence_forward(cell, tensors, keep_sequence, false).0
+                Self::recurrence_forward(cell, tensors, keep_sequence, false, kernel).0
             }
         }
     };
 }
 
-forward_only_impl!(Flex);
-forward_only_impl!(Cube);
+#[cfg(feature = "flex")]
+forward_only_impl!(burn::backend::Flex);
+#[cfg(feature = "cube")]
+forward_only_impl!(burn::backend::Cube);
+#[cfg(feature = "ndarray")]
 #[allow(deprecated)]
 mod ndarray_impl {
     use super::*;
@@ -343,6 +291,7 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
         c0: FloatTensor<Self>,
         cell: Cell,
         keep_sequence: bool,
+        kernel: bool,
     ) -> FloatTensor<Self> {
         let inner = LayerTensors::<B> {
             x: x.primitive().clone(),
@@ -361,13 +310,13 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
         {
             OpsKind::Tracked(prep) => {
                 let (wi, w) = (inner.w_ih.clone(), inner.w_hh.clone());
-                let (out, tape) = B::recurrence_forward(cell, inner, keep_sequence, true);
+                let (out, tape) = B::recurrence_forward(cell, inner, keep_sequence, true, kernel);
                 // `save` was true, and every kernel returns a tape then.
                 let tape = tape.expect("a tape was requested");
                 prep.finish((cell, tape, wi, w, keep_sequence), out)
             }
             OpsKind::UnTracked(prep) => {
-                prep.finish(B::recurrence_forward(cell, inner, keep_sequence, false).0)
+                prep.finish(B::recurrence_forward(cell, inner, keep_sequence, false, kernel).0)
             }
         }
     }
@@ -375,7 +324,11 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
 
 /// One layer of any cell from its input `x` `[B, T, D]` (input projection included; the
 /// tensors as in [`LayerTensors`], zeros where the cell takes no `b_hn` or `c0`): the hidden
-/// states `[B, T or 1, H]`, and for the LSTM the final cell state `[B, H]`.
+/// states `[B, T, H]` (or `[B, 1, H]`, the last step, unless `keep_sequence`), and for the
+/// LSTM the final cell state `[B, H]`.
+///
+/// `implementation` chooses what runs ([`Implementation`]); on a backend the custom
+/// operation is not registered for, the tensor-op loop runs whatever the choice.
 #[allow(clippy::too_many_arguments)]
 pub fn recurrent_layer(
     cell: Cell,
@@ -387,12 +340,19 @@ pub fn recurrent_layer(
     h0: Tensor<2>,
     c0: Option<Tensor<2>>,
     keep_sequence: bool,
+    implementation: Implementation,
 ) -> (Tensor<3>, Option<Tensor<2>>) {
     let device = x.device();
     let [b, t, _] = x.dims();
     let [_, h] = h0.dims();
     let b_hn = b_hn.unwrap_or_else(|| Tensor::zeros([h], &device));
     let c0 = c0.unwrap_or_else(|| Tensor::zeros([b, h], &device));
+    let kernel = match implementation.route(BackendKind::of(&device)) {
+        Route::TensorOps => {
+            return reference::layer(cell, x, w_ih, bias, w_hh, b_hn, h0, c0, keep_sequence);
+        }
+        Route::Op { kernel } => kernel,
+    };
     let out = <Dispatch as RecurrenceOps>::rnn_layer(
         x.into_dispatch(),
         w_ih.into_dispatch(),
@@ -403,6 +363,7 @@ pub fn recurrent_layer(
         c0.into_dispatch(),
         cell,
         keep_sequence,
+        kernel,
     );
     let rows = if keep_sequence { t } else { 1 };
     match cell {
@@ -415,72 +376,4 @@ pub fn recurrent_layer(
         _ if keep_sequence => (Tensor::<3>::from_dispatch(out), None),
         _ => (Tensor::<2>::from_dispatch(out).reshape([b, 1, h]), None),
     }
-}
-
-/// Elman layer from its input `x` `[B, T, D]`: `[B, T or 1, H]`.
-pub fn elman_layer(
-    x: Tensor<3>,
-    w_ih: Tensor<2>,
-    bias: Tensor<1>,
-    w_hh: Tensor<2>,
-    h0: Tensor<2>,
-    relu: bool,
-    keep_sequence: bool,
-) -> Tensor<3> {
-    let cell = Cell::Elman { relu };
-    recurrent_layer(cell, x, w_ih, bias, w_hh, None, h0, None, keep_sequence).0
-}
-
-/// LSTM layer from its input `x` `[B, T, D]`: the hidden states `[B, T or 1, H]` and the
-/// final cell state `[B, H]`.
-pub fn lstm_layer(
-    x: Tensor<3>,
-    w_ih: Tensor<2>,
-    bias: Tensor<1>,
-    w_hh: Tensor<2>,
-    h0: Tensor<2>,
-    c0: Tensor<2>,
-    keep_sequence: bool,
-) -> (Tensor<3>, Tensor<2>) {
-    let (out, c) = recurrent_layer(
-        Cell::Lstm,
-        x,
-        w_ih,
-        bias,
-        w_hh,
-        None,
-        h0,
-        Some(c0),
-        keep_sequence,
-    );
-    // The LSTM arm of `recurrent_layer` always returns the cell state.
-    (out, c.expect("the LSTM returns its cell state"))
-}
-
-/// GRU layer from its input `x` `[B, T, D]` (`bias` `[3H]` holds `b_ih` plus `b_hr`, `b_hz`;
-/// `b_hn` `[H]` stays inside the candidate): `[B, T or 1, H]`.
-#[allow(clippy::too_many_arguments)]
-pub fn gru_layer(
-    x: Tensor<3>,
-    w_ih: Tensor<2>,
-    bias: Tensor<1>,
-    w_hh: Tensor<2>,
-    b_hn: Tensor<1>,
-    h0: Tensor<2>,
-    reset_after: bool,
-    keep_sequence: bool,
-) -> Tensor<3> {
-    let cell = Cell::Gru { reset_after };
-    recurrent_layer(
-        cell,
-        x,
-        w_ih,
-        bias,
-        w_hh,
-        Some(b_hn),
-        h0,
-        None,
-        keep_sequence,
-    )
-    .0
 }

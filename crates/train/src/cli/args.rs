@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use rnn_data::{Mnist, MnistSource, MnistSplit};
-use rnn_models::RecurrencePath;
+use rnn_models::Implementation;
 
 use crate::cli::limits::{MAX_LR, MAX_SAMPLES};
 use crate::cli::run_error::RunError;
@@ -36,14 +36,15 @@ pub struct CommonArgs {
     #[arg(long, value_enum, help_heading = "Run")]
     pub backend: BackendChoice,
 
-    /// Each layer's time loop: fused (one kernel per layer and pass: the CPU kernel on flex,
-    /// a CubeCL kernel on wgpu/cuda; the generic loop where a backend has none) or generic
-    /// (Burn primitive ops step by step, on any backend; the reference the kernels are
-    /// tested against). How a run computes, not what: not saved with the run, and free to
-    /// change on --resume.
+    /// Each layer's time loop: fused (one custom operation per layer and pass: the CPU
+    /// kernel on flex and ndarray, a CubeCL kernel on wgpu/cuda, the generic loop where a
+    /// backend has none), generic (the same operation with the backend-generic loop: the
+    /// reference the kernels are tested against) or tensor-ops (plain Burn ops step by step,
+    /// differentiated by autodiff; slow on long sequences). How a run computes, not what:
+    /// not saved with the run, and free to change on --resume.
     #[arg(long, value_name = "PATH", default_value = "fused", value_parser = recurrence,
           help_heading = "Run")]
-    pub recurrence: RecurrencePath,
+    pub recurrence: Implementation,
 
     /// Train data-parallel on N devices of the backend (Burn's multi-device strategy): each
     /// device takes a share of every epoch's batches, and the gradients are summed on the

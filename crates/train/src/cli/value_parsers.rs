@@ -1,7 +1,7 @@
 //! The value parsers of the flags: counts and numbers checked when the command line is parsed,
 //! so that a bad value is a clap error (exit code 2) naming the flag, never a panic later.
 
-use rnn_models::RecurrencePath;
+use rnn_models::Implementation;
 
 use crate::cli::limits::MAX_EPOCHS;
 
@@ -108,7 +108,7 @@ pub fn positive_f32(s: &str) -> Result<f32, String> {
     Ok(f)
 }
 
-pub(crate) fn recurrence(s: &str) -> Result<RecurrencePath, String> {
+pub(crate) fn recurrence(s: &str) -> Result<Implementation, String> {
     s.trim().parse()
 }
 

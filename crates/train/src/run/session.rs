@@ -99,7 +99,7 @@ impl Session {
         let training = config.training();
         let backend = training.backend;
         make_default_device(backend);
-        rnn_models::set_recurrence_path(common.recurrence);
+        rnn_models::set_implementation_override(Some(common.recurrence));
         let device = device_for(backend)?;
         let mut devices = vec![device.clone()];
         for index in 1..common.devices {

@@ -1,0 +1,390 @@
+//! Weights from PyTorch: the parameters of `nn.RNN` (tanh or ReLU), `nn.LSTM` and `nn.GRU`,
+//! any number of layers, with or without biases, one or two directions, from a `state_dict`
+//! saved as safetensors (`safetensors.torch.save_file(model.state_dict(), path)`).
+//!
+//! PyTorch stores layer `l`'s weights as `weight_ih_l{l}` `[G, in]` and `weight_hh_l{l}`
+//! `[G, H]`, and its biases as `bias_ih_l{l}`, `bias_hh_l{l}` `[G]` (the reverse direction
+//! with the suffix `_reverse`), gates packed in the order this crate uses (LSTM i, f, g, o;
+//! GRU r, z, n). This crate applies weights as `x · w`, so each weight is transposed on
+//! the way in. PyTorch's GRU is the reset-after form: a GRU loads only with
+//! `reset_after = true`.
+//!
+//! The module must be built with PyTorch's shapes: the same sizes and layers, and biases
+//! exactly when PyTorch had them (`Biases::Two` or `Biases::None` for the stacks, `bias` for
+//! the single-layer modules). The nonlinearity of an `nn.RNN` is not in its `state_dict`:
+//! the module's must match. Every mismatch is an error naming the tensor.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use burn::module::Param;
+use burn::prelude::*;
+use safetensors::{Dtype, SafeTensors};
+
+use crate::layer::{RecurrentLayer, replace_value};
+use crate::nn::{BiGru, BiLstm, BiRnn, Gru, Lstm, Rnn};
+use crate::{GruStack, LstmStack, RnnStack};
+
+/// Why weights could not be loaded.
+#[derive(Debug)]
+pub enum PyTorchError {
+    /// The file could not be read.
+    Io(std::io::Error),
+    /// The bytes are not a safetensors file.
+    Format(String),
+    /// A tensor the module needs is not in the file.
+    Missing(String),
+    /// A tensor has another shape than the module's.
+    Shape {
+        /// The tensor's name in the file.
+        name: String,
+        /// The shape the module needs (PyTorch's layout).
+        expected: Vec<usize>,
+        /// The shape in the file.
+        found: Vec<usize>,
+    },
+    /// A tensor is neither `f32` nor `f64`.
+    Dtype {
+        /// The tensor's name in the file.
+        name: String,
+        /// Its element type.
+        dtype: String,
+    },
+    /// The file has a tensor the module has no place for (a bias for a bias-free module).
+    Unexpected(String),
+    /// The module's form differs from PyTorch's in a way weights cannot carry.
+    Unsupported(String),
+}
+
+impl fmt::Display for PyTorchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "cannot read the weights: {e}"),
+            Self::Format(e) => write!(f, "not a safetensors file: {e}"),
+            Self::Missing(name) => write!(f, "the weights have no tensor '{name}'"),
+            Self::Shape {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "'{name}' has shape {found:?}, the module needs {expected:?}"
+            ),
+            Self::Dtype { name, dtype } => {
+                write!(f, "'{name}' holds {dtype}; f32 and f64 can be loaded")
+            }
+            Self::Unexpected(name) => write!(
+                f,
+                "the weights have '{name}', which the module has no place for \
+                 (build it with biases to load them)"
+            ),
+            Self::Unsupported(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for PyTorchError {}
+
+/// The tensors of a safetensors file, as `f32` values with their shapes.
+#[derive(Debug, Clone, Default)]
+pub struct PyTorchWeights {
+    tensors: HashMap<String, (Vec<f32>, Vec<usize>)>,
+}
+
+impl PyTorchWeights {
+    /// Reads a safetensors file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, PyTorchError> {
+        let bytes = std::fs::read(path).map_err(PyTorchError::Io)?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// Parses the bytes of a safetensors file. `f32` and `f64` tensors are kept (as `f32`);
+    /// a tensor of another type is refused only when a module asks for it.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PyTorchError> {
+        let file =
+            SafeTensors::deserialize(bytes).map_err(|e| PyTorchError::Format(e.to_string()))?;
+        let mut tensors = HashMap::new();
+        for name in file.names() {
+            let view = file
+                .tensor(name)
+                .map_err(|e| PyTorchError::Format(e.to_string()))?;
+            let values = match view.dtype() {
+                Dtype::F32 => view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+                Dtype::F64 => view
+                    .data()
+                    .chunks_exact(8)
+                    .map(|b| {
+                        let bytes: [u8; 8] = b.try_into().unwrap_or([0; 8]);
+                        f64::from_le_bytes(bytes) as f32
+                    })
+                    .collect(),
+                // Kept empty; `get` names the type if a module asks for this tensor.
+                other => {
+                    tensors.insert(format!("{name}\u{0}{other:?}"), (vec![], vec![]));
+                    continue;
+                }
+            };
+            tensors.insert(name.to_string(), (values, view.shape().to_vec()));
+        }
+        Ok(Self { tensors })
+    }
+
+    /// The names of the tensors that were read.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors
+            .keys()
+            .filter(|k| !k.contains('\u{0}'))
+            .map(|k| k.as_str())
+    }
+
+    /// The tensor `name` as a Burn tensor on `device`, if the file has it.
+    pub fn tensor<const D: usize>(
+        &self,
+        name: &str,
+        device: &Device,
+    ) -> Result<Tensor<D>, PyTorchError> {
+        let (values, shape) = self.get(name)?;
+        if shape.len() != D {
+            return Err(PyTorchError::Shape {
+                name: name.to_string(),
+                expected: vec![0; D],
+                found: shape.clone(),
+            });
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(values.clone(), shape.clone()),
+            device,
+        ))
+    }
+
+    fn get(&self, name: &str) -> Result<&(Vec<f32>, Vec<usize>), PyTorchError> {
+        if let Some(t) = self.tensors.get(name) {
+            return Ok(t);
+        }
+        let prefix = format!("{name}\u{0}");
+        match self.tensors.keys().find(|k| k.starts_with(&prefix)) {
+            Some(key) => Err(PyTorchError::Dtype {
+                name: name.to_string(),
+                dtype: key[prefix.len()..].to_string(),
+            }),
+            None => Err(PyTorchError::Missing(name.to_string())),
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.get(name).is_ok()
+    }
+
+    /// `name` with the shape `expected`, as a tensor on `device`.
+    fn checked<const D: usize>(
+        &self,
+        name: &str,
+        expected: [usize; D],
+        device: &Device,
+    ) -> Result<Tensor<D>, PyTorchError> {
+        let (_, shape) = self.get(name)?;
+        if shape[..] != expected[..] {
+            return Err(PyTorchError::Shape {
+                name: name.to_string(),
+                expected: expected.to_vec(),
+                found: shape.clone(),
+            });
+        }
+        self.tensor(name, device)
+    }
+}
+
+/// Loads layer `l` of one direction (`suffix` `""` or `"_reverse"`) into `layer`.
+fn load_layer(
+    layer: RecurrentLayer,
+    weights: &PyTorchWeights,
+    prefix: &str,
+    l: usize,
+    suffix: &str,
+) -> Result<RecurrentLayer, PyTorchError> {
+    if layer.split.is_some() {
+        return Err(PyTorchError::Unsupported(
+            "a layer whose last gate group is stored apart has no PyTorch counterpart".into(),
+        ));
+    }
+    let name = |kind: &str| format!("{prefix}{kind}_l{l}{suffix}");
+    let device = layer.w_ih.val().device();
+    let [d_in, g] = layer.w_ih.dims();
+    let h = layer.hidden_size();
+    let w_ih = weights.checked::<2>(&name("weight_ih"), [g, d_in], &device)?;
+    let w_hh = weights.checked::<2>(&name("weight_hh"), [g, h], &device)?;
+    let bias = |param: Option<Param<Tensor<1>>>, kind: &str| match param {
+        Some(p) => Ok(Some(replace_value(
+            p,
+            weights.checked::<1>(&name(kind), [g], &device)?,
+        ))),
+        None if weights.has(&name(kind)) => Err(PyTorchError::Unexpected(name(kind))),
+        None => Ok(None),
+    };
+    let b_ih = bias(layer.b_ih, "bias_ih")?;
+    let b_hh = bias(layer.b_hh, "bias_hh")?;
+    if b_ih.is_some() != b_hh.is_some() {
+        return Err(PyTorchError::Unsupported(
+            "PyTorch's layers have both biases or none; this layer has one".into(),
+        ));
+    }
+    Ok(RecurrentLayer {
+        w_ih: replace_value(layer.w_ih, w_ih.transpose()),
+        w_hh: replace_value(layer.w_hh, w_hh.transpose()),
+        b_ih,
+        b_hh,
+        split: None,
+    })
+}
+
+fn load_stack(
+    layers: Vec<RecurrentLayer>,
+    weights: &PyTorchWeights,
+    prefix: &str,
+) -> Result<Vec<RecurrentLayer>, PyTorchError> {
+    layers
+        .into_iter()
+        .enumerate()
+        .map(|(l, layer)| load_layer(layer, weights, prefix, l, ""))
+        .collect()
+}
+
+fn reset_after_only(reset_after: bool) -> Result<(), PyTorchError> {
+    if reset_after {
+        Ok(())
+    } else {
+        Err(PyTorchError::Unsupported(
+            "PyTorch's GRU applies the reset gate after the recurrent product: build the GRU \
+             with reset_after = true"
+                .into(),
+        ))
+    }
+}
+
+impl RnnStack {
+    /// This stack with the weights of a PyTorch `nn.RNN` whose `state_dict` entries are named
+    /// `{prefix}weight_ih_l0` and so on (`prefix` `""` for the module's own `state_dict`,
+    /// `"rnn."` for a field `rnn` of a larger model).
+    pub fn load_pytorch(
+        mut self,
+        weights: &PyTorchWeights,
+        prefix: &str,
+    ) -> Result<Self, PyTorchError> {
+        self.layers = load_stack(self.layers, weights, prefix)?;
+        Ok(self)
+    }
+}
+
+impl LstmStack {
+    /// This stack with the weights of a PyTorch `nn.LSTM` (see [`RnnStack::load_pytorch`]).
+    pub fn load_pytorch(
+        mut self,
+        weights: &PyTorchWeights,
+        prefix: &str,
+    ) -> Result<Self, PyTorchError> {
+        self.layers = load_stack(self.layers, weights, prefix)?;
+        Ok(self)
+    }
+}
+
+impl GruStack {
+    /// This stack with the weights of a PyTorch `nn.GRU` (see [`RnnStack::load_pytorch`]);
+    /// the stack must apply the reset gate after the product.
+    pub fn load_pytorch(
+        mut self,
+        weights: &PyTorchWeights,
+        prefix: &str,
+    ) -> Result<Self, PyTorchError> {
+        reset_after_only(self.reset_after)?;
+        self.layers = load_stack(self.layers, weights, prefix)?;
+        Ok(self)
+    }
+}
+
+impl Rnn {
+    /// This layer with the weights of a one-layer PyTorch `nn.RNN` (see
+    /// [`RnnStack::load_pytorch`]).
+    pub fn load_pytorch(
+        mut self,
+        weights: &PyTorchWeights,
+        prefix: &str,
+    ) -> Result<Self, PyTorchError> {
+        self.layer = load_layer(self.layer, weights, prefix, 0, "")?;
+        Ok(self)
+    }
+}
+
+impl Lstm {
+    /// This layer with the weights of a one-layer PyTorch `nn.LSTM` (see
+    /// [`RnnStack::load_pytorch`]).
+    pub fn load_pytorch(
+        mut self,
+        weights: &PyTorchWeights,
+        prefix: &str,
+    ) -> Result<Self, PyTorchError> {
+        self.layer = load_layer(self.layer, weights, prefix, 0, "")?;
+        Ok(self)
+    }
+}
+
+impl Gru {
+    /// This layer with the weights of a one-layer PyTorch `nn.GRU` (see
+    /// [`RnnStack::load_pytorch`]).
+    pub fn load_pytorch(
+        mut self,
+        weights: &PyTorchWeights,
+        prefix: &str,
+    ) -> Result<Self, PyTorchError> {
+        reset_after_only(self.reset_after)?;
+        self.layer = load_layer(self.layer, weights, prefix, 0, "")?;
+        Ok(self)
+    }
+}
+
+impl BiRnn {
+    /// This layer with the weights of a one-layer bidirectional PyTorch `nn.RNN` (the reverse
+    /// direction's tensors end in `_reverse`).
+    pub fn load_pytorch(
+        mut self,
+        weights: &PyTorchWeights,
+        prefix: &str,
+    ) -> Result<Self, PyTorchError> {
+        self.forward.layer = load_layer(self.forward.layer, weights, prefix, 0, "")?;
+        self.reverse.layer = load_layer(self.reverse.layer, weights, prefix, 0, "_reverse")?;
+        Ok(self)
+    }
+}
+
+impl BiLstm {
+    /// This layer with the weights of a one-layer bidirectional PyTorch `nn.LSTM` (see
+    /// [`BiRnn::load_pytorch`]).
+    pub fn load_pytorch(
+        mut self,
+        weights: &PyTorchWeights,
+        prefix: &str,
+    ) -> Result<Self, PyTorchError> {
+        self.forward.layer = load_layer(self.forward.layer, weights, prefix, 0, "")?;
+        self.reverse.layer = load_layer(self.reverse.layer, weights, prefix, 0, "_reverse")?;
+        Ok(self)
+    }
+}
+
+impl BiGru {
+    /// This layer with the weights of a one-layer bidirectional PyTorch `nn.GRU` (see
+    /// [`BiRnn::load_pytorch`]).
+    pub fn load_pytorch(
+        mut self,
+        weights: &PyTorchWeights,
+        prefix: &str,
+    ) -> Result<Self, PyTorchError> {
+        reset_after_only(self.forward.reset_after)?;
+        self.forward.layer = load_layer(self.forward.layer, weights, prefix, 0, "")?;
+        self.reverse.layer = load_layer(self.reverse.layer, weights, prefix, 0, "_reverse")?;
+        Ok(self)
+    }
+}

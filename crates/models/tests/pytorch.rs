@@ -1,0 +1,433 @@
+//! The cells against PyTorch's own `nn.RNN` (tanh, ReLU), `nn.LSTM` and `nn.GRU`: each
+//! fixture in `tests/pytorch/fixtures` holds a module's `state_dict`, an input and initial
+//! states, PyTorch's outputs and final states, and PyTorch's gradients of a fixed projection
+//! of them (see `tests/pytorch/README.md`). Every case loads the weights, runs forward and
+//! backward with each [`Implementation`], and requires every tensor to match PyTorch's to
+//! float32 rounding. `RNN_TEST_BACKEND` picks the backend (flex by default; ndarray, wgpu).
+
+#![cfg(feature = "safetensors")]
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use rnn_models::{
+    BiGruConfig, BiLstmConfig, BiRnnConfig, Biases, GruConfig, GruStackConfig, Implementation,
+    LstmConfig, LstmStackConfig, LstmState, Nonlinearity, PyTorchWeights, RecurrentLayer,
+    RnnConfig, RnnStackConfig, RnnState,
+};
+
+/// Largest difference allowed, relative to the largest magnitude of the expected tensor.
+/// PyTorch and these kernels sum in different orders and the CPU kernel uses its own `exp`
+/// and `tanh`; the largest seen on flex is 3.8e-7 (the test prints it).
+const TOLERANCE: f32 = 5e-6;
+
+fn device() -> Device {
+    let name = std::env::var("RNN_TEST_BACKEND").unwrap_or_else(|_| "flex".into());
+    let device = match name.as_str() {
+        #[cfg(feature = "flex")]
+        "flex" => Device::flex(),
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
+        "ndarray" => Device::ndarray(),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Device::wgpu(DeviceKind::DefaultDevice),
+        other => panic!("RNN_TEST_BACKEND={other}: not a backend this build has"),
+    };
+    device.autodiff()
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pytorch/fixtures");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// What a case's file name says: `<mode>_l<layers>[_nobias][_bi][_h<n>]`.
+struct Case {
+    name: String,
+    mode: String,
+    layers: usize,
+    bias: bool,
+    bidirectional: bool,
+}
+
+impl Case {
+    fn parse(path: &Path) -> Self {
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let parts: Vec<&str> = name.split('_').collect();
+        let at = parts
+            .iter()
+            .position(|p| p.starts_with('l') && p[1..].parse::<usize>().is_ok())
+            .unwrap_or_else(|| panic!("{name}: no layer count"));
+        Case {
+            mode: parts[..at].join("_"),
+            layers: parts[at][1..].parse().unwrap(),
+            bias: !parts.contains(&"nobias"),
+            bidirectional: parts.contains(&"bi"),
+            name,
+        }
+    }
+}
+
+/// The largest difference between `actual` and `expected`, relative to `expected`'s largest
+/// magnitude (at least 1).
+fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f32 {
+    assert_eq!(actual.dims(), expected.dims());
+    let a: Vec<f32> = actual
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let e: Vec<f32> = expected
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    if a.iter().any(|v| !v.is_finite()) {
+        // `f32::max` would skip a NaN.
+        return f32::INFINITY;
+    }
+    let scale = e.iter().fold(1f32, |m, v| m.max(v.abs()));
+    let diff = a
+        .iter()
+        .zip(&e)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    diff / scale
+}
+
+/// The checks of one run: name and relative error of each tensor.
+#[derive(Default)]
+struct Report(Vec<(String, f32)>);
+
+impl Report {
+    fn check<const D: usize>(&mut self, name: &str, actual: Tensor<D>, expected: Tensor<D>) {
+        self.0
+            .push((name.to_string(), relative_error(actual, expected)));
+    }
+
+    fn worst(&self) -> f32 {
+        self.0.iter().fold(0f32, |m, (_, e)| m.max(*e))
+    }
+
+    fn failures(&self) -> Vec<String> {
+        self.0
+            .iter()
+            // NaN fails too.
+            .filter(|(_, e)| e.is_nan() || *e > TOLERANCE)
+            .map(|(n, e)| format!("{n}: {e:.2e}"))
+            .collect()
+    }
+}
+
+/// Checks the gradients of `layer`'s parameters against PyTorch's of layer `l`, direction
+/// `suffix`: weights transposed to PyTorch's layout.
+fn check_layer(
+    report: &mut Report,
+    w: &PyTorchWeights,
+    grads: &burn::tensor::Gradients,
+    layer: &RecurrentLayer,
+    l: usize,
+    suffix: &str,
+    device: &Device,
+) {
+    let name = |k: &str| format!("grad.{k}_l{l}{suffix}");
+    let grad2 = |p: &Tensor<2>| p.grad(grads).expect("a weight gradient").transpose();
+    let expect2 = |k: &str| w.tensor::<2>(&name(k), device).unwrap();
+    report.check(
+        &name("weight_ih"),
+        grad2(&layer.w_ih.val()),
+        expect2("weight_ih"),
+    );
+    report.check(
+        &name("weight_hh"),
+        grad2(&layer.w_hh.val()),
+        expect2("weight_hh"),
+    );
+    for (param, k) in [(&layer.b_ih, "bias_ih"), (&layer.b_hh, "bias_hh")] {
+        if let Some(p) = param {
+            let g = p.val().grad(grads).expect("a bias gradient");
+            report.check(&name(k), g, w.tensor::<1>(&name(k), device).unwrap());
+        }
+    }
+}
+
+/// Runs one case with one implementation; returns the checks.
+fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Report {
+    let device = device();
+    let t3 = |k: &str| w.tensor::<3>(k, &device).unwrap();
+    let x = t3("input").require_grad();
+    let h0 = t3("h0").require_grad();
+    let lstm = case.mode == "lstm";
+    let c0 = lstm.then(|| t3("c0").require_grad());
+    let [_, _, d] = x.dims();
+    let h = h0.dims()[2];
+    let biases = if case.bias { Biases::Two } else { Biases::None };
+    let nonlinearity = if case.mode == "rnn_relu" {
+        Nonlinearity::Relu
+    } else {
+        Nonlinearity::Tanh
+    };
+    let activation = if case.mode == "rnn_relu" {
+        burn::nn::activation::ActivationConfig::Relu
+    } else {
+        burn::nn::activation::ActivationConfig::Tanh
+    };
+    // Each arm: output, h_n, c_n, and the layers with their (layer index, direction).
+    type Layers = Vec<(RecurrentLayer, usize, &'static str)>;
+    let (out, h_n, c_n, layers): (Tensor<3>, Tensor<3>, Option<Tensor<3>>, Layers) =
+        match (case.mode.as_str(), case.bidirectional) {
+            ("lstm", false) => {
+                let m = LstmStackConfig::new(d, h)
+                    .with_num_layers(case.layers)
+                    .with_biases(biases)
+                    .with_implementation(implementation)
+                    .init(&device)
+                    .load_pytorch(w, "")
+                    .unwrap();
+                let state = LstmState::new(c0.clone().unwrap(), h0.clone());
+                let o = m.forward(x.clone(), Some(state));
+                let layers = m
+                    .layers
+                    .iter()
+                    .enumerate()
+                    .map(|(l, p)| (p.clone(), l, ""))
+                    .collect();
+                (o.output, o.state.hidden, Some(o.state.cell), layers)
+            }
+            ("gru", false) => {
+                let m = GruStackConfig::new(d, h)
+                    .with_num_layers(case.layers)
+                    .with_biases(biases)
+                    .with_implementation(implementation)
+                    .init(&device)
+                    .load_pytorch(w, "")
+                    .unwrap();
+                let o = m.forward(x.clone(), Some(h0.clone()));
+                let layers = m
+                    .layers
+                    .iter()
+                    .enumerate()
+                    .map(|(l, p)| (p.clone(), l, ""))
+                    .collect();
+                (o.output, o.h_n, None, layers)
+            }
+            (_, false) => {
+                let m = RnnStackConfig::new(d, h)
+                    .with_num_layers(case.layers)
+                    .with_biases(biases)
+                    .with_nonlinearity(nonlinearity)
+                    .with_implementation(implementation)
+                    .init(&device)
+                    .load_pytorch(w, "")
+                    .unwrap();
+                let o = m.forward(x.clone(), Some(h0.clone()));
+                let layers = m
+                    .layers
+                    .iter()
+                    .enumerate()
+                    .map(|(l, p)| (p.clone(), l, ""))
+                    .collect();
+                (o.output, o.h_n, None, layers)
+            }
+            ("lstm", true) => {
+                let m = BiLstmConfig::new(d, h, case.bias)
+                    .with_implementation(implementation)
+                    .init(&device)
+                    .load_pytorch(w, "")
+                    .unwrap();
+                let state = LstmState::new(c0.clone().unwrap(), h0.clone());
+                let (o, s) = m.forward(x.clone(), Some(state));
+                let layers = vec![
+                    (m.forward.layer.clone(), 0, ""),
+                    (m.reverse.layer.clone(), 0, "_reverse"),
+                ];
+                (o, s.hidden, Some(s.cell), layers)
+            }
+            ("gru", true) => {
+                let m = BiGruConfig::new(d, h, case.bias)
+                    .with_implementation(implementation)
+                    .init(&device)
+                    .load_pytorch(w, "")
+                    .unwrap();
+                let (o, s) = m.forward(x.clone(), Some(h0.clone()));
+                let layers = vec![
+                    (m.forward.layer.clone(), 0, ""),
+                    (m.reverse.layer.clone(), 0, "_reverse"),
+                ];
+                (o, s, None, layers)
+            }
+            (_, true) => {
+                let m = BiRnnConfig::new(d, h, case.bias)
+                    .with_hidden_activation(activation)
+                    .with_implementation(implementation)
+                    .init(&device)
+                    .load_pytorch(w, "")
+                    .unwrap();
+                let (o, s) = m.forward(x.clone(), Some(RnnState::new(h0.clone())));
+                let layers = vec![
+                    (m.forward.layer.clone(), 0, ""),
+                    (m.reverse.layer.clone(), 0, "_reverse"),
+                ];
+                (o, s.hidden, None, layers)
+            }
+        };
+    let mut report = Report::default();
+    report.check("output", out.clone(), t3("output"));
+    report.check("h_n", h_n.clone(), t3("h_n"));
+    let mut loss = (out * t3("grad_output")).sum() + (h_n * t3("grad_h_n")).sum();
+    if let Some(c_n) = c_n {
+        report.check("c_n", c_n.clone(), t3("c_n"));
+        loss = loss + (c_n * t3("grad_c_n")).sum();
+    }
+    let grads = loss.backward();
+    report.check("grad.input", x.grad(&grads).unwrap(), t3("grad.input"));
+    report.check("grad.h0", h0.grad(&grads).unwrap(), t3("grad.h0"));
+    if let Some(c0) = c0 {
+        report.check("grad.c0", c0.grad(&grads).unwrap(), t3("grad.c0"));
+    }
+    for (layer, l, suffix) in &layers {
+        check_layer(&mut report, w, &grads, layer, *l, suffix, &device);
+    }
+    report
+}
+
+/// A one-layer case through burn::nn's contract (`Rnn`, `Lstm`, `Gru`: states `[B, H]`):
+/// the output and final state against PyTorch's.
+fn run_drop_in(case: &Case, w: &PyTorchWeights) -> Report {
+    let device = device();
+    let t3 = |k: &str| w.tensor::<3>(k, &device).unwrap();
+    let x = t3("input");
+    let [_, b, h] = t3("h0").dims();
+    let first = |s: Tensor<3>| s.slice([0..1, 0..b, 0..h]).reshape([b, h]);
+    let d = x.dims()[2];
+    let mut report = Report::default();
+    let (out, h_n) = match case.mode.as_str() {
+        "lstm" => {
+            let m = LstmConfig::new(d, h, case.bias)
+                .init(&device)
+                .load_pytorch(w, "")
+                .unwrap();
+            let state = LstmState::new(first(t3("c0")), first(t3("h0")));
+            let (o, s) = m.forward(x, Some(state));
+            report.check("c_n", s.cell, first(t3("c_n")));
+            (o, s.hidden)
+        }
+        "gru" => {
+            let m = GruConfig::new(d, h, case.bias)
+                .init(&device)
+                .load_pytorch(w, "")
+                .unwrap();
+            let o = m.forward(x, Some(first(t3("h0"))));
+            let [_, t, _] = o.dims();
+            let last = o.clone().slice([0..b, t - 1..t, 0..h]).reshape([b, h]);
+            (o, last)
+        }
+        mode => {
+            let activation = if mode == "rnn_relu" {
+                burn::nn::activation::ActivationConfig::Relu
+            } else {
+                burn::nn::activation::ActivationConfig::Tanh
+            };
+            let m = RnnConfig::new(d, h, case.bias)
+                .with_hidden_activation(activation)
+                .init(&device)
+                .load_pytorch(w, "")
+                .unwrap();
+            let (o, s) = m.forward(x, Some(RnnState::new(first(t3("h0")))));
+            (o, s.hidden)
+        }
+    };
+    report.check("output", out, t3("output"));
+    report.check("h_n", h_n, first(t3("h_n")));
+    report
+}
+
+#[test]
+fn every_cell_matches_pytorch() {
+    let files = fixtures();
+    assert!(
+        files.len() >= 17,
+        "expected the 17 fixtures, found {}",
+        files.len()
+    );
+    let mut failures = vec![];
+    let mut worst = 0f32;
+    for file in &files {
+        let case = Case::parse(file);
+        let w = PyTorchWeights::from_file(file).unwrap();
+        let mut runs: Vec<(String, Report)> = [
+            Implementation::Fused,
+            Implementation::Generic,
+            Implementation::TensorOps,
+        ]
+        .into_iter()
+        .map(|i| (i.to_string(), run(&case, &w, i)))
+        .collect();
+        if case.layers == 1 && !case.bidirectional {
+            runs.push(("burn::nn drop-in".into(), run_drop_in(&case, &w)));
+        }
+        for (what, report) in runs {
+            worst = worst.max(report.worst());
+            let f = report.failures();
+            if !f.is_empty() {
+                failures.push(format!("{} ({what}): {}", case.name, f.join(", ")));
+            }
+        }
+    }
+    println!(
+        "{} PyTorch cases, largest relative error {worst:.2e} (tolerance {TOLERANCE:.0e})",
+        files.len()
+    );
+    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn a_mismatched_module_is_refused_with_the_tensor_named() {
+    let device = device();
+    let file = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("lstm_l2.safetensors"))
+        .expect("lstm_l2 fixture");
+    let w = PyTorchWeights::from_file(file).unwrap();
+    // Wrong hidden size.
+    let err = LstmStackConfig::new(5, 7)
+        .with_num_layers(2)
+        .init(&device)
+        .load_pytorch(&w, "")
+        .unwrap_err();
+    assert!(err.to_string().contains("weight_ih_l0"), "{err}");
+    // A third layer the file does not have.
+    let err = LstmStackConfig::new(5, 6)
+        .with_num_layers(3)
+        .init(&device)
+        .load_pytorch(&w, "")
+        .unwrap_err();
+    assert!(err.to_string().contains("weight_ih_l2"), "{err}");
+    // Biases the module lacks.
+    let err = LstmStackConfig::new(5, 6)
+        .with_num_layers(2)
+        .with_biases(Biases::None)
+        .init(&device)
+        .load_pytorch(&w, "")
+        .unwrap_err();
+    assert!(err.to_string().contains("bias_ih_l0"), "{err}");
+    // PyTorch's GRU is reset-after only.
+    let gru = fixtures()
+        .into_iter()
+        .find(|p| p.ends_with("gru_l1.safetensors"))
+        .expect("gru_l1 fixture");
+    let w = PyTorchWeights::from_file(gru).unwrap();
+    let err = GruStackConfig::new(5, 6)
+        .with_reset_after(false)
+        .init(&device)
+        .load_pytorch(&w, "")
+        .unwrap_err();
+    assert!(err.to_string().contains("reset_after"), "{err}");
+    // Not a safetensors file.
+    assert!(PyTorchWeights::from_bytes(b"not a safetensors file").is_err());
+}
