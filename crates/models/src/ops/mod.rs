@@ -342,12 +342,38 @@ pub fn recurrent_layer(
     keep_sequence: bool,
     implementation: Implementation,
 ) -> (Tensor<3>, Option<Tensor<2>>) {
+    let route = implementation.route(BackendKind::of(&x.device()));
+    layer_by_route(route, cell, x, w_ih, bias, w_hh, b_hn, h0, c0, keep_sequence)
+}
+
+/// [`recurrent_layer`] once the route is known.
+#[allow(clippy::too_many_arguments)]
+fn layer_by_route(
+    route: Route,
+    cell: Cell,
+    x: Tensor<3>,
+    w_ih: Tensor<2>,
+    bias: Tensor<1>,
+    w_hh: Tensor<2>,
+    b_hn: Option<Tensor<1>>,
+    h0: Tensor<2>,
+    c0: Option<Tensor<2>>,
+    keep_sequence: bool,
+) -> (Tensor<3>, Option<Tensor<2>>) {
     let device = x.device();
     let [b, t, _] = x.dims();
     let [_, h] = h0.dims();
-    let b_hn = b_hn.unwrap_or_else(|| Tensor::zeros([h], &device));
-    let c0 = c0.unwrap_or_else(|| Tensor::zeros([b, h], &device));
-    let kernel = match implementation.route(BackendKind::of(&device)) {
+    // A tensor the cell does not read is replaced by zeros: the operation returns no
+    // gradient for it, which a tracked tensor would wait for in vain.
+    let b_hn = match (cell, b_hn) {
+        (Cell::Gru { .. }, Some(b_hn)) => b_hn,
+        _ => Tensor::zeros([h], &device),
+    };
+    let c0 = match (cell, c0) {
+        (Cell::Lstm, Some(c0)) => c0,
+        _ => Tensor::zeros([b, h], &device),
+    };
+    let kernel = match route {
         Route::TensorOps => {
             return reference::layer(cell, x, w_ih, bias, w_hh, b_hn, h0, c0, keep_sequence);
         }
@@ -375,5 +401,98 @@ pub fn recurrent_layer(
         }
         _ if keep_sequence => (Tensor::<3>::from_dispatch(out), None),
         _ => (Tensor::<2>::from_dispatch(out).reshape([b, 1, h]), None),
+    }
+}
+
+#[cfg(all(test, feature = "flex"))]
+mod tests {
+    use super::*;
+    use burn::prelude::*;
+    use burn::tensor::Distribution;
+
+    /// A layer on a backend without the operation (the route `BackendKind::Other` takes),
+    /// forced on flex, against the fused kernel: outputs and the gradients of every input.
+    #[test]
+    fn the_fallback_for_a_backend_without_the_operation_matches_the_kernel() {
+        let device = Device::flex().autodiff();
+        let (b, t, d, h) = (3, 9, 4, 5);
+        let cells = [
+            Cell::Elman { relu: false },
+            Cell::Elman { relu: true },
+            Cell::Lstm,
+            Cell::Gru { reset_after: true },
+            Cell::Gru { reset_after: false },
+        ];
+        for cell in cells {
+            let g = cell.gates() * h;
+            let random = |shape: Vec<usize>| {
+                Tensor::<3>::random(shape, Distribution::Normal(0.0, 0.5), &device)
+            };
+            let inputs = [
+                random(vec![b, t, d]),
+                random(vec![1, d, g]),
+                random(vec![1, 1, g]),
+                random(vec![1, h, g]),
+                random(vec![1, 1, h]),
+                random(vec![1, b, h]),
+                random(vec![1, b, h]),
+            ];
+            let fallback = Implementation::Fused.route(BackendKind::Other);
+            assert_eq!(fallback, Route::TensorOps);
+            let mut results = vec![];
+            for route in [Route::Op { kernel: true }, fallback] {
+                let leaves: Vec<Tensor<3>> =
+                    inputs.iter().map(|t| t.clone().detach().require_grad()).collect();
+                let flat2 = |x: &Tensor<3>| {
+                    let [_, r, c] = x.dims();
+                    x.clone().reshape([r, c])
+                };
+                let flat1 = |x: &Tensor<3>| {
+                    let [_, _, c] = x.dims();
+                    x.clone().reshape([c])
+                };
+                let (out, c) = layer_by_route(
+                    route,
+                    cell,
+                    leaves[0].clone(),
+                    flat2(&leaves[1]),
+                    flat1(&leaves[2]),
+                    flat2(&leaves[3]),
+                    Some(flat1(&leaves[4])),
+                    flat2(&leaves[5]),
+                    Some(flat2(&leaves[6])),
+                    true,
+                );
+                let probe = out.clone().cos();
+                let mut loss = (out.clone() * probe.detach()).sum();
+                if let Some(c) = c {
+                    loss = loss + c.sum();
+                }
+                let grads = loss.backward();
+                let mut values: Vec<Vec<f32>> =
+                    vec![out.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()];
+                for (i, leaf) in leaves.iter().enumerate() {
+                    // b_hn is the GRU's and c0 the LSTM's; the other cells leave them alone.
+                    let unused = (i == 4 && !matches!(cell, Cell::Gru { .. }))
+                        || (i == 6 && cell != Cell::Lstm);
+                    if !unused {
+                        let grad = leaf.grad(&grads).expect("a gradient");
+                        values.push(grad.into_data().try_to_vec::<f32>().unwrap());
+                    }
+                }
+                results.push(values);
+            }
+            for (k, (fused, fallback)) in results[0].iter().zip(&results[1]).enumerate() {
+                let scale = fused.iter().fold(1f32, |m, v| m.max(v.abs()));
+                let diff = fused
+                    .iter()
+                    .zip(fallback)
+                    .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                assert!(
+                    diff <= 1e-5 * scale && fallback.iter().all(|v| v.is_finite()),
+                    "{cell:?}: tensor {k} differs by {diff} (scale {scale})"
+                );
+            }
+        }
     }
 }
