@@ -7,9 +7,7 @@ use super::gemm::{Packed, gemm};
 use super::input::{InputGrads, project_step};
 use super::math::tanh;
 use super::simd::multiversion;
-use super::threads::{
-    FlushDenormals, ForwardStep, forward_loop, row_chunks, split_rows, sum_partials,
-};
+use super::threads::{FlushDenormals, ForwardStep, forward_loop, sum_partials, thread_slabs};
 use super::{CpuGrads, check_len, out_grad, padded, size};
 
 multiversion! {
@@ -98,21 +96,16 @@ pub(crate) fn elman_backward(
     let wit = need_dx.then(|| Packed::new(w_ih, h, d, true));
     let mut dx = vec![0.0f32; if need_dx { size(&[b, t, d]) } else { 0 }];
     let mut dh0 = vec![0.0f32; size(&[b, h])];
-    let chunks = row_chunks(b);
     // Each thread gets its own rows of the batch-major outputs d x and d h0.
-    let work: Vec<_> = chunks
-        .iter()
-        .copied()
-        .zip(split_rows(&mut dx, &chunks, if need_dx { t * d } else { 0 }))
-        .zip(split_rows(&mut dh0, &chunks, h))
-        .collect();
+    let dx_row = if need_dx { t * d } else { 0 };
+    let work = thread_slabs(b, [(&mut dx, dx_row), (&mut dh0, h)]);
     // Each thread accumulates its rows' share of dW_hh = sum_s h_{s-1}^T da_s, dW_ih =
     // sum_s x_s^T da_s and d bias step by step, so no [T, B, H] buffer of da is written
     // and read back (at long T it would not fit in cache, and the step cost would grow
     // with T).
     let partials: Vec<(InputGrads, Vec<f32>)> = work
         .into_par_iter()
-        .map(|(((r0, r1), dx), dh0)| {
+        .map(|((r0, r1), [dx, dh0])| {
             let _ftz = FlushDenormals::new();
             let rows = r1 - r0;
             // dh: gradient w.r.t. the state after step s, for this chunk's rows.

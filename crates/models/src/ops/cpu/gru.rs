@@ -8,7 +8,7 @@ use super::input::{InputGrads, project_step};
 use super::math::{sigmoid, tanh};
 use super::simd::multiversion;
 use super::threads::{
-    FlushDenormals, ForwardStep, Shared, forward_loop, row_chunks, split_rows, sum_partials,
+    FlushDenormals, ForwardStep, Shared, forward_loop, sum_partials, thread_slabs,
 };
 use super::{CpuGrads, check_len, out_grad, padded, size};
 
@@ -202,15 +202,10 @@ pub(crate) fn gru_backward(
     let mut drec = vec![0.0f32; size(&[t, b, rp])];
     let mut dh0 = vec![0.0f32; size(&[b, h])];
     let (dx_p, drec_p) = (Shared::new(&mut dx), Shared::new(&mut drec));
-    let chunks = row_chunks(b);
     // Each thread gets its own rows of the batch-major outputs d x (`d_in`) and d h0.
-    let work: Vec<_> = chunks
-        .iter()
-        .copied()
-        .zip(split_rows(&mut d_in, &chunks, if need_dx { t * d } else { 0 }))
-        .zip(split_rows(&mut dh0, &chunks, h))
-        .collect();
-    let partials: Vec<InputGrads> = work.into_par_iter().map(|(((r0, r1), d_in), dh0)| {
+    let dx_row = if need_dx { t * d } else { 0 };
+    let work = thread_slabs(b, [(&mut d_in, dx_row), (&mut dh0, h)]);
+    let partials: Vec<InputGrads> = work.into_par_iter().map(|((r0, r1), [d_in, dh0])| {
         let _ftz = FlushDenormals::new();
         let rows = r1 - r0;
         let mut input = InputGrads::new(d, xp, rows, need_dx);

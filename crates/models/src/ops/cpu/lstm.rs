@@ -8,7 +8,7 @@ use super::input::{InputGrads, project_step};
 use super::math::{sigmoid, tanh};
 use super::simd::multiversion;
 use super::threads::{
-    FlushDenormals, ForwardStep, Shared, forward_loop, row_chunks, split_rows, sum_partials,
+    FlushDenormals, ForwardStep, Shared, forward_loop, sum_partials, thread_slabs,
 };
 use super::{CpuGrads, check_len, padded, size};
 
@@ -127,16 +127,10 @@ pub(crate) fn lstm_backward(
     let mut dh0 = vec![0.0f32; size(&[b, h])];
     let mut dc0 = vec![0.0f32; size(&[b, h])];
     let dg_p = Shared::new(&mut dg);
-    let chunks = row_chunks(b);
     // Each thread gets its own rows of the batch-major outputs d x, d h0 and d c0.
-    let work: Vec<_> = chunks
-        .iter()
-        .copied()
-        .zip(split_rows(&mut dx, &chunks, if need_dx { t * d } else { 0 }))
-        .zip(split_rows(&mut dh0, &chunks, h))
-        .zip(split_rows(&mut dc0, &chunks, h))
-        .collect();
-    let partials: Vec<InputGrads> = work.into_par_iter().map(|((((r0, r1), dx), dh0), dc0)| {
+    let dx_row = if need_dx { t * d } else { 0 };
+    let work = thread_slabs(b, [(&mut dx, dx_row), (&mut dh0, h), (&mut dc0, h)]);
+    let partials: Vec<InputGrads> = work.into_par_iter().map(|((r0, r1), [dx, dh0, dc0])| {
         let _ftz = FlushDenormals::new();
         let rows = r1 - r0;
         let mut input = InputGrads::new(d, gp, rows, need_dx);

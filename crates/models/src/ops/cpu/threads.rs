@@ -133,7 +133,7 @@ impl<'a> Shared<'a> {
 /// Splits `buf`, batch-major with `row_len` values per batch row, into one slab per range
 /// of `chunks` (ascending, disjoint ranges from [`row_chunks`]), so each thread writes its
 /// own rows of a batch-major output through a plain `&mut`.
-pub(super) fn split_rows<'a>(
+fn split_rows<'a>(
     mut buf: &'a mut [f32],
     chunks: &[(usize, usize)],
     row_len: usize,
@@ -148,6 +148,27 @@ pub(super) fn split_rows<'a>(
         at = r1;
     }
     slabs
+}
+
+/// The work items of a backward kernel, one per worker thread: its batch rows `(r0, r1)`
+/// from [`row_chunks`], and its own slab of each batch-major output in `outputs` (given
+/// with its values per batch row), from [`split_rows`].
+pub(super) fn thread_slabs<'a, const N: usize>(
+    b: usize,
+    outputs: [(&'a mut [f32], usize); N],
+) -> Vec<((usize, usize), [&'a mut [f32]; N])> {
+    let chunks = row_chunks(b);
+    let mut slabs = outputs.map(|(buf, row_len)| split_rows(buf, &chunks, row_len).into_iter());
+    chunks
+        .into_iter()
+        .map(|rows| {
+            // `split_rows` returns one slab per chunk, so none of these runs out.
+            let own = slabs
+                .each_mut()
+                .map(|s| s.next().expect("one slab per chunk"));
+            (rows, own)
+        })
+        .collect()
 }
 
 /// Sums the threads' padded `[k, ld]` partials into one `[k, n]` matrix.
