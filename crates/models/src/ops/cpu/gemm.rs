@@ -155,20 +155,39 @@ pub(super) fn gemm(
     // SAFETY: the asserts above establish `gemm_body`'s contract: `a`, `b`, `c` come from
     // slices spanning every indexed element, `np % LANES == 0`, and `c` (a `&mut`) overlaps
     // neither `a` nor `b`.
-    unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
+    unsafe { gemm_baseline(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
+}
+
+/// The operands of one product once [`gemm`] has checked them, as raw pointers so that the
+/// kernel's loads carry no bounds checks: `A(i, kk) = a[i * rsa + kk * csa]` for `i < m`,
+/// `kk < k`; `B` row-major `k x np` with row stride `ldb`; `C` `m x np` with row stride
+/// `ldc`, added to when `accumulate`, else overwritten.
+#[derive(Clone, Copy)]
+struct Operands {
+    m: usize,
+    k: usize,
+    np: usize,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
 }
 
 /// The same kernel body compiled for an instruction set, so the compiler vectorises the
-/// register blocks with that set's vector width.
+/// register blocks with that set's vector width; without target features, the baseline
+/// copy, inlined into [`gemm`].
 macro_rules! gemm_for_target {
-    ($name:ident, $features:literal) => {
-        /// [`gemm_body`] compiled with the target features named in the macro call.
+    ($(#[$attr:meta])* $name:ident) => {
+        /// [`gemm_body`] compiled with the target features, if any, named in the macro call.
         ///
         /// # Safety
         /// The CPU must support those features, and the arguments must meet
         /// [`gemm_body`]'s contract.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = $features)]
+        $(#[$attr])*
         #[allow(clippy::too_many_arguments)]
         unsafe fn $name(
             m: usize,
@@ -183,19 +202,47 @@ macro_rules! gemm_for_target {
             ldc: usize,
             accumulate: bool,
         ) {
+            // Plain arguments, not an `Operands`, cross this call: a struct crosses a
+            // non-inlined call by reference, which changed the kernel's register allocation.
+            let p = Operands {
+                m,
+                k,
+                np,
+                a,
+                rsa,
+                csa,
+                b,
+                ldb,
+                c,
+                ldc,
+                accumulate,
+            };
             // SAFETY: this function's caller guarantees `gemm_body`'s contract (see above);
             // `gemm_body` needs no target feature.
-            unsafe { gemm_body(m, k, np, a, rsa, csa, b, ldb, c, ldc, accumulate) }
+            unsafe { gemm_body(p) }
         }
     };
 }
 
-gemm_for_target!(gemm_avx512, "avx512f,avx2,fma");
-gemm_for_target!(gemm_avx2, "avx2,fma");
+gemm_for_target!(
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    gemm_avx512
+);
+gemm_for_target!(
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    gemm_avx2
+);
+gemm_for_target!(
+    #[inline(always)]
+    gemm_baseline
+);
 
 /// The raw-pointer product behind [`gemm`].
 ///
 /// # Safety
+/// The fields of `p`:
 /// - `np` is a multiple of [`LANES`];
 /// - `a.add(i * rsa + kk * csa)` is readable for every `i < m`, `kk < k`;
 /// - `b.add(kk * ldb + j)` is readable for every `kk < k`, `j < np`;
@@ -203,20 +250,8 @@ gemm_for_target!(gemm_avx2, "avx2,fma");
 ///   elements overlap none of the `A` and `B` elements read, and nothing else reads or
 ///   writes them while the call runs.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_body(
-    m: usize,
-    k: usize,
-    np: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-    accumulate: bool,
-) {
+unsafe fn gemm_body(p: Operands) {
+    let np = p.np;
     debug_assert_eq!(np % LANES, 0);
     // Column panels outside, rows inside: one panel of B (k x 64, 25.6 KB at k = 100) stays
     // in L1 while every row block uses it. Rows outside would stream all of B from L2 once
@@ -229,10 +264,10 @@ unsafe fn gemm_body(
         // caller guarantees for this function.
         unsafe {
             match left {
-                1 => column_panel::<1>(m, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate),
-                2 => column_panel::<2>(m, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate),
-                3 => column_panel::<3>(m, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate),
-                _ => column_panel::<4>(m, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate),
+                1 => column_panel::<1>(p, j),
+                2 => column_panel::<2>(p, j),
+                3 => column_panel::<3>(p, j),
+                _ => column_panel::<4>(p, j),
             }
         }
         j += LANES * left.min(4);
@@ -244,29 +279,17 @@ unsafe fn gemm_body(
 /// # Safety
 /// [`gemm_body`]'s contract, with `j + NV * LANES <= np`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn column_panel<const NV: usize>(
-    m: usize,
-    j: usize,
-    k: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-    accumulate: bool,
-) {
+unsafe fn column_panel<const NV: usize>(p: Operands, j: usize) {
+    let m = p.m;
     let mut i = 0;
     while i + 4 <= m {
         // SAFETY: rows `i..i + 4` are `< m`; the columns are in range by this fn's contract.
-        unsafe { panel::<4, NV>(i, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate) };
+        unsafe { panel::<4, NV>(p, i, j) };
         i += 4;
     }
     while i < m {
         // SAFETY: row `i < m`; the columns are in range by this fn's contract.
-        unsafe { panel::<1, NV>(i, j, k, a, rsa, csa, b, ldb, c, ldc, accumulate) };
+        unsafe { panel::<1, NV>(p, i, j) };
         i += 1;
     }
 }
@@ -276,20 +299,19 @@ unsafe fn column_panel<const NV: usize>(
 /// # Safety
 /// [`gemm_body`]'s contract, with `i + MR <= m` and `j + NV * LANES <= np`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn panel<const MR: usize, const NV: usize>(
-    i: usize,
-    j: usize,
-    k: usize,
-    a: *const f32,
-    rsa: usize,
-    csa: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-    accumulate: bool,
-) {
+unsafe fn panel<const MR: usize, const NV: usize>(p: Operands, i: usize, j: usize) {
+    let Operands {
+        k,
+        a,
+        rsa,
+        csa,
+        b,
+        ldb,
+        c,
+        ldc,
+        accumulate,
+        ..
+    } = p;
     let mut acc = [[[0.0f32; LANES]; NV]; MR];
     if accumulate {
         for (r, row) in acc.iter_mut().enumerate() {
