@@ -150,13 +150,16 @@ fn split_rows<'a>(
     slabs
 }
 
-/// The work items of a backward kernel, one per worker thread: its batch rows `(r0, r1)`
-/// from [`row_chunks`], and its own slab of each batch-major output in `outputs` (given
-/// with its values per batch row), from [`split_rows`].
-pub(super) fn thread_slabs<'a, const N: usize>(
+/// One worker thread's batch rows `(r0, r1)` and its slab of each of `N` batch-major outputs.
+pub(super) type ThreadSlabs<'a, const N: usize> = ((usize, usize), [&'a mut [f32]; N]);
+
+/// The work items of a backward kernel, one per worker thread: its batch rows from
+/// [`row_chunks`], and its own slab of each batch-major output in `outputs` (given with its
+/// values per batch row), from [`split_rows`].
+pub(super) fn thread_slabs<const N: usize>(
     b: usize,
-    outputs: [(&'a mut [f32], usize); N],
-) -> Vec<((usize, usize), [&'a mut [f32]; N])> {
+    outputs: [(&mut [f32], usize); N],
+) -> Vec<ThreadSlabs<'_, N>> {
     let chunks = row_chunks(b);
     let mut slabs = outputs.map(|(buf, row_len)| split_rows(buf, &chunks, row_len).into_iter());
     chunks
