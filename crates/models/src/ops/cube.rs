@@ -23,7 +23,7 @@ use burn_cubecl::{
     CubeBackend, kernel::into_contiguous, ops::numeric::empty_device_dtype, tensor::CubeTensor,
 };
 
-use super::cube_kernels::{recurrence_backward_kernel, recurrence_forward_kernel};
+use super::cube_kernels::{Layer, recurrence_backward_kernel, recurrence_forward_kernel};
 use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic};
 
 /// Floats per step in `aux` (see `cube_kernels.rs`): the LSTM's gates and cell state, the
@@ -60,8 +60,9 @@ fn fits(cell: Cell, h: usize, elem: usize) -> bool {
 
 /// Units per cube: enough to cover the widest loop (G columns in blocks, or H per row),
 /// a multiple of 32 (a warp or a subgroup), at most 256 and at most what the device allows.
-fn units(tensor: &CubeTensor, cell: Cell, h: usize, rows: usize) -> u32 {
-    let widest = (cell.gates() * h / block(direct_columns(cell, h))).max(rows * h);
+fn units(tensor: &CubeTensor, layer: &Layer) -> u32 {
+    let widest =
+        (layer.gates * layer.hidden / block(layer.direct_columns())).max(layer.rows * layer.hidden);
     let max = tensor.client.properties().hardware.max_cube_dim.0;
     (widest.div_ceil(32) * 32).clamp(32, 256).min(max as usize) as u32
 }
@@ -94,15 +95,6 @@ fn launch_shape(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (usize, 
         .or(hw.num_cpu_cores)
         .unwrap_or(8) as usize;
     (b.div_ceil(cubes).clamp(1, 8).min(by_memory), w_shared)
-}
-
-/// Columns computed at once in a forward step: G, except 2H for the GRU with the reset gate
-/// before the product (its n-columns wait for r).
-fn direct_columns(cell: Cell, h: usize) -> usize {
-    match cell {
-        Cell::Gru { reset_after: false } => 2 * h,
-        _ => cell.gates() * h,
-    }
 }
 
 /// Adjacent columns per unit in a product: 4 where they divide `n` (fewer, larger blocks
@@ -192,13 +184,30 @@ pub trait FusedRecurrence: burn::backend::Backend {
     );
 }
 
-/// The cell as the kernels' compile-time flags: (lstm, gru, relu, reset_after).
-fn flags(cell: Cell) -> (bool, bool, bool, bool) {
-    match cell {
+/// What both kernel launches for a layer of `cell` share: the kernels' compile-time
+/// description (the cell's flags and sizes, and [`launch_shape`]'s choices), the grid (one
+/// cube per `rows` batch rows) and the units per cube ([`units`]). `tensor` is one of the
+/// layer's, for its device and element type.
+fn plan(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (Layer, CubeCount, CubeDim) {
+    let (lstm, gru, relu, reset_after) = match cell {
         Cell::Elman { relu } => (false, false, relu, false),
         Cell::Lstm => (true, false, false, false),
         Cell::Gru { reset_after } => (false, true, false, reset_after),
-    }
+    };
+    let (rows, w_shared) = launch_shape(tensor, cell, b, h);
+    let layer = Layer {
+        rows,
+        w_shared,
+        hidden: h,
+        gates: cell.gates(),
+        aux_width: aux_width(cell, h),
+        lstm,
+        gru,
+        relu,
+        reset_after,
+    };
+    let count = CubeCount::Static(b.div_ceil(rows) as u32, 1, 1);
+    (layer, count, CubeDim::new_1d(units(tensor, &layer)))
 }
 
 fn empty_like(t: &CubeTensor, shape: Shape) -> CubeTensor {
@@ -219,16 +228,15 @@ impl FusedRecurrence for CubeBackend {
         let h = w_hh.shape()[0];
         let hall = empty_like(&xw, Shape::new([b, t + 1, h]));
         let aux = empty_like(&xw, aux_shape(cell, b, t, h));
-        let (lstm, gru, relu, reset_after) = flags(cell);
-        let (rows, w_shared) = launch_shape(&xw, cell, b, h);
-        let (client, dtype, dim) = (xw.client.clone(), xw.dtype, units(&xw, cell, h, rows));
+        let (layer, count, dim) = plan(&xw, cell, b, h);
+        let (client, dtype) = (xw.client.clone(), xw.dtype);
         // SAFETY: every index the kernel forms is in bounds (module notes, "Unchecked
         // launches"): the buffers above have exactly the shapes it assumes.
         unsafe {
             recurrence_forward_kernel::launch_unchecked(
                 &client,
-                CubeCount::Static(b.div_ceil(rows) as u32, 1, 1),
-                CubeDim::new_1d(dim),
+                count,
+                dim,
                 xw.into_tensor_arg(),
                 w_hh.into_tensor_arg(),
                 b_hn.into_tensor_arg(),
@@ -238,16 +246,8 @@ impl FusedRecurrence for CubeBackend {
                 aux.clone().into_tensor_arg(),
                 b as u32,
                 t as u32,
-                rows,
-                block(direct_columns(cell, h)),
-                w_shared,
-                h,
-                cell.gates(),
-                aux_width(cell, h),
-                lstm,
-                gru,
-                relu,
-                reset_after,
+                layer,
+                block(layer.direct_columns()),
                 dtype_to_storage_type(dtype),
             );
         }
@@ -281,16 +281,15 @@ impl FusedRecurrence for CubeBackend {
         let dq = empty_like(&hall, spec.1.shape);
         let dh0 = empty_like(&hall, spec.2.shape);
         let dc0 = empty_like(&hall, spec.3.shape);
-        let (lstm, gru, relu, reset_after) = flags(cell);
-        let (rows, w_shared) = launch_shape(&hall, cell, b, h);
-        let (client, dtype, dim) = (hall.client.clone(), hall.dtype, units(&hall, cell, h, rows));
+        let (layer, count, dim) = plan(&hall, cell, b, h);
+        let (client, dtype) = (hall.client.clone(), hall.dtype);
         // SAFETY: every index the kernel forms is in bounds (module notes, "Unchecked
         // launches"): the buffers above have exactly the shapes it assumes.
         unsafe {
             recurrence_backward_kernel::launch_unchecked(
                 &client,
-                CubeCount::Static(b.div_ceil(rows) as u32, 1, 1),
-                CubeDim::new_1d(dim),
+                count,
+                dim,
                 grad.into_tensor_arg(),
                 w_t.into_tensor_arg(),
                 hall.into_tensor_arg(),
@@ -303,16 +302,8 @@ impl FusedRecurrence for CubeBackend {
                 b as u32,
                 t as u32,
                 grad_rows as u32,
-                rows,
+                layer,
                 block(h),
-                w_shared,
-                h,
-                cell.gates(),
-                aux_width(cell, h),
-                lstm,
-                gru,
-                relu,
-                reset_after,
                 keep_sequence,
                 dtype_to_storage_type(dtype),
             );
@@ -341,18 +332,17 @@ impl RecurrenceKernels for Cube {
         if !kernel || !fits(cell, h, elem) {
             return generic::forward::<Self>(cell, tensors, keep_sequence, save);
         }
-        let LayerTensors {
-            x,
-            w_ih,
-            bias,
-            w_hh,
-            b_hn,
-            h0,
-            c0,
-        } = tensors;
-        let [b, t, _] = x.shape().dims::<3>();
-        let xw = generic::project::<Self>(x.clone(), w_ih, bias);
-        let (hall, aux) = Self::fused_recurrence_forward(xw, w_hh, b_hn, h0, c0.clone(), cell);
+        let [b, t, _] = tensors.x.shape().dims::<3>();
+        let (x, c0) = (tensors.x, tensors.c0);
+        let xw = generic::project::<Self>(x.clone(), tensors.w_ih, tensors.bias);
+        let (hall, aux) = Self::fused_recurrence_forward(
+            xw,
+            tensors.w_hh,
+            tensors.b_hn,
+            tensors.h0,
+            c0.clone(),
+            cell,
+        );
         let states = if keep_sequence {
             narrow(hall.clone(), 1, 1, t + 1)
         } else {

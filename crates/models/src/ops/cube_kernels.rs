@@ -20,14 +20,55 @@
 //! once into shared memory at the kernel's start when it fits there beside the states
 //! (`w_shared`).
 //!
-//! The cell is a set of compile-time flags: one kernel source, specialised per
-//! cell kind and hidden size when it is first launched.
+//! The cell is a set of compile-time flags ([`Layer`], the same for both kernels): one kernel
+//! source, specialised per cell kind and hidden size when it is first launched. What both
+//! kernels do around their time loop (allocating and zeroing shared memory, copying the
+//! recurrent matrix, moving a slice's state rows between global and shared memory) is
+//! written once, in the helpers below.
 
 // A kernel variable assigned in every branch of an `if` is declared with a value first.
 #![allow(unused_assignments)]
 
 use burn_cubecl::cubecl;
 use cubecl::prelude::*;
+
+/// What both kernels are specialised on, fixed when a layer's kernel is first launched: the
+/// cell, its sizes, the batch rows per cube and where the recurrent matrix is read from.
+/// Every branch on it is resolved at compile time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Layer {
+    /// Batch rows per cube (the last cube's slice may be partly filled).
+    pub rows: usize,
+    /// Whether the recurrent matrix is copied into shared memory (else read from global).
+    pub w_shared: bool,
+    /// H.
+    pub hidden: usize,
+    /// Gate blocks of H columns: G = `gates * hidden`.
+    pub gates: usize,
+    /// Floats per step in `aux` (see the module notes).
+    pub aux_width: usize,
+    /// The LSTM cell.
+    pub lstm: bool,
+    /// The GRU cell.
+    pub gru: bool,
+    /// The Elman cell (neither LSTM nor GRU) with ReLU instead of tanh.
+    pub relu: bool,
+    /// The GRU's reset gate applies after the recurrent product.
+    pub reset_after: bool,
+}
+
+impl Layer {
+    /// The columns of the recurrent product that take the state itself: G, except 2H for
+    /// the GRU with the reset gate before the product, whose n-columns take `r * h` (in the
+    /// backward pass: the rows of `w_hhᵀ` through which `dh` flows back directly).
+    pub fn direct_columns(&self) -> usize {
+        if self.gru && !self.reset_after {
+            2 * self.hidden
+        } else {
+            self.hidden * self.gates
+        }
+    }
+}
 
 #[cube]
 fn sigmoid<F: Float>(x: F) -> F {
@@ -46,21 +87,89 @@ fn slice_rows(batch: u32, #[comptime] rows: usize) -> usize {
     valid
 }
 
-/// Copies the `len` elements of the recurrent matrix `w` into `wsh` when `shared`; the
-/// caller's next barrier publishes the copy.
+/// A shared buffer of `len` elements, zeroed by the cube's units together; the caller's
+/// next barrier publishes the zeros.
 #[cube]
-fn share_matrix<F: Float>(
-    w: &Tensor<F>,
-    wsh: &mut Shared<[F]>,
-    #[comptime] len: usize,
-    #[comptime] shared: bool,
-) {
-    if shared {
+fn zeroed<F: Float>(#[comptime] len: usize) -> Shared<[F]> {
+    let mut buf = Shared::<[F]>::new_slice(len);
+    let mut i = UNIT_POS_X as usize;
+    while i < len {
+        buf[i] = F::new(0.0);
+        i += CUBE_DIM_X as usize;
+    }
+    buf
+}
+
+/// The recurrent matrix `w` (H x G elements) as [`block_product`] reads it: copied into
+/// shared memory when `layer.w_shared` (the caller's next barrier publishes the copy), else
+/// a one-element placeholder beside the reads from global memory.
+#[cube]
+fn shared_matrix<F: Float>(w: &Tensor<F>, #[comptime] layer: Layer) -> Shared<[F]> {
+    let len = layer.hidden * layer.hidden * layer.gates;
+    let mut wsh = Shared::<[F]>::new_slice(comptime![if layer.w_shared { len } else { 1 }]);
+    if layer.w_shared {
         let mut i = UNIT_POS_X as usize;
         while i < len {
             wsh[i] = w[i];
             i += CUBE_DIM_X as usize;
         }
+    }
+    wsh
+}
+
+/// Loads the `valid` rows of this cube's slice (batch rows from `b0`) from `src` into `dst`
+/// `[rows, H]`: batch row `b` starts at `src[b * row_stride + offset]`. Rows past the batch
+/// are zeros, and so is all of `dst` when `!load`. The caller's next barrier publishes `dst`.
+#[cube]
+// `load` has an `if` of its own because it is known at compile time: the read of `src` is
+// compiled only where it happens.
+#[allow(clippy::too_many_arguments, clippy::collapsible_if)]
+fn load_rows<F: Float>(
+    src: &Tensor<F>,
+    dst: &mut Shared<[F]>,
+    b0: usize,
+    valid: usize,
+    row_stride: usize,
+    offset: usize,
+    #[comptime] layer: Layer,
+    #[comptime] load: bool,
+) {
+    let h = layer.hidden;
+    let mut i = UNIT_POS_X as usize;
+    while i < layer.rows * h {
+        let r = i / h;
+        let mut v = F::new(0.0);
+        if load {
+            if r < valid {
+                v = src[(b0 + r) * row_stride + offset + i % h];
+            }
+        }
+        dst[i] = v;
+        i += CUBE_DIM_X as usize;
+    }
+}
+
+/// Stores the `valid` rows of `src` `[rows, H]` (batch rows from `b0`) into `dst`, where
+/// batch row `b` starts at `dst[b * row_stride]`; rows past the batch are not written. Each
+/// unit reads the elements [`load_rows`] has each unit write, so right after it no barrier
+/// is needed; after anything else, the caller's barrier must come first.
+#[cube]
+fn store_rows<F: Float>(
+    src: &Shared<[F]>,
+    dst: &mut Tensor<F>,
+    b0: usize,
+    valid: usize,
+    row_stride: usize,
+    #[comptime] layer: Layer,
+) {
+    let h = layer.hidden;
+    let mut i = UNIT_POS_X as usize;
+    while i < layer.rows * h {
+        let r = i / h;
+        if r < valid {
+            dst[(b0 + r) * row_stride + i % h] = src[i];
+        }
+        i += CUBE_DIM_X as usize;
     }
 }
 
@@ -91,10 +200,10 @@ fn block_product<F: Float>(
     #[comptime] src_offset: usize,
     #[comptime] ld: usize,
     #[comptime] n: usize,
-    #[comptime] rows: usize,
+    #[comptime] layer: Layer,
     #[comptime] cols: usize,
-    #[comptime] shared: bool,
 ) -> Array<F> {
+    let rows = layer.rows;
     let mut acc = Array::<F>::new(rows * cols);
     #[unroll]
     for x in 0..rows * cols {
@@ -108,7 +217,7 @@ fn block_product<F: Float>(
         }
         #[unroll]
         for c in 0..cols {
-            let wv = weight::<F>(wsh, w, i * ld + col0 + c, shared);
+            let wv = weight::<F>(wsh, w, i * ld + col0 + c, layer.w_shared);
             #[unroll]
             for r in 0..rows {
                 acc[r * cols + c] += sv[r] * wv;
@@ -119,7 +228,7 @@ fn block_product<F: Float>(
 }
 
 /// Forward pass of one layer: writes `hall` and `aux` (see the module notes). `cols` must
-/// divide the columns computed at once (G, or 2H for the GRU with the reset gate before).
+/// divide [`Layer::direct_columns`].
 #[allow(clippy::too_many_arguments)]
 #[cube(launch_unchecked)]
 pub fn recurrence_forward_kernel<F: Float>(
@@ -132,71 +241,35 @@ pub fn recurrence_forward_kernel<F: Float>(
     aux: &mut Tensor<F>,
     batch: u32,
     steps: u32,
-    #[comptime] rows: usize,
+    #[comptime] layer: Layer,
     #[comptime] cols: usize,
-    #[comptime] w_shared: bool,
-    #[comptime] hidden: usize,
-    #[comptime] gates: usize,
-    #[comptime] aux_width: usize,
-    #[comptime] lstm: bool,
-    #[comptime] gru: bool,
-    #[comptime] relu: bool,
-    #[comptime] reset_after: bool,
     #[define(F)] _dtype: ElemType,
 ) {
+    let rows = layer.rows;
     let b0 = CUBE_POS_X as usize * rows;
     let valid = slice_rows(batch, rows);
     let unit = UNIT_POS_X as usize;
     let stride = CUBE_DIM_X as usize;
     let t_len = steps as usize;
-    let h = hidden;
-    let g = hidden * gates;
-    let a = aux_width;
+    let h = layer.hidden;
+    let g = layer.hidden * layer.gates;
+    let a = layer.aux_width;
     let zero = F::new(0.0);
     // The GRU with the reset gate before the product multiplies r * h by the n-columns,
     // so those columns wait for r; every other cell takes all G columns at once.
-    let direct = comptime![if gru && !reset_after {
-        2 * hidden
-    } else {
-        hidden * gates
-    }];
-
-    let mut hsh = Shared::<[F]>::new_slice(rows * hidden);
-    let mut csh = Shared::<[F]>::new_slice(rows * hidden);
-    let mut rh = Shared::<[F]>::new_slice(rows * hidden);
-    let mut pre = Shared::<[F]>::new_slice(rows * hidden * gates);
-    // The recurrent matrix, copied once into shared memory when it fits beside the states.
-    let mut wsh = Shared::<[F]>::new_slice(comptime![if w_shared {
-        hidden * hidden * gates
-    } else {
-        1
-    }]);
-    share_matrix::<F>(w_hh, &mut wsh, hidden * hidden * gates, w_shared);
+    let direct = comptime![layer.direct_columns()];
 
     // Rows past the batch (in the last slice) stay zero and are never written out.
-    let mut i = unit;
-    while i < rows * g {
-        pre[i] = zero;
-        i += stride;
-    }
-    let mut i = unit;
-    while i < rows * h {
-        let r = i / h;
-        let j = i % h;
-        let mut v = zero;
-        let mut c = zero;
-        if r < valid {
-            v = h0[(b0 + r) * h + j];
-            hall[(b0 + r) * (t_len + 1) * h + j] = v;
-            if lstm {
-                c = c0[(b0 + r) * h + j];
-            }
-        }
-        hsh[i] = v;
-        csh[i] = c;
-        rh[i] = zero;
-        i += stride;
-    }
+    let mut hsh = Shared::<[F]>::new_slice(rows * h);
+    let mut csh = Shared::<[F]>::new_slice(rows * h);
+    let mut rh = zeroed::<F>(rows * h);
+    let mut pre = zeroed::<F>(rows * g);
+    // The recurrent matrix, copied once into shared memory when it fits beside the states.
+    let wsh = shared_matrix::<F>(w_hh, layer);
+    load_rows::<F>(h0, &mut hsh, b0, valid, h, 0, layer, true);
+    load_rows::<F>(c0, &mut csh, b0, valid, h, 0, layer, layer.lstm);
+    // Step 0 of `hall` is the initial state.
+    store_rows::<F>(&hsh, hall, b0, valid, (t_len + 1) * h, layer);
     sync_cube();
 
     for t in 0..t_len {
@@ -204,9 +277,7 @@ pub fn recurrence_forward_kernel<F: Float>(
         let mut kb = unit;
         while kb < direct / cols {
             let k0 = kb * cols;
-            let acc = block_product::<F>(
-                &hsh, &wsh, w_hh, k0, hidden, 0usize, g, hidden, rows, cols, w_shared,
-            );
+            let acc = block_product::<F>(&hsh, &wsh, w_hh, k0, h, 0usize, g, h, layer, cols);
             #[unroll]
             for r in 0..rows {
                 if r < valid {
@@ -214,7 +285,7 @@ pub fn recurrence_forward_kernel<F: Float>(
                     #[unroll]
                     for c in 0..cols {
                         let k = k0 + c;
-                        if gru && reset_after && k >= 2 * h {
+                        if layer.gru && layer.reset_after && k >= 2 * h {
                             pre[r * g + k] = acc[r * cols + c] + b_hn[k - 2 * h];
                         } else {
                             pre[r * g + k] = acc[r * cols + c] + xw[xb + k];
@@ -226,7 +297,7 @@ pub fn recurrence_forward_kernel<F: Float>(
         }
         sync_cube();
 
-        if gru && !reset_after {
+        if layer.gru && !layer.reset_after {
             let mut i = unit;
             while i < rows * h {
                 let r = i / h;
@@ -237,19 +308,8 @@ pub fn recurrence_forward_kernel<F: Float>(
             sync_cube();
             let mut k = unit;
             while k < h {
-                let acc = block_product::<F>(
-                    &rh,
-                    &wsh,
-                    w_hh,
-                    2 * h + k,
-                    hidden,
-                    0usize,
-                    g,
-                    hidden,
-                    rows,
-                    1usize,
-                    w_shared,
-                );
+                let acc =
+                    block_product::<F>(&rh, &wsh, w_hh, 2 * h + k, h, 0usize, g, h, layer, 1usize);
                 #[unroll]
                 for r in 0..rows {
                     pre[r * g + 2 * h + k] = acc[r];
@@ -269,7 +329,7 @@ pub fn recurrence_forward_kernel<F: Float>(
                 let ab = (b * t_len + t) * a;
                 let p = r * g;
                 let mut hn = zero;
-                if lstm {
+                if layer.lstm {
                     let ig = sigmoid::<F>(pre[p + j]);
                     let fg = sigmoid::<F>(pre[p + h + j]);
                     let gg = pre[p + 2 * h + j].tanh();
@@ -282,12 +342,12 @@ pub fn recurrence_forward_kernel<F: Float>(
                     aux[ab + 2 * h + j] = gg;
                     aux[ab + 3 * h + j] = og;
                     aux[ab + 4 * h + j] = c;
-                } else if gru {
+                } else if layer.gru {
                     let rg = sigmoid::<F>(pre[p + j]);
                     let z = sigmoid::<F>(pre[p + h + j]);
                     let mut q = zero;
                     let mut n = zero;
-                    if reset_after {
+                    if layer.reset_after {
                         q = pre[p + 2 * h + j];
                         n = (xw[xb + 2 * h + j] + rg * q).tanh();
                     } else {
@@ -299,7 +359,7 @@ pub fn recurrence_forward_kernel<F: Float>(
                     aux[ab + h + j] = z;
                     aux[ab + 2 * h + j] = n;
                     aux[ab + 3 * h + j] = q;
-                } else if relu {
+                } else if layer.relu {
                     hn = select(pre[p + j] > zero, pre[p + j], zero);
                 } else {
                     hn = pre[p + j].tanh();
@@ -336,69 +396,46 @@ pub fn recurrence_backward_kernel<F: Float>(
     batch: u32,
     steps: u32,
     grad_rows: u32,
-    #[comptime] rows: usize,
+    #[comptime] layer: Layer,
     #[comptime] hcols: usize,
-    #[comptime] w_shared: bool,
-    #[comptime] hidden: usize,
-    #[comptime] gates: usize,
-    #[comptime] aux_width: usize,
-    #[comptime] lstm: bool,
-    #[comptime] gru: bool,
-    #[comptime] relu: bool,
-    #[comptime] reset_after: bool,
     #[comptime] keep_sequence: bool,
     #[define(F)] _dtype: ElemType,
 ) {
+    let rows = layer.rows;
     let b0 = CUBE_POS_X as usize * rows;
     let valid = slice_rows(batch, rows);
     let unit = UNIT_POS_X as usize;
     let stride = CUBE_DIM_X as usize;
     let t_len = steps as usize;
     let n_rows = grad_rows as usize;
-    let h = hidden;
-    let g = hidden * gates;
-    let a = aux_width;
+    let h = layer.hidden;
+    let g = layer.hidden * layer.gates;
+    let a = layer.aux_width;
     let zero = F::new(0.0);
     let one = F::new(1.0);
-    let through_w = comptime![if gru && !reset_after {
-        2 * hidden
-    } else {
-        hidden * gates
-    }];
+    let through_w = comptime![layer.direct_columns()];
 
     // dh: the gradient reaching the state after the current step from later steps;
     // dl: the part of the previous state's gradient that is not through w_hh;
-    // dg: the gradient of the recurrent product's columns; dc: the LSTM cell state's.
-    let mut dh = Shared::<[F]>::new_slice(rows * hidden);
-    let mut dl = Shared::<[F]>::new_slice(rows * hidden);
-    let mut dc = Shared::<[F]>::new_slice(rows * hidden);
-    let mut dg = Shared::<[F]>::new_slice(rows * hidden * gates);
+    // dg: the gradient of the recurrent product's columns; dc: the LSTM cell state's,
+    // starting from the final cell state's row of `grad`.
+    let mut dh = zeroed::<F>(rows * h);
+    let mut dl = zeroed::<F>(rows * h);
+    let mut dc = Shared::<[F]>::new_slice(rows * h);
+    let mut dg = zeroed::<F>(rows * g);
     // The transposed recurrent matrix, copied once into shared memory when it fits.
-    let mut wsh = Shared::<[F]>::new_slice(comptime![if w_shared {
-        hidden * hidden * gates
-    } else {
-        1
-    }]);
-    share_matrix::<F>(w_t, &mut wsh, hidden * hidden * gates, w_shared);
-
-    let mut i = unit;
-    while i < rows * g {
-        dg[i] = zero;
-        i += stride;
-    }
-    let mut i = unit;
-    while i < rows * h {
-        let r = i / h;
-        let j = i % h;
-        let mut c = zero;
-        if lstm && r < valid {
-            c = grad[((b0 + r) * n_rows + n_rows - 1) * h + j];
-        }
-        dh[i] = zero;
-        dl[i] = zero;
-        dc[i] = c;
-        i += stride;
-    }
+    let wsh = shared_matrix::<F>(w_t, layer);
+    let last_row = (n_rows - 1) * h;
+    load_rows::<F>(
+        grad,
+        &mut dc,
+        b0,
+        valid,
+        n_rows * h,
+        last_row,
+        layer,
+        layer.lstm,
+    );
     sync_cube();
 
     for back in 0..t_len {
@@ -419,7 +456,7 @@ pub fn recurrence_backward_kernel<F: Float>(
                     d += grad[b * n_rows * h + j];
                 }
                 dl[i] = zero;
-                if lstm {
+                if layer.lstm {
                     let ig = aux[ab + j];
                     let fg = aux[ab + h + j];
                     let gg = aux[ab + 2 * h + j];
@@ -445,7 +482,7 @@ pub fn recurrence_backward_kernel<F: Float>(
                     dxw[xb + h + j] = df;
                     dxw[xb + 2 * h + j] = dgg;
                     dxw[xb + 3 * h + j] = dob;
-                } else if gru {
+                } else if layer.gru {
                     let rg = aux[ab + j];
                     let z = aux[ab + h + j];
                     let n = aux[ab + 2 * h + j];
@@ -457,7 +494,7 @@ pub fn recurrence_backward_kernel<F: Float>(
                     dg[p + h + j] = dz;
                     dxw[xb + h + j] = dz;
                     dxw[xb + 2 * h + j] = dn;
-                    if reset_after {
+                    if layer.reset_after {
                         let dr = dn * q * rg * (one - rg);
                         let dqv = dn * rg;
                         dg[p + j] = dr;
@@ -471,7 +508,7 @@ pub fn recurrence_backward_kernel<F: Float>(
                 } else {
                     let y = hall[(b * (t_len + 1) + t + 1) * h + j];
                     let mut da = zero;
-                    if relu {
+                    if layer.relu {
                         da = select(y > zero, d, zero);
                     } else {
                         da = d * (one - y * y);
@@ -484,7 +521,7 @@ pub fn recurrence_backward_kernel<F: Float>(
         }
         sync_cube();
 
-        if gru && !reset_after {
+        if layer.gru && !layer.reset_after {
             // n = tanh(x_n + (r * h) · w_hn + b_hn): through r * h to r and to h.
             let mut j = unit;
             while j < h {
@@ -495,12 +532,11 @@ pub fn recurrence_backward_kernel<F: Float>(
                     w_t,
                     2 * h * h + j,
                     g,
-                    2 * hidden,
-                    hidden,
-                    hidden,
-                    rows,
+                    2 * h,
+                    h,
+                    h,
+                    layer,
                     1usize,
-                    w_shared,
                 );
                 #[unroll]
                 for r in 0..rows {
@@ -523,9 +559,7 @@ pub fn recurrence_backward_kernel<F: Float>(
         let mut jb = unit;
         while jb < h / hcols {
             let j0 = jb * hcols;
-            let acc = block_product::<F>(
-                &dg, &wsh, w_t, j0, g, 0usize, hidden, through_w, rows, hcols, w_shared,
-            );
+            let acc = block_product::<F>(&dg, &wsh, w_t, j0, g, 0usize, h, through_w, layer, hcols);
             #[unroll]
             for r in 0..rows {
                 #[unroll]
@@ -538,16 +572,8 @@ pub fn recurrence_backward_kernel<F: Float>(
         sync_cube();
     }
 
-    let mut i = unit;
-    while i < rows * h {
-        let r = i / h;
-        let j = i % h;
-        if r < valid {
-            dh0[(b0 + r) * h + j] = dh[i];
-            if lstm {
-                dc0[(b0 + r) * h + j] = dc[i];
-            }
-        }
-        i += stride;
+    store_rows::<F>(&dh, dh0, b0, valid, h, layer);
+    if layer.lstm {
+        store_rows::<F>(&dc, dc0, b0, valid, h, layer);
     }
 }

@@ -14,8 +14,8 @@
 //! registration. Two traits:
 //! - [`RecurrenceKernels`]: the forward pass (optionally recording a [`Tape`]) and the
 //!   backward pass of a layer, for any cell. The default bodies are the backend-generic loop
-//!   (`generic.rs`); a backend overrides them with a specialised kernel (flex: `flex.rs` over
-//!   `cpu.rs`; the CubeCL backends: `cube.rs` over `cube_kernels.rs`) and falls back to the
+//!   (`generic.rs`); a backend overrides them with a specialised kernel (flex and ndarray:
+//!   `host.rs` over `cpu/`; the CubeCL backends: `cube.rs` over `cube_kernels.rs`) and falls back to the
 //!   generic loop for what its kernel does not cover.
 //! - [`RecurrenceOps`]: the backend extension that Burn's `Dispatch` routes to the tensor's
 //!   backend. Its implementation for `Autodiff<B>` registers the hand-written backward.
@@ -343,7 +343,18 @@ pub fn recurrent_layer(
     implementation: Implementation,
 ) -> (Tensor<3>, Option<Tensor<2>>) {
     let route = implementation.route(BackendKind::of(&x.device()));
-    layer_by_route(route, cell, x, w_ih, bias, w_hh, b_hn, h0, c0, keep_sequence)
+    layer_by_route(
+        route,
+        cell,
+        x,
+        w_ih,
+        bias,
+        w_hh,
+        b_hn,
+        h0,
+        c0,
+        keep_sequence,
+    )
 }
 
 /// [`recurrent_layer`] once the route is known.
@@ -441,8 +452,10 @@ mod tests {
             assert_eq!(fallback, Route::TensorOps);
             let mut results = vec![];
             for route in [Route::Op { kernel: true }, fallback] {
-                let leaves: Vec<Tensor<3>> =
-                    inputs.iter().map(|t| t.clone().detach().require_grad()).collect();
+                let leaves: Vec<Tensor<3>> = inputs
+                    .iter()
+                    .map(|t| t.clone().detach().require_grad())
+                    .collect();
                 let flat2 = |x: &Tensor<3>| {
                     let [_, r, c] = x.dims();
                     x.clone().reshape([r, c])
@@ -469,8 +482,12 @@ mod tests {
                     loss = loss + c.sum();
                 }
                 let grads = loss.backward();
-                let mut values: Vec<Vec<f32>> =
-                    vec![out.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()];
+                let mut values: Vec<Vec<f32>> = vec![
+                    out.into_data()
+                        .convert::<f32>()
+                        .try_to_vec::<f32>()
+                        .unwrap(),
+                ];
                 for (i, leaf) in leaves.iter().enumerate() {
                     // b_hn is the GRU's and c0 the LSTM's; the other cells leave them alone.
                     let unused = (i == 4 && !matches!(cell, Cell::Gru { .. }))
