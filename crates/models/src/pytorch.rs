@@ -266,125 +266,87 @@ fn reset_after_only(reset_after: bool) -> Result<(), PyTorchError> {
     }
 }
 
-impl RnnStack {
-    /// This stack with the weights of a PyTorch `nn.RNN` whose `state_dict` entries are named
-    /// `{prefix}weight_ih_l0` and so on (`prefix` `""` for the module's own `state_dict`,
-    /// `"rnn."` for a field `rnn` of a larger model).
-    pub fn load_pytorch(
-        mut self,
-        weights: &PyTorchWeights,
-        prefix: &str,
-    ) -> Result<Self, PyTorchError> {
-        self.layers = load_stack(self.layers, weights, prefix)?;
-        Ok(self)
-    }
+/// `load_pytorch` for a stack: every layer `l` from `{prefix}weight_ih_l{l}` and so on.
+macro_rules! stack_loader {
+    ($stack:ty, $torch:literal, $check:expr) => {
+        impl $stack {
+            #[doc = concat!(
+                "This stack with the weights of a PyTorch `", $torch, "` whose `state_dict` ",
+                "entries are named `{prefix}weight_ih_l0` and so on (`prefix` `\"\"` for the ",
+                "module's own `state_dict`, `\"rnn.\"` for a field `rnn` of a larger model)."
+            )]
+            pub fn load_pytorch(
+                mut self,
+                weights: &PyTorchWeights,
+                prefix: &str,
+            ) -> Result<Self, PyTorchError> {
+                $check(&self)?;
+                self.layers = load_stack(self.layers, weights, prefix)?;
+                Ok(self)
+            }
+        }
+    };
 }
 
-impl LstmStack {
-    /// This stack with the weights of a PyTorch `nn.LSTM` (see [`RnnStack::load_pytorch`]).
-    pub fn load_pytorch(
-        mut self,
-        weights: &PyTorchWeights,
-        prefix: &str,
-    ) -> Result<Self, PyTorchError> {
-        self.layers = load_stack(self.layers, weights, prefix)?;
-        Ok(self)
-    }
+/// `load_pytorch` for a burn::nn drop-in: its one layer, or for a bidirectional module its
+/// two directions (PyTorch's reverse direction has the suffix `_reverse`).
+macro_rules! drop_in_loader {
+    ($module:ty, $torch:literal, $check:expr, $($layer:ident).+ $(, $($reverse:ident).+)?) => {
+        impl $module {
+            #[doc = concat!(
+                "This module with the weights of a one-layer PyTorch `", $torch, "` (see ",
+                "[`RnnStack::load_pytorch`] for `prefix`)."
+            )]
+            pub fn load_pytorch(
+                mut self,
+                weights: &PyTorchWeights,
+                prefix: &str,
+            ) -> Result<Self, PyTorchError> {
+                $check(&self)?;
+                self.$($layer).+ = load_layer(self.$($layer).+, weights, prefix, 0, "")?;
+                $(self.$($reverse).+ =
+                    load_layer(self.$($reverse).+, weights, prefix, 0, "_reverse")?;)?
+                Ok(self)
+            }
+        }
+    };
 }
 
-impl GruStack {
-    /// This stack with the weights of a PyTorch `nn.GRU` (see [`RnnStack::load_pytorch`]);
-    /// the stack must apply the reset gate after the product.
-    pub fn load_pytorch(
-        mut self,
-        weights: &PyTorchWeights,
-        prefix: &str,
-    ) -> Result<Self, PyTorchError> {
-        reset_after_only(self.reset_after)?;
-        self.layers = load_stack(self.layers, weights, prefix)?;
-        Ok(self)
-    }
+fn any<T>(_: &T) -> Result<(), PyTorchError> {
+    Ok(())
 }
 
-impl Rnn {
-    /// This layer with the weights of a one-layer PyTorch `nn.RNN` (see
-    /// [`RnnStack::load_pytorch`]).
-    pub fn load_pytorch(
-        mut self,
-        weights: &PyTorchWeights,
-        prefix: &str,
-    ) -> Result<Self, PyTorchError> {
-        self.layer = load_layer(self.layer, weights, prefix, 0, "")?;
-        Ok(self)
-    }
-}
-
-impl Lstm {
-    /// This layer with the weights of a one-layer PyTorch `nn.LSTM` (see
-    /// [`RnnStack::load_pytorch`]).
-    pub fn load_pytorch(
-        mut self,
-        weights: &PyTorchWeights,
-        prefix: &str,
-    ) -> Result<Self, PyTorchError> {
-        self.layer = load_layer(self.layer, weights, prefix, 0, "")?;
-        Ok(self)
-    }
-}
-
-impl Gru {
-    /// This layer with the weights of a one-layer PyTorch `nn.GRU` (see
-    /// [`RnnStack::load_pytorch`]).
-    pub fn load_pytorch(
-        mut self,
-        weights: &PyTorchWeights,
-        prefix: &str,
-    ) -> Result<Self, PyTorchError> {
-        reset_after_only(self.reset_after)?;
-        self.layer = load_layer(self.layer, weights, prefix, 0, "")?;
-        Ok(self)
-    }
-}
-
-impl BiRnn {
-    /// This layer with the weights of a one-layer bidirectional PyTorch `nn.RNN` (the reverse
-    /// direction's tensors end in `_reverse`).
-    pub fn load_pytorch(
-        mut self,
-        weights: &PyTorchWeights,
-        prefix: &str,
-    ) -> Result<Self, PyTorchError> {
-        self.forward.layer = load_layer(self.forward.layer, weights, prefix, 0, "")?;
-        self.reverse.layer = load_layer(self.reverse.layer, weights, prefix, 0, "_reverse")?;
-        Ok(self)
-    }
-}
-
-impl BiLstm {
-    /// This layer with the weights of a one-layer bidirectional PyTorch `nn.LSTM` (see
-    /// [`BiRnn::load_pytorch`]).
-    pub fn load_pytorch(
-        mut self,
-        weights: &PyTorchWeights,
-        prefix: &str,
-    ) -> Result<Self, PyTorchError> {
-        self.forward.layer = load_layer(self.forward.layer, weights, prefix, 0, "")?;
-        self.reverse.layer = load_layer(self.reverse.layer, weights, prefix, 0, "_reverse")?;
-        Ok(self)
-    }
-}
-
-impl BiGru {
-    /// This layer with the weights of a one-layer bidirectional PyTorch `nn.GRU` (see
-    /// [`BiRnn::load_pytorch`]).
-    pub fn load_pytorch(
-        mut self,
-        weights: &PyTorchWeights,
-        prefix: &str,
-    ) -> Result<Self, PyTorchError> {
-        reset_after_only(self.forward.reset_after)?;
-        self.forward.layer = load_layer(self.forward.layer, weights, prefix, 0, "")?;
-        self.reverse.layer = load_layer(self.reverse.layer, weights, prefix, 0, "_reverse")?;
-        Ok(self)
-    }
-}
+stack_loader!(RnnStack, "nn.RNN", any);
+stack_loader!(LstmStack, "nn.LSTM", any);
+stack_loader!(GruStack, "nn.GRU", |m: &GruStack| reset_after_only(
+    m.reset_after
+));
+drop_in_loader!(Rnn, "nn.RNN", any, layer);
+drop_in_loader!(Lstm, "nn.LSTM", any, layer);
+drop_in_loader!(
+    Gru,
+    "nn.GRU",
+    |m: &Gru| reset_after_only(m.reset_after),
+    layer
+);
+drop_in_loader!(
+    BiRnn,
+    "nn.RNN(bidirectional=True)",
+    any,
+    forward.layer,
+    reverse.layer
+);
+drop_in_loader!(
+    BiLstm,
+    "nn.LSTM(bidirectional=True)",
+    any,
+    forward.layer,
+    reverse.layer
+);
+drop_in_loader!(
+    BiGru,
+    "nn.GRU(bidirectional=True)",
+    |m: &BiGru| reset_after_only(m.forward.reset_after),
+    forward.layer,
+    reverse.layer
+);
