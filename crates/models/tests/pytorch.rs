@@ -156,6 +156,23 @@ fn check_layer(
     }
 }
 
+/// Every layer of a stack, with its PyTorch index and no direction suffix.
+fn stack_layers(layers: &[RecurrentLayer]) -> Vec<(RecurrentLayer, usize, &'static str)> {
+    layers
+        .iter()
+        .enumerate()
+        .map(|(l, p)| (p.clone(), l, ""))
+        .collect()
+}
+
+/// The two directions of a bidirectional layer, as PyTorch names them.
+fn directions(
+    forward: &RecurrentLayer,
+    reverse: &RecurrentLayer,
+) -> Vec<(RecurrentLayer, usize, &'static str)> {
+    vec![(forward.clone(), 0, ""), (reverse.clone(), 0, "_reverse")]
+}
+
 /// Runs one case with one implementation; returns the checks.
 fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Report {
     let device = device();
@@ -191,12 +208,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
                     .unwrap();
                 let state = LstmState::new(c0.clone().unwrap(), h0.clone());
                 let o = m.forward(x.clone(), Some(state));
-                let layers = m
-                    .layers
-                    .iter()
-                    .enumerate()
-                    .map(|(l, p)| (p.clone(), l, ""))
-                    .collect();
+                let layers = stack_layers(&m.layers);
                 (o.output, o.state.hidden, Some(o.state.cell), layers)
             }
             ("gru", false) => {
@@ -208,12 +220,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
                     .load_pytorch(w, "")
                     .unwrap();
                 let o = m.forward(x.clone(), Some(h0.clone()));
-                let layers = m
-                    .layers
-                    .iter()
-                    .enumerate()
-                    .map(|(l, p)| (p.clone(), l, ""))
-                    .collect();
+                let layers = stack_layers(&m.layers);
                 (o.output, o.h_n, None, layers)
             }
             (_, false) => {
@@ -226,12 +233,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
                     .load_pytorch(w, "")
                     .unwrap();
                 let o = m.forward(x.clone(), Some(h0.clone()));
-                let layers = m
-                    .layers
-                    .iter()
-                    .enumerate()
-                    .map(|(l, p)| (p.clone(), l, ""))
-                    .collect();
+                let layers = stack_layers(&m.layers);
                 (o.output, o.h_n, None, layers)
             }
             ("lstm", true) => {
@@ -242,10 +244,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
                     .unwrap();
                 let state = LstmState::new(c0.clone().unwrap(), h0.clone());
                 let (o, s) = m.forward(x.clone(), Some(state));
-                let layers = vec![
-                    (m.forward.layer.clone(), 0, ""),
-                    (m.reverse.layer.clone(), 0, "_reverse"),
-                ];
+                let layers = directions(&m.forward.layer, &m.reverse.layer);
                 (o, s.hidden, Some(s.cell), layers)
             }
             ("gru", true) => {
@@ -255,10 +254,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
                     .load_pytorch(w, "")
                     .unwrap();
                 let (o, s) = m.forward(x.clone(), Some(h0.clone()));
-                let layers = vec![
-                    (m.forward.layer.clone(), 0, ""),
-                    (m.reverse.layer.clone(), 0, "_reverse"),
-                ];
+                let layers = directions(&m.forward.layer, &m.reverse.layer);
                 (o, s, None, layers)
             }
             (_, true) => {
@@ -269,10 +265,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
                     .load_pytorch(w, "")
                     .unwrap();
                 let (o, s) = m.forward(x.clone(), Some(RnnState::new(h0.clone())));
-                let layers = vec![
-                    (m.forward.layer.clone(), 0, ""),
-                    (m.reverse.layer.clone(), 0, "_reverse"),
-                ];
+                let layers = directions(&m.forward.layer, &m.reverse.layer);
                 (o, s.hidden, None, layers)
             }
         };
