@@ -67,17 +67,52 @@ fn units(tensor: &CubeTensor, layer: &Layer) -> u32 {
     (widest.div_ceil(32) * 32).clamp(32, 256).min(max as usize) as u32
 }
 
-/// How a layer runs on the device: batch rows per cube, and whether the recurrent matrix
-/// is copied into shared memory.
-///
-/// The matrix goes to shared memory when it fits there beside one row's states. More rows
-/// share each weight read; more cubes spread the batch over more of the device. Aims at one
-/// cube per multiprocessor (or per CPU core) where the device says how many it has, else
-/// at 8 cubes, with at most 8 rows, within the shared memory left. (On lavapipe, 2 cores,
-/// the IRNN at T = 784 took 913 ms with 3 rows per cube, 701 ms with 8, 647 ms with 20; on
-/// a GPU extra rows cost little, as each unit's step waits on its weight reads, and save
-/// reads of the same weights by other cubes.) `RNN_BURN_CUBE_ROWS=N` asks for N rows
-/// instead (tests and tuning), still at least one and within the shared memory.
+/// What the launch shape depends on, read from a device's properties.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DeviceShape {
+    /// A GPU (CUDA, or a wgpu adapter that is not a CPU: CubeCL gives plane operations only
+    /// to those), rather than a CPU emulating one (lavapipe).
+    gpu: bool,
+    /// Multiprocessors (CUDA) or CPU cores, where the runtime reports them.
+    units: Option<usize>,
+}
+
+impl DeviceShape {
+    fn of(tensor: &CubeTensor) -> Self {
+        let properties = tensor.client.properties();
+        let hw = &properties.hardware;
+        let sms = hw.num_streaming_multiprocessors.map(|n| n as usize);
+        let plane_ops = properties
+            .features
+            .plane
+            .contains(burn_cubecl::cubecl::features::Plane::Ops);
+        DeviceShape {
+            gpu: sms.is_some() || plane_ops,
+            units: sms.or(hw.num_cpu_cores.map(|n| n as usize)),
+        }
+    }
+
+    /// Batch rows per cube for a batch of `b`, at most `by_memory` (what shared memory holds).
+    ///
+    /// A GPU runs many cubes at once, each unit's step waiting on its reads: one row per cube
+    /// up to one cube per multiprocessor (a GPU that does not say how many it has counts as
+    /// 128), so batch 40 runs as 40 cubes. A CPU runs one cube per core (8 when it does not
+    /// say), and there extra rows per cube pay: on lavapipe, 2 cores, the IRNN at T = 784
+    /// took 913 ms with 3 rows per cube, 701 ms with 8, 647 ms with 20. At most 8 rows
+    /// either way.
+    fn rows(self, b: usize, by_memory: usize) -> usize {
+        let cubes = match (self.gpu, self.units) {
+            (true, units) => units.unwrap_or(128),
+            (false, units) => units.unwrap_or(8),
+        };
+        b.div_ceil(cubes.max(1)).clamp(1, 8).min(by_memory.max(1))
+    }
+}
+
+/// How a layer runs on the device: batch rows per cube ([`DeviceShape::rows`]), and whether
+/// the recurrent matrix is copied into shared memory (when it fits there beside one row's
+/// states). `RNN_BURN_CUBE_ROWS=N` asks for N rows instead (tests and tuning), still at
+/// least one and within the shared memory.
 fn launch_shape(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (usize, bool) {
     let hw = &tensor.client.properties().hardware;
     let elem = tensor.dtype.size();
@@ -90,11 +125,7 @@ fn launch_shape(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (usize, 
     if let Some(rows) = asked.and_then(|v| v.trim().parse::<usize>().ok()) {
         return (rows.clamp(1, by_memory), w_shared);
     }
-    let cubes = hw
-        .num_streaming_multiprocessors
-        .or(hw.num_cpu_cores)
-        .unwrap_or(8) as usize;
-    (b.div_ceil(cubes).clamp(1, 8).min(by_memory), w_shared)
+    (DeviceShape::of(tensor).rows(b, by_memory), w_shared)
 }
 
 /// Adjacent columns per unit in a product: 4 where they divide `n` (fewer, larger blocks
@@ -418,5 +449,49 @@ impl RecurrenceKernels for Cube {
             h0: dh0,
             c0: (cell == Cell::Lstm).then_some(dc0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeviceShape;
+
+    #[test]
+    fn a_gpu_gives_each_row_its_cube_and_a_cpu_shares_cubes() {
+        let cubes = |shape: DeviceShape, b: usize| b.div_ceil(shape.rows(b, 64));
+        // A wgpu GPU (no multiprocessor count) and an H200 (132 SMs): the IRNN's batch 40
+        // runs as 40 cubes of one row.
+        let wgpu_gpu = DeviceShape {
+            gpu: true,
+            units: None,
+        };
+        let h200 = DeviceShape {
+            gpu: true,
+            units: Some(132),
+        };
+        for gpu in [wgpu_gpu, h200] {
+            assert_eq!(gpu.rows(40, 64), 1);
+            assert_eq!(cubes(gpu, 40), 40);
+        }
+        // A large batch still fills each multiprocessor with at most 8 rows.
+        assert_eq!(h200.rows(1000, 64), 8);
+        // lavapipe (a CPU adapter reporting no core count): 8 cubes of 5 rows, as before.
+        let lavapipe = DeviceShape {
+            gpu: false,
+            units: None,
+        };
+        assert_eq!(lavapipe.rows(40, 64), 5);
+        assert_eq!(cubes(lavapipe, 40), 8);
+        // Shared memory bounds the rows, and every shape gets at least one.
+        assert_eq!(lavapipe.rows(40, 3), 3);
+        assert_eq!(lavapipe.rows(1, 64), 1);
+        assert_eq!(
+            DeviceShape {
+                gpu: false,
+                units: Some(2)
+            }
+            .rows(40, 64),
+            8
+        );
     }
 }
