@@ -788,6 +788,65 @@ fn fused_matches_reference_on_random_shapes() {
     }
 }
 
+/// Gates driven far into saturation (|pre-activation| > 45, where `exp` overflows f32 past
+/// 88 and a kernel's own tanh and logistic function must still give ±1, 0 and 1): fused
+/// against tensor ops, every cell with a squashing activation.
+#[test]
+fn saturated_gates_match_tensor_ops() {
+    let device = device();
+    let mut rng = Lcg(91);
+    let (b, t, d, h) = (3, 6, 4, 8);
+    let x = rng.tensor([b, t, d], 150.0, &device);
+    let largest_pre_activation = |w_ih: Tensor<2>| -> f32 {
+        x.clone()
+            .reshape([b * t, d])
+            .matmul(w_ih)
+            .abs()
+            .max()
+            .into_scalar::<f32>()
+    };
+    let elman = RnnStackConfig::new(d, h).init(&device);
+    let lstm = LstmStackConfig::new(d, h).init(&device);
+    let grus = [true, false].map(|reset_after| {
+        GruStackConfig::new(d, h)
+            .with_reset_after(reset_after)
+            .init(&device)
+    });
+    for w in [&elman.layers[0], &lstm.layers[0], &grus[0].layers[0]] {
+        let largest = largest_pre_activation(w.input_weights());
+        assert!(largest > 45.0, "the input reaches only {largest}");
+    }
+    compare_paths(
+        "elman tanh saturated",
+        &elman,
+        &x,
+        |m, x, p| m.run(x, None, Steps::All, p).output,
+        &mut rng,
+    );
+    compare_paths(
+        "lstm saturated",
+        &lstm,
+        &x,
+        |m, x, p| {
+            let o = m.run(x, None, Steps::All, p);
+            Tensor::cat(vec![o.output, o.state.cell.swap_dims(0, 1)], 1)
+        },
+        &mut rng,
+    );
+    for (gru, name) in grus
+        .iter()
+        .zip(["gru reset after saturated", "gru reset before saturated"])
+    {
+        compare_paths(
+            name,
+            gru,
+            &x,
+            |m, x, p| m.run(x, None, Steps::All, p).output,
+            &mut rng,
+        );
+    }
+}
+
 #[test]
 fn irnn_initialisation_is_identity_and_small_gaussian() {
     let device = device();
