@@ -105,8 +105,10 @@ pub fn implementation_override() -> Option<Implementation> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BackendKind {
     /// Flex or ndarray: host memory, the CPU kernel.
+    #[cfg_attr(not(any(feature = "flex", feature = "ndarray")), allow(dead_code))]
     Host,
     /// A CubeCL runtime (wgpu, CUDA, ...): the CubeCL kernel.
+    #[cfg_attr(not(feature = "cube"), allow(dead_code))]
     Cube,
     /// A backend without the operation (LibTorch, remote, capture, ...).
     Other,
