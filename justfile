@@ -47,6 +47,10 @@ bench-pytorch *args:
 bench-gpu *args:
     "${PYTHON:-python3}" bench/bench_gpu.py "$@"
 
+# On a machine with a GPU: build, cell tests and PyTorch's fixtures on wgpu, the GPU benchmark table and lstm-mnist on wgpu, in one report (`--dry-run` checks without running; `--out DIR`).
+gpu-check *args:
+    tools/gpu-check.sh "$@"
+
 # Forward+backward time per batch of the IRNN at T = 98 ... 1568 and the fitted exponent.
 bench-scaling *args:
     cargo run --release -p rnn-bench --bin scaling -- "$@"
