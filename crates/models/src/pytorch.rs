@@ -89,7 +89,16 @@ impl std::error::Error for PyTorchError {}
 /// The tensors of a safetensors file, as `f32` values with their shapes.
 #[derive(Debug, Clone, Default)]
 pub struct PyTorchWeights {
-    tensors: HashMap<String, (Vec<f32>, Vec<usize>)>,
+    tensors: HashMap<String, Entry>,
+}
+
+/// One tensor of the file.
+#[derive(Debug, Clone)]
+enum Entry {
+    /// An `f32` or `f64` tensor, as `f32` values and its shape.
+    Values(Vec<f32>, Vec<usize>),
+    /// A tensor of another element type, refused when a module asks for it.
+    Unsupported(String),
 }
 
 impl PyTorchWeights {
@@ -109,40 +118,36 @@ impl PyTorchWeights {
             let view = file
                 .tensor(name)
                 .map_err(|e| PyTorchError::Format(e.to_string()))?;
-            let values = match view.dtype() {
-                Dtype::F32 => view
-                    .data()
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect(),
-                Dtype::F64 => view
-                    .data()
-                    .chunks_exact(8)
-                    .map(|b| {
-                        let bytes: [u8; 8] = b.try_into().unwrap_or([0; 8]);
-                        f64::from_le_bytes(bytes) as f32
-                    })
-                    .collect(),
-                // Kept empty; `get` names the type if a module asks for this tensor.
+            let values = |width: usize, read: fn(&[u8]) -> f32| {
+                view.data()
+                    .chunks_exact(width)
+                    .map(read)
+                    .collect::<Vec<f32>>()
+            };
+            let entry = match view.dtype() {
+                Dtype::F32 => values(4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                Dtype::F64 => values(8, |b| {
+                    f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
+                }),
                 other => {
-                    tensors.insert(format!("{name}\u{0}{other:?}"), (vec![], vec![]));
+                    tensors.insert(name.to_string(), Entry::Unsupported(format!("{other:?}")));
                     continue;
                 }
             };
-            tensors.insert(name.to_string(), (values, view.shape().to_vec()));
+            tensors.insert(
+                name.to_string(),
+                Entry::Values(entry, view.shape().to_vec()),
+            );
         }
         Ok(Self { tensors })
     }
 
-    /// The names of the tensors that were read.
+    /// The names of the tensors in the file.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.tensors
-            .keys()
-            .filter(|k| !k.contains('\u{0}'))
-            .map(|k| k.as_str())
+        self.tensors.keys().map(|k| k.as_str())
     }
 
-    /// The tensor `name` as a Burn tensor on `device`, if the file has it.
+    /// The tensor `name` as a Burn tensor on `device`, if the file has it with `D` dimensions.
     pub fn tensor<const D: usize>(
         &self,
         name: &str,
@@ -150,11 +155,10 @@ impl PyTorchWeights {
     ) -> Result<Tensor<D>, PyTorchError> {
         let (values, shape) = self.get(name)?;
         if shape.len() != D {
-            return Err(PyTorchError::Shape {
-                name: name.to_string(),
-                expected: vec![0; D],
-                found: shape.clone(),
-            });
+            return Err(PyTorchError::Unsupported(format!(
+                "'{name}' has {} dimensions ({shape:?}), not {D}",
+                shape.len()
+            )));
         }
         Ok(Tensor::from_data(
             TensorData::new(values.clone(), shape.clone()),
@@ -162,22 +166,19 @@ impl PyTorchWeights {
         ))
     }
 
-    fn get(&self, name: &str) -> Result<&(Vec<f32>, Vec<usize>), PyTorchError> {
-        if let Some(t) = self.tensors.get(name) {
-            return Ok(t);
-        }
-        let prefix = format!("{name}\u{0}");
-        match self.tensors.keys().find(|k| k.starts_with(&prefix)) {
-            Some(key) => Err(PyTorchError::Dtype {
+    fn get(&self, name: &str) -> Result<(&Vec<f32>, &Vec<usize>), PyTorchError> {
+        match self.tensors.get(name) {
+            Some(Entry::Values(values, shape)) => Ok((values, shape)),
+            Some(Entry::Unsupported(dtype)) => Err(PyTorchError::Dtype {
                 name: name.to_string(),
-                dtype: key[prefix.len()..].to_string(),
+                dtype: dtype.clone(),
             }),
             None => Err(PyTorchError::Missing(name.to_string())),
         }
     }
 
     fn has(&self, name: &str) -> bool {
-        self.get(name).is_ok()
+        self.tensors.contains_key(name)
     }
 
     /// `name` with the shape `expected`, as a tensor on `device`.

@@ -222,9 +222,18 @@ fn forward<B: HostTensors>(
             (out, tape)
         }
     };
-    drop((x, wi, bias, w, bn, h0, c0));
+    // A layer input that had to be copied into row-major order is kept as copied, so the
+    // backward pass does not copy it again.
+    let x_copied = match x {
+        Cow::Owned(values) => Some(values),
+        Cow::Borrowed(_) => None,
+    };
+    drop((wi, bias, w, bn, h0, c0));
     let tape = tape.map(|mut buffers| {
-        buffers.push(tensors.x);
+        buffers.push(match x_copied {
+            Some(values) => B::from_f32(values, shape),
+            None => tensors.x,
+        });
         Tape {
             tensors: buffers,
             fused: true,

@@ -27,6 +27,14 @@ pub(super) fn layer(
     let g = w_ih.dims()[1];
     let xw = (x.reshape([b * t, d]).matmul(w_ih) + bias.unsqueeze::<2>()).reshape([b, t, g]);
     let hidden = g / cell.gates();
+    // The GRU's recurrent matrix split once, before the loop: the gates' columns and the
+    // candidate's.
+    let gru_weights = matches!(cell, Cell::Gru { .. }).then(|| {
+        let w_rz = w_hh.clone().slice([0..hidden, 0..2 * hidden]);
+        let w_n = w_hh.clone().slice([0..hidden, 2 * hidden..3 * hidden]);
+        (w_rz, w_n)
+    });
+    let b_hn = b_hn.unsqueeze::<2>();
     let mut h = h0;
     let mut c = c0;
     let mut outs = Vec::with_capacity(if keep_sequence { t } else { 0 });
@@ -45,17 +53,16 @@ pub(super) fn layer(
                 o * c.clone().tanh()
             }
             Cell::Gru { reset_after } => {
-                let w_rz = w_hh.clone().slice([0..hidden, 0..2 * hidden]);
-                let w_n = w_hh.clone().slice([0..hidden, 2 * hidden..3 * hidden]);
-                let b_hn = b_hn.clone().unsqueeze::<2>();
-                let rz = sigmoid(columns(&x_s, 0, 2 * hidden) + h.clone().matmul(w_rz));
+                // Set above for a GRU.
+                let (w_rz, w_n) = gru_weights.as_ref().expect("the GRU's weights");
+                let rz = sigmoid(columns(&x_s, 0, 2 * hidden) + h.clone().matmul(w_rz.clone()));
                 let r = columns(&rz, 0, hidden);
                 let z = columns(&rz, hidden, 2 * hidden);
                 let x_n = columns(&x_s, 2 * hidden, 3 * hidden);
                 let n = if reset_after {
-                    (x_n + r * (h.clone().matmul(w_n) + b_hn)).tanh()
+                    (x_n + r * (h.clone().matmul(w_n.clone()) + b_hn.clone())).tanh()
                 } else {
-                    (x_n + (r * h.clone()).matmul(w_n) + b_hn).tanh()
+                    (x_n + (r * h.clone()).matmul(w_n.clone()) + b_hn.clone()).tanh()
                 };
                 (z.clone().neg() + 1.0) * n + z * h
             }
