@@ -42,6 +42,15 @@ pub enum RecurrentInit {
         /// Standard deviation of the input weights.
         input_std: f64,
     },
+    /// Input weights ~ N(0, input_std), recurrent weights ~ N(0, recurrent_std), biases
+    /// zero: the Gaussian start the IRNN paper compares the identity start with (a recurrent
+    /// standard deviation of `1/sqrt(H)` gives a spectral radius near 1).
+    Normal {
+        /// Standard deviation of the input weights.
+        input_std: f64,
+        /// Standard deviation of the recurrent weights.
+        recurrent_std: f64,
+    },
 }
 
 impl RecurrentInit {
@@ -62,11 +71,9 @@ impl RecurrentInit {
     ) -> Param<Tensor<2>> {
         let shape = [d_in, gates * hidden];
         match self {
-            Self::Identity { input_std, .. } => Initializer::Normal {
-                mean: 0.0,
-                std: *input_std,
+            Self::Identity { input_std, .. } | Self::Normal { input_std, .. } => {
+                normal(*input_std).init(shape, device)
             }
-            .init(shape, device),
             Self::Burn(init) => per_gate(gates, |_| {
                 init.init_with([d_in, hidden], Some(d_in), Some(hidden), device)
             }),
@@ -95,6 +102,7 @@ impl RecurrentInit {
                 };
                 Param::from_tensor(w)
             }
+            Self::Normal { recurrent_std, .. } => normal(*recurrent_std).init(shape, device),
             _ => self.weight(shape, hidden, device),
         }
     }
@@ -109,8 +117,8 @@ impl RecurrentInit {
             Self::LeCunNormal => normal((1.0 / rows as f64).sqrt()),
             Self::Uniform { bound } => uniform(bound),
             // These rules are matched before this function and never reach it.
-            Self::Identity { .. } | Self::Burn(_) => {
-                unreachable!("the identity and burn rules set weights by role")
+            Self::Identity { .. } | Self::Normal { .. } | Self::Burn(_) => {
+                unreachable!("the identity, normal and burn rules set weights by role")
             }
         };
         init.init(shape, device)
@@ -134,7 +142,7 @@ impl RecurrentInit {
             Self::PyTorchUniform => uniform(1.0 / (hidden as f64).sqrt()),
             Self::MinPyXavier => normal((6.0 / n as f64).sqrt()),
             Self::Uniform { bound } => uniform(*bound),
-            Self::LeCunNormal | Self::Identity { .. } => Initializer::Zeros,
+            Self::LeCunNormal | Self::Identity { .. } | Self::Normal { .. } => Initializer::Zeros,
         };
         init.init([n], device)
     }
