@@ -2,31 +2,44 @@
 //! uniform [0, 1) value and a mask bit; exactly two steps are marked, and the target is the
 //! sum of their values. A network must carry two numbers across the whole sequence.
 //!
-//! Sequences are generated on demand from the seed, so a set of 100 000 sequences of 750
-//! steps costs a few hundred kilobytes (the marks and targets), not 600 MB. Sample `i` of a
-//! set keyed by `(seed, domain)` ([`rng::chacha`]) reads its values from ChaCha8 stream `2i`
-//! (value at step `t` = word `t`, see [`rng::unit_f32`]) and its marks from stream `2i + 1`
-//! (first mark `below(T)`, second `below(T - 1)`, shifted past the first): the data depend on
-//! nothing but the seed.
+//! Sequences are generated on demand from the seed: a set of any size costs a few words, so
+//! a run that draws fresh sequences for every step of 60 000 can hold them all as one set.
+//! Sample `i` of a set keyed by `(seed, domain)` ([`rng::chacha`]) reads its values from
+//! ChaCha8 stream `2i` (value at step `t` = word `t`, see [`rng::unit_f32`]) and its marks
+//! from stream `2i + 1` ([`MarkPlacement`] says how): the data depend on nothing but the seed.
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::{Dataset, DatasetError};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::RngCore;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 use crate::rng;
 
+/// Where the two marks of a sequence may fall.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum MarkPlacement {
+    /// Any two distinct steps, uniformly (the MinPy tutorial's generator): the first drawn
+    /// with `below(T)`, the second with `below(T - 1)` shifted past the first.
+    #[default]
+    Anywhere,
+    /// One step in the first half (`below(T / 2)`) and one in the second (`T / 2 +
+    /// below(T - T / 2)`), as Keller et al.'s generator places them: the first value always
+    /// has to be carried across at least half the sequence.
+    OnePerHalf,
+}
+
 /// A seeded set of adding-problem sequences (a Burn [`Dataset`] of [`AddingItem`]s).
 #[derive(Debug, Clone)]
 pub struct AddingProblem {
+    len: usize,
     seq_len: usize,
     seed: u64,
     domain: u64,
-    /// Marked steps of each sample, first < second.
-    marks: Vec<[u32; 2]>,
-    targets: Vec<f32>,
+    placement: MarkPlacement,
 }
 
 impl AddingProblem {
@@ -49,44 +62,29 @@ impl AddingProblem {
         ))
     }
 
+    /// The same set with its marks placed by `placement` (the values do not change).
+    pub fn placed(mut self, placement: MarkPlacement) -> Self {
+        self.placement = placement;
+        self
+    }
+
     fn with_domain(n: usize, seq_len: usize, seed: u64, domain: u64) -> Result<Self, ConfigError> {
         if seq_len < 2 {
             return Err(ConfigError::SequenceTooShort { seq_len });
         }
-        let mut problem = AddingProblem {
+        Ok(AddingProblem {
+            len: n,
             seq_len,
             seed,
             domain,
-            marks: Vec::with_capacity(n),
-            targets: Vec::with_capacity(n),
-        };
-        let mut values = rng::chacha(seed, domain);
-        let mut marks = rng::chacha(seed, domain);
-        for i in 0..n as u64 {
-            marks.set_stream(2 * i + 1);
-            marks.set_word_pos(0);
-            let first = rng::below(&mut marks, seq_len as u64);
-            let mut second = rng::below(&mut marks, seq_len as u64 - 1);
-            if second >= first {
-                second += 1;
-            }
-            let pair = [first.min(second) as u32, first.max(second) as u32];
-            values.set_stream(2 * i);
-            let mut value_at = |t: u32| {
-                values.set_word_pos(t as u128);
-                rng::unit_f32(values.next_u32())
-            };
-            let target = value_at(pair[0]) + value_at(pair[1]);
-            problem.marks.push(pair);
-            problem.targets.push(target);
-        }
-        Ok(problem)
+            placement: MarkPlacement::Anywhere,
+        })
     }
 
-    fn values_rng(&self, index: usize) -> ChaCha8Rng {
-        let mut values = rng::chacha(self.seed, self.domain);
-        values.set_stream(2 * index as u64);
-        values
+    fn stream(&self, stream: u64) -> ChaCha8Rng {
+        let mut rng = rng::chacha(self.seed, self.domain);
+        rng.set_stream(stream);
+        rng
     }
 
     /// Steps per sequence.
@@ -96,33 +94,61 @@ impl AddingProblem {
 
     /// The two marked steps of sample `index` (ascending).
     pub fn marks(&self, index: usize) -> [usize; 2] {
-        self.marks[index].map(|m| m as usize)
+        self.check(index);
+        let mut rng = self.stream(2 * index as u64 + 1);
+        let t = self.seq_len as u64;
+        let (first, second) = match self.placement {
+            MarkPlacement::Anywhere => {
+                let first = rng::below(&mut rng, t);
+                let second = rng::below(&mut rng, t - 1);
+                (first, second + u64::from(second >= first))
+            }
+            MarkPlacement::OnePerHalf => {
+                let half = t / 2;
+                (
+                    rng::below(&mut rng, half),
+                    half + rng::below(&mut rng, t - half),
+                )
+            }
+        };
+        [first.min(second) as usize, first.max(second) as usize]
     }
 
-    /// The target of sample `index`.
+    /// The target of sample `index`: the sum of its two marked values.
     pub fn target(&self, index: usize) -> f32 {
-        self.targets[index]
+        let [a, b] = self.marks(index);
+        let mut rng = self.stream(2 * index as u64);
+        let mut value_at = |t: usize| {
+            rng.set_word_pos(t as u128);
+            rng::unit_f32(rng.next_u32())
+        };
+        value_at(a) + value_at(b)
     }
 
     /// The values of sample `index` (one per step).
     pub fn values(&self, index: usize) -> Vec<f32> {
-        // The dataset (Dataset::get) returns None past the end before calling this; the
-        // assert guards direct callers of this public method.
-        assert!(index < self.targets.len(), "sample {index} out of range");
-        let mut rng = self.values_rng(index);
+        self.check(index);
+        let mut rng = self.stream(2 * index as u64);
         (0..self.seq_len)
             .map(|_| rng::unit_f32(rng.next_u32()))
             .collect()
     }
 
+    /// Guards the public accessors (the dataset's `get` checks before calling them).
+    fn check(&self, index: usize) {
+        assert!(index < self.len, "sample {index} out of range");
+    }
+
     /// Mean squared error of always predicting 1.0: the "random guess" baseline a model has
     /// to beat (expected value 1/6, the variance of the sum of two uniforms).
     pub fn predict_one_mse(&self) -> f64 {
-        if self.targets.is_empty() {
+        if self.len == 0 {
             return f64::NAN;
         }
-        let sum: f64 = self.targets.iter().map(|&t| (t as f64 - 1.0).powi(2)).sum();
-        sum / self.targets.len() as f64
+        let sum: f64 = (0..self.len)
+            .map(|i| (self.target(i) as f64 - 1.0).powi(2))
+            .sum();
+        sum / self.len as f64
     }
 }
 
@@ -138,20 +164,20 @@ pub struct AddingItem {
 impl Dataset<AddingItem> for AddingProblem {
     fn get(&self, index: usize) -> Result<AddingItem, DatasetError> {
         let [a, b] = self.marks(index);
-        let mut rng = self.values_rng(index);
+        let values = self.values(index);
         let mut inputs = Vec::with_capacity(2 * self.seq_len);
-        for t in 0..self.seq_len {
-            inputs.push(rng::unit_f32(rng.next_u32()));
+        for (t, &v) in values.iter().enumerate() {
+            inputs.push(v);
             inputs.push(if t == a || t == b { 1.0 } else { 0.0 });
         }
         Ok(AddingItem {
             inputs,
-            target: self.targets[index],
+            target: values[a] + values[b],
         })
     }
 
     fn len(&self) -> usize {
-        self.targets.len()
+        self.len
     }
 }
 
@@ -233,6 +259,40 @@ mod tests {
             AddingProblem::new(1, 1, 0).unwrap_err(),
             ConfigError::SequenceTooShort { seq_len: 1 }
         );
+    }
+
+    #[test]
+    fn one_mark_per_half_keeps_the_values_and_splits_the_marks() {
+        for t in [2, 3, 7, 400] {
+            let anywhere = AddingProblem::new(300, t, 9).unwrap();
+            let halves = anywhere.clone().placed(MarkPlacement::OnePerHalf);
+            let mut firsts = std::collections::BTreeSet::new();
+            for i in 0..300 {
+                let [a, b] = halves.marks(i);
+                assert!(
+                    a < t / 2 && (t / 2..t).contains(&b),
+                    "T = {t}: marks {a}, {b}"
+                );
+                firsts.insert(a);
+                assert_eq!(halves.values(i), anywhere.values(i));
+                let item = halves.get(i).unwrap();
+                assert_eq!(item.target, item.inputs[2 * a] + item.inputs[2 * b]);
+                assert_eq!(halves.target(i), item.target);
+            }
+            // The first mark ranges over the whole first half.
+            if t == 7 {
+                assert_eq!(firsts, (0..3).collect());
+            }
+        }
+    }
+
+    #[test]
+    fn a_set_of_millions_costs_nothing_until_read() {
+        // Fresh sequences for every step of a long run are one set, generated on demand.
+        let set = AddingProblem::new(50_000_000, 400, 1).unwrap();
+        assert_eq!(set.len(), 50_000_000);
+        let item = set.get(49_999_999).unwrap();
+        assert_eq!(item.inputs.len(), 800);
     }
 
     #[test]

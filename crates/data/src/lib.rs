@@ -38,7 +38,7 @@ pub mod source;
 pub mod tbptt;
 pub mod tbptt_loader;
 
-pub use adding::{AddingBatch, AddingBatcher, AddingItem, AddingProblem};
+pub use adding::{AddingBatch, AddingBatcher, AddingItem, AddingProblem, MarkPlacement};
 pub use error::{ConfigError, MnistError, Origin, SearchedPlace};
 pub use mnist::{FileSpec, MNIST_FILES, Mnist, MnistSplit};
 pub use sequence::{

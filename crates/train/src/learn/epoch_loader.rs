@@ -5,6 +5,10 @@
 //! ChaCha8 keyed with the seed in domain `2^32 + e` ([`rnn_data::rng`]), so a resumed run sees
 //! exactly the batches the uninterrupted run would have, on every machine. Batches are built on
 //! the training thread (the batchers are table look-ups; no worker threads are needed).
+//!
+//! A loader can also read a stream ([`EpochLoader::windowed`]): epoch `e` serves its own
+//! window of the data set, so that every epoch trains on samples no earlier epoch saw (fresh
+//! sequences for every step, drawn from a generator that is indexed, not stateful).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +41,9 @@ pub struct EpochLoader<I, O> {
     shuffle: Option<u64>,
     /// Whether each epoch gets its own order (`false`: every epoch reuses epoch 1's).
     reshuffle: bool,
+    /// Samples per epoch when each epoch reads its own window of the data set (epoch `e`
+    /// starts at sample `(e - 1) * window`); `None`: every epoch reads the same samples.
+    window: Option<usize>,
     /// The epoch the next `iter()` serves (1-based); shared with copies made by `to_device`.
     next_epoch: Arc<AtomicUsize>,
     device: Device,
@@ -68,9 +75,20 @@ where
             offset: 0,
             shuffle,
             reshuffle: true,
+            window: None,
             next_epoch: Arc::new(AtomicUsize::new(1)),
             device: device.clone(),
         }
+    }
+
+    /// Each epoch reads its own `per_epoch` samples: epoch `e` the samples `(e - 1) *
+    /// per_epoch ..  e * per_epoch` of the data set (shuffled within the window when the
+    /// loader shuffles), which must hold `epochs * per_epoch` of them.
+    pub fn windowed(mut self, per_epoch: usize) -> Self {
+        assert!(per_epoch > 0, "an epoch needs at least one sample");
+        self.len = per_epoch;
+        self.window = Some(per_epoch);
+        self
     }
 
     /// With `false`, the shuffled order is drawn once (epoch 1's) and every epoch walks it, as
@@ -101,6 +119,7 @@ where
             offset: self.offset,
             shuffle: self.shuffle,
             reshuffle: self.reshuffle,
+            window: self.window,
             next_epoch: self.next_epoch.clone(),
             device: self.device.clone(),
         }
@@ -109,6 +128,8 @@ where
 
 struct EpochIter<'a, I, O> {
     loader: &'a EpochLoader<I, O>,
+    /// The first sample of this epoch's window (0 for a loader that is not windowed).
+    base: usize,
     order: Vec<usize>,
     position: usize,
 }
@@ -123,7 +144,15 @@ impl<I, O> Iterator for EpochIter<'_, I, O> {
         let end = (self.position + self.loader.batch_size).min(self.order.len());
         let mut items = Vec::with_capacity(end - self.position);
         for &i in &self.order[self.position..end] {
-            match self.loader.dataset.get(self.loader.offset + i) {
+            let index = self.base + self.loader.offset + i;
+            if index >= self.loader.dataset.len() {
+                self.position = self.order.len();
+                return Some(Err(DatasetError::new(WindowPastEnd {
+                    index,
+                    len: self.loader.dataset.len(),
+                })));
+            }
+            match self.loader.dataset.get(index) {
                 Ok(item) => items.push(item),
                 Err(e) => {
                     self.position = self.order.len();
@@ -135,6 +164,25 @@ impl<I, O> Iterator for EpochIter<'_, I, O> {
         Some(Ok(self.loader.batcher.batch(items, &self.loader.device)))
     }
 }
+
+/// A windowed loader asked for an epoch past the end of its data set.
+#[derive(Debug)]
+struct WindowPastEnd {
+    index: usize,
+    len: usize,
+}
+
+impl std::fmt::Display for WindowPastEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "sample {} is past the end of a stream of {} (more epochs than the data set was made for)",
+            self.index, self.len
+        )
+    }
+}
+
+impl std::error::Error for WindowPastEnd {}
 
 impl<I, O> DataLoaderIterator<O> for EpochIter<'_, I, O> {
     fn progress(&self) -> Progress {
@@ -155,6 +203,7 @@ where
         };
         Box::new(EpochIter {
             loader: self,
+            base: self.window.map_or(0, |w| (epoch - 1) * w),
             order,
             position: 0,
         })
@@ -242,6 +291,42 @@ mod tests {
             .starting_at_epoch(5)
             .to_device(&device);
         assert_eq!(epoch_items(resumed.as_ref()), e1);
+    }
+
+    #[test]
+    fn a_windowed_loader_serves_each_epoch_its_own_samples() {
+        let device = Device::flex();
+        let make = |shuffle| {
+            EpochLoader::new(
+                InMemDataset::new((0..30).collect::<Vec<usize>>()),
+                Ids,
+                4,
+                None,
+                shuffle,
+                &device,
+            )
+            .windowed(10)
+        };
+        let plain = make(None);
+        assert_eq!(plain.num_items(), 10);
+        assert_eq!(epoch_items(&plain), (0..10).collect::<Vec<_>>());
+        assert_eq!(epoch_items(&plain), (10..20).collect::<Vec<_>>());
+        // Shuffled within the window; a resumed loader (on another device, as the Learner
+        // moves it) reads the window of its epoch in the same order.
+        let shuffled = make(Some(5));
+        let e1 = epoch_items(&shuffled);
+        let e2 = epoch_items(&shuffled);
+        let mut sorted = e2.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (10..20).collect::<Vec<_>>());
+        assert_ne!(e1.iter().map(|i| i + 10).collect::<Vec<_>>(), e2);
+        let resumed = make(Some(5)).starting_at_epoch(2).to_device(&device);
+        assert_eq!(epoch_items(resumed.as_ref()), e2);
+        // Past the end of the stream: an error, not a panic or a short epoch.
+        let past = make(None).starting_at_epoch(4);
+        let first = past.iter().next().unwrap();
+        let err = first.expect_err("epoch 4 of a 3-epoch stream fails");
+        assert!(err.to_string().contains("past the end"), "{err}");
     }
 
     #[test]

@@ -191,8 +191,48 @@ impl Session {
         D: Dataset<I> + 'static,
         B: Batcher<I, O> + Clone + 'static,
     {
+        self.loaders_of(training, train, None, test, batcher)
+    }
+
+    /// As [`Session::loaders`], but every epoch trains on samples of its own: epoch `e` reads
+    /// samples `(e - 1) * per_epoch .. e * per_epoch` of `stream`, which holds `epochs *
+    /// per_epoch` (a generator indexed by sample, such as the adding problem's, costs nothing
+    /// for it). A resumed run reads the windows the uninterrupted one would have.
+    #[allow(clippy::type_complexity)]
+    pub fn stream_loaders<I, O, D, B>(
+        &self,
+        training: &TrainingConfig,
+        stream: D,
+        per_epoch: usize,
+        test: D,
+        batcher: B,
+    ) -> (Arc<dyn DataLoader<O>>, Arc<dyn DataLoader<O>>)
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        D: Dataset<I> + 'static,
+        B: Batcher<I, O> + Clone + 'static,
+    {
+        self.loaders_of(training, stream, Some(per_epoch), test, batcher)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn loaders_of<I, O, D, B>(
+        &self,
+        training: &TrainingConfig,
+        train: D,
+        window: Option<usize>,
+        test: D,
+        batcher: B,
+    ) -> (Arc<dyn DataLoader<O>>, Arc<dyn DataLoader<O>>)
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        D: Dataset<I> + 'static,
+        B: Batcher<I, O> + Clone + 'static,
+    {
         let shuffle = training.shuffle.then_some(training.seed);
-        let train = EpochLoader::new(
+        let mut train = EpochLoader::new(
             train,
             batcher.clone(),
             training.batch_size,
@@ -200,8 +240,11 @@ impl Session {
             shuffle,
             &self.device,
         )
-        .reshuffled(training.reshuffle)
-        .starting_at_epoch(self.resume_from.map_or(1, |e| e + 1));
+        .reshuffled(training.reshuffle);
+        if let Some(per_epoch) = window {
+            train = train.windowed(per_epoch);
+        }
+        let train = train.starting_at_epoch(self.resume_from.map_or(1, |e| e + 1));
         let test = EpochLoader::new(
             test,
             batcher,
