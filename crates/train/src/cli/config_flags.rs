@@ -45,6 +45,8 @@ struct Flag<C> {
     shows_default: bool,
     spell: Spell<C>,
     set: Setter<C>,
+    /// Whether a configuration has the field (Adam's flags: only where the optimiser is Adam).
+    applies: Box<dyn Fn(&C) -> bool>,
 }
 
 /// The flags of one experiment that set fields of its configuration `C` (see the module
@@ -112,6 +114,7 @@ impl<C: Clone + 'static> ConfigFlags<C> {
             shows_default: false,
             spell: Box::new(|_: &C| None),
             set: Box::new(action),
+            applies: Box::new(|_: &C| true),
         });
         self
     }
@@ -139,8 +142,47 @@ impl<C: Clone + 'static> ConfigFlags<C> {
                     Err(e) => panic!("--{id} does not fit its configuration field: {e}"),
                 }
             }),
+            applies: Box::new(|_: &C| true),
         });
         self
+    }
+
+    /// As [`ConfigFlags::push`], for a field that only some configurations have (`field`
+    /// returns `None` for the others): there the flag has no default, and a typed value is
+    /// not applied ([`ConfigFlags::inapplicable`] names it, for the experiment to refuse).
+    fn push_where<T: FlagValue>(
+        mut self,
+        id: &'static str,
+        field: impl Fn(&mut C) -> Option<&mut T> + 'static,
+    ) -> Self {
+        let field = Rc::new(field);
+        let (read, has) = (field.clone(), field.clone());
+        self.flags.push(Flag {
+            id,
+            field: id,
+            where_present: false,
+            shows_default: true,
+            spell: Box::new(move |config: &C| read(&mut config.clone())?.spell()),
+            set: Box::new(move |config: &mut C, matches: &ArgMatches| {
+                if let (Ok(Some(value)), Some(slot)) =
+                    (matches.try_get_one::<T::Parsed>(id), field(config))
+                {
+                    *slot = T::from_parsed(value.clone());
+                }
+            }),
+            applies: Box::new(move |config: &C| has(&mut config.clone()).is_some()),
+        });
+        self
+    }
+
+    /// The typed flags (clap ids in `typed`) that set a field `config` does not have, such as
+    /// Adam's `--beta1` for a run that trains with SGD, as `--flag` names.
+    pub fn inapplicable(&self, config: &C, typed: &BTreeSet<String>) -> Vec<String> {
+        self.flags
+            .iter()
+            .filter(|f| typed.contains(f.id) && !(f.applies)(config))
+            .map(|f| format!("--{}", f.id.replace('_', "-")))
+            .collect()
     }
 
     /// The training loop's flags ([`crate::CommonArgs`], [`crate::ShuffleArgs`],
@@ -200,24 +242,21 @@ impl<C: Clone + 'static> ConfigFlags<C> {
     /// Adam's flags ([`crate::AdamArgs`]) for the [`OptimizerConfig::Adam`] that `optimizer`
     /// returns.
     ///
-    /// # Panics
-    /// When a flag is applied to a configuration whose optimiser is not Adam: a declaration
-    /// error of the experiment, which its defaults test reports.
+    /// A configuration whose optimiser is not Adam has none of these fields: the flags show
+    /// no default for it and are not applied to it ([`ConfigFlags::inapplicable`]).
     pub fn adam(self, optimizer: impl Fn(&mut C) -> &mut OptimizerConfig + 'static) -> Self {
         let o: Outer<C, OptimizerConfig> = Rc::new(optimizer);
-        self.flag("beta1", within(&o, |o| adam(o).0))
-            .flag("beta2", within(&o, |o| adam(o).1))
-            .flag("epsilon", within(&o, |o| adam(o).2))
-            .flag("epsilon_form", within(&o, |o| adam(o).3))
+        let (a, b, c, d) = (o.clone(), o.clone(), o.clone(), o);
+        self.push_where("beta1", move |cfg: &mut C| adam(a(cfg)).map(|f| f.0))
+            .push_where("beta2", move |cfg: &mut C| adam(b(cfg)).map(|f| f.1))
+            .push_where("epsilon", move |cfg: &mut C| adam(c(cfg)).map(|f| f.2))
+            .push_where("epsilon_form", move |cfg: &mut C| adam(d(cfg)).map(|f| f.3))
     }
 
-    /// SGD's `--momentum` for the [`OptimizerConfig::Sgd`] that `optimizer` returns.
-    ///
-    /// # Panics
-    /// As [`ConfigFlags::adam`], for a configuration whose optimiser is not SGD.
+    /// SGD's `--momentum` for the [`OptimizerConfig::Sgd`] that `optimizer` returns (as
+    /// [`ConfigFlags::adam`] for a configuration whose optimiser is not SGD).
     pub fn sgd(self, optimizer: impl Fn(&mut C) -> &mut OptimizerConfig + 'static) -> Self {
-        let o: Outer<C, OptimizerConfig> = Rc::new(optimizer);
-        self.flag("momentum", within(&o, sgd))
+        self.push_where("momentum", move |cfg: &mut C| sgd(optimizer(cfg)))
     }
 
     /// The ids of the flags that `command` has.
@@ -320,22 +359,25 @@ fn leak(s: String) -> &'static str {
 }
 
 /// The momentum of an SGD configuration.
-fn sgd(optimizer: &mut OptimizerConfig) -> &mut Option<f64> {
+fn sgd(optimizer: &mut OptimizerConfig) -> Option<&mut Option<f64>> {
     match optimizer {
-        OptimizerConfig::Sgd { momentum } => momentum,
-        other => panic!("SGD's flags declared for a configuration whose optimiser is {other:?}"),
+        OptimizerConfig::Sgd { momentum } => Some(momentum),
+        _ => None,
     }
 }
 
 /// The four fields of an Adam configuration.
-fn adam(optimizer: &mut OptimizerConfig) -> (&mut f32, &mut f32, &mut f32, &mut EpsilonForm) {
+type AdamFields<'a> = (&'a mut f32, &'a mut f32, &'a mut f32, &'a mut EpsilonForm);
+
+/// The fields of an Adam configuration.
+fn adam(optimizer: &mut OptimizerConfig) -> Option<AdamFields<'_>> {
     match optimizer {
         OptimizerConfig::Adam {
             beta1,
             beta2,
             epsilon,
             epsilon_form,
-        } => (beta1, beta2, epsilon, epsilon_form),
-        other => panic!("Adam's flags declared for a configuration whose optimiser is {other:?}"),
+        } => Some((beta1, beta2, epsilon, epsilon_form)),
+        _ => None,
     }
 }

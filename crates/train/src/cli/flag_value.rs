@@ -3,7 +3,7 @@
 //! configuration's default can be shown as the flag's default and parsed back unchanged.
 
 use clap::ValueEnum;
-use rnn_data::{Normalisation, SequenceView};
+use rnn_data::{MarkPlacement, Normalisation, SequenceView};
 
 use crate::device::backend_choice::BackendChoice;
 use crate::learn::optimizer::EpsilonForm;
@@ -71,7 +71,7 @@ macro_rules! enum_flag_value {
         }
     )*};
 }
-enum_flag_value!(ClipScope, EpsilonForm);
+enum_flag_value!(ClipScope, EpsilonForm, MarkPlacement);
 
 /// An optional field: the flag has a default only when the field is set, and a typed value
 /// sets it.

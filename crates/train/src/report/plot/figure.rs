@@ -28,6 +28,8 @@ pub struct HLine {
 /// What to draw.
 pub struct Figure {
     pub title: String,
+    /// The x axis's name (`epoch`, `training steps`).
+    pub x_label: String,
     pub y_label: String,
     pub log_y: bool,
     pub lines: Vec<Line>,
@@ -70,14 +72,19 @@ fn draw_at(path: &Path, figure: &Figure) -> Result<(), Box<dyn Error>> {
         .margin(16)
         .x_label_area_size(46)
         .y_label_area_size(80);
-    let integer_x = |x: &f64| format!("{x:.0}");
+    // Whole numbers; thousands and millions shortened (`250k`, `1.5M`) for step counts.
+    let integer_x = |x: &f64| match x.abs() {
+        a if a >= 1e6 => format!("{:.1}M", x / 1e6),
+        a if a >= 1e4 => format!("{:.0}k", x / 1e3),
+        _ => format!("{x:.0}"),
+    };
     if figure.log_y {
         // A fifth of a decade below, a decade above (room for the legend).
         let (lo, hi) = (y0 / 10f64.powf(0.2), y1 * 10.0);
         let mut chart = builder.build_cartesian_2d(x0..x1, (lo..hi).log_scale())?;
         chart
             .configure_mesh()
-            .x_desc("epoch")
+            .x_desc(&figure.x_label)
             .y_desc(&figure.y_label)
             .label_style(("sans-serif", 16))
             .axis_desc_style(("sans-serif", 18))
@@ -97,7 +104,7 @@ fn draw_at(path: &Path, figure: &Figure) -> Result<(), Box<dyn Error>> {
         let mut chart = builder.build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
         chart
             .configure_mesh()
-            .x_desc("epoch")
+            .x_desc(&figure.x_label)
             .y_desc(&figure.y_label)
             .label_style(("sans-serif", 16))
             .axis_desc_style(("sans-serif", 18))
