@@ -360,6 +360,102 @@ fn adding_problem_networks_are_minpys() {
     assert!(t.shuffle && !t.reshuffle, "NDArrayIter shuffles once");
 }
 
+/// adding-problem's long presets against what Le, Jaitly & Hinton (2015) state (section 4.1
+/// and the settings shared with its MNIST section): 100 hidden units; the IRNN's recurrent
+/// weights the identity, its input weights N(0, 0.001), biases zero; the tanh and ReLU RNNs
+/// Gaussian; an LSTM with a forget gate and its bias set; SGD on minibatches of 16; 100 000
+/// training and 10 000 test sequences; about 10^6 steps. And Keller et al. (2024)'s protocol:
+/// Adam, batches of 128 fresh sequences, one mark per half, 60 000 steps, a test of 1 000.
+#[test]
+fn adding_problem_long_presets_are_the_papers() {
+    use adding_problem::config::{modern, paper};
+    use adding_problem::{AddingConfig, Cell};
+    use rnn_data::MarkPlacement;
+
+    let elman = [
+        ("output.bias", vec![1]),
+        ("output.weight", vec![100, 1]),
+        ("rnn.Elman.layers.0.b_ih", vec![100]),
+        ("rnn.Elman.layers.0.w_hh", vec![100, 100]),
+        ("rnn.Elman.layers.0.w_ih", vec![2, 100]),
+    ];
+    let elman: Vec<(String, Vec<usize>)> = elman
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.clone()))
+        .collect();
+    for cell in [Cell::Irnn, Cell::Rnn, Cell::Relu] {
+        let model = paper::config(cell).model.init(&device());
+        let (mut list, total) = listing(&model);
+        list.sort();
+        assert_eq!(
+            list, elman,
+            "{cell}: one bias per layer, as h = f(Wx + Uh + b)"
+        );
+        assert_eq!(total, 2 * 100 + 100 * 100 + 100 + 100 + 1, "{cell}");
+        let v = values(&model);
+        let get = |name: &str| v.iter().find(|(n, _)| n.ends_with(name)).unwrap().1.clone();
+        assert!(get("b_ih").iter().all(|&b| b == 0.0), "{cell}: zero bias");
+        let w_ih = get("w_ih");
+        assert!(
+            w_ih.iter().all(|&w| w.abs() < 0.006),
+            "{cell}: input weights N(0, 0.001)"
+        );
+        let spread =
+            (w_ih.iter().map(|&w| f64::from(w).powi(2)).sum::<f64>() / w_ih.len() as f64).sqrt();
+        assert!(
+            (0.0007..0.0013).contains(&spread),
+            "{cell}: input sd {spread}"
+        );
+        let w_hh = get("w_hh");
+        if cell == Cell::Irnn {
+            for (k, &w) in w_hh.iter().enumerate() {
+                assert_eq!(w, if k % 101 == 0 { 1.0 } else { 0.0 }, "IRNN: identity");
+            }
+        } else {
+            assert_normal("w_hh", &w_hh, 0.1);
+        }
+    }
+    // The LSTM: a forget gate (the second block of four, as PyTorch orders them) whose bias
+    // starts at 1, the smallest of the paper's {1, 4, 10, 20}.
+    let lstm = paper::config(Cell::Lstm).model.init(&device());
+    let v = values(&lstm);
+    let b = &v.iter().find(|(n, _)| n.ends_with("b_ih")).unwrap().1;
+    assert_eq!(b.len(), 400);
+    assert!(b[100..200].iter().all(|&x| x == 1.0), "forget bias 1");
+    assert!(
+        b[..100].iter().all(|&x| x.abs() <= 0.1),
+        "the others drawn, U(-0.1, 0.1)"
+    );
+
+    for cell in paper::MODELS {
+        let c: AddingConfig = paper::config(cell);
+        assert_eq!(c.optimizer, OptimizerConfig::sgd(), "{cell}: plain SGD");
+        let (t, d) = (&c.training, &c.data);
+        assert_eq!((c.model.hidden, t.batch_size), (100, 16));
+        assert_eq!(
+            (d.seq_len, d.train_size, d.test_size),
+            (150, 100_000, 10_000)
+        );
+        assert_eq!(
+            t.epochs * d.train_size.div_ceil(t.batch_size),
+            1_000_000,
+            "10^6 steps"
+        );
+        assert!(t.clip_norm.is_some(), "{cell}: clipped");
+        assert!(!d.fresh && d.marks == MarkPlacement::Anywhere);
+    }
+    assert_eq!(paper::SEQ_LENS, [150, 200, 300, 400]);
+    for cell in modern::MODELS {
+        let c: AddingConfig = modern::config(cell);
+        assert_eq!(c.optimizer, OptimizerConfig::adam());
+        let (t, d) = (&c.training, &c.data);
+        assert_eq!((c.model.hidden, t.batch_size, d.seq_len), (100, 128, 400));
+        assert!(d.fresh && d.marks == MarkPlacement::OnePerHalf);
+        assert_eq!(t.epochs * d.train_size / t.batch_size, 60_000, "60k steps");
+        assert_eq!(d.test_size, 1_000);
+    }
+}
+
 /// simple-sequence against Chainer (chainer/chainer, and the tutorial's RNN.py, RNN2.py,
 /// RNN3.py, RNNForLM.py): the expected tensors are derived from each network's list of links.
 /// `L.EmbedID(n, u)` has `W` [n, u]; `L.Linear(i, o)` has `W` [o, i] and `b` [o]

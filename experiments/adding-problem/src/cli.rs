@@ -1,16 +1,17 @@
 //! The command line (`adding-problem --help`): the networks to compare and the configuration
-//! each one's run asks for (the tutorial's values, or the paper preset's with `--paper`).
+//! each one's run asks for (the tutorial's values, or a preset's with `--preset`).
 
 use std::collections::BTreeSet;
 
 use clap::{Parser, ValueEnum};
+use rnn_data::MarkPlacement;
 use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
-use rnn_train::cli::value_parsers::count_up_to;
+use rnn_train::cli::value_parsers::{count_up_to, decay_rate};
 use rnn_train::{
     AdamArgs, ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, NoClipArgs, ShuffleArgs,
 };
 
-use crate::config::{AddingConfig, NAME, paper};
+use crate::config::{AddingConfig, NAME, Preset, modern, paper};
 use crate::model::Cell;
 
 /// The command line (`adding-problem --help`).
@@ -30,7 +31,12 @@ use crate::model::Cell;
         metrics.csv, loss.png, checkpoints, model.bpk, summary.json with test_mse); then \
         --out receives comparison.png (MSE histories against the predict-1 baseline) and \
         comparison.json, and a table (model, final test MSE, epochs to beat the baseline, \
-        wall time) is printed. --resume OUT continues an interrupted comparison.",
+        wall time) is printed. --resume OUT continues an interrupted comparison.\n\n\
+        --preset paper and --preset modern set up the long sequences of the IRNN paper (Le, \
+        Jaitly & Hinton 2015, Fig. 2: T = 150 to 400, SGD, 10^6 steps) and of Keller et al. \
+        (2024: Adam, fresh batches, T = 400); `just reproduce --experiments \
+        adding-paper,adding-modern` runs them over lengths and seeds and draws the paper's \
+        figure. docs/adding-long.md says which values the paper gives and which were chosen.",
     // The synthetic data needs none of the shared MNIST flags.
     mut_arg("data_dir", |a| a.hide(true)),
     mut_arg("offline", |a| a.hide(true)),
@@ -50,8 +56,8 @@ use crate::model::Cell;
     )),
     mut_arg("model", |a| a.long_help(model_help())),
     mut_arg("hidden", |a| a.help(hidden_help())),
-    mut_arg("paper", |a| a.help(paper_help())),
-    mut_arg("no_clip", |a| a.help("Do not clip gradients (to turn off the --paper clipping)")),
+    mut_arg("preset", |a| a.long_help(preset_help())),
+    mut_arg("no_clip", |a| a.help("Do not clip gradients (to turn off a preset's clipping)")),
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -93,10 +99,41 @@ pub struct Cli {
           action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub reshuffle: bool,
 
-    /// The long-sequence setting of Le, Jaitly & Hinton (2015) (the help text lists what it
-    /// sets).
-    #[arg(long, help_heading = "Model", conflicts_with = "resume")]
-    pub paper: bool,
+    /// Where marks may fall: anywhere (the tutorial's generator) or one-per-half.
+    #[arg(long, value_enum, value_name = "WHERE", help_heading = "Data")]
+    pub marks: MarkPlacement,
+
+    /// Train every epoch on --train-size sequences no earlier epoch saw (fresh batches at
+    /// every step) instead of walking one training set.
+    #[arg(long, value_name = "BOOL", help_heading = "Data",
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub fresh: bool,
+
+    /// The setting every flag starts from: tutorial (MinPy), paper (Le, Jaitly & Hinton
+    /// 2015) or modern (Keller et al. 2024); the long help lists what each sets.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "NAME",
+        default_value = "tutorial",
+        help_heading = "Model",
+        conflicts_with = "resume"
+    )]
+    pub preset: Preset,
+
+    /// The LSTM's initial forget-gate bias [default: as the start draws it; with --preset
+    /// paper or modern: 1]
+    #[arg(
+        long,
+        value_name = "B",
+        allow_negative_numbers = true,
+        help_heading = "Model"
+    )]
+    pub forget_bias: Option<f64>,
+
+    /// SGD's momentum, in [0, 1) (only with --preset paper, which trains with plain SGD).
+    #[arg(long, value_name = "M", value_parser = momentum, help_heading = "Optimiser")]
+    pub momentum: Option<f64>,
 
     #[command(flatten)]
     pub clip: ClipArgs,
@@ -106,6 +143,10 @@ pub struct Cli {
 
     #[command(flatten)]
     pub adam: AdamArgs,
+}
+
+fn momentum(s: &str) -> Result<f64, String> {
+    decay_rate(s).map(f64::from)
 }
 
 fn at_least_two(s: &str) -> Result<usize, String> {
@@ -127,15 +168,17 @@ fn model_help() -> String {
     let names = |cells: &[Cell]| cells.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
     format!(
         "Networks to train, in order (repeat the flag or separate with commas): rnn (tanh \
-         Elman), lstm, gru (reset gate before the recurrent matmul, as the tutorial writes \
-         it), irnn (ReLU Elman with identity recurrent weights) [default: {}; with --paper: \
-         {}]",
+         Elman), lstm, gru (with the tutorial's start: reset gate before the recurrent matmul, \
+         as the tutorial writes it), irnn (ReLU Elman with identity recurrent weights), relu \
+         (ReLU Elman with Gaussian recurrent weights) [default: {}; with --preset paper: {}; \
+         with --preset modern: {}]",
         names(&Cell::TUTORIAL),
-        names(&paper::MODELS)
+        names(&paper::MODELS),
+        names(&modern::MODELS)
     )
 }
 
-/// `--hidden`'s help: each network's default, as the tutorial and the paper give it.
+/// `--hidden`'s help: each network's default, as the tutorial and the papers give it.
 fn hidden_help() -> String {
     let tutorial: Vec<String> = Cell::value_variants()
         .iter()
@@ -148,25 +191,40 @@ fn hidden_help() -> String {
         })
         .collect();
     format!(
-        "Hidden units of every network [default: the tutorial's, {}; with --paper: {}]",
+        "Hidden units of every network [default: the tutorial's, {}; with a preset: {}]",
         tutorial.join(", "),
         paper::config(Cell::Rnn).model.hidden
     )
 }
 
-/// `--paper`'s help, with the flags it amounts to (from the preset's configuration).
-fn paper_help() -> String {
-    let mut sets = Cli::config_flags().differences(
-        &AddingConfig::tutorial(Cell::Rnn),
-        &paper::config(Cell::Rnn),
-    );
-    let models: Vec<&str> = paper::MODELS.iter().map(|m| m.name()).collect();
-    sets.push(format!("--model {}", models.join(",")));
+/// `--preset`'s long help, with the flags each preset amounts to (from its configurations).
+fn preset_help() -> String {
+    let describe = |preset: Preset, cell: Cell| {
+        let sets =
+            Cli::config_flags().differences(&AddingConfig::tutorial(cell), &preset.config(cell));
+        format!("{cell}: {}", sets.join(" "))
+    };
+    let each = |preset: Preset| -> String {
+        preset
+            .models()
+            .iter()
+            .map(|&cell| describe(preset, cell))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
     format!(
-        "The long-sequence setting of Le, Jaitly & Hinton (2015), the same as {} (the IRNN \
-         joins the comparison; Adam, the batch size and the epochs stay the tutorial's). Any \
-         flag given overrides the preset, e.g. --paper --seq-len 400",
-        sets.join(" ")
+        "The setting every flag starts from (any flag given overrides it, e.g. --preset paper \
+         --seq-len 400).\n\n\
+         tutorial: the MinPy tutorial (T = 6, Xavier starts, Adam, 10 epochs).\n\n\
+         paper: the adding problem of Le, Jaitly & Hinton (2015), Fig. 2: plain SGD, the \
+         paper's starts (IRNN identity, tanh and ReLU RNNs Gaussian, LSTM forget bias 1), \
+         10^6 steps; per network, against the tutorial: {}.\n\n\
+         modern: Keller et al. (2024)'s protocol: Adam, fresh batches of 128 at every step, \
+         one mark in each half, 60 000 steps, tested every 500; per network: {}.\n\n\
+         The values the papers leave open (learning rates, clipping, the Gaussian's width) are \
+         this project's choices; docs/adding-long.md lists them",
+        each(Preset::Paper),
+        each(Preset::Modern)
     )
 }
 
@@ -183,10 +241,16 @@ impl ExperimentCli for Cli {
         ConfigFlags::new()
             .training(|c: &mut AddingConfig| &mut c.training)
             .adam(|c: &mut AddingConfig| &mut c.optimizer)
+            .sgd(|c: &mut AddingConfig| &mut c.optimizer)
             .flag_without_default("hidden", |c: &mut AddingConfig| &mut c.model.hidden)
             .flag("seq_len", |c: &mut AddingConfig| &mut c.data.seq_len)
             .flag("train_size", |c: &mut AddingConfig| &mut c.data.train_size)
             .flag("test_size", |c: &mut AddingConfig| &mut c.data.test_size)
+            .flag("marks", |c: &mut AddingConfig| &mut c.data.marks)
+            .flag("fresh", |c: &mut AddingConfig| &mut c.data.fresh)
+            .flag_without_default("forget_bias", |c: &mut AddingConfig| {
+                &mut c.model.forget_bias
+            })
     }
 
     fn common(&self) -> &CommonArgs {
@@ -199,22 +263,16 @@ impl Cli {
     pub fn models(&self) -> Vec<Cell> {
         let mut models: Vec<Cell> = if !self.model.is_empty() {
             self.model.clone()
-        } else if self.paper {
-            paper::MODELS.to_vec()
         } else {
-            Cell::TUTORIAL.to_vec()
+            self.preset.models().to_vec()
         };
         let mut seen = BTreeSet::new();
         models.retain(|m| seen.insert(m.name()));
         models
     }
 
-    /// `cell`'s run before the flags typed: the tutorial's, or the paper's with `--paper`.
+    /// `cell`'s run before the flags typed: the preset's.
     pub fn preset(&self, cell: Cell) -> AddingConfig {
-        if self.paper {
-            paper::config(cell)
-        } else {
-            AddingConfig::tutorial(cell)
-        }
+        self.preset.config(cell)
     }
 }

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use rnn_data::AddingProblem;
 use rnn_train::report::plain_renderer::fmt_duration;
 use rnn_train::report::plot::{Curve, CurveStyle, Reference, comparison_plot};
 use rnn_train::{Comparison, Console, EpochRecord, Member, RunError};
@@ -74,9 +73,10 @@ pub fn epochs_to_beat(records: &[EpochRecord], baseline: f64) -> Option<usize> {
 
 /// The predict-1 MSE of `config`'s test set (the same seeded set the network was tested on).
 pub fn baseline_of(config: &AddingConfig) -> Result<f64, RunError> {
-    let d = &config.data;
-    let (_, test) = AddingProblem::train_test(0, d.test_size, d.seq_len, config.training.seed)?;
-    Ok(test.predict_one_mse())
+    Ok(config
+        .data
+        .test_set(config.training.seed)?
+        .predict_one_mse())
 }
 
 /// The table's rows, in training order.

@@ -11,8 +11,11 @@
 //! a network that beats that line has learned to carry the marked values. The tutorial
 //! reports that all three end below it, GRU fastest, then LSTM, the vanilla RNN slowest.
 //!
-//! `--paper` switches to the long-sequence setting of Le, Jaitly and Hinton (2015), where the
-//! IRNN (`--model irnn`) joins the comparison.
+//! `--preset paper` switches to the long sequences of Le, Jaitly and Hinton (2015), Fig. 2:
+//! LSTM, tanh RNN, ReLU RNN with a Gaussian start and the IRNN, plain SGD, up to 10^6 steps;
+//! `--preset modern` to Keller et al. (2024)'s protocol (Adam, fresh batches, T = 400). The
+//! reproduction (`just reproduce --experiments adding-paper,adding-modern`) sweeps lengths
+//! and seeds and draws the paper's figure.
 //!
 //! [`training`] reads top to bottom: configuration ([`config`], from the flags of [`cli`]),
 //! data, models ([`model`]), training, comparison; [`comparison_table`] turns the runs into the
@@ -26,6 +29,6 @@ pub mod training;
 
 pub use cli::Cli;
 pub use comparison_table::{AddingResults, ComparisonRow, batches_to_beat, epochs_to_beat};
-pub use config::{AddingConfig, AddingData, NAME};
-pub use model::{Adder, AdderConfig, Cell};
+pub use config::{AddingConfig, AddingData, NAME, Preset};
+pub use model::{Adder, AdderConfig, Cell, Start};
 pub use training::{main_with, run};

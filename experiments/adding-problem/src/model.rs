@@ -2,14 +2,14 @@
 //! its last hidden state to the predicted sum.
 
 use burn::module::Initializer;
-use burn::nn::Linear;
 use burn::nn::loss::{MseLoss, Reduction};
+use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::train::RegressionOutput;
 use rnn_data::AddingBatch;
 use rnn_models::{
-    Biases, GruStack, GruStackConfig, LstmStack, LstmStackConfig, RecurrentInit, RnnStack,
-    RnnStackConfig,
+    Biases, GruStack, GruStackConfig, LstmStack, LstmStackConfig, Nonlinearity, RecurrentInit,
+    RnnStack, RnnStackConfig,
 };
 use rnn_train::TaskModel;
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,9 @@ pub enum Cell {
     Gru,
     /// ReLU RNN with identity recurrent weights (Le, Jaitly & Hinton 2015).
     Irnn,
+    /// ReLU RNN with a Gaussian recurrent start: the IRNN paper's "RNN + ReLU", which shows
+    /// what the identity start adds.
+    Relu,
 }
 
 impl Cell {
@@ -37,18 +40,19 @@ impl Cell {
     /// gated ones; the IRNN paper uses 100).
     pub fn tutorial_hidden(self) -> usize {
         match self {
-            Cell::Rnn => 64,
+            Cell::Rnn | Cell::Relu => 64,
             Cell::Lstm | Cell::Gru | Cell::Irnn => 100,
         }
     }
 
-    /// `rnn`, `lstm`, `gru`, `irnn`: the flag value and the run directory's name.
+    /// `rnn`, `lstm`, `gru`, `irnn`, `relu`: the flag value and the run directory's name.
     pub fn name(self) -> &'static str {
         match self {
             Cell::Rnn => "rnn",
             Cell::Lstm => "lstm",
             Cell::Gru => "gru",
             Cell::Irnn => "irnn",
+            Cell::Relu => "relu",
         }
     }
 }
@@ -57,6 +61,21 @@ impl std::fmt::Display for Cell {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// How a network's parameters start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Start {
+    /// The MinPy tutorial's: every tensor by its `xavier` rule, one bias per layer (the IRNN
+    /// keeps its identity start).
+    #[default]
+    MinPy,
+    /// The IRNN paper's networks: one zero bias per layer; the IRNN identity recurrent
+    /// weights; the tanh and ReLU RNNs Gaussian recurrent weights N(0, 1/H); both with input
+    /// weights N(0, 0.001); the LSTM PyTorch's uniform start U(-1/sqrt(H), 1/sqrt(H)) (the
+    /// forget bias set by `forget_bias`); the readout Burn's default `Linear`.
+    Paper,
 }
 
 /// One network of the comparison.
@@ -69,6 +88,11 @@ pub struct AdderConfig {
     /// Features per step: the value and the mask bit.
     #[config(default = 2)]
     pub d_input: usize,
+    /// How the parameters start.
+    #[config(default = "Start::MinPy")]
+    pub start: Start,
+    /// The LSTM's initial forget-gate bias (`None`: as the start draws it).
+    pub forget_bias: Option<f64>,
 }
 
 impl AdderConfig {
@@ -77,26 +101,37 @@ impl AdderConfig {
         Self::new(cell, cell.tutorial_hidden())
     }
 
+    /// The network, started as [`AdderConfig::start`] says.
+    pub fn init(&self, device: &Device) -> Adder {
+        match self.start {
+            Start::MinPy => self.init_minpy(device),
+            Start::Paper => self.init_paper(device),
+        }
+    }
+
     /// MinPy's network for the cell: its tensors (one bias per layer: `rnn_step`'s and
     /// `lstm_step`'s `b`; `gru_step`'s `b` for the gates and `bh` for the candidate, whose
     /// weights `Wxh`, `Whh` are tensors of their own), every one of them drawn by MinPy's
     /// `xavier` rule, biases included ([`RecurrentInit::MinPyXavier`]). The IRNN keeps its
     /// identity start and both biases (Le et al.'s network, not the tutorial's).
-    pub fn init(&self, device: &Device) -> Adder {
+    fn init_minpy(&self, device: &Device) -> Adder {
         let (d, h) = (self.d_input, self.hidden);
         let xavier = RecurrentInit::MinPyXavier;
+        let elman = |nonlinearity| {
+            RnnStackConfig::new(d, h)
+                .with_nonlinearity(nonlinearity)
+                .with_biases(Biases::One)
+                .with_init(RecurrentInit::MinPyXavier)
+        };
         let rnn = match self.cell {
-            Cell::Rnn => Recurrent::Elman(
-                RnnStackConfig::new(d, h)
-                    .with_biases(Biases::One)
-                    .with_init(xavier)
-                    .init(device),
-            ),
+            Cell::Rnn => Recurrent::Elman(elman(Nonlinearity::Tanh).init(device)),
+            Cell::Relu => Recurrent::Elman(elman(Nonlinearity::Relu).init(device)),
             Cell::Irnn => Recurrent::Elman(RnnStackConfig::irnn(d, h).init(device)),
             Cell::Lstm => Recurrent::Lstm(
                 LstmStackConfig::new(d, h)
                     .with_biases(Biases::One)
-                    .with_init(xavier)
+                    .with_init(xavier.clone())
+                    .with_forget_bias(self.forget_bias)
                     .init(device),
             ),
             Cell::Gru => Recurrent::Gru(
@@ -116,6 +151,53 @@ impl AdderConfig {
             bias: Some(normal(6f64.sqrt()).init([1], device)),
         };
         Adder { rnn, output }
+    }
+
+    /// The IRNN paper's networks ([`Start::Paper`]).
+    fn init_paper(&self, device: &Device) -> Adder {
+        let (d, h) = (self.d_input, self.hidden);
+        let input_std = 1e-3;
+        let gaussian = RecurrentInit::Normal {
+            input_std,
+            recurrent_std: 1.0 / (h as f64).sqrt(),
+        };
+        let elman = |nonlinearity, init| {
+            Recurrent::Elman(
+                RnnStackConfig::new(d, h)
+                    .with_nonlinearity(nonlinearity)
+                    .with_biases(Biases::One)
+                    .with_init(init)
+                    .init(device),
+            )
+        };
+        let rnn = match self.cell {
+            Cell::Rnn => elman(Nonlinearity::Tanh, gaussian),
+            Cell::Relu => elman(Nonlinearity::Relu, gaussian),
+            Cell::Irnn => elman(
+                Nonlinearity::Relu,
+                RecurrentInit::Identity {
+                    scale: 1.0,
+                    input_std,
+                },
+            ),
+            Cell::Lstm => Recurrent::Lstm(
+                LstmStackConfig::new(d, h)
+                    .with_biases(Biases::One)
+                    .with_init(RecurrentInit::PyTorchUniform)
+                    .with_forget_bias(self.forget_bias)
+                    .init(device),
+            ),
+            Cell::Gru => Recurrent::Gru(
+                GruStackConfig::new(d, h)
+                    .with_biases(Biases::One)
+                    .with_init(RecurrentInit::PyTorchUniform)
+                    .init(device),
+            ),
+        };
+        Adder {
+            rnn,
+            output: LinearConfig::new(h, 1).init(device),
+        }
     }
 }
 

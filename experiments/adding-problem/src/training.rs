@@ -11,11 +11,13 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 
-use rnn_data::{AddingBatcher, AddingProblem};
+use rnn_data::AddingBatcher;
 use rnn_train::{
     CommonArgs, Comparison, Console, EpochRecord, Fit, Member, Outcome, Parsed, RunError, Session,
     Summary, train_regressor,
 };
+
+use rnn_train::ExperimentCli as _;
 
 use crate::cli::Cli;
 use crate::comparison_table::{self, AddingResults};
@@ -33,8 +35,21 @@ pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -
 /// writes and prints the comparison. Returns the finished runs, in training order.
 pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Vec<Member<AddingConfig>>, RunError> {
     let (args, explicit) = (&parsed.args, &parsed.explicit);
-    // Each network's run: its preset (the tutorial's or the paper's) under the flags typed.
+    // Each network's run: its preset's configuration under the flags typed.
     let config = |cell| parsed.config_from(args.preset(cell));
+    for cell in args.models() {
+        let unusable = Cli::config_flags().inapplicable(&args.preset(cell), explicit);
+        if !unusable.is_empty() {
+            let optimizer = args.preset(cell).optimizer.name();
+            return Err(RunError::usage(
+                format!(
+                    "{} cannot apply to {cell}'s run, which trains with {optimizer}",
+                    unusable.join(", ")
+                ),
+                Some("leave them out, or choose a preset whose optimiser has them".into()),
+            ));
+        }
+    }
 
     // 1. The plan: one configuration per network (read back by --resume OUT).
     let comparison = Comparison::open::<AddingResults>(NAME, "network", &args.common, || {
@@ -73,18 +88,22 @@ fn train_one(
     ));
     let (session, config) = Session::start(NAME, common, requested, explicit, console)?;
 
-    // 2. Data: the same seeded training and test sets for every network.
-    let d = &config.data;
-    let (train, test) =
-        AddingProblem::train_test(d.train_size, d.test_size, d.seq_len, config.training.seed)?;
-    let (train, test) = session.loaders(&config.training, train, test, AddingBatcher);
+    // 2. Data: the same seeded training and test sets for every network (with `fresh`, a
+    // stream whose every epoch is new sequences).
+    let (d, t) = (&config.data, &config.training);
+    let train = d.train_set(t.epochs, t.seed)?;
+    let test = d.test_set(t.seed)?;
+    let (train, test) = if d.fresh {
+        session.stream_loaders(t, train, d.train_size, test, AddingBatcher)
+    } else {
+        session.loaders(t, train, test, AddingBatcher)
+    };
 
     // 3. Model.
     let model: Adder = session.init(|device| config.model.init(device));
 
     // 4. Training (Burn's Learner; dashboard or plain log, checkpoints, metrics.csv, plots,
     // summary.json with test_mse).
-    let t = &config.training;
     let fit = Fit::new(model, config.optimizer.init(), t, train, test);
     let Outcome {
         records, summary, ..
