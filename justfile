@@ -5,8 +5,10 @@ set positional-arguments
 
 # Run the test suite (CPU, flex backend). MNIST is found as a run finds it ($MNIST_DIR, the
 # per-user cache, a download); a relative MNIST_DIR is taken from the repository root, since
-# each test binary runs in its own package's folder.
+# each test binary runs in its own package's folder. The binaries are built first: the
+# reproduction's tests run them.
 test *args:
+    cargo build --release --workspace --bins
     if [ -n "${MNIST_DIR:-}" ]; then export MNIST_DIR="$(realpath -m "$MNIST_DIR")"; fi; BURN_DEVICE=flex cargo test --release --workspace "$@"
 
 # The cell tests on another backend, e.g. `just test-cells wgpu`: golden vectors, fused
@@ -27,7 +29,7 @@ elman-mnist *args:
 lstm-mnist *args:
     cargo run --release -p lstm-mnist -- "$@"
 
-# RNN vs LSTM vs GRU on the adding problem (MinPy tutorial: T = 6, 10 epochs; `--paper` for T = 150). e.g. `just adding-problem --model gru`
+# RNN vs LSTM vs GRU on the adding problem (MinPy tutorial: T = 6, 10 epochs; `--preset paper` or `--preset modern` for the IRNN paper's long sequences). e.g. `just adding-problem --model gru`
 adding-problem *args:
     cargo run --release -p adding-problem -- "$@"
 

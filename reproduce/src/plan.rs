@@ -46,14 +46,208 @@ pub struct Experiment {
     pub networks: &'static [&'static str],
     /// Extra flags with `--quick`.
     pub quick_args: &'static [&'static str],
-    /// Run when `--experiments` is not given.
+    /// Run when `--experiments` is not given (with `--quick`: every experiment but
+    /// irnn-mnist runs).
     pub by_default: bool,
+    /// A sweep over sequence lengths, each length and network a run of its own; `None`: one
+    /// run of the binary per seed.
+    pub sweep: Option<&'static Sweep>,
 }
+
+/// The long adding problem's sweep: one run of the `adding-problem` binary per length,
+/// network and seed, each in `<out>/<experiment>/T<len>-<network>/seed-K/<network>/`.
+#[derive(Debug, PartialEq)]
+pub struct Sweep {
+    /// The binary's `--preset`.
+    pub preset: &'static str,
+    /// The lengths T swept (`--lengths` picks some).
+    pub lengths: &'static [usize],
+    /// The lengths `--quick` runs.
+    pub quick_lengths: &'static [usize],
+    /// Where the reference outcomes come from (`Le et al. (2015), Fig. 2`).
+    pub source: &'static str,
+    /// What the reference shows, per length and network.
+    pub reference: &'static [Reference],
+    /// Seconds of training per step and per sequence step, by network, as measured on 2
+    /// cores (`machine`), for the estimate printed before a sweep starts.
+    pub seconds_per_step_and_t: &'static [(&'static str, f64)],
+    /// The CPU those seconds were measured on.
+    pub machine: &'static str,
+}
+
+/// The test MSE at or under which the adding problem counts as solved (Keller et al.'s
+/// threshold; the 0.167 baseline is about three times it).
+pub const SOLVED_MSE: f64 = 0.05;
+
+/// What a reference figure or table shows for one network at one length.
+#[derive(Debug, PartialEq)]
+pub struct Reference {
+    pub seq_len: usize,
+    pub network: &'static str,
+    pub outcome: Outcome,
+    /// As read off the source, in words.
+    pub note: &'static str,
+}
+
+/// Whether a network solves the problem in the reference.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Outcome {
+    /// Reaches MSE ≤ 0.05, after about this many steps where the source says.
+    Solved(Option<f64>),
+    /// Stays near the baseline for as long as the source trains.
+    Fails,
+}
+
+/// The long adding problem of Le, Jaitly & Hinton (2015), as its Fig. 2 shows it.
+pub static PAPER_SWEEP: Sweep = Sweep {
+    preset: "paper",
+    lengths: &[150, 200, 300, 400],
+    quick_lengths: &[150],
+    source: "Le et al. (2015), Fig. 2",
+    reference: &[
+        Reference {
+            seq_len: 150,
+            network: "lstm",
+            outcome: Outcome::Solved(Some(1e6)),
+            note: "≈ 0.01–0.02 by about 10⁶ steps",
+        },
+        Reference {
+            seq_len: 150,
+            network: "rnn",
+            outcome: Outcome::Solved(None),
+            note: "gets there, later than LSTM and IRNN",
+        },
+        Reference {
+            seq_len: 150,
+            network: "irnn",
+            outcome: Outcome::Solved(Some(1e6)),
+            note: "≈ 0.01–0.02 by about 10⁶ steps",
+        },
+        Reference {
+            seq_len: 200,
+            network: "lstm",
+            outcome: Outcome::Solved(None),
+            note: "≈ 0.02",
+        },
+        Reference {
+            seq_len: 200,
+            network: "rnn",
+            outcome: Outcome::Fails,
+            note: "stays at the baseline",
+        },
+        Reference {
+            seq_len: 200,
+            network: "relu",
+            outcome: Outcome::Fails,
+            note: "stays at the baseline",
+        },
+        Reference {
+            seq_len: 200,
+            network: "irnn",
+            outcome: Outcome::Solved(None),
+            note: "≈ 0.01",
+        },
+        Reference {
+            seq_len: 300,
+            network: "lstm",
+            outcome: Outcome::Fails,
+            note: "only the IRNN solves T = 300",
+        },
+        Reference {
+            seq_len: 300,
+            network: "rnn",
+            outcome: Outcome::Fails,
+            note: "only the IRNN solves T = 300",
+        },
+        Reference {
+            seq_len: 300,
+            network: "relu",
+            outcome: Outcome::Fails,
+            note: "only the IRNN solves T = 300",
+        },
+        Reference {
+            seq_len: 300,
+            network: "irnn",
+            outcome: Outcome::Solved(Some(3e6)),
+            note: "after ≈ 3·10⁶ steps",
+        },
+        Reference {
+            seq_len: 400,
+            network: "lstm",
+            outcome: Outcome::Fails,
+            note: "nothing solves T = 400",
+        },
+        Reference {
+            seq_len: 400,
+            network: "rnn",
+            outcome: Outcome::Fails,
+            note: "nothing solves T = 400",
+        },
+        Reference {
+            seq_len: 400,
+            network: "relu",
+            outcome: Outcome::Fails,
+            note: "nothing solves T = 400",
+        },
+        Reference {
+            seq_len: 400,
+            network: "irnn",
+            outcome: Outcome::Fails,
+            note: "nothing solves T = 400",
+        },
+    ],
+    seconds_per_step_and_t: &[
+        ("lstm", PAPER_STEP_SECONDS[0]),
+        ("rnn", PAPER_STEP_SECONDS[1]),
+        ("relu", PAPER_STEP_SECONDS[1]),
+        ("irnn", PAPER_STEP_SECONDS[1]),
+    ],
+    machine: STEP_MACHINE,
+};
+
+/// Keller et al. (2024)'s protocol: the IRNN solves T = 100, 200, 400 in 14k, 22k, 30k steps.
+pub static MODERN_SWEEP: Sweep = Sweep {
+    preset: "modern",
+    lengths: &[100, 200, 400],
+    quick_lengths: &[100],
+    source: "Keller et al. (2024), iRNN",
+    reference: &[
+        Reference {
+            seq_len: 100,
+            network: "irnn",
+            outcome: Outcome::Solved(Some(14e3)),
+            note: "solved in 14k steps",
+        },
+        Reference {
+            seq_len: 200,
+            network: "irnn",
+            outcome: Outcome::Solved(Some(22e3)),
+            note: "solved in 22k steps",
+        },
+        Reference {
+            seq_len: 400,
+            network: "irnn",
+            outcome: Outcome::Solved(Some(30e3)),
+            note: "solved in 30k steps",
+        },
+    ],
+    seconds_per_step_and_t: &[("irnn", MODERN_STEP_SECONDS), ("rnn", MODERN_STEP_SECONDS)],
+    machine: STEP_MACHINE,
+};
+
+/// The CPU the sweeps' step times were measured on (2 cores, one run at a time).
+pub const STEP_MACHINE: &str = "Intel Xeon";
+/// `--preset paper` (batch 16): seconds per training step per sequence step, LSTM and the
+/// Elman networks (T = 150: 4.42 ms and 1.32 ms per step).
+pub const PAPER_STEP_SECONDS: [f64; 2] = [2.9e-5, 8.8e-6];
+/// `--preset modern` (batch 128): seconds per training step per sequence step (T = 400:
+/// 16.2 ms per step).
+pub const MODERN_STEP_SECONDS: f64 = 4.0e-5;
 
 /// The experiments, in the order they run. The tutorials' numbers are those their texts
 /// report; the per-epoch values are the tutorials' own printed training logs (lstm-mnist's
 /// and simple-sequence's).
-pub static EXPERIMENTS: [Experiment; 5] = [
+pub static EXPERIMENTS: [Experiment; 7] = [
     Experiment {
         name: "irnn-mnist",
         metric: Metric::Accuracy,
@@ -72,6 +266,7 @@ pub static EXPERIMENTS: [Experiment; 5] = [
             "200",
         ],
         by_default: false,
+        sweep: None,
     },
     Experiment {
         name: "elman-mnist",
@@ -91,6 +286,7 @@ pub static EXPERIMENTS: [Experiment; 5] = [
             "500",
         ],
         by_default: true,
+        sweep: None,
     },
     Experiment {
         name: "lstm-mnist",
@@ -112,6 +308,7 @@ pub static EXPERIMENTS: [Experiment; 5] = [
             "1000",
         ],
         by_default: true,
+        sweep: None,
     },
     Experiment {
         name: "adding-problem",
@@ -131,6 +328,7 @@ pub static EXPERIMENTS: [Experiment; 5] = [
             "500",
         ],
         by_default: true,
+        sweep: None,
     },
     Experiment {
         name: "simple-sequence",
@@ -146,8 +344,107 @@ pub static EXPERIMENTS: [Experiment; 5] = [
         networks: &[],
         quick_args: &["--epochs", "5"],
         by_default: true,
+        sweep: None,
+    },
+    Experiment {
+        name: "adding-paper",
+        metric: Metric::Mse,
+        tutorial: None,
+        baseline: Some(LONG_BASELINE),
+        tutorial_curve: &[],
+        curve_from: 0,
+        tutorial_train: None,
+        networks: &["lstm", "rnn", "relu", "irnn"],
+        quick_args: &["--epochs", "2", "--train-size", "256", "--test-size", "64"],
+        by_default: false,
+        sweep: Some(&PAPER_SWEEP),
+    },
+    Experiment {
+        name: "adding-modern",
+        metric: Metric::Mse,
+        tutorial: None,
+        baseline: Some(LONG_BASELINE),
+        tutorial_curve: &[],
+        curve_from: 0,
+        tutorial_train: None,
+        networks: &["irnn", "rnn"],
+        quick_args: &["--epochs", "2", "--train-size", "512", "--test-size", "64"],
+        by_default: false,
+        sweep: Some(&MODERN_SWEEP),
     },
 ];
+
+/// The predict-1 MSE the IRNN paper draws (1/6, the variance of the sum of two uniforms).
+pub const LONG_BASELINE: f64 = 0.167;
+
+/// One run's place in a reproduction: an experiment, and for a sweep one length and network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Unit {
+    pub exp: &'static Experiment,
+    /// `(T, network)` of a sweep's run.
+    pub setting: Option<(usize, &'static str)>,
+}
+
+impl Experiment {
+    /// The binary that runs it.
+    pub fn program(&self) -> &'static str {
+        match self.sweep {
+            Some(_) => "adding-problem",
+            None => self.name,
+        }
+    }
+
+    /// Its runs per seed: one, or one per length and network of its sweep (the lengths in
+    /// `lengths` only, when given; `--quick`: the sweep's quick lengths).
+    pub fn units(&'static self, quick: bool, lengths: &[usize]) -> Vec<Unit> {
+        let Some(sweep) = self.sweep else {
+            return vec![Unit {
+                exp: self,
+                setting: None,
+            }];
+        };
+        let all = if quick {
+            sweep.quick_lengths
+        } else {
+            sweep.lengths
+        };
+        let chosen = all
+            .iter()
+            .filter(|t| lengths.is_empty() || lengths.contains(t));
+        chosen
+            .flat_map(|&t| {
+                self.networks.iter().map(move |&n| Unit {
+                    exp: self,
+                    setting: Some((t, n)),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Unit {
+    /// `adding-paper/T150-irnn`, or the experiment's name.
+    pub fn name(&self) -> String {
+        match self.setting {
+            Some((t, n)) => format!("{}/T{t}-{n}", self.exp.name),
+            None => self.exp.name.to_string(),
+        }
+    }
+
+    /// The unit whose run directory `name` names (`adding-paper/T150-irnn`, `lstm-mnist`).
+    pub fn parse(name: &str) -> Result<Unit, String> {
+        let (exp, setting) = match name.split_once('/') {
+            Some((e, s)) => (experiment(e)?, Some(s)),
+            None => (experiment(name)?, None),
+        };
+        let units = exp.units(false, &[]);
+        let found = units.into_iter().find(|u| u.name() == name);
+        found.ok_or_else(|| match setting {
+            Some(s) => format!("{} has no setting {s:?}", exp.name),
+            None => format!("{} is a sweep: name one of its settings", exp.name),
+        })
+    }
+}
 
 /// Seconds per IRNN epoch (60 000 samples, training and test), measured on 2 cores: 10.3 s
 /// on an AMD EPYC (200 epochs in 34 min 24 s), 27.3 s on an Intel Xeon (median epoch of the
@@ -167,6 +464,48 @@ pub fn irnn_seconds(quick: bool) -> [(&'static str, f64); 2] {
     IRNN_EPOCH_SECONDS.map(|(machine, per_epoch)| (machine, epochs * per_epoch))
 }
 
+/// The expected wall time of `unit`'s run on one 2-core machine like the sweep's: its steps
+/// (from the binary's preset) times the measured seconds per step and sequence step; 0 for a
+/// unit that is not part of a sweep.
+pub fn estimate(unit: &Unit, quick: bool) -> f64 {
+    let (Some(sweep), Some((t, network))) = (unit.exp.sweep, unit.setting) else {
+        return 0.0;
+    };
+    let Some(steps) = sweep_steps(sweep, network, quick) else {
+        return 0.0;
+    };
+    let per = sweep
+        .seconds_per_step_and_t
+        .iter()
+        .find(|(n, _)| *n == network)
+        .map_or(0.0, |p| p.1);
+    steps * t as f64 * per
+}
+
+/// Training steps of one run of `network` in `sweep`: the preset's epochs times its steps per
+/// epoch (with `--quick`, the quick arguments' epochs and training set).
+pub fn sweep_steps(sweep: &Sweep, network: &str, quick: bool) -> Option<f64> {
+    use clap::ValueEnum as _;
+    let cell = adding_problem::Cell::from_str(network, true).ok()?;
+    let preset = adding_problem::Preset::from_str(sweep.preset, true).ok()?;
+    let config = preset.config(cell);
+    let (mut epochs, mut train, batch) = (
+        config.training.epochs,
+        config.data.train_size,
+        config.training.batch_size,
+    );
+    if quick {
+        let exp = EXPERIMENTS.iter().find(|e| e.sweep == Some(sweep))?;
+        let flag = |name: &str| {
+            let i = exp.quick_args.iter().position(|a| *a == name)?;
+            exp.quick_args.get(i + 1)?.parse::<usize>().ok()
+        };
+        epochs = flag("--epochs").unwrap_or(epochs);
+        train = flag("--train-size").unwrap_or(train);
+    }
+    Some((epochs * train.div_ceil(batch)) as f64)
+}
+
 /// How far a run has got, from its run directories' `config.json` and `metrics.csv`.
 #[derive(Debug, PartialEq)]
 pub struct Progress {
@@ -182,15 +521,17 @@ pub struct Progress {
     pub test: Option<f64>,
 }
 
-/// The progress of `exp`'s run in `dir`; `None` before its first `config.json`.
-pub fn progress(exp: &Experiment, dir: &Path) -> Option<Progress> {
+/// The progress of `unit`'s run in `dir`; `None` before its first `config.json`.
+pub fn progress(unit: &Unit, dir: &Path) -> Option<Progress> {
+    let exp = unit.exp;
     let mut found = Vec::new();
-    for (i, (_, d)) in model_dirs(exp, dir).iter().enumerate() {
+    let dirs = model_dirs(unit, dir);
+    for (i, (_, d)) in dirs.iter().enumerate() {
         let Some(config) = read_json(&d.join("config.json")) else {
             continue;
         };
         let planned = config["config"]["training"]["epochs"].as_u64()? as usize;
-        let records = RunDir::open(d, exp.name)
+        let records = RunDir::open(d, exp.program())
             .and_then(|run| run.read_metrics())
             .unwrap_or_default();
         let last = records.iter().rfind(|r| r.epoch > 0);
@@ -201,13 +542,17 @@ pub fn progress(exp: &Experiment, dir: &Path) -> Option<Progress> {
         found.push((i, planned, last.map_or(0, |r| r.epoch), test));
     }
     let &(current, _, epoch, test) = found.iter().rfind(|f| f.2 > 0).or(found.first())?;
-    let networks = model_dirs(exp, dir).len();
+    let networks = dirs.len();
     let first_planned = found[0].1;
+    let network = match unit.setting {
+        Some((_, n)) => Some(n),
+        None => exp.networks.get(current).copied(),
+    };
     Some(Progress {
         done: found.iter().map(|f| f.2).sum(),
         planned: found.iter().map(|f| f.1).sum::<usize>()
             + (networks - found.len()) * first_planned,
-        network: exp.networks.get(current).copied(),
+        network,
         epoch,
         test,
     })
@@ -224,13 +569,18 @@ pub fn experiment(name: &str) -> Result<&'static Experiment, String> {
     })
 }
 
-/// `dir/<experiment>/seed-<seed>`.
-pub fn run_path(out: &Path, exp: &Experiment, seed: u64) -> PathBuf {
-    out.join(exp.name).join(format!("seed-{seed}"))
+/// `dir/<experiment>/seed-<seed>`, or for a sweep `dir/<experiment>/T<len>-<network>/seed-<seed>`.
+pub fn run_path(out: &Path, unit: &Unit, seed: u64) -> PathBuf {
+    out.join(unit.name()).join(format!("seed-{seed}"))
 }
 
-/// Where the run of `exp` (or of one of its networks) keeps its `summary.json`.
-pub fn model_dirs(exp: &Experiment, run: &Path) -> Vec<(String, PathBuf)> {
+/// Where the run of `unit` (or of each of its networks) keeps its `summary.json`, with the
+/// name the report gives it (`lstm-mnist`, `adding-problem/gru`, `adding-paper/T150/irnn`).
+pub fn model_dirs(unit: &Unit, run: &Path) -> Vec<(String, PathBuf)> {
+    let exp = unit.exp;
+    if let Some((t, n)) = unit.setting {
+        return vec![(format!("{}/T{t}/{n}", exp.name), run.join(n))];
+    }
     if exp.networks.is_empty() {
         vec![(exp.name.to_string(), run.to_path_buf())]
     } else {
@@ -270,7 +620,7 @@ fn resumable(exp: &Experiment, dir: &Path) -> bool {
     if !exp.networks.is_empty() {
         return dir.join("comparison.json").is_file();
     }
-    let Ok(run) = RunDir::open(dir, exp.name) else {
+    let Ok(run) = RunDir::open(dir, exp.program()) else {
         return false;
     };
     let epochs = read_json(&run.config_path()).and_then(|c| {
@@ -284,15 +634,15 @@ fn resumable(exp: &Experiment, dir: &Path) -> bool {
     }
 }
 
-/// Decides what to do with `dir`, the run directory of one seed of `exp`.
-pub fn decide(exp: &Experiment, dir: &Path) -> Action {
+/// Decides what to do with `dir`, the run directory of one seed of `unit`.
+pub fn decide(unit: &Unit, dir: &Path) -> Action {
     if !dir.exists() {
         return Action::Start;
     }
-    if model_dirs(exp, dir).iter().all(|(_, d)| completed(d)) {
+    if model_dirs(unit, dir).iter().all(|(_, d)| completed(d)) {
         return Action::Done;
     }
-    if resumable(exp, dir) {
+    if resumable(unit.exp, dir) {
         return Action::Resume;
     }
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("run");
@@ -307,26 +657,17 @@ pub fn decide(exp: &Experiment, dir: &Path) -> Action {
 pub fn binary(exp: &Experiment) -> Result<PathBuf, String> {
     let me = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let dir = me.parent().unwrap_or(Path::new("."));
-    let path = dir.join(format!("{}{}", exp.name, std::env::consts::EXE_SUFFIX));
+    let name = exp.program();
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if path.is_file() {
         Ok(path)
     } else {
-        Err(format!(
-            "the {} binary is missing: {}",
-            exp.name,
-            path.display()
-        ))
+        Err(format!("the {name} binary is missing: {}", path.display()))
     }
 }
 
 /// The arguments of one run: a new one, or with `resume` the continuation of `dir`.
-pub fn arguments(
-    exp: &Experiment,
-    seed: u64,
-    dir: &Path,
-    resume: bool,
-    quick: bool,
-) -> Vec<String> {
+pub fn arguments(unit: &Unit, seed: u64, dir: &Path, resume: bool, quick: bool) -> Vec<String> {
     let dir = dir.display().to_string();
     let mut args: Vec<String> = if resume {
         vec!["--resume".into(), dir]
@@ -334,10 +675,34 @@ pub fn arguments(
         vec!["--seed".into(), seed.to_string(), "--out".into(), dir]
     };
     args.push("--plain".into());
-    if quick && !resume {
-        args.extend(exp.quick_args.iter().map(|a| a.to_string()));
+    if resume {
+        return args;
+    }
+    if let (Some(sweep), Some((t, n))) = (unit.exp.sweep, unit.setting) {
+        let setting = [
+            "--preset",
+            sweep.preset,
+            "--seq-len",
+            &t.to_string(),
+            "--model",
+            n,
+        ];
+        args.extend(setting.map(String::from));
+    }
+    if quick {
+        args.extend(unit.exp.quick_args.iter().map(|a| a.to_string()));
     }
     args
+}
+
+/// Training steps per epoch of the run whose `config.json` is `config` (the adding
+/// problem's: its training set, or with `limit_train` part of it, in batches).
+pub fn steps_per_epoch(config: &serde_json::Value) -> Option<f64> {
+    let c = &config["config"];
+    let size = c["data"]["train_size"].as_u64()?;
+    let limit = c["training"]["limit_train"].as_u64().unwrap_or(size);
+    let batch = c["training"]["batch_size"].as_u64()?.max(1);
+    Some(size.min(limit).div_ceil(batch) as f64)
 }
 
 /// Runs `bin args` with its output (stdout and stderr) in `log`: written to `log.partial`
@@ -397,7 +762,7 @@ mod tests {
     #[test]
     fn single_runs_are_skipped_resumed_or_moved_aside() {
         let tmp = tempfile::tempdir().unwrap();
-        let lstm = experiment("lstm-mnist").unwrap();
+        let lstm = &Unit::parse("lstm-mnist").unwrap();
         let dir = run_path(tmp.path(), lstm, 1);
         assert_eq!(decide(lstm, &dir), Action::Start);
 
@@ -423,7 +788,7 @@ mod tests {
         assert_eq!(decide(lstm, &dir), Action::Done);
 
         // Another experiment's run is not resumed as this one.
-        let elman = experiment("elman-mnist").unwrap();
+        let elman = &Unit::parse("elman-mnist").unwrap();
         let other = run_path(tmp.path(), elman, 1);
         write(&other.join("config.json"), CONFIG);
         checkpoint(&other, 1);
@@ -433,7 +798,7 @@ mod tests {
     #[test]
     fn the_adding_problem_is_done_when_every_network_is() {
         let tmp = tempfile::tempdir().unwrap();
-        let adding = experiment("adding-problem").unwrap();
+        let adding = &Unit::parse("adding-problem").unwrap();
         let dir = run_path(tmp.path(), adding, 2);
         std::fs::create_dir_all(dir.join("rnn")).unwrap();
         assert!(matches!(decide(adding, &dir), Action::MoveAside(_)));
@@ -459,7 +824,7 @@ mod tests {
                 r#"{{"experiment": "EXP", "version": "0", "config": {{"training": {{"epochs": {epochs}}}}}}}"#
             )
         };
-        let lstm = experiment("lstm-mnist").unwrap();
+        let lstm = &Unit::parse("lstm-mnist").unwrap();
         let dir = run_path(tmp.path(), lstm, 1);
         assert_eq!(progress(lstm, &dir), None);
         write(
@@ -475,7 +840,7 @@ mod tests {
         assert_eq!(p.test, Some(0.55));
 
         // The comparison: rnn done (3 epochs), lstm on its first, gru not started.
-        let adding = experiment("adding-problem").unwrap();
+        let adding = &Unit::parse("adding-problem").unwrap();
         let dir = run_path(tmp.path(), adding, 1);
         for (net, rows) in [
             ("rnn", "1,,,0.3,\n2,,,0.2,\n3,,,0.1,\n"),
@@ -500,7 +865,7 @@ mod tests {
 
     #[test]
     fn arguments_and_names() {
-        let lstm = experiment("lstm-mnist").unwrap();
+        let lstm = &Unit::parse("lstm-mnist").unwrap();
         let dir = Path::new("out/lstm-mnist/seed-3");
         let args = arguments(lstm, 3, dir, false, true);
         assert_eq!(
@@ -512,5 +877,75 @@ mod tests {
         assert_eq!(args, ["--resume", "out/lstm-mnist/seed-3", "--plain"]);
         let err = experiment("lstm").unwrap_err();
         assert!(err.contains("unknown experiment \"lstm\"") && err.contains("adding-problem"));
+    }
+
+    #[test]
+    fn the_sweeps_are_the_binarys_presets() {
+        use adding_problem::config::{modern, paper};
+        let names = |cells: &[adding_problem::Cell]| -> Vec<&str> {
+            cells.iter().map(|c| c.name()).collect()
+        };
+        let (p, m) = (
+            experiment("adding-paper").unwrap(),
+            experiment("adding-modern").unwrap(),
+        );
+        assert_eq!(p.networks, names(&paper::MODELS));
+        assert_eq!(m.networks, names(&modern::MODELS));
+        assert_eq!(PAPER_SWEEP.lengths, paper::SEQ_LENS);
+        assert_eq!(MODERN_SWEEP.lengths, modern::SEQ_LENS);
+        assert_eq!(sweep_steps(&PAPER_SWEEP, "irnn", false), Some(1e6));
+        assert_eq!(sweep_steps(&MODERN_SWEEP, "irnn", false), Some(6e4));
+        assert_eq!(sweep_steps(&PAPER_SWEEP, "lstm", true), Some(32.0));
+        let unit = Unit::parse("adding-modern/T400-irnn").unwrap();
+        let secs = estimate(&unit, false);
+        assert!(
+            (secs - 6e4 * 400.0 * MODERN_STEP_SECONDS).abs() < 1e-6,
+            "{secs}"
+        );
+        // Every reference reading names a length and network the sweep runs.
+        for sweep in [&PAPER_SWEEP, &MODERN_SWEEP] {
+            let exp = EXPERIMENTS.iter().find(|e| e.sweep == Some(sweep)).unwrap();
+            for r in sweep.reference {
+                assert!(sweep.lengths.contains(&r.seq_len) && exp.networks.contains(&r.network));
+            }
+        }
+    }
+
+    #[test]
+    fn a_sweep_runs_each_length_and_network_on_its_own() {
+        let paper = experiment("adding-paper").unwrap();
+        let units = paper.units(false, &[150, 200]);
+        let names: Vec<String> = units.iter().map(Unit::name).collect();
+        assert_eq!(names.len(), 8);
+        assert_eq!(names[0], "adding-paper/T150-lstm");
+        assert_eq!(names[7], "adding-paper/T200-irnn");
+        assert_eq!(paper.units(false, &[]).len(), 16);
+        assert_eq!(
+            paper.units(true, &[]).len(),
+            4,
+            "--quick: the first length only"
+        );
+        assert_eq!(paper.program(), "adding-problem");
+
+        let unit = Unit::parse("adding-paper/T200-relu").unwrap();
+        assert_eq!(unit.setting, Some((200, "relu")));
+        let dir = run_path(Path::new("out"), &unit, 2);
+        assert_eq!(dir, Path::new("out/adding-paper/T200-relu/seed-2"));
+        let dirs = model_dirs(&unit, &dir);
+        assert_eq!(
+            dirs,
+            [("adding-paper/T200/relu".to_string(), dir.join("relu"))]
+        );
+        let args = arguments(&unit, 2, &dir, false, false);
+        let tail = ["--preset", "paper", "--seq-len", "200", "--model", "relu"];
+        assert_eq!(args[5..], tail);
+        assert_eq!(arguments(&unit, 2, &dir, true, true).len(), 3);
+        assert!(Unit::parse("adding-paper/T999-relu").is_err());
+        assert!(Unit::parse("adding-paper").unwrap_err().contains("sweep"));
+        assert_eq!(Unit::parse("lstm-mnist").unwrap().setting, None);
+
+        let config = serde_json::json!({"config": {"data": {"train_size": 100_000},
+            "training": {"batch_size": 16, "limit_train": null}}});
+        assert_eq!(steps_per_epoch(&config), Some(6250.0));
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rnn_train::RunDir;
 use serde_json::{Value, json};
 
-use crate::plan::{self, Experiment, Metric};
+use crate::plan::{self, Experiment, Metric, Outcome, Reference, SOLVED_MSE};
 use rnn_train::report::plot::{self, COLORS, Figure, HLine, Line};
 
 /// The finished seeds of one experiment (or of one network of the adding problem).
@@ -27,11 +27,17 @@ pub struct Entry {
     pub train_set: Vec<f64>,
     /// `parameters` of the first `summary.json` that has it.
     pub parameters: Option<Value>,
+    /// A sweep's run: its length T and network; its curves are then against training steps,
+    /// and runs still going count with the steps they have trained.
+    pub setting: Option<(usize, &'static str)>,
+    /// Steps trained and steps planned by each seed's run (sweeps).
+    pub steps: Vec<(f64, f64)>,
 }
 
 /// A run that exited with an error.
 pub struct Failure {
-    pub experiment: &'static str,
+    /// The run's name (`lstm-mnist`, `adding-paper/T150-irnn`).
+    pub experiment: String,
     pub seed: u64,
     /// `None`: killed by a signal, or it could not be started.
     pub exit_code: Option<i32>,
@@ -60,54 +66,108 @@ pub fn stats(values: &[f64]) -> Option<Stats> {
 }
 
 /// Reads the finished runs of `exp` among `seeds` under `out` (a seed of the adding problem
-/// counts once all its networks have finished).
-pub fn collect(exp: &'static Experiment, out: &Path, seeds: &[u64]) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = plan::model_dirs(exp, Path::new(""))
-        .into_iter()
-        .map(|(name, _)| Entry {
-            name,
-            exp,
-            seeds: vec![],
-            values: vec![],
-            seconds: vec![],
-            runs: vec![],
-            curves: vec![],
-            train_set: vec![],
-            parameters: None,
-        })
-        .collect();
-    for &seed in seeds {
-        let dirs = plan::model_dirs(exp, &plan::run_path(out, exp, seed));
-        if !dirs.iter().all(|(_, d)| plan::completed(d)) {
-            continue;
+/// counts once all its networks have finished; a sweep's run counts with the epochs it has).
+pub fn collect(
+    exp: &'static Experiment,
+    out: &Path,
+    seeds: &[u64],
+    lengths: &[usize],
+    quick: bool,
+) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for unit in exp.units(quick, lengths) {
+        let first = entries.len();
+        for (name, _) in plan::model_dirs(&unit, Path::new("")) {
+            entries.push(Entry {
+                name,
+                exp,
+                seeds: vec![],
+                values: vec![],
+                seconds: vec![],
+                runs: vec![],
+                curves: vec![],
+                train_set: vec![],
+                parameters: None,
+                setting: unit.setting,
+                steps: vec![],
+            });
         }
-        for (entry, (_, dir)) in entries.iter_mut().zip(dirs) {
-            let Some(summary) = plan::read_json(&dir.join("summary.json")) else {
+        for &seed in seeds {
+            let dirs = plan::model_dirs(&unit, &plan::run_path(out, &unit, seed));
+            if unit.setting.is_none() && !dirs.iter().all(|(_, d)| plan::completed(d)) {
                 continue;
-            };
-            let Some(value) = summary[exp.metric.field()].as_f64() else {
-                continue;
-            };
-            let seconds = ["train_seconds", "test_seconds"].map(|k| summary[k].as_f64());
-            entry.seeds.push(seed);
-            entry.values.push(value);
-            entry.seconds.push(seconds.iter().flatten().sum());
-            entry.curves.push(curve(exp, &dir));
-            entry
-                .train_set
-                .extend(summary["train_set_accuracy"].as_f64());
-            if entry.parameters.is_none() && !summary["parameters"].is_null() {
-                entry.parameters = Some(summary["parameters"].clone());
             }
-            entry.runs.push(dir);
+            for (entry, (_, dir)) in entries[first..].iter_mut().zip(dirs) {
+                read_run(entry, seed, dir);
+            }
         }
     }
     entries
 }
 
+/// Adds seed `seed`'s run in `dir` to `entry`, if it has a result: a finished run's
+/// `summary.json`, or for a sweep the last epoch it has recorded.
+fn read_run(entry: &mut Entry, seed: u64, dir: PathBuf) {
+    let exp = entry.exp;
+    let summary = plan::read_json(&dir.join("summary.json"));
+    let mut curve = curve(exp, &dir);
+    let value = match (&summary, entry.setting) {
+        (Some(s), None) => s[exp.metric.field()].as_f64(),
+        (_, Some(_)) => curve.last().map(|p| p.1),
+        (None, None) => None,
+    };
+    let Some(value) = value else {
+        return;
+    };
+    let seconds = match (&summary, entry.setting) {
+        (Some(s), None) => ["train_seconds", "test_seconds"]
+            .map(|k| s[k].as_f64())
+            .iter()
+            .flatten()
+            .sum(),
+        _ => run_seconds(exp, &dir),
+    };
+    if entry.setting.is_some() {
+        let config = plan::read_json(&dir.join("config.json"));
+        let per_epoch = config
+            .as_ref()
+            .and_then(plan::steps_per_epoch)
+            .unwrap_or(1.0);
+        let epochs = config
+            .as_ref()
+            .and_then(|c| c["config"]["training"]["epochs"].as_f64());
+        curve.iter_mut().for_each(|p| p.0 *= per_epoch);
+        let done = curve.last().map_or(0.0, |p| p.0);
+        entry
+            .steps
+            .push((done, epochs.map_or(done, |e| e * per_epoch)));
+    }
+    entry.seeds.push(seed);
+    entry.values.push(value);
+    entry.seconds.push(seconds);
+    entry.curves.push(curve);
+    if let Some(s) = &summary {
+        entry.train_set.extend(s["train_set_accuracy"].as_f64());
+        if entry.parameters.is_none() && !s["parameters"].is_null() {
+            entry.parameters = Some(s["parameters"].clone());
+        }
+    }
+    entry.runs.push(dir);
+}
+
+/// Training and test seconds of the epochs `dir/metrics.csv` records.
+fn run_seconds(exp: &Experiment, dir: &Path) -> f64 {
+    let records = RunDir::open(dir, exp.program()).and_then(|d| d.read_metrics());
+    let records = records.unwrap_or_default();
+    let secs = records
+        .iter()
+        .map(|r| r.train_seconds.unwrap_or(0.0) + r.test_seconds.unwrap_or(0.0));
+    secs.sum()
+}
+
 /// The test curve in `dir/metrics.csv` (empty if unreadable).
 fn curve(exp: &Experiment, dir: &Path) -> Vec<(f64, f64)> {
-    let records = RunDir::open(dir, exp.name).and_then(|d| d.read_metrics());
+    let records = RunDir::open(dir, exp.program()).and_then(|d| d.read_metrics());
     let value = |r: &rnn_train::EpochRecord| match exp.metric {
         Metric::Accuracy => r.test_accuracy,
         Metric::Mse => r.test_loss,
@@ -185,6 +245,93 @@ fn gru_lowest(entries: &[Entry]) -> Option<(usize, usize)> {
     Some((lowest, gru.seeds.len()))
 }
 
+/// The first training step at which `curve` (steps, test MSE) is at or under
+/// [`SOLVED_MSE`].
+pub fn steps_to_solve(curve: &[(f64, f64)]) -> Option<f64> {
+    curve.iter().find(|p| p.1 <= SOLVED_MSE).map(|p| p.0)
+}
+
+/// `30k`, `1.2M`, `640`: a step count.
+pub fn steps(n: f64) -> String {
+    match n {
+        _ if n >= 1e6 => format!("{:.2}M", n / 1e6),
+        _ if n >= 1e4 => format!("{:.0}k", n / 1e3),
+        _ if n >= 1e3 => format!("{:.1}k", n / 1e3),
+        _ => format!("{n:.0}"),
+    }
+}
+
+/// What the sweep's reference shows for `entry`'s length and network.
+pub fn reference(entry: &Entry) -> Option<&'static Reference> {
+    let (t, n) = entry.setting?;
+    let sweep = entry.exp.sweep?;
+    sweep
+        .reference
+        .iter()
+        .find(|r| r.seq_len == t && r.network == n)
+}
+
+/// How one network at one length compares with the reference: whether each seed solved the
+/// problem (test MSE ≤ 0.05), how soon, and whether the runs trained as long as the reference.
+pub fn sweep_verdict(entry: &Entry) -> String {
+    let n = entry.seeds.len();
+    if n == 0 {
+        return "no run yet".into();
+    }
+    let solved: Vec<f64> = entry
+        .curves
+        .iter()
+        .filter_map(|c| steps_to_solve(c))
+        .collect();
+    let run = entry
+        .steps
+        .iter()
+        .map(|s| s.0)
+        .fold(f64::INFINITY, f64::min);
+    let unfinished = entry.steps.iter().any(|s| s.0 < s.1);
+    let slowest = solved.iter().copied().fold(0.0, f64::max);
+    let all = solved.len() == n;
+    let seeds = if n == 1 {
+        "".to_string()
+    } else {
+        format!(" in {} of {n} seeds", solved.len())
+    };
+    let outcome = reference(entry).map(|r| r.outcome);
+    match outcome {
+        Some(Outcome::Fails) if !solved.is_empty() => format!(
+            "better: solved{seeds} (by {} steps) where the reference stays at the baseline",
+            steps(slowest)
+        ),
+        Some(Outcome::Fails) => format!("matches: not solved in {} steps", steps(run)),
+        Some(Outcome::Solved(by)) if all => match by {
+            Some(by) if slowest <= by => format!(
+                "matches, sooner: solved by {} steps (reference ≈ {})",
+                steps(slowest),
+                steps(by)
+            ),
+            Some(by) => format!(
+                "matches, later: solved by {} steps (reference ≈ {})",
+                steps(slowest),
+                steps(by)
+            ),
+            None => format!("matches: solved by {} steps", steps(slowest)),
+        },
+        Some(Outcome::Solved(by)) if unfinished && by.is_none_or(|b| run < b) => format!(
+            "not yet: solved{seeds} after {} of the reference's {} steps",
+            steps(run),
+            by.map_or("(unstated)".into(), steps)
+        ),
+        Some(Outcome::Solved(_)) => format!("falls short: solved{seeds} in {} steps", steps(run)),
+        None if solved.is_empty() => {
+            format!("not solved in {} steps (no reference reading)", steps(run))
+        }
+        None => format!(
+            "solved{seeds} by {} steps (no reference reading)",
+            steps(slowest)
+        ),
+    }
+}
+
 /// How the report was made.
 pub struct Context {
     pub date: String,
@@ -192,6 +339,8 @@ pub struct Context {
     pub seeds: Vec<u64>,
     pub quick: bool,
     pub command: String,
+    /// Runs of the plan that have not finished (`adding-paper/T150-irnn/seed-1`).
+    pub missing: Vec<String>,
 }
 
 fn entry_json(e: &Entry) -> Value {
@@ -213,8 +362,21 @@ fn entry_json(e: &Entry) -> Value {
         "seconds": e.seconds,
         "runs": e.runs,
         "seeds": e.seeds,
-        "epochs": curves,
     });
+    if let Some((t, network)) = e.setting {
+        v["seq_len"] = json!(t);
+        v["network"] = json!(network);
+        v["steps_curve"] = json!(curves);
+        v["steps_trained"] = json!(e.steps.iter().map(|s| s.0).collect::<Vec<_>>());
+        v["steps_planned"] = json!(e.steps.iter().map(|s| s.1).collect::<Vec<_>>());
+        let solved: Vec<Option<f64>> = e.curves.iter().map(|c| steps_to_solve(c)).collect();
+        v["steps_to_solve"] = json!(solved);
+        v["solved_mse"] = json!(SOLVED_MSE);
+        v["reference"] = json!(reference(e).map(|r| r.note));
+        v["outcome"] = json!(sweep_verdict(e));
+    } else {
+        v["epochs"] = json!(curves);
+    }
     if let Some(b) = e.exp.baseline {
         v["baseline"] = json!(b);
         v["below_baseline"] = json!(e.values.iter().map(|&x| x < b).collect::<Vec<_>>());
@@ -252,7 +414,7 @@ pub fn json_report(ctx: &Context, groups: &[Vec<Entry>], failures: &[Failure]) -
     json!({
         "date": ctx.date, "machine": ctx.machine, "seeds": ctx.seeds, "quick": ctx.quick,
         "command": ctx.command, "sd": "sample standard deviation (n - 1); null with one seed",
-        "experiments": experiments, "failed": failed,
+        "experiments": experiments, "failed": failed, "missing": ctx.missing,
     })
 }
 
@@ -260,7 +422,7 @@ pub fn json_report(ctx: &Context, groups: &[Vec<Entry>], failures: &[Failure]) -
 pub fn markdown(
     ctx: &Context,
     groups: &[Vec<Entry>],
-    plots: &[Option<String>],
+    plots: &[Vec<String>],
     failures: &[Failure],
 ) -> String {
     let mut md = String::from("# Reproduction report\n\n");
@@ -316,11 +478,15 @@ pub fn markdown(
         );
     }
     md += "\nsd: sample standard deviation (n − 1), “—” with one seed. Seconds: training and test time of the run, from its summary.json.\n";
-    for (group, png) in groups.iter().zip(plots) {
+    for (group, pngs) in groups.iter().zip(plots) {
         let name = group[0].exp.name;
         let _ = writeln!(md, "\n## {name}\n");
         if ctx.quick {
             md += "Quick run: the comparison below is of the machinery only.\n\n";
+        }
+        if let Some(sweep) = group[0].exp.sweep {
+            md += &sweep_section(sweep, group, pngs);
+            continue;
         }
         for e in group {
             match stats(&e.values) {
@@ -345,8 +511,14 @@ pub fn markdown(
                 "- The GRU has the lowest test MSE (as the tutorial reports) in {k} of {n} seeds."
             );
         }
-        if let Some(png) = png {
+        for png in pngs {
             let _ = writeln!(md, "\n![{name}]({png})");
+        }
+    }
+    if !ctx.missing.is_empty() {
+        md += "\n## Runs not finished\n\n";
+        for m in &ctx.missing {
+            let _ = writeln!(md, "- `{m}`");
         }
     }
     if !failures.is_empty() {
@@ -367,13 +539,131 @@ pub fn markdown(
     md
 }
 
-/// Draws `<out>/<experiment>.png` for one group; returns its file name if anything was drawn.
+/// A sweep's part of `report.md`: one table row per length and network against the
+/// reference, and one plot per length.
+fn sweep_section(sweep: &plan::Sweep, group: &[Entry], pngs: &[String]) -> String {
+    let mut md = format!(
+        "Test MSE against training steps, one run per length, network and seed; solved = test \
+         MSE ≤ {SOLVED_MSE} (the predict-1 baseline is {}). Reference: {}.\n\n",
+        group[0].exp.baseline.unwrap_or(f64::NAN),
+        sweep.source
+    );
+    md += "| T | network | seeds | steps trained | steps to MSE ≤ 0.05 | final test MSE | wall time | reference | outcome |\n";
+    md += "|---|---|---|---|---|---|---|---|---|\n";
+    for e in group {
+        let Some((t, network)) = e.setting else {
+            continue;
+        };
+        let trained: Vec<String> = e
+            .steps
+            .iter()
+            .map(|&(done, planned)| match done < planned {
+                true => format!("{} of {}", steps(done), steps(planned)),
+                false => steps(done),
+            })
+            .collect();
+        let solve: Vec<String> = e
+            .curves
+            .iter()
+            .map(|c| steps_to_solve(c).map_or("—".into(), steps))
+            .collect();
+        let finals: Vec<String> = e.values.iter().map(|&v| show(Metric::Mse, v)).collect();
+        let wall: Vec<String> = e.seconds.iter().map(|&v| crate::duration(v)).collect();
+        let reference = reference(e).map_or("—", |r| r.note);
+        let _ = writeln!(
+            md,
+            "| {t} | {network} | {} | {} | {} | {} | {} | {reference} | {} |",
+            e.seeds.len(),
+            or_dash(&trained),
+            or_dash(&solve),
+            or_dash(&finals),
+            or_dash(&wall),
+            sweep_verdict(e)
+        );
+    }
+    md += "\nPer-seed values are listed in seed order.\n";
+    for png in pngs {
+        let _ = writeln!(md, "\n![{png}]({png})");
+    }
+    md
+}
+
+fn or_dash(values: &[String]) -> String {
+    match values.is_empty() {
+        true => "—".into(),
+        false => values.join(", "),
+    }
+}
+
+/// Draws one plot per length of a sweep, `<out>/<experiment>-T<len>.png`: every seed's test
+/// curve against training steps, one colour per network, the baseline and the solved line.
+fn plot_sweep(
+    out: &Path,
+    group: &[Entry],
+    quick: bool,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let exp = group[0].exp;
+    let mut lengths: Vec<usize> = group
+        .iter()
+        .filter_map(|e| e.setting.map(|s| s.0))
+        .collect();
+    lengths.dedup();
+    let mut names = Vec::new();
+    for t in lengths {
+        let mut figure = Figure {
+            title: format!(
+                "{}: adding problem, T = {t}{}",
+                exp.name,
+                if quick { " (quick)" } else { "" }
+            ),
+            x_label: "training steps".into(),
+            y_label: "test MSE".into(),
+            log_y: true,
+            lines: vec![],
+            hlines: vec![
+                HLine {
+                    label: format!("predict-1 baseline {}", exp.baseline.unwrap_or(f64::NAN)),
+                    y: exp.baseline.unwrap_or(f64::NAN),
+                },
+                HLine {
+                    label: format!("solved: MSE {SOLVED_MSE}"),
+                    y: SOLVED_MSE,
+                },
+            ],
+        };
+        for e in group.iter().filter(|e| e.setting.is_some_and(|s| s.0 == t)) {
+            let network = e.setting.map_or("", |s| s.1);
+            let color = exp.networks.iter().position(|n| *n == network).unwrap_or(0);
+            for (i, c) in e.curves.iter().enumerate() {
+                figure.lines.push(Line {
+                    label: (i == 0).then(|| network.to_string()),
+                    points: c.clone(),
+                    color: COLORS[color % COLORS.len()],
+                    bold: false,
+                });
+            }
+        }
+        if figure.lines.iter().all(|l| l.points.is_empty()) {
+            continue;
+        }
+        let name = format!("{}-T{t}.png", exp.name);
+        plot::draw(&out.join(&name), &figure)?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Draws `<out>/<experiment>.png` for one group (a sweep: one per length); returns the file
+/// names of what was drawn.
 pub fn plot_group(
     out: &Path,
     group: &[Entry],
     quick: bool,
-) -> Result<Option<String>, Box<dyn std::error::Error>> {
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let exp = group[0].exp;
+    if exp.sweep.is_some() {
+        return plot_sweep(out, group, quick);
+    }
     let n = group.iter().map(|e| e.values.len()).max().unwrap_or(0);
     let mut figure = Figure {
         title: format!(
@@ -382,6 +672,7 @@ pub fn plot_group(
             if n == 1 { "" } else { "s" },
             if quick { " (quick)" } else { "" }
         ),
+        x_label: "epoch".into(),
         y_label: match exp.metric {
             Metric::Accuracy => "test accuracy (%)".into(),
             Metric::Mse => "test MSE".into(),
@@ -441,12 +732,12 @@ pub fn plot_group(
         });
     }
     if figure.lines.iter().all(|l| l.bold) {
-        return Ok(None);
+        return Ok(vec![]);
     }
     let name = format!("{}.png", exp.name);
     let path = out.join(&name);
     plot::draw(&path, &figure)?;
-    Ok(Some(name))
+    Ok(vec![name])
 }
 
 #[cfg(test)]
@@ -464,6 +755,8 @@ mod tests {
             curves: vec![],
             train_set: vec![],
             parameters: None,
+            setting: None,
+            steps: vec![],
         }
     }
 
@@ -522,6 +815,7 @@ mod tests {
             seeds: vec![1, 2],
             quick: true,
             command: "c".into(),
+            missing: vec![],
         };
         let groups = [group];
         let json = json_report(&ctx, &groups, &[]);
@@ -530,7 +824,7 @@ mod tests {
         assert_eq!(rnn["tutorial"], Value::Null);
         assert_eq!(rnn["baseline"], 0.1767);
         assert_eq!(rnn["below_baseline"], json!([true, true]));
-        let md = markdown(&ctx, &groups, &[Some("adding-problem.png".into())], &[]);
+        let md = markdown(&ctx, &groups, &[vec!["adding-problem.png".into()]], &[]);
         assert!(
             md.contains("| adding-problem/gru | test_mse | < 0.1767 (baseline) | 2 |"),
             "{md}"
@@ -540,5 +834,49 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("![adding-problem](adding-problem.png)"), "{md}");
+    }
+
+    #[test]
+    fn sweep_verdicts_compare_each_network_with_the_paper() {
+        let paper = plan::experiment("adding-paper").unwrap();
+        let run = |t: usize, net: &'static str, curves: Vec<Vec<(f64, f64)>>, planned: f64| {
+            let mut e = entry(&format!("adding-paper/T{t}/{net}"), paper, &[]);
+            e.setting = Some((t, net));
+            for c in curves {
+                e.values.push(c.last().unwrap().1);
+                e.steps.push((c.last().unwrap().0, planned));
+                e.seeds.push(e.seeds.len() as u64 + 1);
+                e.curves.push(c);
+            }
+            e
+        };
+        let solving = vec![(1e5, 0.16), (4e5, 0.04), (1e6, 0.01)];
+        let flat = vec![(1e5, 0.17), (1e6, 0.166)];
+        assert_eq!(steps_to_solve(&solving), Some(4e5));
+        assert_eq!(steps_to_solve(&flat), None);
+        let v = sweep_verdict(&run(150, "irnn", vec![solving.clone()], 1e6));
+        assert!(v.starts_with("matches, sooner: solved by 400k"), "{v}");
+        let v = sweep_verdict(&run(200, "rnn", vec![solving.clone()], 1e6));
+        assert!(v.starts_with("better"), "{v}");
+        let v = sweep_verdict(&run(400, "irnn", vec![flat.clone()], 1e6));
+        assert!(v.starts_with("matches: not solved in 1.00M"), "{v}");
+        // A run still going, short of the paper's steps: not yet judged.
+        let v = sweep_verdict(&run(300, "irnn", vec![vec![(2e5, 0.16)]], 1e6));
+        assert!(v.starts_with("not yet"), "{v}");
+        let v = sweep_verdict(&run(150, "lstm", vec![solving, flat.clone()], 1e6));
+        assert!(v.contains("1 of 2 seeds"), "{v}");
+        let md = sweep_section(
+            paper.sweep.unwrap(),
+            &[run(150, "lstm", vec![flat], 1e6)],
+            &["adding-paper-T150.png".into()],
+        );
+        assert!(
+            md.contains("| 150 | lstm | 1 | 1.00M | — | 0.1660 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("![adding-paper-T150.png](adding-paper-T150.png)"),
+            "{md}"
+        );
     }
 }

@@ -1,0 +1,117 @@
+//! A reproduction run as scheduler jobs (`--emit-jobs`, then `xargs -P 2`, then `--collect`)
+//! reports what the in-process runner reports, with tiny budgets (`--quick`) on the long
+//! adding problem's two sweeps. Runs the release binaries next to `reproduce`
+//! (`just test` builds them first).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const REPRODUCE: &str = env!("CARGO_BIN_EXE_reproduce");
+
+fn reproduce(args: &[&str]) -> Output {
+    let bin = Path::new(REPRODUCE);
+    let sibling = bin.with_file_name(format!("adding-problem{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        sibling.is_file(),
+        "{} is missing: build the binaries first (`cargo build --release --workspace`, as `just test` does)",
+        sibling.display()
+    );
+    Command::new(bin)
+        .args(args)
+        .output()
+        .expect("reproduce runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// report.json without what differs between two reproductions of the same runs: when and
+/// where they ran, how long each took, and the run directories' paths.
+fn comparable(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    for key in ["date", "command", "machine"] {
+        v.as_object_mut().unwrap().remove(key);
+    }
+    for (_, e) in v["experiments"].as_object_mut().unwrap() {
+        for key in ["seconds", "runs"] {
+            e.as_object_mut().unwrap().remove(key);
+        }
+    }
+    v
+}
+
+#[test]
+fn jobs_on_a_scheduler_give_the_in_process_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("in-process"), tmp.path().join("jobs"));
+    let plan = [
+        "--quick",
+        "--seeds",
+        "1",
+        "--experiments",
+        "adding-paper,adding-modern",
+    ];
+    let (a_s, b_s) = (a.to_str().unwrap(), b.to_str().unwrap());
+
+    let o = reproduce(&[&plan[..], &["--out", a_s]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+
+    let jobs = tmp.path().join("jobs.txt");
+    let jobs_s = jobs.to_str().unwrap();
+    let o = reproduce(&[&plan[..], &["--out", b_s, "--emit-jobs", jobs_s]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let lines = std::fs::read_to_string(&jobs).unwrap();
+    // adding-paper at T = 150: four networks; adding-modern at T = 100: two.
+    assert_eq!(lines.lines().count(), 6, "{lines}");
+    assert!(
+        lines.contains("--job adding-paper/T150-irnn/seed-1"),
+        "{lines}"
+    );
+    assert!(!b.join("report.json").exists(), "--emit-jobs runs nothing");
+
+    // Nothing finished yet: --collect names every run as missing and fails.
+    let o = reproduce(&["--collect", b_s]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("6 of 6 runs have not finished"),
+        "{}",
+        text(&o)
+    );
+
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!("xargs -P 2 -I{{}} sh -c {{}} < '{jobs_s}'"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+
+    let o = reproduce(&["--collect", b_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(comparable(&a), comparable(&b));
+    let md = std::fs::read_to_string(b.join("report.md")).unwrap();
+    assert!(md.contains("| 150 | irnn | 1 |"), "{md}");
+    assert!(md.contains("| 100 | rnn | 1 |"), "{md}");
+    for png in ["adding-paper-T150.png", "adding-modern-T100.png"] {
+        assert!(b.join(png).is_file(), "{png} not drawn");
+    }
+
+    // Everything finished: no job left to emit.
+    let o = reproduce(&[&plan[..], &["--out", b_s, "--emit-jobs", jobs_s]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&jobs).unwrap(), "");
+
+    // A run lost: the report says which, and the exit code says it is incomplete.
+    std::fs::remove_dir_all(b.join("adding-modern/T100-rnn/seed-1")).unwrap();
+    let o = reproduce(&["--collect", b_s]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let md = std::fs::read_to_string(b.join("report.md")).unwrap();
+    assert!(md.contains("- `adding-modern/T100-rnn/seed-1`"), "{md}");
+}
