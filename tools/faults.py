@@ -91,6 +91,8 @@ LEGIT = {
     ("--beta2", "0"): "Adam's betas are in [0, 1)",
     ("--dropout", "0"): "no dropout",
     ("--identity-scale", "0"): "a zero recurrent matrix is a valid start",
+    ("--forget-bias", "0"): "a zero forget-gate bias is the usual LSTM start",
+    ("--forget-bias", "-1"): "a gate that starts mostly shut is a valid (if unusual) start",
     ("--identity-scale", "-1"): "minus the identity is a valid (if unusual) start",
     ("--limit-train", U64_MAX): "a limit above the data set's size is the whole set",
     ("--limit-test", U64_MAX): "a limit above the data set's size is the whole set",
@@ -116,6 +118,7 @@ TINY = {
 COMPANIONS = {
     "--permutation-seed": ["--permuted"],
     "--dropout": ["--arch", "lstm"],
+    "--forget-bias": ["--model", "lstm"],
 }
 
 # metrics.csv columns that do not depend on timing.

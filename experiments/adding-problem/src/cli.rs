@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use clap::{Parser, ValueEnum};
 use rnn_data::MarkPlacement;
 use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
-use rnn_train::cli::value_parsers::{count_up_to, decay_rate};
+use rnn_train::cli::value_parsers::{count_up_to, decay_rate, finite_up_to};
 use rnn_train::{
     AdamArgs, ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, NoClipArgs, ShuffleArgs,
 };
@@ -121,12 +121,14 @@ pub struct Cli {
     )]
     pub preset: Preset,
 
-    /// The LSTM's initial forget-gate bias [default: as the start draws it; with --preset
-    /// paper or modern: 1]
+    /// The LSTM's initial forget-gate bias, between -100 and 100 (past about 20 the gate is
+    /// fully open or shut either way) [default: as the start draws it; with --preset paper or
+    /// modern: 1]
     #[arg(
         long,
         value_name = "B",
         allow_negative_numbers = true,
+        value_parser = finite_up_to(100.0),
         help_heading = "Model"
     )]
     pub forget_bias: Option<f64>,

@@ -22,7 +22,7 @@ use rnn_train::ExperimentCli as _;
 use crate::cli::Cli;
 use crate::comparison_table::{self, AddingResults};
 use crate::config::{AddingConfig, NAME};
-use crate::model::Adder;
+use crate::model::{Adder, Cell};
 
 /// `main`: parse, run, report (see [`rnn_train::cli_main`]); returns the exit code.
 pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -> i32 {
@@ -37,6 +37,12 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Vec<Member<AddingCo
     let (args, explicit) = (&parsed.args, &parsed.explicit);
     // Each network's run: its preset's configuration under the flags typed.
     let config = |cell| parsed.config_from(args.preset(cell));
+    if explicit.contains("forget_bias") && !args.models().contains(&Cell::Lstm) {
+        return Err(RunError::usage(
+            "--forget-bias sets the LSTM's forget gate, and no LSTM is among the networks to train",
+            Some("add lstm to --model, or leave --forget-bias out".into()),
+        ));
+    }
     for cell in args.models() {
         let unusable = Cli::config_flags().inapplicable(&args.preset(cell), explicit);
         if !unusable.is_empty() {

@@ -129,14 +129,22 @@ fn draw_lines<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
     (x0, x1): (f64, f64),
     legend: SeriesLabelPosition,
 ) -> Result<(), Box<dyn Error>> {
-    for h in &figure.hlines {
-        let style = BLACK.stroke_width(2);
+    // The first reference line in long black dashes, any further one in short grey dashes,
+    // so that two of them (a baseline and a threshold) stay apart in the legend.
+    for (i, h) in figure.hlines.iter().enumerate() {
+        let (style, dash_len, gap) = if i == 0 {
+            (BLACK.stroke_width(2), 10, 6)
+        } else {
+            (RGBColor(110, 110, 110).stroke_width(2), 4, 4)
+        };
         chart
-            .draw_series(DashedLineSeries::new([(x0, h.y), (x1, h.y)], 10, 6, style))?
+            .draw_series(DashedLineSeries::new([(x0, h.y), (x1, h.y)], dash_len, gap, style))?
             .label(h.label.as_str())
             .legend(move |(x, y)| {
-                let dash = |a, b| PathElement::new(vec![(a, 0), (b, 0)], style);
-                EmptyElement::at((x, y)) + dash(0, 8) + dash(14, 22)
+                let dash = |a: i32, b: i32| PathElement::new(vec![(a, 0), (b, 0)], style);
+                let (len, step) = (dash_len as i32, (dash_len + gap) as i32);
+                let piece = |k: i32| dash((k * step).min(22), (k * step + len).min(22));
+                EmptyElement::at((x, y)) + piece(0) + piece(1) + piece(2)
             });
     }
     // Thin seed curves first, so the bold tutorial values stay on top.
