@@ -32,6 +32,9 @@ pub struct Entry {
     pub setting: Option<(usize, &'static str)>,
     /// Steps trained and steps planned by each seed's run (sweeps).
     pub steps: Vec<(f64, f64)>,
+    /// A sweep's runs that ended without finishing: the `error:` line their log ends with
+    /// (such as a training loss that became infinite), one per seed read, `None` for the rest.
+    pub stopped: Vec<Option<String>>,
 }
 
 /// A run that exited with an error.
@@ -90,6 +93,7 @@ pub fn collect(
                 parameters: None,
                 setting: unit.setting,
                 steps: vec![],
+                stopped: vec![],
             });
         }
         for &seed in seeds {
@@ -97,12 +101,29 @@ pub fn collect(
             if unit.setting.is_none() && !dirs.iter().all(|(_, d)| plan::completed(d)) {
                 continue;
             }
+            let log = plan::run_path(out, &unit, seed).with_file_name(format!("seed-{seed}.log"));
             for (entry, (_, dir)) in entries[first..].iter_mut().zip(dirs) {
+                let stopped = match unit.setting.is_some() && !plan::completed(&dir) {
+                    true => stop_message(&log),
+                    false => None,
+                };
+                let read = entry.seeds.len();
                 read_run(entry, seed, dir);
+                if unit.setting.is_some() && entry.seeds.len() > read {
+                    entry.stopped.push(stopped);
+                }
             }
         }
     }
     entries
+}
+
+/// Why a run whose process has ended (its log is complete, not `.log.partial`) stopped short:
+/// the last `error:` line of its log; `None` while it runs, or when it was killed.
+fn stop_message(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text.lines().rev().find(|l| l.starts_with("error: "))?;
+    Some(line.trim_start_matches("error: ").to_string())
 }
 
 /// Adds seed `seed`'s run in `dir` to `entry`, if it has a result: a finished run's
@@ -296,6 +317,14 @@ pub fn sweep_verdict(entry: &Entry) -> String {
     } else {
         format!(" in {} of {n} seeds", solved.len())
     };
+    let stopped: Vec<&String> = entry.stopped.iter().flatten().collect();
+    if let Some(why) = stopped.first() {
+        let runs = match n {
+            1 => "the run".to_string(),
+            _ => format!("{} of {n} runs", stopped.len()),
+        };
+        return format!("stopped: {runs} ended early ({why})");
+    }
     let outcome = reference(entry).map(|r| r.outcome);
     match outcome {
         Some(Outcome::Fails) if !solved.is_empty() => format!(
@@ -317,9 +346,14 @@ pub fn sweep_verdict(entry: &Entry) -> String {
             None => format!("matches: solved by {} steps", steps(slowest)),
         },
         Some(Outcome::Solved(by)) if unfinished && by.is_none_or(|b| run < b) => format!(
-            "not yet: solved{seeds} after {} of the reference's {} steps",
+            "not yet judged: {} of the reference's {} steps trained{}",
             steps(run),
-            by.map_or("(unstated)".into(), steps)
+            by.map_or("(unstated)".into(), steps),
+            match solved.len() {
+                0 => String::new(),
+                k if n == 1 => format!(", solved by {} steps", steps(solved[k - 1])),
+                k => format!(", solved in {k} of {n} seeds"),
+            }
         ),
         Some(Outcome::Solved(_)) => format!("falls short: solved{seeds} in {} steps", steps(run)),
         None if solved.is_empty() => {
@@ -757,6 +791,7 @@ mod tests {
             parameters: None,
             setting: None,
             steps: vec![],
+            stopped: vec![],
         }
     }
 
@@ -862,7 +897,17 @@ mod tests {
         assert!(v.starts_with("matches: not solved in 1.00M"), "{v}");
         // A run still going, short of the paper's steps: not yet judged.
         let v = sweep_verdict(&run(300, "irnn", vec![vec![(2e5, 0.16)]], 1e6));
-        assert!(v.starts_with("not yet"), "{v}");
+        assert!(v.starts_with("not yet judged: 200k of"), "{v}");
+        // A run that ended with an error says so, whatever its curve.
+        let mut diverged = run(150, "irnn", vec![vec![(1e5, 0.08)]], 1e6);
+        diverged
+            .stopped
+            .push(Some("the training loss became inf".into()));
+        let v = sweep_verdict(&diverged);
+        assert_eq!(
+            v,
+            "stopped: the run ended early (the training loss became inf)"
+        );
         let v = sweep_verdict(&run(150, "lstm", vec![solving, flat.clone()], 1e6));
         assert!(v.contains("1 of 2 seeds"), "{v}");
         let md = sweep_section(

@@ -144,7 +144,7 @@ impl Preset {
 ///
 /// Chosen here (the paper reports only the best point of a grid of learning rates 10^-9 ...
 /// 10^-1 and clipping norms 1 ... 1000, a grid not searched here): learning rate 10^-2 and
-/// clipping norm 10 for every network ([`paper::LR`], [`paper::CLIP_NORM`]); the Gaussian
+/// clipping norm 1 for every network ([`paper::LR`], [`paper::CLIP_NORM`]); the Gaussian
 /// start's recurrent standard deviation 1/sqrt(H); the LSTM's forget bias 1, its other
 /// weights PyTorch's uniform start; one bias per layer; the readout Burn's default `Linear`;
 /// marks anywhere in the sequence (the tutorial's generator); a fresh shuffle every epoch;
@@ -170,8 +170,9 @@ pub mod paper {
     pub const EPOCHS: usize = 160;
     /// The LSTM's initial forget-gate bias (the smallest value of the paper's grid).
     pub const FORGET_BIAS: f64 = 1.0;
-    /// Global-norm gradient clipping (chosen: the middle of the paper's grid).
-    pub const CLIP_NORM: f64 = 10.0;
+    /// Global-norm gradient clipping (chosen: the smallest norm of the paper's grid; at 10 the
+    /// IRNN at T = 150 diverged after 140 000 steps, at 1 the same seed learns steadily).
+    pub const CLIP_NORM: f64 = 1.0;
     /// SGD's learning rate, every network (chosen).
     pub const LR: f64 = 1e-2;
     /// The networks of Fig. 2, in its legend's order.

@@ -138,11 +138,16 @@ fn draw_lines<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
             (RGBColor(110, 110, 110).stroke_width(2), 4, 4)
         };
         chart
-            .draw_series(DashedLineSeries::new([(x0, h.y), (x1, h.y)], dash_len, gap, style))?
+            .draw_series(DashedLineSeries::new(
+                [(x0, h.y), (x1, h.y)],
+                dash_len,
+                gap,
+                style,
+            ))?
             .label(h.label.as_str())
             .legend(move |(x, y)| {
                 let dash = |a: i32, b: i32| PathElement::new(vec![(a, 0), (b, 0)], style);
-                let (len, step) = (dash_len as i32, (dash_len + gap) as i32);
+                let (len, step) = (dash_len, dash_len + gap);
                 let piece = |k: i32| dash((k * step).min(22), (k * step + len).min(22));
                 EmptyElement::at((x, y)) + piece(0) + piece(1) + piece(2)
             });
