@@ -44,18 +44,47 @@ fn aux_shape(cell: Cell, b: usize, t: usize, h: usize) -> Shape {
     }
 }
 
-/// The shared memory a cube uses, in elements: three `[H]` vectors and the `[G]` gates.
-fn shared_elements(cell: Cell, h: usize) -> usize {
-    3 * h + cell.gates() * h
-}
-
 /// 16 KiB: the least compute shared memory any CubeCL runtime offers (WebGPU's guaranteed
 /// `maxComputeWorkgroupStorageSize`); a layer that needs more runs the generic loop.
 const SHARED_BYTES: usize = 16 * 1024;
 
-/// Whether the fused kernel takes a layer of hidden size `h` with elements of `elem` bytes.
+/// Whether the fused kernel takes a layer of hidden size `h` with elements of `elem` bytes:
+/// one row of its buffers fits in [`SHARED_BYTES`], the matrix read from global memory.
 fn fits(cell: Cell, h: usize, elem: usize) -> bool {
-    shared_elements(cell, h) * elem <= SHARED_BYTES
+    layer(cell, h, 1, false).shared_len() * elem <= SHARED_BYTES
+}
+
+/// The kernels' compile-time description of a layer of `cell` with hidden size `h`, `rows`
+/// batch rows per cube and the matrix in shared memory or not.
+fn layer(cell: Cell, h: usize, rows: usize, w_shared: bool) -> Layer {
+    let (lstm, gru, relu, reset_after) = match cell {
+        Cell::Elman { relu } => (false, false, relu, false),
+        Cell::Lstm => (true, false, false, false),
+        Cell::Gru { reset_after } => (false, true, false, reset_after),
+    };
+    Layer {
+        rows,
+        w_shared,
+        hidden: h,
+        gates: cell.gates(),
+        aux_width: aux_width(cell, h),
+        lstm,
+        gru,
+        relu,
+        reset_after,
+    }
+}
+
+/// The most batch rows per cube whose buffers ([`Layer::shared_len`]) fit in `max_bytes`
+/// (0 when not even one does).
+fn rows_in(cell: Cell, h: usize, w_shared: bool, elem: usize, max_bytes: usize) -> usize {
+    let bytes = |rows| layer(cell, h, rows, w_shared).shared_len() * elem;
+    let (one, per_row) = (bytes(1), bytes(2) - bytes(1));
+    if one > max_bytes {
+        0
+    } else {
+        1 + (max_bytes - one) / per_row
+    }
 }
 
 /// Units per cube: enough to cover the widest loop (G columns in blocks, or H per row),
@@ -111,16 +140,14 @@ impl DeviceShape {
 
 /// How a layer runs on the device: batch rows per cube ([`DeviceShape::rows`]), and whether
 /// the recurrent matrix is copied into shared memory (when it fits there beside one row's
-/// states). `RNN_BURN_CUBE_ROWS=N` asks for N rows instead (tests and tuning), still at
+/// buffers), both within what the device's shared memory holds of the buffers this cell
+/// uses ([`Layer::shared_len`]). `RNN_BURN_CUBE_ROWS=N` asks for N rows instead (tests and tuning), still at
 /// least one and within the shared memory.
 fn launch_shape(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (usize, bool) {
-    let hw = &tensor.client.properties().hardware;
+    let max_bytes = tensor.client.properties().hardware.max_shared_memory_size;
     let elem = tensor.dtype.size();
-    let per_row = shared_elements(cell, h) * elem;
-    let matrix = cell.gates() * h * h * elem;
-    let w_shared = matrix + per_row <= hw.max_shared_memory_size;
-    let left = hw.max_shared_memory_size - if w_shared { matrix } else { 0 };
-    let by_memory = (left / per_row).max(1);
+    let w_shared = rows_in(cell, h, true, elem, max_bytes) > 0;
+    let by_memory = rows_in(cell, h, w_shared, elem, max_bytes).max(1);
     let asked = std::env::var("RNN_BURN_CUBE_ROWS").ok();
     if let Some(rows) = asked.and_then(|v| v.trim().parse::<usize>().ok()) {
         return (rows.clamp(1, by_memory), w_shared);
@@ -220,23 +247,8 @@ pub trait FusedRecurrence: burn::backend::Backend {
 /// cube per `rows` batch rows) and the units per cube ([`units`]). `tensor` is one of the
 /// layer's, for its device and element type.
 fn plan(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (Layer, CubeCount, CubeDim) {
-    let (lstm, gru, relu, reset_after) = match cell {
-        Cell::Elman { relu } => (false, false, relu, false),
-        Cell::Lstm => (true, false, false, false),
-        Cell::Gru { reset_after } => (false, true, false, reset_after),
-    };
     let (rows, w_shared) = launch_shape(tensor, cell, b, h);
-    let layer = Layer {
-        rows,
-        w_shared,
-        hidden: h,
-        gates: cell.gates(),
-        aux_width: aux_width(cell, h),
-        lstm,
-        gru,
-        relu,
-        reset_after,
-    };
+    let layer = layer(cell, h, rows, w_shared);
     let count = CubeCount::Static(b.div_ceil(rows) as u32, 1, 1);
     (layer, count, CubeDim::new_1d(units(tensor, &layer)))
 }
@@ -454,7 +466,32 @@ impl RecurrenceKernels for Cube {
 
 #[cfg(test)]
 mod tests {
-    use super::DeviceShape;
+    use super::{Cell, DeviceShape, fits, layer, rows_in};
+
+    #[test]
+    fn shared_memory_holds_only_what_a_cell_uses() {
+        let irnn = Cell::Elman { relu: true };
+        // The IRNN (H = 100) with its matrix on a 48 KiB device: 11 rows per cube (two [H]
+        // buffers a row), where counting every cell's buffers held 5.
+        assert_eq!(rows_in(irnn, 100, true, 4, 48 * 1024), 11);
+        // Exact: what 3 rows need fits 3 rows, one byte less fits 2; placeholders count.
+        for cell in [irnn, Cell::Lstm, Cell::Gru { reset_after: false }] {
+            let bytes = layer(cell, 64, 3, true).shared_len() * 4;
+            assert_eq!(rows_in(cell, 64, true, 4, bytes), 3);
+            assert_eq!(rows_in(cell, 64, true, 4, bytes - 1), 2);
+        }
+        // One row of the LSTM (H = 20: state, four gates, cell state) with its matrix and
+        // the one-element placeholder for the GRU's buffer.
+        assert_eq!(
+            layer(Cell::Lstm, 20, 1, true).shared_len(),
+            20 + 80 + 20 + 1600 + 1
+        );
+        // A matrix that does not fit gives 0 rows; the generic loop takes a layer whose
+        // one row does not fit in 16 KiB (Elman: 2H + 3 elements, LSTM: 6H + 2).
+        assert_eq!(rows_in(irnn, 100, true, 4, 40_000), 0);
+        assert!(fits(irnn, 2046, 4) && !fits(irnn, 2047, 4));
+        assert!(fits(Cell::Lstm, 682, 4) && !fits(Cell::Lstm, 683, 4));
+    }
 
     #[test]
     fn a_gpu_gives_each_row_its_cube_and_a_cpu_shares_cubes() {

@@ -68,6 +68,38 @@ impl Layer {
             self.hidden * self.gates
         }
     }
+
+    /// Elements of the LSTM's cell-state buffers (`csh` forward, `dc` backward), of the
+    /// reset-before GRU's `r * h` (`rh`), of the GRU's part of `dh` not through the matrix
+    /// (`dl`) and of the shared matrix: the slice's rows times H, or H x G, for the cells
+    /// that use them, else a one-element placeholder (a shared array cannot be empty).
+    pub fn cell_state_len(&self) -> usize {
+        self.used(self.lstm, self.rows * self.hidden)
+    }
+    pub fn reset_state_len(&self) -> usize {
+        self.used(self.gru && !self.reset_after, self.rows * self.hidden)
+    }
+    pub fn side_grad_len(&self) -> usize {
+        self.used(self.gru, self.rows * self.hidden)
+    }
+    pub fn matrix_len(&self) -> usize {
+        self.used(self.w_shared, self.hidden * self.hidden * self.gates)
+    }
+
+    fn used(&self, used: bool, len: usize) -> usize {
+        if used { len } else { 1 }
+    }
+
+    /// The shared memory a cube uses, in elements: the larger of the two kernels' buffers,
+    /// placeholders included. The forward kernel holds the states, the pre-activations
+    /// `[rows, G]`, the cell state and `r * h`; the backward kernel the state gradient, the
+    /// gates' gradient `[rows, G]`, the cell state's and `dl`; both the matrix.
+    pub fn shared_len(&self) -> usize {
+        let states = self.rows * self.hidden;
+        let gates = states * self.gates;
+        let common = states + gates + self.cell_state_len() + self.matrix_len();
+        common + self.reset_state_len().max(self.side_grad_len())
+    }
 }
 
 #[cube]
@@ -106,7 +138,7 @@ fn zeroed<F: Float>(#[comptime] len: usize) -> Shared<[F]> {
 #[cube]
 fn shared_matrix<F: Float>(w: &Tensor<F>, #[comptime] layer: Layer) -> Shared<[F]> {
     let len = layer.hidden * layer.hidden * layer.gates;
-    let mut wsh = Shared::<[F]>::new_slice(comptime![if layer.w_shared { len } else { 1 }]);
+    let mut wsh = Shared::<[F]>::new_slice(comptime![layer.matrix_len()]);
     if layer.w_shared {
         let mut i = UNIT_POS_X as usize;
         while i < len {
@@ -261,13 +293,15 @@ pub fn recurrence_forward_kernel<F: Float>(
 
     // Rows past the batch (in the last slice) stay zero and are never written out.
     let mut hsh = Shared::<[F]>::new_slice(rows * h);
-    let mut csh = Shared::<[F]>::new_slice(rows * h);
-    let mut rh = zeroed::<F>(rows * h);
+    let mut csh = Shared::<[F]>::new_slice(comptime![layer.cell_state_len()]);
+    let mut rh = zeroed::<F>(comptime![layer.reset_state_len()]);
     let mut pre = zeroed::<F>(rows * g);
     // The recurrent matrix, copied once into shared memory when it fits beside the states.
     let wsh = shared_matrix::<F>(w_hh, layer);
     load_rows::<F>(h0, &mut hsh, b0, valid, h, 0, layer, true);
-    load_rows::<F>(c0, &mut csh, b0, valid, h, 0, layer, layer.lstm);
+    if layer.lstm {
+        load_rows::<F>(c0, &mut csh, b0, valid, h, 0, layer, true);
+    }
     // Step 0 of `hall` is the initial state.
     store_rows::<F>(&hsh, hall, b0, valid, (t_len + 1) * h, layer);
     sync_cube();
@@ -420,22 +454,15 @@ pub fn recurrence_backward_kernel<F: Float>(
     // dg: the gradient of the recurrent product's columns; dc: the LSTM cell state's,
     // starting from the final cell state's row of `grad`.
     let mut dh = zeroed::<F>(rows * h);
-    let mut dl = zeroed::<F>(rows * h);
-    let mut dc = Shared::<[F]>::new_slice(rows * h);
+    let mut dl = zeroed::<F>(comptime![layer.side_grad_len()]);
+    let mut dc = Shared::<[F]>::new_slice(comptime![layer.cell_state_len()]);
     let mut dg = zeroed::<F>(rows * g);
     // The transposed recurrent matrix, copied once into shared memory when it fits.
     let wsh = shared_matrix::<F>(w_t, layer);
-    let last_row = (n_rows - 1) * h;
-    load_rows::<F>(
-        grad,
-        &mut dc,
-        b0,
-        valid,
-        n_rows * h,
-        last_row,
-        layer,
-        layer.lstm,
-    );
+    if layer.lstm {
+        let last_row = (n_rows - 1) * h;
+        load_rows::<F>(grad, &mut dc, b0, valid, n_rows * h, last_row, layer, true);
+    }
     sync_cube();
 
     for back in 0..t_len {
@@ -455,7 +482,6 @@ pub fn recurrence_backward_kernel<F: Float>(
                 } else if t == t_len - 1 {
                     d += grad[b * n_rows * h + j];
                 }
-                dl[i] = zero;
                 if layer.lstm {
                     let ig = aux[ab + j];
                     let fg = aux[ab + h + j];
@@ -564,7 +590,12 @@ pub fn recurrence_backward_kernel<F: Float>(
             for r in 0..rows {
                 #[unroll]
                 for c in 0..hcols {
-                    dh[r * h + j0 + c] = dl[r * h + j0 + c] + acc[r * hcols + c];
+                    let k = r * h + j0 + c;
+                    if layer.gru {
+                        dh[k] = dl[k] + acc[r * hcols + c];
+                    } else {
+                        dh[k] = acc[r * hcols + c];
+                    }
                 }
             }
             jb += stride;
