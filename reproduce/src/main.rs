@@ -94,7 +94,8 @@ struct Cli {
     #[arg(long, value_name = "RUN", requires = "out")]
     job: Option<String>,
 
-    /// Directory of the reproduction; give an earlier one to resume it [default:
+    /// Directory of the reproduction; give an earlier one to resume it (with its own
+    /// experiments, seeds and lengths, unless these flags name others) [default:
     /// runs/reproduce/<UTC date-time>]
     // The angle brackets are --help text, not HTML.
     #[allow(rustdoc::invalid_html_tags)]
@@ -177,6 +178,27 @@ impl Plan {
         }
     }
 
+    /// The plan an earlier reproduction in `out` was made with, when the command line names
+    /// no experiments, seeds or lengths of its own and asks for the same mode (quick or
+    /// full): `reproduce --out DIR` and `reproduce --out DIR --emit-jobs FILE` go on with
+    /// what DIR holds rather than with the defaults.
+    fn resumed(cli: &Cli, out: &Path) -> Option<Plan> {
+        let names_own = !cli.experiments.is_empty() || cli.seeds.is_some();
+        if names_own || !cli.lengths.is_empty() {
+            return None;
+        }
+        let saved = plan::read_json(&out.join("reproduce.json"))?;
+        let plan = Plan::from_json(&saved).filter(|p| p.quick == cli.quick)?;
+        let names: Vec<&str> = plan.experiments.iter().map(|e| e.name).collect();
+        sayln!(
+            "{}: going on with its plan ({}; {} seed(s))",
+            out.display(),
+            names.join(", "),
+            plan.seeds.len()
+        );
+        Some(plan)
+    }
+
     /// Every run, in the order they run: experiment, then setting, then seed.
     fn runs(&self) -> Vec<(plan::Unit, u64)> {
         let units = self
@@ -221,7 +243,12 @@ fn run(cli: Cli) -> Result<i32, Stop> {
         let out = cli.out.clone().unwrap_or_default();
         return run_job(&out, job, cli.quick);
     }
-    let plan = Plan::from_cli(&cli);
+    let out = cli
+        .out
+        .clone()
+        .unwrap_or_else(|| RunDir::default_path("reproduce"));
+    let out = std::path::absolute(&out).unwrap_or(out);
+    let plan = Plan::resumed(&cli, &out).unwrap_or_else(|| Plan::from_cli(&cli));
     let hint = "build them with `cargo build --release --workspace` (or use `just reproduce`)";
     let binaries = (plan
         .experiments
@@ -229,8 +256,6 @@ fn run(cli: Cli) -> Result<i32, Stop> {
         .map(|e| plan::binary(e))
         .collect::<Result<Vec<_>, _>>())
     .map_err(|m| stop(2, m, Some(hint)))?;
-    let out = cli.out.unwrap_or_else(|| RunDir::default_path("reproduce"));
-    let out = std::path::absolute(&out).unwrap_or(out);
     prepare(&out, &plan)?;
     let runs = plan.runs();
     let quick = plan.quick;

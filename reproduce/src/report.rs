@@ -310,6 +310,7 @@ pub fn sweep_verdict(entry: &Entry) -> String {
         .map(|s| s.0)
         .fold(f64::INFINITY, f64::min);
     let unfinished = entry.steps.iter().any(|s| s.0 < s.1);
+    let planned = entry.steps.iter().map(|s| s.1).fold(0.0, f64::max);
     let slowest = solved.iter().copied().fold(0.0, f64::max);
     let all = solved.len() == n;
     let seeds = if n == 1 {
@@ -331,6 +332,11 @@ pub fn sweep_verdict(entry: &Entry) -> String {
             "better: solved{seeds} (by {} steps) where the reference stays at the baseline",
             steps(slowest)
         ),
+        Some(Outcome::Fails) if unfinished => format!(
+            "as the reference so far: not solved in {} of {} steps",
+            steps(run),
+            steps(planned)
+        ),
         Some(Outcome::Fails) => format!("matches: not solved in {} steps", steps(run)),
         Some(Outcome::Solved(by)) if all => match by {
             Some(by) if slowest <= by => format!(
@@ -346,9 +352,9 @@ pub fn sweep_verdict(entry: &Entry) -> String {
             None => format!("matches: solved by {} steps", steps(slowest)),
         },
         Some(Outcome::Solved(by)) if unfinished && by.is_none_or(|b| run < b) => format!(
-            "not yet judged: {} of the reference's {} steps trained{}",
+            "not yet judged: {} of {} steps trained{}",
             steps(run),
-            by.map_or("(unstated)".into(), steps),
+            steps(planned),
             match solved.len() {
                 0 => String::new(),
                 k if n == 1 => format!(", solved by {} steps", steps(solved[k - 1])),
@@ -897,7 +903,12 @@ mod tests {
         assert!(v.starts_with("matches: not solved in 1.00M"), "{v}");
         // A run still going, short of the paper's steps: not yet judged.
         let v = sweep_verdict(&run(300, "irnn", vec![vec![(2e5, 0.16)]], 1e6));
-        assert!(v.starts_with("not yet judged: 200k of"), "{v}");
+        assert!(v.starts_with("not yet judged: 200k of 1.00M"), "{v}");
+        let v = sweep_verdict(&run(200, "rnn", vec![vec![(4e5, 0.166)]], 1e6));
+        assert_eq!(
+            v,
+            "as the reference so far: not solved in 400k of 1.00M steps"
+        );
         // A run that ended with an error says so, whatever its curve.
         let mut diverged = run(150, "irnn", vec![vec![(1e5, 0.08)]], 1e6);
         diverged

@@ -114,4 +114,21 @@ fn jobs_on_a_scheduler_give_the_in_process_report() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let md = std::fs::read_to_string(b.join("report.md")).unwrap();
     assert!(md.contains("- `adding-modern/T100-rnn/seed-1`"), "{md}");
+
+    // --out alone goes on with the directory's plan, not the defaults: the lost run is the
+    // one job left, and the plan --collect reads is unchanged.
+    let o = reproduce(&["--quick", "--out", b_s, "--emit-jobs", jobs_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    let lines = std::fs::read_to_string(&jobs).unwrap();
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert!(
+        lines.contains("--job adding-modern/T100-rnn/seed-1"),
+        "{lines}"
+    );
+    let o = reproduce(&["--collect", b_s]);
+    assert!(
+        text(&o).contains("1 of 6 runs have not finished"),
+        "{}",
+        text(&o)
+    );
 }
