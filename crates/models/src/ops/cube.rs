@@ -155,8 +155,8 @@ fn launch_shape(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (usize, 
     (DeviceShape::of(tensor).rows(b, by_memory), w_shared)
 }
 
-/// Adjacent columns per unit in a product: 4 where they divide `n` (fewer, larger blocks
-/// mean fewer reads per multiply-add), else 2, else 1.
+/// Columns per unit in a product: 4 where they divide `n` (fewer, larger blocks mean fewer
+/// reads per multiply-add), else 2, else 1. The kernels interleave them (`block_product`).
 fn block(n: usize) -> usize {
     [4, 2]
         .into_iter()

@@ -217,10 +217,13 @@ fn weight<F: Float>(wsh: &Shared<[F]>, w: &Tensor<F>, index: usize, #[comptime] 
     v
 }
 
-/// One unit's block of a step's product, for every row r of the slice and `cols` adjacent
-/// columns from `col0`: `acc[r * cols + c] = sum over i < n of
-/// src[r * src_stride + src_offset + i] * W[i * ld + col0 + c]`. Per i, `rows` reads of
-/// `src` and `cols` weight reads feed rows x cols multiply-adds.
+/// One unit's block of a step's product, for every row r of the slice and `cols` columns
+/// `col0 + c * col_step`: `acc[r * cols + c] = sum over i < n of
+/// src[r * src_stride + src_offset + i] * W[i * ld + col0 + c * col_step]`. Per i, `rows`
+/// reads of `src` and `cols` weight reads feed rows x cols multiply-adds. The callers
+/// interleave the blocks (`col_step` is the number of blocks, `col0` the unit's block), so
+/// that neighbouring units read neighbouring weights: one memory transaction, or one
+/// shared-memory access without bank conflicts, serves a warp.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn block_product<F: Float>(
@@ -234,6 +237,7 @@ fn block_product<F: Float>(
     #[comptime] n: usize,
     #[comptime] layer: Layer,
     #[comptime] cols: usize,
+    #[comptime] col_step: usize,
 ) -> Array<F> {
     let rows = layer.rows;
     let mut acc = Array::<F>::new(rows * cols);
@@ -249,7 +253,7 @@ fn block_product<F: Float>(
         }
         #[unroll]
         for c in 0..cols {
-            let wv = weight::<F>(wsh, w, i * ld + col0 + c, layer.w_shared);
+            let wv = weight::<F>(wsh, w, i * ld + col0 + c * col_step, layer.w_shared);
             #[unroll]
             for r in 0..rows {
                 acc[r * cols + c] += sv[r] * wv;
@@ -307,18 +311,19 @@ pub fn recurrence_forward_kernel<F: Float>(
     sync_cube();
 
     for t in 0..t_len {
-        // Each unit takes `cols` adjacent columns for every row of the slice.
+        // Each unit takes `cols` columns, `blocks` apart, for every row of the slice.
+        let blocks = comptime![direct / cols];
         let mut kb = unit;
-        while kb < direct / cols {
-            let k0 = kb * cols;
-            let acc = block_product::<F>(&hsh, &wsh, w_hh, k0, h, 0usize, g, h, layer, cols);
+        while kb < blocks {
+            let acc =
+                block_product::<F>(&hsh, &wsh, w_hh, kb, h, 0usize, g, h, layer, cols, blocks);
             #[unroll]
             for r in 0..rows {
                 if r < valid {
                     let xb = ((b0 + r) * t_len + t) * g;
                     #[unroll]
                     for c in 0..cols {
-                        let k = k0 + c;
+                        let k = kb + c * blocks;
                         if layer.gru && layer.reset_after && k >= 2 * h {
                             pre[r * g + k] = acc[r * cols + c] + b_hn[k - 2 * h];
                         } else {
@@ -342,8 +347,19 @@ pub fn recurrence_forward_kernel<F: Float>(
             sync_cube();
             let mut k = unit;
             while k < h {
-                let acc =
-                    block_product::<F>(&rh, &wsh, w_hh, 2 * h + k, h, 0usize, g, h, layer, 1usize);
+                let acc = block_product::<F>(
+                    &rh,
+                    &wsh,
+                    w_hh,
+                    2 * h + k,
+                    h,
+                    0usize,
+                    g,
+                    h,
+                    layer,
+                    1usize,
+                    1usize,
+                );
                 #[unroll]
                 for r in 0..rows {
                     pre[r * g + 2 * h + k] = acc[r];
@@ -563,6 +579,7 @@ pub fn recurrence_backward_kernel<F: Float>(
                     h,
                     layer,
                     1usize,
+                    1usize,
                 );
                 #[unroll]
                 for r in 0..rows {
@@ -581,16 +598,18 @@ pub fn recurrence_backward_kernel<F: Float>(
             sync_cube();
         }
 
-        // Each unit takes `hcols` adjacent state columns for every row of the slice.
+        // Each unit takes `hcols` state columns, `blocks` apart, for every row of the slice.
+        let blocks = comptime![h / hcols];
         let mut jb = unit;
-        while jb < h / hcols {
-            let j0 = jb * hcols;
-            let acc = block_product::<F>(&dg, &wsh, w_t, j0, g, 0usize, h, through_w, layer, hcols);
+        while jb < blocks {
+            let acc = block_product::<F>(
+                &dg, &wsh, w_t, jb, g, 0usize, h, through_w, layer, hcols, blocks,
+            );
             #[unroll]
             for r in 0..rows {
                 #[unroll]
                 for c in 0..hcols {
-                    let k = r * h + j0 + c;
+                    let k = r * h + jb + c * blocks;
                     if layer.gru {
                         dh[k] = dl[k] + acc[r * hcols + c];
                     } else {
