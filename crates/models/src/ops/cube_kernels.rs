@@ -315,20 +315,35 @@ pub fn recurrence_forward_kernel<F: Float>(
         let blocks = comptime![direct / cols];
         let mut kb = unit;
         while kb < blocks {
+            // What the product is added to is loaded first, so that its global reads are in
+            // flight while the product runs rather than after it.
+            let mut add = Array::<F>::new(rows * cols);
+            #[unroll]
+            for r in 0..rows {
+                let xb = ((b0 + r) * t_len + t) * g;
+                #[unroll]
+                for c in 0..cols {
+                    let k = kb + c * blocks;
+                    let mut v = zero;
+                    if r < valid {
+                        if layer.gru && layer.reset_after && k >= 2 * h {
+                            v = b_hn[k - 2 * h];
+                        } else {
+                            v = xw[xb + k];
+                        }
+                    }
+                    add[r * cols + c] = v;
+                }
+            }
             let acc =
                 block_product::<F>(&hsh, &wsh, w_hh, kb, h, 0usize, g, h, layer, cols, blocks);
             #[unroll]
             for r in 0..rows {
                 if r < valid {
-                    let xb = ((b0 + r) * t_len + t) * g;
                     #[unroll]
                     for c in 0..cols {
                         let k = kb + c * blocks;
-                        if layer.gru && layer.reset_after && k >= 2 * h {
-                            pre[r * g + k] = acc[r * cols + c] + b_hn[k - 2 * h];
-                        } else {
-                            pre[r * g + k] = acc[r * cols + c] + xw[xb + k];
-                        }
+                        pre[r * g + k] = acc[r * cols + c] + add[r * cols + c];
                     }
                 }
             }
