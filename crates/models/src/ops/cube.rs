@@ -57,6 +57,11 @@ fn fits(cell: Cell, h: usize, elem: usize) -> bool {
 /// The kernels' compile-time description of a layer of `cell` with hidden size `h`, `rows`
 /// batch rows per cube and the matrix in shared memory or not.
 fn layer(cell: Cell, h: usize, rows: usize, w_shared: bool) -> Layer {
+    with_splits(cell, h, rows, w_shared, 1)
+}
+
+/// [`layer`] with the forward product split over `splits` slices of the state.
+fn with_splits(cell: Cell, h: usize, rows: usize, w_shared: bool, splits: usize) -> Layer {
     let (lstm, gru, relu, reset_after) = match cell {
         Cell::Elman { relu } => (false, false, relu, false),
         Cell::Lstm => (true, false, false, false),
@@ -72,6 +77,7 @@ fn layer(cell: Cell, h: usize, rows: usize, w_shared: bool) -> Layer {
         gru,
         relu,
         reset_after,
+        splits,
     }
 }
 
@@ -90,8 +96,8 @@ fn rows_in(cell: Cell, h: usize, w_shared: bool, elem: usize, max_bytes: usize) 
 /// Units per cube: enough to cover the widest loop (G columns in blocks, or H per row),
 /// a multiple of 32 (a warp or a subgroup), at most 256 and at most what the device allows.
 fn units(tensor: &CubeTensor, layer: &Layer) -> u32 {
-    let widest =
-        (layer.gates * layer.hidden / block(layer.direct_columns())).max(layer.rows * layer.hidden);
+    let blocks = layer.direct_columns() / block(layer.direct_columns());
+    let widest = (blocks * layer.splits).max(layer.rows * layer.hidden);
     let max = tensor.client.properties().hardware.max_cube_dim.0;
     (widest.div_ceil(32) * 32).clamp(32, 256).min(max as usize) as u32
 }
@@ -248,9 +254,34 @@ pub trait FusedRecurrence: burn::backend::Backend {
 /// layer's, for its device and element type.
 fn plan(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (Layer, CubeCount, CubeDim) {
     let (rows, w_shared) = launch_shape(tensor, cell, b, h);
-    let layer = layer(cell, h, rows, w_shared);
+    let whole = layer(cell, h, rows, w_shared);
+    let units_whole = units(tensor, &whole) as usize;
+    let blocks = whole.direct_columns() / block(whole.direct_columns());
+    let asked = std::env::var("RNN_BURN_CUBE_SPLITS").ok();
+    let asked = asked.and_then(|v| v.trim().parse::<usize>().ok());
+    let gpu = DeviceShape::of(tensor).gpu;
+    let mut splits = asked.unwrap_or_else(|| splits(gpu, units_whole, blocks, h));
+    splits = splits.clamp(1, h.max(1));
+    let hw = &tensor.client.properties().hardware;
+    let bytes = |s| with_splits(cell, h, rows, w_shared, s).shared_len() * tensor.dtype.size();
+    while splits > 1 && bytes(splits) > hw.max_shared_memory_size {
+        splits -= 1;
+    }
+    let layer = with_splits(cell, h, rows, w_shared, splits);
     let count = CubeCount::Static(b.div_ceil(rows) as u32, 1, 1);
     (layer, count, CubeDim::new_1d(units(tensor, &layer)))
+}
+
+/// Slices of the state each forward column block is split over: on a GPU, as many as keep
+/// the units a cube launches anyway busy (`units` of them, `blocks` column blocks; at most
+/// 8), since a unit left idle during the product has no latency to hide; on a CPU, one (a
+/// core runs the cube's units in turn, so a split only adds a barrier).
+/// `RNN_BURN_CUBE_SPLITS=N` asks for N instead (tests and tuning).
+fn splits(gpu: bool, units: usize, blocks: usize, h: usize) -> usize {
+    match gpu {
+        true => (units / blocks.max(1)).clamp(1, 8).min(h.max(1)),
+        false => 1,
+    }
 }
 
 fn empty_like(t: &CubeTensor, shape: Shape) -> CubeTensor {
@@ -466,7 +497,26 @@ impl RecurrenceKernels for Cube {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cell, DeviceShape, fits, layer, rows_in};
+    use super::{Cell, DeviceShape, fits, layer, rows_in, splits, with_splits};
+
+    #[test]
+    fn a_gpu_splits_the_product_over_idle_units() {
+        // The IRNN (H = 100, 25 blocks of 4 columns, 128 units): 5 slices on a GPU.
+        assert_eq!(splits(true, 128, 25, 100), 5);
+        // lstm-mnist (H = 20, G = 80: 20 blocks, 32 units): no idle units to use.
+        assert_eq!(splits(true, 32, 20, 20), 1);
+        // At most 8, never more than H, and never on a CPU.
+        assert_eq!(splits(true, 256, 2, 100), 8);
+        assert_eq!(splits(true, 256, 2, 3), 3);
+        assert_eq!(splits(false, 128, 25, 100), 1);
+        // The partial sums take shared memory only when the product is split.
+        let irnn = Cell::Elman { relu: true };
+        let split = with_splits(irnn, 100, 1, false, 5);
+        assert_eq!(
+            split.shared_len() - layer(irnn, 100, 1, false).shared_len(),
+            5 * 100 - 1
+        );
+    }
 
     #[test]
     fn shared_memory_holds_only_what_a_cell_uses() {
@@ -481,13 +531,13 @@ mod tests {
             assert_eq!(rows_in(cell, 64, true, 4, bytes - 1), 2);
         }
         // One row of the LSTM (H = 20: state, four gates, cell state) with its matrix and
-        // the one-element placeholder for the GRU's buffer.
+        // the forward kernel's one-element placeholders for r * h and the partial sums.
         assert_eq!(
             layer(Cell::Lstm, 20, 1, true).shared_len(),
-            20 + 80 + 20 + 1600 + 1
+            20 + 80 + 20 + 1600 + 2
         );
         // A matrix that does not fit gives 0 rows; the generic loop takes a layer whose
-        // one row does not fit in 16 KiB (Elman: 2H + 3 elements, LSTM: 6H + 2).
+        // one row does not fit in 16 KiB (Elman: 2H + 4 elements, LSTM: 6H + 3).
         assert_eq!(rows_in(irnn, 100, true, 4, 40_000), 0);
         assert!(fits(irnn, 2046, 4) && !fits(irnn, 2047, 4));
         assert!(fits(Cell::Lstm, 682, 4) && !fits(Cell::Lstm, 683, 4));

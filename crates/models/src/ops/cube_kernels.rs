@@ -55,6 +55,9 @@ pub struct Layer {
     pub relu: bool,
     /// The GRU's reset gate applies after the recurrent product.
     pub reset_after: bool,
+    /// Slices of the state over which the forward product's units split each column block
+    /// (partial sums, added up through shared memory); 1: each unit takes a whole column.
+    pub splits: usize,
 }
 
 impl Layer {
@@ -82,6 +85,12 @@ impl Layer {
     pub fn side_grad_len(&self) -> usize {
         self.used(self.gru, self.rows * self.hidden)
     }
+    pub fn partial_len(&self) -> usize {
+        self.used(
+            self.splits > 1,
+            self.splits * self.rows * self.direct_columns(),
+        )
+    }
     pub fn matrix_len(&self) -> usize {
         self.used(self.w_shared, self.hidden * self.hidden * self.gates)
     }
@@ -98,7 +107,8 @@ impl Layer {
         let states = self.rows * self.hidden;
         let gates = states * self.gates;
         let common = states + gates + self.cell_state_len() + self.matrix_len();
-        common + self.reset_state_len().max(self.side_grad_len())
+        let forward = self.reset_state_len() + self.partial_len();
+        common + forward.max(self.side_grad_len())
     }
 }
 
@@ -218,7 +228,7 @@ fn weight<F: Float>(wsh: &Shared<[F]>, w: &Tensor<F>, index: usize, #[comptime] 
 }
 
 /// One unit's block of a step's product, for every row r of the slice and `cols` columns
-/// `col0 + c * col_step`: `acc[r * cols + c] = sum over i < n of
+/// `col0 + c * col_step`: `acc[r * cols + c] = sum over i0 <= i < i1 of
 /// src[r * src_stride + src_offset + i] * W[i * ld + col0 + c * col_step]`. Per i, `rows`
 /// reads of `src` and `cols` weight reads feed rows x cols multiply-adds. The callers
 /// interleave the blocks (`col_step` is the number of blocks, `col0` the unit's block), so
@@ -231,10 +241,11 @@ fn block_product<F: Float>(
     wsh: &Shared<[F]>,
     w: &Tensor<F>,
     col0: usize,
+    i0: usize,
+    i1: usize,
     #[comptime] src_stride: usize,
     #[comptime] src_offset: usize,
     #[comptime] ld: usize,
-    #[comptime] n: usize,
     #[comptime] layer: Layer,
     #[comptime] cols: usize,
     #[comptime] col_step: usize,
@@ -246,7 +257,7 @@ fn block_product<F: Float>(
         acc[x] = F::new(0.0);
     }
     let mut sv = Array::<F>::new(rows);
-    for i in 0..n {
+    for i in i0..i1 {
         #[unroll]
         for r in 0..rows {
             sv[r] = src[r * src_stride + src_offset + i];
@@ -265,7 +276,9 @@ fn block_product<F: Float>(
 
 /// Forward pass of one layer: writes `hall` and `aux` (see the module notes). `cols` must
 /// divide [`Layer::direct_columns`].
-#[allow(clippy::too_many_arguments)]
+// An `if` on a compile-time value stays apart from the run-time `if` inside it: only the
+// branch the layer needs is compiled.
+#[allow(clippy::too_many_arguments, clippy::collapsible_if)]
 #[cube(launch_unchecked)]
 pub fn recurrence_forward_kernel<F: Float>(
     xw: &Tensor<F>,
@@ -300,6 +313,7 @@ pub fn recurrence_forward_kernel<F: Float>(
     let mut csh = Shared::<[F]>::new_slice(comptime![layer.cell_state_len()]);
     let mut rh = zeroed::<F>(comptime![layer.reset_state_len()]);
     let mut pre = zeroed::<F>(rows * g);
+    let mut partial = Shared::<[F]>::new_slice(comptime![layer.partial_len()]);
     // The recurrent matrix, copied once into shared memory when it fits beside the states.
     let wsh = shared_matrix::<F>(w_hh, layer);
     load_rows::<F>(h0, &mut hsh, b0, valid, h, 0, layer, true);
@@ -311,10 +325,15 @@ pub fn recurrence_forward_kernel<F: Float>(
     sync_cube();
 
     for t in 0..t_len {
-        // Each unit takes `cols` columns, `blocks` apart, for every row of the slice.
+        // Each unit takes `cols` columns, `blocks` apart, for every row of the slice, and
+        // with `splits` > 1 one slice of the state: the slices' partial sums meet in
+        // `partial` and are added up after a barrier.
         let blocks = comptime![direct / cols];
-        let mut kb = unit;
-        while kb < blocks {
+        let splits = comptime![layer.splits];
+        let mut w = unit;
+        while w < blocks * splits {
+            let kb = w % blocks;
+            let part = w / blocks;
             // What the product is added to is loaded first, so that its global reads are in
             // flight while the product runs rather than after it.
             let mut add = Array::<F>::new(rows * cols);
@@ -325,29 +344,62 @@ pub fn recurrence_forward_kernel<F: Float>(
                 for c in 0..cols {
                     let k = kb + c * blocks;
                     let mut v = zero;
-                    if r < valid {
-                        if layer.gru && layer.reset_after && k >= 2 * h {
-                            v = b_hn[k - 2 * h];
-                        } else {
-                            v = xw[xb + k];
+                    if splits == 1 {
+                        if r < valid {
+                            if layer.gru && layer.reset_after && k >= 2 * h {
+                                v = b_hn[k - 2 * h];
+                            } else {
+                                v = xw[xb + k];
+                            }
                         }
                     }
                     add[r * cols + c] = v;
                 }
             }
-            let acc =
-                block_product::<F>(&hsh, &wsh, w_hh, kb, h, 0usize, g, h, layer, cols, blocks);
+            let i0 = part * h / splits;
+            let i1 = (part + 1) * h / splits;
+            let acc = block_product::<F>(
+                &hsh, &wsh, w_hh, kb, i0, i1, h, 0usize, g, layer, cols, blocks,
+            );
             #[unroll]
             for r in 0..rows {
                 if r < valid {
                     #[unroll]
                     for c in 0..cols {
                         let k = kb + c * blocks;
-                        pre[r * g + k] = acc[r * cols + c] + add[r * cols + c];
+                        let v = acc[r * cols + c] + add[r * cols + c];
+                        if splits == 1 {
+                            pre[r * g + k] = v;
+                        } else {
+                            partial[(part * rows + r) * direct + k] = v;
+                        }
                     }
                 }
             }
-            kb += stride;
+            w += stride;
+        }
+        if splits > 1 {
+            sync_cube();
+            let mut e = unit;
+            while e < rows * direct {
+                let r = e / direct;
+                let k = e % direct;
+                if r < valid {
+                    let xb = ((b0 + r) * t_len + t) * g;
+                    let mut v = zero;
+                    if layer.gru && layer.reset_after && k >= 2 * h {
+                        v = b_hn[k - 2 * h];
+                    } else {
+                        v = xw[xb + k];
+                    }
+                    #[unroll]
+                    for p in 0..splits {
+                        v += partial[(p * rows + r) * direct + k];
+                    }
+                    pre[r * g + k] = v;
+                }
+                e += stride;
+            }
         }
         sync_cube();
 
@@ -367,10 +419,11 @@ pub fn recurrence_forward_kernel<F: Float>(
                     &wsh,
                     w_hh,
                     2 * h + k,
+                    0,
+                    h,
                     h,
                     0usize,
                     g,
-                    h,
                     layer,
                     1usize,
                     1usize,
@@ -588,9 +641,10 @@ pub fn recurrence_backward_kernel<F: Float>(
                     &wsh,
                     w_t,
                     2 * h * h + j,
+                    0,
+                    h,
                     g,
                     2 * h,
-                    h,
                     h,
                     layer,
                     1usize,
@@ -618,7 +672,7 @@ pub fn recurrence_backward_kernel<F: Float>(
         let mut jb = unit;
         while jb < blocks {
             let acc = block_product::<F>(
-                &dg, &wsh, w_t, jb, g, 0usize, h, through_w, layer, hcols, blocks,
+                &dg, &wsh, w_t, jb, 0, through_w, g, 0usize, h, layer, hcols, blocks,
             );
             #[unroll]
             for r in 0..rows {
