@@ -183,8 +183,7 @@ impl Plan {
     /// full): `reproduce --out DIR` and `reproduce --out DIR --emit-jobs FILE` go on with
     /// what DIR holds rather than with the defaults.
     fn resumed(cli: &Cli, out: &Path) -> Option<Plan> {
-        let names_own = !cli.experiments.is_empty() || cli.seeds.is_some();
-        if names_own || !cli.lengths.is_empty() {
+        if !cli.experiments.is_empty() || cli.seeds.is_some() || !cli.lengths.is_empty() {
             return None;
         }
         let saved = plan::read_json(&out.join("reproduce.json"))?;

@@ -32,6 +32,13 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// Runs `reproduce ARGS --emit-jobs FILE`, which must succeed, and returns FILE's lines.
+fn emit_jobs(args: &[&str], file: &Path) -> String {
+    let o = reproduce(&[args, &["--emit-jobs", file.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::read_to_string(file).unwrap()
+}
+
 /// report.json without what differs between two reproductions of the same runs: when and
 /// where they ran, how long each took, and the run directories' paths.
 fn comparable(dir: &Path) -> Value {
@@ -66,9 +73,7 @@ fn jobs_on_a_scheduler_give_the_in_process_report() {
 
     let jobs = tmp.path().join("jobs.txt");
     let jobs_s = jobs.to_str().unwrap();
-    let o = reproduce(&[&plan[..], &["--out", b_s, "--emit-jobs", jobs_s]].concat());
-    assert!(o.status.success(), "{}", text(&o));
-    let lines = std::fs::read_to_string(&jobs).unwrap();
+    let lines = emit_jobs(&[&plan[..], &["--out", b_s]].concat(), &jobs);
     // adding-paper at T = 150: four networks; adding-modern at T = 100: two.
     assert_eq!(lines.lines().count(), 6, "{lines}");
     assert!(
@@ -104,9 +109,7 @@ fn jobs_on_a_scheduler_give_the_in_process_report() {
     }
 
     // Everything finished: no job left to emit.
-    let o = reproduce(&[&plan[..], &["--out", b_s, "--emit-jobs", jobs_s]].concat());
-    assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(&jobs).unwrap(), "");
+    assert_eq!(emit_jobs(&[&plan[..], &["--out", b_s]].concat(), &jobs), "");
 
     // A run lost: the report says which, and the exit code says it is incomplete.
     std::fs::remove_dir_all(b.join("adding-modern/T100-rnn/seed-1")).unwrap();
@@ -117,9 +120,7 @@ fn jobs_on_a_scheduler_give_the_in_process_report() {
 
     // --out alone goes on with the directory's plan, not the defaults: the lost run is the
     // one job left, and the plan --collect reads is unchanged.
-    let o = reproduce(&["--quick", "--out", b_s, "--emit-jobs", jobs_s]);
-    assert!(o.status.success(), "{}", text(&o));
-    let lines = std::fs::read_to_string(&jobs).unwrap();
+    let lines = emit_jobs(&["--quick", "--out", b_s], &jobs);
     assert_eq!(lines.lines().count(), 1, "{lines}");
     assert!(
         lines.contains("--job adding-modern/T100-rnn/seed-1"),

@@ -96,8 +96,7 @@ fn rows_in(cell: Cell, h: usize, w_shared: bool, elem: usize, max_bytes: usize) 
 /// Units per cube: enough to cover the widest loop (G columns in blocks, or H per row),
 /// a multiple of 32 (a warp or a subgroup), at most 256 and at most what the device allows.
 fn units(tensor: &CubeTensor, layer: &Layer) -> u32 {
-    let blocks = layer.direct_columns() / block(layer.direct_columns());
-    let widest = (blocks * layer.splits).max(layer.rows * layer.hidden);
+    let widest = (column_blocks(layer) * layer.splits).max(layer.rows * layer.hidden);
     let max = tensor.client.properties().hardware.max_cube_dim.0;
     (widest.div_ceil(32) * 32).clamp(32, 256).min(max as usize) as u32
 }
@@ -147,18 +146,27 @@ impl DeviceShape {
 /// How a layer runs on the device: batch rows per cube ([`DeviceShape::rows`]), and whether
 /// the recurrent matrix is copied into shared memory (when it fits there beside one row's
 /// buffers), both within what the device's shared memory holds of the buffers this cell
-/// uses ([`Layer::shared_len`]). `RNN_BURN_CUBE_ROWS=N` asks for N rows instead (tests and tuning), still at
-/// least one and within the shared memory.
+/// uses ([`Layer::shared_len`]). `RNN_BURN_CUBE_ROWS=N` asks for N rows instead (tests and
+/// tuning), still at least one and within the shared memory.
 fn launch_shape(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (usize, bool) {
     let max_bytes = tensor.client.properties().hardware.max_shared_memory_size;
     let elem = tensor.dtype.size();
     let w_shared = rows_in(cell, h, true, elem, max_bytes) > 0;
     let by_memory = rows_in(cell, h, w_shared, elem, max_bytes).max(1);
-    let asked = std::env::var("RNN_BURN_CUBE_ROWS").ok();
-    if let Some(rows) = asked.and_then(|v| v.trim().parse::<usize>().ok()) {
+    if let Some(rows) = asked("RNN_BURN_CUBE_ROWS") {
         return (rows.clamp(1, by_memory), w_shared);
     }
     (DeviceShape::of(tensor).rows(b, by_memory), w_shared)
+}
+
+/// The forward product's column blocks (of [`block`] columns each), one unit's share.
+fn column_blocks(layer: &Layer) -> usize {
+    layer.direct_columns() / block(layer.direct_columns())
+}
+
+/// A tuning variable such as `RNN_BURN_CUBE_ROWS=N`, when it is set to a number.
+fn asked(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.trim().parse().ok()
 }
 
 /// Columns per unit in a product: 4 where they divide `n` (fewer, larger blocks mean fewer
@@ -255,12 +263,15 @@ pub trait FusedRecurrence: burn::backend::Backend {
 fn plan(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (Layer, CubeCount, CubeDim) {
     let (rows, w_shared) = launch_shape(tensor, cell, b, h);
     let whole = layer(cell, h, rows, w_shared);
-    let units_whole = units(tensor, &whole) as usize;
-    let blocks = whole.direct_columns() / block(whole.direct_columns());
-    let asked = std::env::var("RNN_BURN_CUBE_SPLITS").ok();
-    let asked = asked.and_then(|v| v.trim().parse::<usize>().ok());
     let gpu = DeviceShape::of(tensor).gpu;
-    let mut splits = asked.unwrap_or_else(|| splits(gpu, units_whole, blocks, h));
+    let mut splits = asked("RNN_BURN_CUBE_SPLITS").unwrap_or_else(|| {
+        splits(
+            gpu,
+            units(tensor, &whole) as usize,
+            column_blocks(&whole),
+            h,
+        )
+    });
     splits = splits.clamp(1, h.max(1));
     let hw = &tensor.client.properties().hardware;
     let bytes = |s| with_splits(cell, h, rows, w_shared, s).shared_len() * tensor.dtype.size();

@@ -274,6 +274,30 @@ fn block_product<F: Float>(
     acc
 }
 
+/// What the recurrent product's column `k` of batch row `b` is added to at step `t`: the
+/// input projection `xw`, or for the reset-after GRU's n-columns the bias `b_hn` (its input
+/// side is added after the reset gate).
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn input_term<F: Float>(
+    xw: &Tensor<F>,
+    b_hn: &Tensor<F>,
+    b: usize,
+    t: usize,
+    t_len: usize,
+    k: usize,
+    #[comptime] layer: Layer,
+) -> F {
+    let h = layer.hidden;
+    let mut v = F::new(0.0);
+    if layer.gru && layer.reset_after && k >= 2 * h {
+        v = b_hn[k - 2 * h];
+    } else {
+        v = xw[(b * t_len + t) * h * layer.gates + k];
+    }
+    v
+}
+
 /// Forward pass of one layer: writes `hall` and `aux` (see the module notes). `cols` must
 /// divide [`Layer::direct_columns`].
 // An `if` on a compile-time value stays apart from the run-time `if` inside it: only the
@@ -336,24 +360,19 @@ pub fn recurrence_forward_kernel<F: Float>(
             let part = w / blocks;
             // What the product is added to is loaded first, so that its global reads are in
             // flight while the product runs rather than after it.
+            // (With a split product the sum of the slices takes it instead.)
             let mut add = Array::<F>::new(rows * cols);
-            #[unroll]
-            for r in 0..rows {
-                let xb = ((b0 + r) * t_len + t) * g;
+            if splits == 1 {
                 #[unroll]
-                for c in 0..cols {
-                    let k = kb + c * blocks;
-                    let mut v = zero;
-                    if splits == 1 {
+                for r in 0..rows {
+                    #[unroll]
+                    for c in 0..cols {
+                        let mut v = zero;
                         if r < valid {
-                            if layer.gru && layer.reset_after && k >= 2 * h {
-                                v = b_hn[k - 2 * h];
-                            } else {
-                                v = xw[xb + k];
-                            }
+                            v = input_term::<F>(xw, b_hn, b0 + r, t, t_len, kb + c * blocks, layer);
                         }
+                        add[r * cols + c] = v;
                     }
-                    add[r * cols + c] = v;
                 }
             }
             let i0 = part * h / splits;
@@ -367,11 +386,10 @@ pub fn recurrence_forward_kernel<F: Float>(
                     #[unroll]
                     for c in 0..cols {
                         let k = kb + c * blocks;
-                        let v = acc[r * cols + c] + add[r * cols + c];
                         if splits == 1 {
-                            pre[r * g + k] = v;
+                            pre[r * g + k] = acc[r * cols + c] + add[r * cols + c];
                         } else {
-                            partial[(part * rows + r) * direct + k] = v;
+                            partial[(part * rows + r) * direct + k] = acc[r * cols + c];
                         }
                     }
                 }
@@ -385,13 +403,7 @@ pub fn recurrence_forward_kernel<F: Float>(
                 let r = e / direct;
                 let k = e % direct;
                 if r < valid {
-                    let xb = ((b0 + r) * t_len + t) * g;
-                    let mut v = zero;
-                    if layer.gru && layer.reset_after && k >= 2 * h {
-                        v = b_hn[k - 2 * h];
-                    } else {
-                        v = xw[xb + k];
-                    }
+                    let mut v = input_term::<F>(xw, b_hn, b0 + r, t, t_len, k, layer);
                     #[unroll]
                     for p in 0..splits {
                         v += partial[(p * rows + r) * direct + k];
