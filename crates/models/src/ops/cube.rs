@@ -57,11 +57,12 @@ fn fits(cell: Cell, h: usize, elem: usize) -> bool {
 /// The kernels' compile-time description of a layer of `cell` with hidden size `h`, `rows`
 /// batch rows per cube and the matrix in shared memory or not.
 fn layer(cell: Cell, h: usize, rows: usize, w_shared: bool) -> Layer {
-    with_splits(cell, h, rows, w_shared, 1)
+    with_splits(cell, h, rows, w_shared, (1, 1))
 }
 
-/// [`layer`] with the forward product split over `splits` slices of the state.
-fn with_splits(cell: Cell, h: usize, rows: usize, w_shared: bool, splits: usize) -> Layer {
+/// [`layer`] with the forward and the backward product split over slices of what they sum
+/// over (`splits.0` and `splits.1` of them).
+fn with_splits(cell: Cell, h: usize, rows: usize, w_shared: bool, splits: (usize, usize)) -> Layer {
     let (lstm, gru, relu, reset_after) = match cell {
         Cell::Elman { relu } => (false, false, relu, false),
         Cell::Lstm => (true, false, false, false),
@@ -77,7 +78,8 @@ fn with_splits(cell: Cell, h: usize, rows: usize, w_shared: bool, splits: usize)
         gru,
         relu,
         reset_after,
-        splits,
+        splits: splits.0,
+        back_splits: splits.1,
     }
 }
 
@@ -93,10 +95,13 @@ fn rows_in(cell: Cell, h: usize, w_shared: bool, elem: usize, max_bytes: usize) 
     }
 }
 
-/// Units per cube: enough to cover the widest loop (G columns in blocks, or H per row),
-/// a multiple of 32 (a warp or a subgroup), at most 256 and at most what the device allows.
+/// Units per cube: enough to cover the widest loop (either product's column blocks times
+/// slices, or H per row), a multiple of 32 (a warp or a subgroup), at most 256 and at most
+/// what the device allows.
 fn units(tensor: &CubeTensor, layer: &Layer) -> u32 {
-    let widest = (column_blocks(layer) * layer.splits).max(layer.rows * layer.hidden);
+    let products =
+        (column_blocks(layer) * layer.splits).max(state_blocks(layer) * layer.back_splits);
+    let widest = products.max(layer.rows * layer.hidden);
     let max = tensor.client.properties().hardware.max_cube_dim.0;
     (widest.div_ceil(32) * 32).clamp(32, 256).min(max as usize) as u32
 }
@@ -162,6 +167,11 @@ fn launch_shape(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (usize, 
 /// The forward product's column blocks (of [`block`] columns each), one unit's share.
 fn column_blocks(layer: &Layer) -> usize {
     layer.direct_columns() / block(layer.direct_columns())
+}
+
+/// The backward product's blocks of state columns (of [`block`] columns each).
+fn state_blocks(layer: &Layer) -> usize {
+    layer.hidden / block(layer.hidden)
 }
 
 /// A tuning variable such as `RNN_BURN_CUBE_ROWS=N`, when it is set to a number.
@@ -263,36 +273,57 @@ pub trait FusedRecurrence: burn::backend::Backend {
 fn plan(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (Layer, CubeCount, CubeDim) {
     let (rows, w_shared) = launch_shape(tensor, cell, b, h);
     let whole = layer(cell, h, rows, w_shared);
-    let gpu = DeviceShape::of(tensor).gpu;
-    let mut splits = asked("RNN_BURN_CUBE_SPLITS").unwrap_or_else(|| {
-        splits(
-            gpu,
-            units(tensor, &whole) as usize,
-            column_blocks(&whole),
-            h,
-        )
-    });
-    splits = splits.clamp(1, h.max(1));
-    let hw = &tensor.client.properties().hardware;
-    let bytes = |s| with_splits(cell, h, rows, w_shared, s).shared_len() * tensor.dtype.size();
-    while splits > 1 && bytes(splits) > hw.max_shared_memory_size {
-        splits -= 1;
-    }
-    let layer = with_splits(cell, h, rows, w_shared, splits);
+    let slices = slices(
+        &whole,
+        DeviceShape::of(tensor).gpu,
+        units(tensor, &whole) as usize,
+        asked("RNN_BURN_CUBE_SPLITS"),
+        tensor.client.properties().hardware.max_shared_memory_size / tensor.dtype.size(),
+    );
+    let layer = with_splits(cell, h, rows, w_shared, slices);
     let count = CubeCount::Static(b.div_ceil(rows) as u32, 1, 1);
     (layer, count, CubeDim::new_1d(units(tensor, &layer)))
 }
 
-/// Slices of the state each forward column block is split over: on a GPU, as many as keep
-/// the units a cube launches anyway busy (`units` of them, `blocks` column blocks; at most
-/// 8), since a unit left idle during the product has no latency to hide; on a CPU, one (a
-/// core runs the cube's units in turn, so a split only adds a barrier).
-/// `RNN_BURN_CUBE_SPLITS=N` asks for N instead (tests and tuning).
-fn splits(gpu: bool, units: usize, blocks: usize, h: usize) -> usize {
-    match gpu {
-        true => (units / blocks.max(1)).clamp(1, 8).min(h.max(1)),
-        false => 1,
+/// The slices the forward and the backward product of `whole` (a layer with neither split)
+/// are split over, each column block's sum cut into pieces whose partial sums are added up
+/// through shared memory. On a GPU, as many as keep the `units` a cube launches anyway busy
+/// (at most 8), since a unit idle during the product has no latency to hide; on a CPU one,
+/// since a core runs the cube's units in turn and a split only adds a barrier.
+/// `asked` (`RNN_BURN_CUBE_SPLITS=N`, tests and tuning) sets both instead. Never more than
+/// a product sums over (H forward, the direct columns backward), and within `max_len`
+/// elements of shared memory, the larger split giving way first.
+fn slices(
+    whole: &Layer,
+    gpu: bool,
+    units: usize,
+    asked: Option<usize>,
+    max_len: usize,
+) -> (usize, usize) {
+    let split = |blocks: usize, over: usize| {
+        let busy = if gpu { (units / blocks).clamp(1, 8) } else { 1 };
+        asked.unwrap_or(busy).clamp(1, over.max(1))
+    };
+    let mut s = (
+        split(column_blocks(whole), whole.hidden),
+        split(state_blocks(whole), whole.direct_columns()),
+    );
+    let len = |s: (usize, usize)| {
+        Layer {
+            splits: s.0,
+            back_splits: s.1,
+            ..*whole
+        }
+        .shared_len()
+    };
+    while (s.0 > 1 || s.1 > 1) && len(s) > max_len {
+        if s.0 >= s.1 {
+            s.0 -= 1;
+        } else {
+            s.1 -= 1;
+        }
     }
+    s
 }
 
 fn empty_like(t: &CubeTensor, shape: Shape) -> CubeTensor {
@@ -508,25 +539,46 @@ impl RecurrenceKernels for Cube {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cell, DeviceShape, fits, layer, rows_in, splits, with_splits};
+    use super::{Cell, DeviceShape, fits, layer, rows_in, slices, with_splits};
 
     #[test]
-    fn a_gpu_splits_the_product_over_idle_units() {
-        // The IRNN (H = 100, 25 blocks of 4 columns, 128 units): 5 slices on a GPU.
-        assert_eq!(splits(true, 128, 25, 100), 5);
-        // lstm-mnist (H = 20, G = 80: 20 blocks, 32 units): no idle units to use.
-        assert_eq!(splits(true, 32, 20, 20), 1);
-        // At most 8, never more than H, and never on a CPU.
-        assert_eq!(splits(true, 256, 2, 100), 8);
-        assert_eq!(splits(true, 256, 2, 3), 3);
-        assert_eq!(splits(false, 128, 25, 100), 1);
-        // The partial sums take shared memory only when the product is split.
+    fn a_gpu_splits_the_products_over_idle_units() {
         let irnn = Cell::Elman { relu: true };
-        let split = with_splits(irnn, 100, 1, false, 5);
+        let plenty = 1 << 20;
+        // The IRNN (H = 100): 25 blocks of 4 columns in either product, 128 units: 5
+        // slices each on a GPU, none on a CPU.
+        let whole = layer(irnn, 100, 1, false);
+        assert_eq!(slices(&whole, true, 128, None, plenty), (5, 5));
+        assert_eq!(slices(&whole, false, 128, None, plenty), (1, 1));
+        // lstm-mnist (H = 20, 32 units): the forward product's 20 blocks of G = 80 columns
+        // leave no units idle; the backward one's 5 blocks of H take 6 slices of G.
+        let lstm = layer(Cell::Lstm, 20, 1, true);
+        assert_eq!(slices(&lstm, true, 32, None, plenty), (1, 6));
+        // At most 8, and never more than a product sums over; what is asked is taken
+        // within those bounds (H = 3: the forward product sums over 3, the backward over
+        // G = 3 too for an Elman cell, 12 for an LSTM).
         assert_eq!(
-            split.shared_len() - layer(irnn, 100, 1, false).shared_len(),
-            5 * 100 - 1
+            slices(&layer(irnn, 8, 1, false), true, 256, None, plenty),
+            (8, 8)
         );
+        assert_eq!(
+            slices(&layer(irnn, 3, 1, false), true, 256, None, plenty),
+            (3, 3)
+        );
+        assert_eq!(slices(&whole, false, 128, Some(4), plenty), (4, 4));
+        assert_eq!(
+            slices(&layer(Cell::Lstm, 3, 1, false), false, 32, Some(5), plenty),
+            (3, 5)
+        );
+        // The partial sums take shared memory only when a product is split, and a device
+        // with less takes fewer slices: the larger split gives way first.
+        let split = with_splits(irnn, 100, 1, false, (5, 5));
+        assert_eq!(split.shared_len() - whole.shared_len(), 5 * 100 - 1);
+        let lstm_split = with_splits(Cell::Lstm, 20, 1, true, (1, 6));
+        assert_eq!(lstm_split.shared_len() - lstm.shared_len(), 6 * 20 - 1);
+        let tight = with_splits(Cell::Lstm, 20, 1, true, (1, 3)).shared_len();
+        assert_eq!(slices(&lstm, true, 32, None, tight), (1, 3));
+        assert_eq!(slices(&lstm, true, 32, None, lstm.shared_len()), (1, 1));
     }
 
     #[test]
@@ -542,7 +594,7 @@ mod tests {
             assert_eq!(rows_in(cell, 64, true, 4, bytes - 1), 2);
         }
         // One row of the LSTM (H = 20: state, four gates, cell state) with its matrix and
-        // the forward kernel's one-element placeholders for r * h and the partial sums.
+        // one-element placeholders for r * h and the partial sums (or dl and the sums).
         assert_eq!(
             layer(Cell::Lstm, 20, 1, true).shared_len(),
             20 + 80 + 20 + 1600 + 2

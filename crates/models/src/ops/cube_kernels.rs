@@ -58,6 +58,9 @@ pub struct Layer {
     /// Slices of the state over which the forward product's units split each column block
     /// (partial sums, added up through shared memory); 1: each unit takes a whole column.
     pub splits: usize,
+    /// The same for the backward product `dh = dg · w_hhᵀ`, whose slices are of the
+    /// [`Layer::direct_columns`] it sums over.
+    pub back_splits: usize,
 }
 
 impl Layer {
@@ -74,8 +77,9 @@ impl Layer {
 
     /// Elements of the LSTM's cell-state buffers (`csh` forward, `dc` backward), of the
     /// reset-before GRU's `r * h` (`rh`), of the GRU's part of `dh` not through the matrix
-    /// (`dl`) and of the shared matrix: the slice's rows times H, or H x G, for the cells
-    /// that use them, else a one-element placeholder (a shared array cannot be empty).
+    /// (`dl`), of the shared matrix and of the split products' partial sums (`partial`,
+    /// slices times rows times G or H): the slice's rows times H, H x G, or the sums, where
+    /// the layer uses them, else a one-element placeholder (a shared array cannot be empty).
     pub fn cell_state_len(&self) -> usize {
         self.used(self.lstm, self.rows * self.hidden)
     }
@@ -91,8 +95,28 @@ impl Layer {
             self.splits * self.rows * self.direct_columns(),
         )
     }
+    pub fn back_partial_len(&self) -> usize {
+        self.used(
+            self.back_splits > 1,
+            self.back_splits * self.rows * self.hidden,
+        )
+    }
     pub fn matrix_len(&self) -> usize {
         self.used(self.w_shared, self.hidden * self.hidden * self.gates)
+    }
+
+    /// Values the backward pass's gate arithmetic reads from global memory per state
+    /// element and step ([`step_reads`]): the output's gradient, then the LSTM's four gates,
+    /// its cell state and the previous one; the GRU's r, z, n, q and the previous state; the
+    /// Elman cell's new state.
+    pub fn step_reads(&self) -> usize {
+        if self.lstm {
+            7
+        } else if self.gru {
+            6
+        } else {
+            2
+        }
     }
 
     fn used(&self, used: bool, len: usize) -> usize {
@@ -101,14 +125,16 @@ impl Layer {
 
     /// The shared memory a cube uses, in elements: the larger of the two kernels' buffers,
     /// placeholders included. The forward kernel holds the states, the pre-activations
-    /// `[rows, G]`, the cell state and `r * h`; the backward kernel the state gradient, the
-    /// gates' gradient `[rows, G]`, the cell state's and `dl`; both the matrix.
+    /// `[rows, G]`, the cell state, `r * h` and its product's partial sums; the backward
+    /// kernel the state gradient, the gates' gradient `[rows, G]`, the cell state's, `dl`
+    /// and its product's partial sums; both the matrix.
     pub fn shared_len(&self) -> usize {
         let states = self.rows * self.hidden;
         let gates = states * self.gates;
         let common = states + gates + self.cell_state_len() + self.matrix_len();
         let forward = self.reset_state_len() + self.partial_len();
-        common + forward.max(self.side_grad_len())
+        let backward = self.side_grad_len() + self.back_partial_len();
+        common + forward.max(backward)
     }
 }
 
@@ -503,6 +529,63 @@ pub fn recurrence_forward_kernel<F: Float>(
     }
 }
 
+/// Reads into `v` what the backward step `t` of state element `i` (row `i / H` of the
+/// slice, unit `i % H`) takes from global memory ([`Layer::step_reads`]); nothing for a row
+/// past the batch. The kernel reads the next step's values for each unit's first element
+/// while the current step's product runs, so that they are at hand when it ends.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn step_reads<F: Float>(
+    v: &mut Array<F>,
+    grad: &Tensor<F>,
+    hall: &Tensor<F>,
+    aux: &Tensor<F>,
+    c0: &Tensor<F>,
+    b0: usize,
+    valid: usize,
+    i: usize,
+    t: usize,
+    t_len: usize,
+    n_rows: usize,
+    #[comptime] keep_sequence: bool,
+    #[comptime] layer: Layer,
+) {
+    let h = layer.hidden;
+    let a = layer.aux_width;
+    let r = i / h;
+    let j = i % h;
+    if r < valid {
+        let b = b0 + r;
+        let ab = (b * t_len + t) * a;
+        let mut d = F::new(0.0);
+        if keep_sequence {
+            d = grad[(b * n_rows + t) * h + j];
+        } else if t == t_len - 1 {
+            d = grad[b * n_rows * h + j];
+        }
+        v[0] = d;
+        if layer.lstm {
+            #[unroll]
+            for q in 0..5 {
+                v[1 + q] = aux[ab + q * h + j];
+            }
+            if t > 0 {
+                v[6] = aux[ab - a + 4 * h + j];
+            } else {
+                v[6] = c0[b * h + j];
+            }
+        } else if layer.gru {
+            #[unroll]
+            for q in 0..4 {
+                v[1 + q] = aux[ab + q * h + j];
+            }
+            v[5] = hall[(b * (t_len + 1) + t) * h + j];
+        } else {
+            v[1] = hall[(b * (t_len + 1) + t + 1) * h + j];
+        }
+    }
+}
+
 /// Backward pass of one layer (BPTT over the forward pass's `hall` and `aux`).
 ///
 /// `grad` is the gradient of the layer's output, `[B, n_rows, H]` dense: with
@@ -553,6 +636,7 @@ pub fn recurrence_backward_kernel<F: Float>(
     let mut dl = zeroed::<F>(comptime![layer.side_grad_len()]);
     let mut dc = Shared::<[F]>::new_slice(comptime![layer.cell_state_len()]);
     let mut dg = zeroed::<F>(rows * g);
+    let mut partial = Shared::<[F]>::new_slice(comptime![layer.back_partial_len()]);
     // The transposed recurrent matrix, copied once into shared memory when it fits.
     let wsh = shared_matrix::<F>(w_t, layer);
     if layer.lstm {
@@ -561,6 +645,27 @@ pub fn recurrence_backward_kernel<F: Float>(
     }
     sync_cube();
 
+    // Each unit's first element's reads for the step about to run (see `step_reads`).
+    let n_reads = comptime![layer.step_reads()];
+    let mut ahead = Array::<F>::new(n_reads);
+    if unit < rows * h {
+        step_reads::<F>(
+            &mut ahead,
+            grad,
+            hall,
+            aux,
+            c0,
+            b0,
+            valid,
+            unit,
+            t_len - 1,
+            t_len,
+            n_rows,
+            keep_sequence,
+            layer,
+        );
+    }
+
     for back in 0..t_len {
         let t = t_len - 1 - back;
         let mut i = unit;
@@ -568,28 +673,40 @@ pub fn recurrence_backward_kernel<F: Float>(
             let r = i / h;
             let j = i % h;
             if r < valid {
+                let mut v = Array::<F>::new(n_reads);
+                if i == unit {
+                    #[unroll]
+                    for q in 0..n_reads {
+                        v[q] = ahead[q];
+                    }
+                } else {
+                    step_reads::<F>(
+                        &mut v,
+                        grad,
+                        hall,
+                        aux,
+                        c0,
+                        b0,
+                        valid,
+                        i,
+                        t,
+                        t_len,
+                        n_rows,
+                        keep_sequence,
+                        layer,
+                    );
+                }
                 let b = b0 + r;
                 let xb = (b * t_len + t) * g;
-                let ab = (b * t_len + t) * a;
                 let p = r * g;
-                let mut d = dh[i];
-                if keep_sequence {
-                    d += grad[(b * n_rows + t) * h + j];
-                } else if t == t_len - 1 {
-                    d += grad[b * n_rows * h + j];
-                }
+                let d = dh[i] + v[0];
                 if layer.lstm {
-                    let ig = aux[ab + j];
-                    let fg = aux[ab + h + j];
-                    let gg = aux[ab + 2 * h + j];
-                    let og = aux[ab + 3 * h + j];
-                    let tc = aux[ab + 4 * h + j].tanh();
-                    let mut c_prev = zero;
-                    if t > 0 {
-                        c_prev = aux[ab - a + 4 * h + j];
-                    } else {
-                        c_prev = c0[b * h + j];
-                    }
+                    let ig = v[1];
+                    let fg = v[2];
+                    let gg = v[3];
+                    let og = v[4];
+                    let tc = v[5].tanh();
+                    let c_prev = v[6];
                     let dcj = dc[i] + d * og * (one - tc * tc);
                     let di = dcj * gg * ig * (one - ig);
                     let df = dcj * c_prev * fg * (one - fg);
@@ -605,11 +722,11 @@ pub fn recurrence_backward_kernel<F: Float>(
                     dxw[xb + 2 * h + j] = dgg;
                     dxw[xb + 3 * h + j] = dob;
                 } else if layer.gru {
-                    let rg = aux[ab + j];
-                    let z = aux[ab + h + j];
-                    let n = aux[ab + 2 * h + j];
-                    let q = aux[ab + 3 * h + j];
-                    let hp = hall[(b * (t_len + 1) + t) * h + j];
+                    let rg = v[1];
+                    let z = v[2];
+                    let n = v[3];
+                    let q = v[4];
+                    let hp = v[5];
                     let dn = d * (one - z) * (one - n * n);
                     let dz = d * (hp - n) * z * (one - z);
                     dl[i] = d * z;
@@ -628,7 +745,7 @@ pub fn recurrence_backward_kernel<F: Float>(
                         dq[(b * t_len + t) * h + j] = dn;
                     }
                 } else {
-                    let y = hall[(b * (t_len + 1) + t + 1) * h + j];
+                    let y = v[1];
                     let mut da = zero;
                     if layer.relu {
                         da = select(y > zero, d, zero);
@@ -640,6 +757,23 @@ pub fn recurrence_backward_kernel<F: Float>(
                 }
             }
             i += stride;
+        }
+        if t > 0 && unit < rows * h {
+            step_reads::<F>(
+                &mut ahead,
+                grad,
+                hall,
+                aux,
+                c0,
+                b0,
+                valid,
+                unit,
+                t - 1,
+                t_len,
+                n_rows,
+                keep_sequence,
+                layer,
+            );
         }
         sync_cube();
 
@@ -679,26 +813,51 @@ pub fn recurrence_backward_kernel<F: Float>(
             sync_cube();
         }
 
-        // Each unit takes `hcols` state columns, `blocks` apart, for every row of the slice.
+        // Each unit takes `hcols` state columns, `blocks` apart, for every row of the slice,
+        // and with `back_splits` > 1 one slice of the columns of `dg` summed over: the
+        // slices' partial sums meet in `partial` and are added up after a barrier.
         let blocks = comptime![h / hcols];
-        let mut jb = unit;
-        while jb < blocks {
+        let splits = comptime![layer.back_splits];
+        let mut w = unit;
+        while w < blocks * splits {
+            let jb = w % blocks;
+            let part = w / blocks;
+            let k0 = part * through_w / splits;
+            let k1 = (part + 1) * through_w / splits;
             let acc = block_product::<F>(
-                &dg, &wsh, w_t, jb, 0, through_w, g, 0usize, h, layer, hcols, blocks,
+                &dg, &wsh, w_t, jb, k0, k1, g, 0usize, h, layer, hcols, blocks,
             );
             #[unroll]
             for r in 0..rows {
                 #[unroll]
                 for c in 0..hcols {
                     let k = r * h + jb + c * blocks;
-                    if layer.gru {
+                    if splits > 1 {
+                        partial[part * rows * h + k] = acc[r * hcols + c];
+                    } else if layer.gru {
                         dh[k] = dl[k] + acc[r * hcols + c];
                     } else {
                         dh[k] = acc[r * hcols + c];
                     }
                 }
             }
-            jb += stride;
+            w += stride;
+        }
+        if splits > 1 {
+            sync_cube();
+            let mut k = unit;
+            while k < rows * h {
+                let mut v = zero;
+                if layer.gru {
+                    v = dl[k];
+                }
+                #[unroll]
+                for p in 0..splits {
+                    v += partial[p * rows * h + k];
+                }
+                dh[k] = v;
+                k += stride;
+            }
         }
         sync_cube();
     }
