@@ -3,18 +3,23 @@
 when asked), and PyTorch + cuDNN, at every `just bench` shape, on the GPU at hand.
 
     just bench-gpu [--cuda] [--out DIR] [--steps N --repeats N] [--shape NAME ...]
+                   [--launch-rounds N]
 
 Runs `bench --backend wgpu` (fused and generic, timed alternately), with `--cuda` also
 `bench --backend cuda` (a `--features cuda` build, which needs internet once: see the
 README), and `bench/pytorch_reference.py --device cuda` when the Python in $PYTHON (default
-python3) has PyTorch with CUDA. Writes DIR/bench-gpu.json (every measurement) and
-DIR/bench-gpu.md (one row per shape, samples per second), each written whole (temporary
-file, then rename).
+python3) has PyTorch with CUDA. Then times the fused kernel at the irnn-mnist and lstm-mnist
+shapes under other launch shapes than the default (products not split, 2 or 4 batch rows
+per cube, 8 slices: the RNN_BURN_CUBE_* variables), so that one run on a GPU also says
+whether the default shape is the right one there. Writes DIR/bench-gpu.json (every
+measurement) and DIR/bench-gpu.md (samples per second and milliseconds per training step,
+one row per shape; the launch shapes), each written whole (temporary file, then rename).
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +34,40 @@ def json_lines(cmd, env=None):
     if proc.returncode != 0:
         print(f"warning: {cmd[0]} exited with {proc.returncode}", file=sys.stderr)
     return [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+
+
+# Launch shapes tried beside the default: label, environment.
+LAUNCH_SHAPES = [
+    ("default", {}),
+    ("not split", {"RNN_BURN_CUBE_SPLITS": "1"}),
+    ("8 slices", {"RNN_BURN_CUBE_SPLITS": "8"}),
+    ("2 rows per cube", {"RNN_BURN_CUBE_ROWS": "2"}),
+    ("4 rows per cube", {"RNN_BURN_CUBE_ROWS": "4"}),
+]
+LAUNCH_SHAPE_SHAPES = ["irnn-mnist", "lstm-mnist"]
+
+
+def cell(row):
+    """Samples per second, and milliseconds per training step where the batch is known."""
+    sps = row["samples_per_second"]
+    if row.get("batch") and sps > 0:
+        return f"{sps:.0f} ({1000 * row['batch'] / sps:.2f} ms)"
+    return f"{sps:.0f}"
+
+
+def table(rows, column, first):
+    """A markdown table: one row per shape, one column per value of `column(row)`."""
+    columns, by_shape = [], {}
+    for r in rows:
+        col = column(r)
+        if col not in columns:
+            columns.append(col)
+        by_shape.setdefault(r["shape"], {})[col] = r
+    md = [f"| {first} | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for shape, vals in by_shape.items():
+        cells = [cell(vals[c]) if c in vals else "–" for c in columns]
+        md.append(f"| {shape} | " + " | ".join(cells) + " |")
+    return md
 
 
 def gpu_name():
@@ -58,6 +97,8 @@ def main():
     p.add_argument("--steps", type=int, default=20, help="training steps per timed repeat")
     p.add_argument("--repeats", type=int, default=7, help="timed repeats")
     p.add_argument("--shape", action="append", default=[], help="repeatable; default all")
+    p.add_argument("--launch-rounds", type=int, default=2,
+                   help="rounds over the launch shapes, alternated (default 2; 0 skips them)")
     args = p.parse_args()
     common = ["--steps", str(args.steps), "--repeats", str(args.repeats)]
     for s in args.shape:
@@ -77,24 +118,41 @@ def main():
         torch_args += ["--shape", s]
     rows += json_lines([python, "bench/pytorch_reference.py"] + torch_args, env)
 
+    launch = []
+    shapes = [s for s in LAUNCH_SHAPE_SHAPES if not args.shape or s in args.shape]
+    if shapes:
+        fused = bench + ["--backend", "wgpu", "--recurrence", "fused"] + common[:4]
+        for s in shapes:
+            fused += ["--shape", s]
+        # The shapes alternate over rounds (GPU clocks and neighbours drift); each cell is
+        # the median over rounds of each run's median.
+        runs = {}
+        for _ in range(args.launch_rounds):
+            for label, extra in LAUNCH_SHAPES:
+                for r in json_lines(fused, {**env, **extra}):
+                    runs.setdefault((r["shape"], label), []).append(r)
+        for (shape, label), rs in runs.items():
+            sps = statistics.median(r["samples_per_second"] for r in rs)
+            launch.append({**rs[0], "samples_per_second": sps, "launch": label})
+
     gpu = gpu_name()
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    columns = []
-    table = {}
-    for r in rows:
-        col = r["backend"] + (f" {r['recurrence']}" if "recurrence" in r else "")
-        if col not in columns:
-            columns.append(col)
-        table.setdefault(r["shape"], {})[col] = r["samples_per_second"]
-    md = [f"GPU: {gpu}; {stamp}; samples/s, median of {args.repeats} x {args.steps} steps", ""]
-    md.append("| shape | " + " | ".join(columns) + " |")
-    md.append("|---" * (len(columns) + 1) + "|")
-    for shape, vals in table.items():
-        cells = [f"{vals[c]:.0f}" if c in vals else "–" for c in columns]
-        md.append(f"| {shape} | " + " | ".join(cells) + " |")
+    md = [
+        f"GPU: {gpu}; {stamp}; samples/s (milliseconds per training step: forward, loss,",
+        f"backward, update), median of {args.repeats} x {args.steps} steps",
+        "",
+    ]
+    def path(r):
+        return r["backend"] + (f" {r['recurrence']}" if "recurrence" in r else "")
+
+    md += table(rows, path, "shape")
+    if launch:
+        md += ["", "Fused kernel on wgpu under other launch shapes (RNN_BURN_CUBE_*):", ""]
+        md += table(launch, lambda r: r["launch"], "shape")
     os.makedirs(args.out, exist_ok=True)
     write_atomic(os.path.join(args.out, "bench-gpu.json"),
-                 json.dumps({"gpu": gpu, "time": stamp, "rows": rows}, indent=1) + "\n")
+                 json.dumps({"gpu": gpu, "time": stamp, "rows": rows, "launch_shapes": launch},
+                            indent=1) + "\n")
     write_atomic(os.path.join(args.out, "bench-gpu.md"), "\n".join(md) + "\n")
     print("\n".join(md))
     print(f"written: {args.out}/bench-gpu.json, {args.out}/bench-gpu.md")

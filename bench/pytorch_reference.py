@@ -118,6 +118,7 @@ def main():
             json.dumps(
                 {
                     "shape": name,
+                    "batch": SHAPES[name][2],
                     "backend": "pytorch" if device.type == "cpu" else "pytorch-cuda",
                     "threads": args.threads,
                     "samples_per_second": round(statistics.median(rates), 1),

@@ -526,8 +526,9 @@ fn main() {
                 rss
             );
             json.push(format!(
-                "{{\"shape\": \"{}\", \"backend\": \"{}\", \"recurrence\": \"{}\", \"samples_per_second\": {:.1}, \"min\": {:.1}, \"max\": {:.1}, \"peak_rss_mib\": {:.0}, \"threads\": {}}}",
+                "{{\"shape\": \"{}\", \"batch\": {}, \"backend\": \"{}\", \"recurrence\": \"{}\", \"samples_per_second\": {:.1}, \"min\": {:.1}, \"max\": {:.1}, \"peak_rss_mib\": {:.0}, \"threads\": {}}}",
                 s.name,
+                s.batch,
                 args.backend.name(),
                 lane.path,
                 median,
