@@ -55,7 +55,7 @@ def cell(row):
     return f"{sps:.0f}"
 
 
-def table(rows, column, first):
+def table(rows, column):
     """A markdown table: one row per shape, one column per value of `column(row)`."""
     columns, by_shape = [], {}
     for r in rows:
@@ -63,7 +63,7 @@ def table(rows, column, first):
         if col not in columns:
             columns.append(col)
         by_shape.setdefault(r["shape"], {})[col] = r
-    md = [f"| {first} | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    md = ["| shape | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for shape, vals in by_shape.items():
         cells = [cell(vals[c]) if c in vals else "–" for c in columns]
         md.append(f"| {shape} | " + " | ".join(cells) + " |")
@@ -100,9 +100,8 @@ def main():
     p.add_argument("--launch-rounds", type=int, default=2,
                    help="rounds over the launch shapes, alternated (default 2; 0 skips them)")
     args = p.parse_args()
-    common = ["--steps", str(args.steps), "--repeats", str(args.repeats)]
-    for s in args.shape:
-        common += ["--shape", s]
+    timing = ["--steps", str(args.steps), "--repeats", str(args.repeats)]
+    common = timing + [a for s in args.shape for a in ("--shape", s)]
     # MNIST is found as every run finds it: $MNIST_DIR, the per-user cache, a download.
     env = dict(os.environ)
 
@@ -113,17 +112,13 @@ def main():
         cuda = bench[:4] + ["--features", "rnn-train/cuda"] + bench[4:]
         rows += json_lines(cuda + ["--backend", "cuda", "--recurrence", "both"] + common, env)
     python = os.environ.get("PYTHON", "python3")
-    torch_args = ["--device", "cuda", "--steps", str(args.steps), "--repeats", str(args.repeats)]
-    for s in args.shape:
-        torch_args += ["--shape", s]
-    rows += json_lines([python, "bench/pytorch_reference.py"] + torch_args, env)
+    rows += json_lines([python, "bench/pytorch_reference.py", "--device", "cuda"] + common, env)
 
     launch = []
     shapes = [s for s in LAUNCH_SHAPE_SHAPES if not args.shape or s in args.shape]
     if shapes:
-        fused = bench + ["--backend", "wgpu", "--recurrence", "fused"] + common[:4]
-        for s in shapes:
-            fused += ["--shape", s]
+        fused = bench + ["--backend", "wgpu", "--recurrence", "fused"] + timing
+        fused += [a for s in shapes for a in ("--shape", s)]
         # The shapes alternate over rounds (GPU clocks and neighbours drift); each cell is
         # the median over rounds of each run's median.
         runs = {}
@@ -145,10 +140,10 @@ def main():
     def path(r):
         return r["backend"] + (f" {r['recurrence']}" if "recurrence" in r else "")
 
-    md += table(rows, path, "shape")
+    md += table(rows, path)
     if launch:
         md += ["", "Fused kernel on wgpu under other launch shapes (RNN_BURN_CUBE_*):", ""]
-        md += table(launch, lambda r: r["launch"], "shape")
+        md += table(launch, lambda r: r["launch"])
     os.makedirs(args.out, exist_ok=True)
     write_atomic(os.path.join(args.out, "bench-gpu.json"),
                  json.dumps({"gpu": gpu, "time": stamp, "rows": rows, "launch_shapes": launch},

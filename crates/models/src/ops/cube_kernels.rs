@@ -645,26 +645,10 @@ pub fn recurrence_backward_kernel<F: Float>(
     }
     sync_cube();
 
-    // Each unit's first element's reads for the step about to run (see `step_reads`).
+    // Each unit's first element's reads for the step about to run, made during the step
+    // before (see `step_reads`).
     let n_reads = comptime![layer.step_reads()];
     let mut ahead = Array::<F>::new(n_reads);
-    if unit < rows * h {
-        step_reads::<F>(
-            &mut ahead,
-            grad,
-            hall,
-            aux,
-            c0,
-            b0,
-            valid,
-            unit,
-            t_len - 1,
-            t_len,
-            n_rows,
-            keep_sequence,
-            layer,
-        );
-    }
 
     for back in 0..t_len {
         let t = t_len - 1 - back;
@@ -674,7 +658,7 @@ pub fn recurrence_backward_kernel<F: Float>(
             let j = i % h;
             if r < valid {
                 let mut v = Array::<F>::new(n_reads);
-                if i == unit {
+                if i == unit && back > 0 {
                     #[unroll]
                     for q in 0..n_reads {
                         v[q] = ahead[q];
