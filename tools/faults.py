@@ -29,12 +29,26 @@ seed) that differ, and a run on a disk with room that says it could not write on
 Output: one `PASS name: detail` / `FAIL name: detail` line per case (a failure is followed by
 its command and an excerpt of its output, indented), `SKIP name: why` for a case this machine
 cannot run, then `cases tried T, survived S, files lost L` (a fault survived: no panic, no
-hang, no file lost) and `faults: N passed, M failed`. The exit code is 1 when a case failed.
+hang, no file lost), `faults: N passed, M failed, K skipped` and, last, what was skipped and
+why, each reason with its class and count: `faults: 2 skipped (2 full-disk: cannot mount a
+tmpfs, ...)`, or `faults: 0 skipped`. The exit code is 1 when a case failed, and in --quick
+when a case was skipped whose class --allow-skip does not name (below).
+
+A skipped case is one of these classes:
+
+  full-disk   the full-disk cases mount a small tmpfs, which needs root;
+  bad-input   the bad files are served beside real MNIST files (labels, test set), so MNIST
+              must be found.
+
+Outside --quick a skip is reported and allowed. --quick is the CI subset, where a skip would
+let CI pass without the cases it is there to run: the run exits 1 with an `error:` naming
+each skipped class and its reason, unless `--allow-skip CLASS[,CLASS]` (repeatable) names it.
 
 Binaries come from $CARGO_TARGET_DIR/release (default target/release), MNIST from $MNIST_DIR,
 else the per-user cache where a run downloads it ($RNN_BURN_CACHE/mnist, by default
 ~/.cache/rnn-burn/mnist). `--quick` runs a subset in under two minutes (for CI);
-`--only REGEX` runs the cases whose name matches; `--keep` keeps the temporary directory.
+`--only REGEX` runs the cases whose name matches; `--keep` keeps the temporary directory;
+`--allow-skip CLASS[,CLASS]` lets --quick pass although cases of those classes were skipped.
 
 Standard library only (Python 3.11).
 """
@@ -73,6 +87,13 @@ PANIC_MARKERS = ("panicked at", "stack backtrace:", "RUST_BACKTRACE")
 # A message that a run file could not be written: a defect on a disk with room (counted over
 # every run of the suite, reported once at the end), expected on a full one.
 WRITE_WARNING = re.compile(r"^(warning|error): could not (write|draw|save|create)", re.M)
+
+# The kinds of case a machine may be unable to run, and what each needs. `--allow-skip` takes
+# these names; --quick fails on a skip of any other.
+SKIP_CLASSES = {
+    "full-disk": "needs root: the cases mount a small tmpfs",
+    "bad-input": "needs MNIST: the bad files are served beside the real ones",
+}
 
 # Placeholders of flags that take something other than a number.
 NON_NUMERIC = {
@@ -652,7 +673,9 @@ class Suite:
         self.tmp = Path(tempfile.mkdtemp(prefix="rnn-burn-faults-"))
         global TMP_PREFIX
         TMP_PREFIX = str(self.tmp)
-        self.passed = self.failed = self.skipped = 0
+        self.passed = self.failed = 0
+        # (class, why) of each skipped case, in order.
+        self.skips: list[tuple[str, str]] = []
         self.tried = self.survived = self.lost = 0
         self.mounts: list[Path] = []
         self.live: set[Child] = set()
@@ -700,9 +723,25 @@ class Suite:
                     f"be written, e.g. {warned[0][1]!r}",
                     [f"command: {c}: {w}" for c, w in warned[:4]])
 
-    def skip(self, name: str, why: str) -> None:
-        self.skipped += 1
-        print(f"SKIP {name}: {why}", flush=True)
+    def skip(self, cls: str, name: str, why: str) -> None:
+        assert cls in SKIP_CLASSES, cls
+        self.skips.append((cls, why))
+        print(f"SKIP {name}: {why} [{cls}]", flush=True)
+
+    def skip_groups(self) -> list[tuple[str, str, int]]:
+        """(class, why, count) of the skipped cases, one per distinct reason, in the order
+        each was first met."""
+        counts: dict[tuple[str, str], int] = {}
+        for key in self.skips:
+            counts[key] = counts.get(key, 0) + 1
+        return [(cls, why, n) for (cls, why), n in counts.items()]
+
+    def skip_line(self) -> str:
+        groups = self.skip_groups()
+        if not groups:
+            return "faults: 0 skipped"
+        return (f"faults: {len(self.skips)} skipped ("
+                + "; ".join(f"{n} {cls}: {why}" for cls, why, n in groups) + ")")
 
     def fault(self, survived: bool, lost: int = 0, n: int = 1) -> None:
         self.tried += n
@@ -1163,7 +1202,10 @@ class Suite:
         p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
                            capture_output=True, text=True)
         if p.returncode != 0:
-            return None, (p.stderr or p.stdout).strip() or f"mount exited {p.returncode}"
+            # Without the mount point's path, which differs per case, the same failure reads
+            # the same in every case and the closing line counts it once.
+            why = (p.stderr or p.stdout).strip().replace(str(mnt), "the mount point")
+            return None, why or f"mount exited {p.returncode}"
         self.mounts.append(mnt)
         return mnt, ""
 
@@ -1180,7 +1222,7 @@ class Suite:
         size_mib = 2 if fraction is None else max(2, -(-written // (1 << 20)) + 1)
         mnt, why = self.mount_tmpfs(f"{size_mib}m")
         if mnt is None:
-            self.skip(name, f"cannot mount a tmpfs ({why}); the full-disk cases need root")
+            self.skip("full-disk", name, f"cannot mount a tmpfs, which needs root ({why})")
             return
         try:
             if fraction is not None:
@@ -1282,6 +1324,13 @@ class Suite:
                     files[base] = cand
         return files
 
+    def bad_input_binaries(self, label: str) -> list[str]:
+        """The binaries a bad-input case is tried on: the train-image bomb on every MNIST
+        experiment outside --quick, everything else on lstm-mnist."""
+        if self.quick or "bomb as train" not in label:
+            return ["lstm-mnist"]
+        return ["lstm-mnist", "elman-mnist", "irnn-mnist"]
+
     def bad_input_cases(self) -> None:
         real = self.mnist_files()
         names = {
@@ -1303,7 +1352,12 @@ class Suite:
         if not todo:
             return
         if len(real) < 4:
-            self.skip("bad input", f"MNIST not found in {self.mnist_dir} (needed for the label files)")
+            why = (f"MNIST not found in {self.mnist_dir} (the bad files are served beside the real "
+                   "labels and test set)")
+            for label, _ in todo:
+                for bin_name in self.bad_input_binaries(label):
+                    if self.wants(f"bad input {bin_name} {label}"):
+                        self.skip("bad-input", f"bad input {bin_name} {label}", why)
             return
         cache = self.fresh("cache")
         cache.mkdir()
@@ -1326,8 +1380,7 @@ class Suite:
                 (d / file).write_bytes(gzip_bytes(header + bytes(784 * 10)))
             else:
                 (d / file).write_bytes(header + bytes(784 * 10))
-            for bin_name in (["lstm-mnist"] if self.quick or "bomb as train" not in label
-                             else ["lstm-mnist", "elman-mnist", "irnn-mnist"]):
+            for bin_name in self.bad_input_binaries(label):
                 name = f"bad input {bin_name} {label}"
                 if not self.wants(name):
                     continue
@@ -1441,14 +1494,34 @@ def gzip_bytes(data: bytes) -> bytes:
     return comp.compress(data) + comp.flush()
 
 
+def skip_classes(text: str) -> list[str]:
+    """`--allow-skip`'s value: skip classes, comma-separated."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SKIP_CLASSES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown skip class {', '.join(unknown) or repr(text)}: expected {', '.join(SKIP_CLASSES)}")
+    return names
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 epilog="skip classes (--allow-skip):\n" + "".join(
+                                     f"  {cls:<11} {needs}\n" for cls, needs in SKIP_CLASSES.items())
+                                 + "Outside --quick a skip is allowed and counted in the closing line; "
+                                   "in --quick\nit fails the run unless --allow-skip names its class.",
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="a subset that runs in under two minutes (CI)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a subset that runs in under two minutes (CI); a skipped case fails it "
+                         "unless --allow-skip names its class")
     ap.add_argument("--only", metavar="REGEX", help="run only the cases whose name matches")
+    ap.add_argument("--allow-skip", metavar="CLASS[,CLASS]", type=skip_classes, action="append",
+                    default=[], help="with --quick: pass although cases of these classes were "
+                                     f"skipped ({', '.join(SKIP_CLASSES)}); repeatable")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every command")
     opts = ap.parse_args()
+    allowed = {c for group in opts.allow_skip for c in group}
     suite = Suite(opts)
     missing = [b for b in TINY if not (suite.bin_dir / b).is_file()]
     if missing:
@@ -1484,10 +1557,19 @@ def main() -> int:
         print("accepted flag values:", flush=True)
         for line in suite.accepted:
             print(f"    {line}", flush=True)
-    print(f"{suite.skipped} skipped, {time.monotonic() - started:.0f} s")
+    # In --quick (CI) a skip the caller did not allow is a failure of the run: the cases CI
+    # exists to run did not run.
+    refused = [(cls, why, n) for cls, why, n in suite.skip_groups()
+               if suite.quick and cls not in allowed]
+    for cls, why, n in refused:
+        print(f"error: faults --quick skipped {n} {cls} case{'s' if n > 1 else ''}: {why}; "
+              f"the CI subset must run {'them' if n > 1 else 'it'} (or name the class: --allow-skip {cls})",
+              file=sys.stderr, flush=True)
+    print(f"time {time.monotonic() - started:.0f} s")
     print(f"cases tried {suite.tried}, survived {suite.survived}, files lost {suite.lost}")
-    print(f"faults: {suite.passed} passed, {suite.failed} failed")
-    return 1 if suite.failed or suite.lost else 0
+    print(f"faults: {suite.passed} passed, {suite.failed} failed, {len(suite.skips)} skipped")
+    print(suite.skip_line(), flush=True)
+    return 1 if suite.failed or suite.lost or refused else 0
 
 
 if __name__ == "__main__":
