@@ -12,9 +12,10 @@ test *args:
     if [ -n "${MNIST_DIR:-}" ]; then export MNIST_DIR="$(realpath -m "$MNIST_DIR")"; fi; BURN_DEVICE=flex cargo test --release --workspace "$@"
 
 # The cell tests on another backend, e.g. `just test-cells wgpu`: golden vectors, fused
-# against tensor ops, and PyTorch's own outputs and gradients.
+# against tensor ops, and PyTorch's own outputs and gradients; prints each golden case's
+# errors and, on wgpu or cuda, the launch plan each cell kind's kernel took.
 test-cells backend="wgpu":
-    RNN_TEST_BACKEND={{backend}} cargo test --release --test tests cells::
+    RNN_TEST_BACKEND={{backend}} cargo test --release --test tests cells:: -- --show-output
     RNN_TEST_BACKEND={{backend}} cargo test --release --workspace --test pytorch
 
 # IRNN on pixel-by-pixel MNIST (NeoML tutorial defaults: 200 epochs). e.g. `just irnn-mnist --epochs 5`

@@ -4,6 +4,9 @@
 rnn_train::use_mimalloc!();
 
 mod cells;
+// The comparison the cell crate's own tests use, so both measure errors the same way.
+#[path = "../crates/models/tests/support/compare.rs"]
+mod compare;
 mod defaults;
 mod docs;
 mod experiments;

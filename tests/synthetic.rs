@@ -17,6 +17,7 @@ use std::process::Command;
 use burn::optim::AdamConfig;
 use burn::prelude::*;
 use rnn_data::{AddingProblem, TbpttIterator, counting_sequence};
+use rnn_models::{Implementation, LstmStackConfig, RnnStackConfig, Route};
 use rnn_train::learn::truncated_bptt::{CarriedState, StatefulModel, train_window};
 use rnn_train::{BackendChoice, Captured, Console, EpochRecord, Trainer, exit_code};
 use simple_sequence::LanguageModelConfig;
@@ -192,6 +193,60 @@ fn adding_problem_every_network_beats_the_baseline() {
         );
     }
     assert!(stdout.contains("first below the baseline: "), "{stdout}");
+}
+
+/// What `--recurrence` chose for one run stays in that run's model: after an experiment ran
+/// in this process with the fused kernel, modules built here still run what each was
+/// configured with (checked by the route each reports, not by its numbers).
+#[test]
+fn a_run_s_recurrence_changes_no_other_module() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("fused");
+    let args = [
+        "--model",
+        "gru",
+        "--recurrence",
+        "fused",
+        "--train-size",
+        "200",
+        "--test-size",
+        "100",
+        "--epochs",
+        "1",
+        "--out",
+        dir_arg(&out),
+    ];
+    let (code, o) = run(adding, "adding-problem", &args);
+    assert_ok("adding-problem --recurrence fused", code, &o);
+
+    let device = BackendChoice::from_env("RNN_TEST_BACKEND")
+        .unwrap()
+        .device()
+        .unwrap()
+        .autodiff();
+    let x = Tensor::<3>::ones([2, 3, 4], &device);
+    for (implementation, route) in [
+        (Implementation::TensorOps, Route::TensorOps),
+        (Implementation::Generic, Route::Op { kernel: false }),
+        (Implementation::Fused, Route::Op { kernel: true }),
+    ] {
+        let rnn = RnnStackConfig::new(4, 5)
+            .with_implementation(implementation)
+            .init(&device);
+        assert_eq!(
+            rnn.forward(x.clone(), None).route,
+            route,
+            "{implementation}"
+        );
+        let lstm = LstmStackConfig::new(4, 5)
+            .init(&device)
+            .with_implementation(implementation);
+        assert_eq!(
+            lstm.forward_last(x.clone(), None).route,
+            route,
+            "{implementation}"
+        );
+    }
 }
 
 #[test]

@@ -178,6 +178,7 @@ impl RnnStack {
         RnnOutput {
             output,
             h_n: last.h,
+            route: last.route,
         }
     }
 }

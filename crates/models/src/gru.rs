@@ -167,6 +167,7 @@ impl GruStack {
         RnnOutput {
             output,
             h_n: last.h,
+            route: last.route,
         }
     }
 }

@@ -1,7 +1,7 @@
-//! Which code runs a layer's time loop: chosen per module, overridable process-wide, and
-//! resolved per call against the backend the tensors live on.
-
-use std::sync::atomic::{AtomicU8, Ordering};
+//! Which code runs a layer's time loop: chosen per module (its configuration's
+//! `implementation` field, or `with_implementation`), and resolved per call against the
+//! backend the tensors live on. Nothing else changes it: two modules in one program run
+//! what each was configured with.
 
 use burn::backend::DispatchDevice;
 use burn::prelude::*;
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The implementation of a layer's time loop. Every choice computes the same function; they
 /// differ in speed, memory and how the gradient is obtained. A module keeps its choice
-/// (`with_implementation`); [`set_implementation_override`] replaces it process-wide.
+/// (`with_implementation`); what ran is reported as a [`Route`] in the stacks' outputs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Implementation {
@@ -37,18 +37,19 @@ impl Implementation {
 
     const ALL: [Self; 3] = [Self::Fused, Self::Generic, Self::TensorOps];
 
-    /// This choice, or the process-wide override when one is set.
-    pub fn effective(self) -> Self {
-        implementation_override().unwrap_or(self)
-    }
-
-    /// What runs for this choice on a backend of `kind` (after the override).
+    /// What runs for this choice on a backend of `kind`.
     pub(crate) fn route(self, kind: BackendKind) -> Route {
-        match (self.effective(), kind) {
+        match (self, kind) {
             (Self::TensorOps, _) | (_, BackendKind::Other) => Route::TensorOps,
             (Self::Fused, _) => Route::Op { kernel: true },
             (Self::Generic, _) => Route::Op { kernel: false },
         }
+    }
+
+    /// What a layer with this choice runs on `device` (an autodiff device: the backend it
+    /// wraps).
+    pub fn route_on(self, device: &Device) -> Route {
+        self.route(BackendKind::of(device))
     }
 }
 
@@ -73,31 +74,6 @@ impl std::str::FromStr for Implementation {
                     Self::NAMES.join(", ")
                 )
             })
-    }
-}
-
-/// 0: no override; `i + 1`: `Implementation::ALL[i]`.
-static OVERRIDE: AtomicU8 = AtomicU8::new(0);
-
-/// Replaces every module's [`Implementation`] from now on, process-wide (`None` restores each
-/// module's own). A layer's backward pass always follows what its forward pass ran. The
-/// experiments set it from `--recurrence`.
-pub fn set_implementation_override(implementation: Option<Implementation>) {
-    let code = implementation.map_or(0, |i| {
-        Implementation::ALL
-            .iter()
-            .position(|v| *v == i)
-            .unwrap_or(0) as u8
-            + 1
-    });
-    OVERRIDE.store(code, Ordering::Relaxed);
-}
-
-/// The override set by [`set_implementation_override`], if any.
-pub fn implementation_override() -> Option<Implementation> {
-    match OVERRIDE.load(Ordering::Relaxed) {
-        0 => None,
-        code => Implementation::ALL.get(code as usize - 1).copied(),
     }
 }
 
@@ -132,10 +108,11 @@ impl BackendKind {
     }
 }
 
-/// What a layer runs: the custom operation (with or without the backend's kernel), or the
-/// tensor-op loop.
+/// What ran a layer's time loop: the custom operation (with or without the backend's
+/// kernel), or the tensor-op loop. The stacks report it in their outputs
+/// ([`crate::RnnOutput::route`], [`crate::LstmOutput::route`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Route {
+pub enum Route {
     /// The custom operation; `kernel` lets the backend use its own kernel.
     Op {
         /// The backend's kernel may run (otherwise the generic loop).

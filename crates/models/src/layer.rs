@@ -5,9 +5,9 @@ use burn::module::Param;
 use burn::nn::Dropout;
 use burn::prelude::*;
 
-use crate::implementation::Implementation;
+use crate::implementation::{Implementation, Route};
 use crate::init::{Biases, RecurrentInit};
-use crate::ops::{Cell, recurrent_layer};
+use crate::ops::{Cell, LayerOutput, recurrent_layer};
 
 /// The weights of one layer, gates packed along the last axis (`G = gates * H`).
 ///
@@ -111,7 +111,7 @@ impl RecurrentLayer {
 
     /// Runs this layer as `cell` on `x` `[B, T, D]` from `h0` `[B, H]` (and the LSTM's `c0`,
     /// zeros when `None`): the hidden states `[B, T, H]`, or only the last `[B, 1, H]`
-    /// unless `keep_sequence`, and the LSTM's final cell state.
+    /// unless `keep_sequence`, the LSTM's final cell state, and what ran the time loop.
     ///
     /// The biases fold into the input projection, except the GRU's `b_hn`, which stays
     /// inside the candidate where the reset gate multiplies it.
@@ -123,7 +123,7 @@ impl RecurrentLayer {
         c0: Option<Tensor<2>>,
         keep_sequence: bool,
         implementation: Implementation,
-    ) -> (Tensor<3>, Option<Tensor<2>>) {
+    ) -> LayerOutput {
         let h = self.hidden_size();
         let device = x.device();
         let (bias, b_hn) = match cell {
@@ -172,10 +172,12 @@ pub(crate) fn replace_value<const D: usize>(
     param.map(move |_| if trained { value.require_grad() } else { value })
 }
 
-/// The final states of a stack: `h` of every layer `[L, B, H]`, and the LSTM's `c`.
+/// The final states of a stack: `h` of every layer `[L, B, H]`, and the LSTM's `c`; and
+/// what ran the layers' time loops (one choice and one device for all of them).
 pub(crate) struct StackFinal {
     pub(crate) h: Tensor<3>,
     pub(crate) c: Option<Tensor<3>>,
+    pub(crate) route: Route,
 }
 
 /// Runs a stack of layers of one `cell`: layer `l > 0` reads the output of layer `l - 1`
@@ -198,12 +200,15 @@ pub(crate) fn run_stack(
     let n = layers.len();
     let mut input = x;
     let (mut hs, mut cs) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut route = implementation.route_on(&device);
     for (l, layer) in layers.iter().enumerate() {
         let h = layer.hidden_size();
         let h0 = initial_state(h0, l, b, h, &device);
         let c0 = (cell == Cell::Lstm).then(|| initial_state(c0, l, b, h, &device));
         let keep = l + 1 < n || steps == Steps::All;
-        let (out, c) = layer.run(cell, input, h0, c0, keep, implementation);
+        let ran = layer.run(cell, input, h0, c0, keep, implementation);
+        route = ran.route;
+        let (out, c) = (ran.states, ran.cell_state);
         let [_, t, _] = out.dims();
         hs.push(out.clone().slice([0..b, t - 1..t, 0..h]).reshape([1, b, h]));
         if let Some(c) = c {
@@ -217,6 +222,7 @@ pub(crate) fn run_stack(
         StackFinal {
             h: Tensor::cat(hs, 0),
             c,
+            route,
         },
     )
 }
@@ -237,6 +243,8 @@ pub struct RnnOutput {
     pub output: Tensor<3>,
     /// Final hidden state of every layer: `[L, B, H]`.
     pub h_n: Tensor<3>,
+    /// What ran the layers' time loops.
+    pub route: Route,
 }
 
 impl RnnOutput {

@@ -53,8 +53,8 @@
 //!
 //! # Implementations and backends
 //!
-//! Every module has an [`Implementation`] (`with_implementation`, or the config field);
-//! [`set_implementation_override`] replaces it process-wide:
+//! Every module has an [`Implementation`] (`with_implementation`, or the config field), and
+//! nothing else changes what it runs; the stacks' outputs report the [`Route`] that ran:
 //!
 //! | backend | [`Implementation::Fused`] (default) | [`Implementation::Generic`] | [`Implementation::TensorOps`] |
 //! |---|---|---|---|
@@ -103,7 +103,7 @@ pub mod pytorch;
 
 pub use elman::{Nonlinearity, RnnStack, RnnStackConfig};
 pub use gru::{GruStack, GruStackConfig};
-pub use implementation::{Implementation, implementation_override, set_implementation_override};
+pub use implementation::{Implementation, Route};
 pub use init::{Biases, RecurrentInit};
 pub use layer::{LastGroup, RecurrentLayer, RnnOutput, Steps};
 pub use lstm::{LstmOutput, LstmStack, LstmStackConfig};

@@ -10,7 +10,7 @@ use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, LstmState};
 use burn::prelude::*;
 
-use crate::implementation::Implementation;
+use crate::implementation::{Implementation, Route};
 use crate::init::{Biases, RecurrentInit};
 use crate::layer::{RecurrentLayer, Steps, replace_value, run_stack};
 use crate::ops::Cell;
@@ -125,6 +125,8 @@ pub struct LstmOutput {
     pub output: Tensor<3>,
     /// Final states of every layer (`hidden` and `cell`, `[L, B, H]` each).
     pub state: LstmState<3>,
+    /// What ran the layers' time loops.
+    pub route: Route,
 }
 
 impl LstmOutput {
@@ -186,6 +188,7 @@ impl LstmStack {
         LstmOutput {
             output,
             state: LstmState::new(cell, last.h),
+            route: last.route,
         }
     }
 }

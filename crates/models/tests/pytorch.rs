@@ -7,6 +7,9 @@
 
 #![cfg(feature = "safetensors")]
 
+#[path = "support/compare.rs"]
+mod compare;
+
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
@@ -16,10 +19,12 @@ use rnn_models::{
     RnnConfig, RnnStackConfig, RnnState,
 };
 
+use compare::{largest_magnitude, within, worst, worst_error};
+
 /// Largest difference allowed, relative to the largest magnitude of the expected tensor.
 /// PyTorch and these kernels sum in different orders and the CPU kernel uses its own `exp`
 /// and `tanh`; the largest seen on flex is 3.8e-7 (the test prints it).
-const TOLERANCE: f32 = 5e-6;
+const TOLERANCE: f64 = 5e-6;
 
 fn device() -> Device {
     let name = std::env::var("RNN_TEST_BACKEND").unwrap_or_else(|_| "flex".into());
@@ -75,34 +80,19 @@ impl Case {
 }
 
 /// The largest difference between `actual` and `expected`, relative to `expected`'s largest
-/// magnitude (at least 1).
-fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f32 {
+/// magnitude (at least 1); `+inf` when either side holds a value that is not finite.
+fn relative_error<const D: usize>(actual: Tensor<D>, expected: Tensor<D>) -> f64 {
     assert_eq!(actual.dims(), expected.dims());
-    let a: Vec<f32> = actual
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
-    let e: Vec<f32> = expected
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap();
-    if a.iter().any(|v| !v.is_finite()) {
-        // `f32::max` would skip a NaN.
-        return f32::INFINITY;
-    }
-    let scale = e.iter().fold(1f32, |m, v| m.max(v.abs()));
-    let diff = a
-        .iter()
-        .zip(&e)
-        .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
-    diff / scale
+    let values =
+        |t: Tensor<D>| -> Vec<f32> { t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap() };
+    let (a, e) = (values(actual), values(expected));
+    let scale = largest_magnitude(e.iter().map(|&v| v as f64)).max(1.0);
+    worst_error(&a, &e, |x, y| (x - y).abs()) / scale
 }
 
 /// The checks of one run: name and relative error of each tensor.
 #[derive(Default)]
-struct Report(Vec<(String, f32)>);
+struct Report(Vec<(String, f64)>);
 
 impl Report {
     fn check<const D: usize>(&mut self, name: &str, actual: Tensor<D>, expected: Tensor<D>) {
@@ -110,15 +100,14 @@ impl Report {
             .push((name.to_string(), relative_error(actual, expected)));
     }
 
-    fn worst(&self) -> f32 {
-        self.0.iter().fold(0f32, |m, (_, e)| m.max(*e))
+    fn worst(&self) -> f64 {
+        worst(self.0.iter().map(|(_, e)| *e))
     }
 
     fn failures(&self) -> Vec<String> {
         self.0
             .iter()
-            // NaN fails too.
-            .filter(|(_, e)| e.is_nan() || *e > TOLERANCE)
+            .filter(|(_, e)| !within(*e, TOLERANCE))
             .map(|(n, e)| format!("{n}: {e:.2e}"))
             .collect()
     }
@@ -290,35 +279,40 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
 }
 
 /// A one-layer case through burn::nn's contract (`Rnn`, `Lstm`, `Gru`: states `[B, H]`):
-/// the output and final state against PyTorch's.
-fn run_drop_in(case: &Case, w: &PyTorchWeights) -> Report {
+/// the output, the final states and every gradient (input, initial states, each weight and
+/// bias) against PyTorch's.
+fn run_drop_in(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Report {
     let device = device();
     let t3 = |k: &str| w.tensor::<3>(k, &device).unwrap();
-    let x = t3("input");
+    let x = t3("input").require_grad();
     let [_, b, h] = t3("h0").dims();
+    // PyTorch's `[1, B, H]` states as burn::nn's `[B, H]`, and back.
     let first = |s: Tensor<3>| s.slice([0..1, 0..b, 0..h]).reshape([b, h]);
+    let layered = |s: Tensor<2>| s.reshape([1, b, h]);
+    let h0 = first(t3("h0")).require_grad();
+    let c0 = (case.mode == "lstm").then(|| first(t3("c0")).require_grad());
     let d = x.dims()[2];
-    let mut report = Report::default();
-    let (out, h_n) = match case.mode.as_str() {
+    let (out, h_n, c_n, layer) = match case.mode.as_str() {
         "lstm" => {
             let m = LstmConfig::new(d, h, case.bias)
+                .with_implementation(implementation)
                 .init(&device)
                 .load_pytorch(w, "")
                 .unwrap();
-            let state = LstmState::new(first(t3("c0")), first(t3("h0")));
-            let (o, s) = m.forward(x, Some(state));
-            report.check("c_n", s.cell, first(t3("c_n")));
-            (o, s.hidden)
+            let state = LstmState::new(c0.clone().unwrap(), h0.clone());
+            let (o, s) = m.forward(x.clone(), Some(state));
+            (o, s.hidden, Some(s.cell), m.layer)
         }
         "gru" => {
             let m = GruConfig::new(d, h, case.bias)
+                .with_implementation(implementation)
                 .init(&device)
                 .load_pytorch(w, "")
                 .unwrap();
-            let o = m.forward(x, Some(first(t3("h0"))));
+            let o = m.forward(x.clone(), Some(h0.clone()));
             let [_, t, _] = o.dims();
             let last = o.clone().slice([0..b, t - 1..t, 0..h]).reshape([b, h]);
-            (o, last)
+            (o, last, None, m.layer)
         }
         mode => {
             let activation = if mode == "rnn_relu" {
@@ -328,15 +322,30 @@ fn run_drop_in(case: &Case, w: &PyTorchWeights) -> Report {
             };
             let m = RnnConfig::new(d, h, case.bias)
                 .with_hidden_activation(activation)
+                .with_implementation(implementation)
                 .init(&device)
                 .load_pytorch(w, "")
                 .unwrap();
-            let (o, s) = m.forward(x, Some(RnnState::new(first(t3("h0")))));
-            (o, s.hidden)
+            let (o, s) = m.forward(x.clone(), Some(RnnState::new(h0.clone())));
+            (o, s.hidden, None, m.layer)
         }
     };
-    report.check("output", out, t3("output"));
-    report.check("h_n", h_n, first(t3("h_n")));
+    let mut report = Report::default();
+    report.check("output", out.clone(), t3("output"));
+    report.check("h_n", layered(h_n.clone()), t3("h_n"));
+    let mut loss = (out * t3("grad_output")).sum() + (layered(h_n) * t3("grad_h_n")).sum();
+    if let Some(c_n) = c_n {
+        report.check("c_n", layered(c_n.clone()), t3("c_n"));
+        loss = loss + (layered(c_n) * t3("grad_c_n")).sum();
+    }
+    let grads = loss.backward();
+    report.check("grad.input", x.grad(&grads).unwrap(), t3("grad.input"));
+    let grad_state = |s: &Tensor<2>| layered(s.grad(&grads).expect("a state gradient"));
+    report.check("grad.h0", grad_state(&h0), t3("grad.h0"));
+    if let Some(c0) = &c0 {
+        report.check("grad.c0", grad_state(c0), t3("grad.c0"));
+    }
+    check_layer(&mut report, w, &grads, &layer, 0, "", &device);
     report
 }
 
@@ -349,23 +358,27 @@ fn every_cell_matches_pytorch() {
         files.len()
     );
     let mut failures = vec![];
-    let mut worst = 0f32;
+    let mut largest = 0f64;
     for file in &files {
         let case = Case::parse(file);
         let w = PyTorchWeights::from_file(file).unwrap();
-        let mut runs: Vec<(String, Report)> = [
+        let implementations = [
             Implementation::Fused,
             Implementation::Generic,
             Implementation::TensorOps,
-        ]
-        .into_iter()
-        .map(|i| (i.to_string(), run(&case, &w, i)))
-        .collect();
+        ];
+        let mut runs: Vec<(String, Report)> = implementations
+            .into_iter()
+            .map(|i| (i.to_string(), run(&case, &w, i)))
+            .collect();
+        // The bidirectional drop-ins run in `run`; the one-direction ones here.
         if case.layers == 1 && !case.bidirectional {
-            runs.push(("burn::nn drop-in".into(), run_drop_in(&case, &w)));
+            for i in implementations {
+                runs.push((format!("burn::nn drop-in, {i}"), run_drop_in(&case, &w, i)));
+            }
         }
         for (what, report) in runs {
-            worst = worst.max(report.worst());
+            largest = worst([largest, report.worst()]);
             let f = report.failures();
             if !f.is_empty() {
                 failures.push(format!("{} ({what}): {}", case.name, f.join(", ")));
@@ -373,7 +386,7 @@ fn every_cell_matches_pytorch() {
         }
     }
     println!(
-        "{} PyTorch cases, largest relative error {worst:.2e} (tolerance {TOLERANCE:.0e})",
+        "{} PyTorch cases, largest relative error {largest:.2e} (tolerance {TOLERANCE:.0e})",
         files.len()
     );
     assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));

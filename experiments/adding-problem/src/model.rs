@@ -8,8 +8,8 @@ use burn::prelude::*;
 use burn::train::RegressionOutput;
 use rnn_data::AddingBatch;
 use rnn_models::{
-    Biases, GruStack, GruStackConfig, LstmStack, LstmStackConfig, Nonlinearity, RecurrentInit,
-    RnnStack, RnnStackConfig,
+    Biases, GruStack, GruStackConfig, Implementation, LstmStack, LstmStackConfig, Nonlinearity,
+    RecurrentInit, RnnStack, RnnStackConfig,
 };
 use rnn_train::TaskModel;
 use serde::{Deserialize, Serialize};
@@ -230,6 +230,16 @@ impl Adder {
             Recurrent::Gru(gru) => gru.forward_last(inputs, None).last(),
         };
         self.output.forward(last)
+    }
+
+    /// This network with `implementation` running its recurrent time loop.
+    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
+        self.rnn = match self.rnn {
+            Recurrent::Elman(m) => Recurrent::Elman(m.with_implementation(implementation)),
+            Recurrent::Lstm(m) => Recurrent::Lstm(m.with_implementation(implementation)),
+            Recurrent::Gru(m) => Recurrent::Gru(m.with_implementation(implementation)),
+        };
+        self
     }
 }
 

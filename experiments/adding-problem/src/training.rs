@@ -106,7 +106,12 @@ fn train_one(
     };
 
     // 3. Model.
-    let model: Adder = session.init(|device| config.model.init(device));
+    let model: Adder = session.init(|device| {
+        config
+            .model
+            .init(device)
+            .with_implementation(session.recurrence)
+    });
 
     // 4. Training (Burn's Learner; dashboard or plain log, checkpoints, metrics.csv, plots,
     // summary.json with test_mse).

@@ -4,7 +4,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
-use rnn_models::{RnnStack, RnnStackConfig};
+use rnn_models::{Implementation, RnnStack, RnnStackConfig};
 use rnn_train::{TaskModel, cross_entropy};
 
 /// The tutorial's network (PyTorch `nn.RNN` initialisation: every weight and bias
@@ -49,6 +49,12 @@ impl ElmanClassifier {
         let states = self.rnn.forward(inputs, None).output;
         let [b, t, h] = states.dims();
         self.output.forward(states.reshape([b, t * h]))
+    }
+
+    /// This network with `implementation` running the Elman layers' time loops.
+    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
+        self.rnn = self.rnn.with_implementation(implementation);
+        self
     }
 }
 

@@ -25,9 +25,12 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<ElmanClassi
         NAME,
         parsed,
         console,
-        |config, device| {
+        |config, device, recurrence| {
             let (d_input, steps) = (config.view.features(), config.view.steps());
-            config.model.init(d_input, steps, device)
+            config
+                .model
+                .init(d_input, steps, device)
+                .with_implementation(recurrence)
         },
         |mnist, fit| fit.evaluate_train_set = Some(mnist.train_set_in_order()),
     )

@@ -5,7 +5,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
-use rnn_models::{RecurrentInit, RnnStack, RnnStackConfig};
+use rnn_models::{Implementation, RecurrentInit, RnnStack, RnnStackConfig};
 use rnn_train::{TaskModel, cross_entropy, layer};
 
 /// The tutorial's network: NeoML's `CIrnnLayer` (an input and a recurrent fully-connected
@@ -63,6 +63,12 @@ impl IrnnClassifier {
     pub fn forward(&self, inputs: Tensor<3>) -> Tensor<2> {
         let last = self.irnn.forward_last(inputs, None).last();
         self.output.forward(last)
+    }
+
+    /// This network with `implementation` running the IRNN's time loop.
+    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
+        self.irnn = self.irnn.with_implementation(implementation);
+        self
     }
 }
 

@@ -24,7 +24,12 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<IrnnClassif
         NAME,
         parsed,
         console,
-        |config, device| config.model.init(config.view.features(), device),
+        |config, device, recurrence| {
+            config
+                .model
+                .init(config.view.features(), device)
+                .with_implementation(recurrence)
+        },
         |_, _| {},
     )
 }

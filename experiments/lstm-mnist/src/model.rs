@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
-use rnn_models::{LstmStack, LstmStackConfig};
+use rnn_models::{Implementation, LstmStack, LstmStackConfig};
 use rnn_train::TaskModel;
 
 /// The tutorial's network: `nn.LSTM(28, 20)` (both biases; every tensor ~ U(±1/sqrt(20)))
@@ -45,6 +45,12 @@ impl LstmClassifier {
     pub fn forward(&self, inputs: Tensor<3>) -> Tensor<2> {
         let last = self.lstm.forward_last(inputs, None).last();
         log_softmax(self.hidden2digits.forward(last), 1)
+    }
+
+    /// This network with `implementation` running the LSTM's time loop.
+    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
+        self.lstm = self.lstm.with_implementation(implementation);
+        self
     }
 }
 

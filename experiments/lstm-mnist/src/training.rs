@@ -28,7 +28,12 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LstmClassif
         NAME,
         parsed,
         console,
-        |config, device| config.model.init(config.view.features(), device),
+        |config, device, recurrence| {
+            config
+                .model
+                .init(config.view.features(), device)
+                .with_implementation(recurrence)
+        },
         |_, fit| fit.evaluate_before_training = true,
     )
 }

@@ -137,6 +137,9 @@ pub struct ConcatBlock {
     pub w: Param<Tensor<2>>,
     /// `[2u]`.
     pub b: Param<Tensor<1>>,
+    /// What runs the state's time loop.
+    #[module(skip)]
+    pub implementation: Implementation,
 }
 
 impl ConcatBlock {
@@ -146,6 +149,7 @@ impl ConcatBlock {
         ConcatBlock {
             w: Initializer::Normal { mean: 0.0, std }.init([2 * u, 2 * u], device),
             b: Initializer::Zeros.init([2 * u], device),
+            implementation: Implementation::default(),
         }
     }
 
@@ -156,7 +160,7 @@ impl ConcatBlock {
         let part = |rows: std::ops::Range<usize>, cols: std::ops::Range<usize>| {
             w.clone().slice([rows, cols])
         };
-        let (states, _) = recurrent_layer(
+        let states = recurrent_layer(
             Cell::Elman { relu: false },
             x.clone(),
             part(0..u, u..2 * u),
@@ -166,8 +170,9 @@ impl ConcatBlock {
             s0.clone(),
             None,
             true,
-            Implementation::Fused,
-        );
+            self.implementation,
+        )
+        .states;
         let last = states.clone().slice([0..b, t - 1..t, 0..u]).reshape([b, u]);
         let previous = if t == 1 {
             s0.unsqueeze_dim(1)
@@ -197,6 +202,24 @@ pub struct LanguageModel {
 }
 
 impl LanguageModel {
+    /// This model with `implementation` running every recurrent layer's time loop.
+    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
+        self.rnn = match self.rnn {
+            Recurrent::Elman(m) => Recurrent::Elman(m.with_implementation(implementation)),
+            Recurrent::Lstm(m) => Recurrent::Lstm(m.with_implementation(implementation)),
+            Recurrent::Concat(blocks) => Recurrent::Concat(
+                blocks
+                    .into_iter()
+                    .map(|b| ConcatBlock {
+                        implementation,
+                        ..b
+                    })
+                    .collect(),
+            ),
+        };
+        self
+    }
+
     /// Next-token scores `[B, T, n_vocab]` for tokens `[B, T]`, starting from `state` (zeros
     /// when `None`), and the state after the last step.
     pub fn forward(

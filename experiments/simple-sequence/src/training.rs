@@ -43,7 +43,12 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LanguageMod
     let validation = TbpttIterator::new(tokens, batch, bprop_len)?;
 
     // 3. Model.
-    let model = session.init(|device| config.model.init(device));
+    let model = session.init(|device| {
+        config
+            .model
+            .init(device)
+            .with_implementation(session.recurrence)
+    });
 
     // 4. Training: Burn's Learner with the truncated-BPTT strategy (dashboard or plain log,
     // metrics.csv, plots, snapshots that a resumed run continues from; the tutorial's

@@ -72,7 +72,8 @@ pub(super) fn run_layer(
     let device = x.device();
     let h0 = h0.unwrap_or_else(|| Tensor::zeros([b, h], &device));
     let c0 = (cell == Cell::Lstm).then(|| c0.unwrap_or_else(|| Tensor::zeros([b, h], &device)));
-    let (out, c) = layer.run(cell, x, h0, c0, true, implementation);
+    let ran = layer.run(cell, x, h0, c0, true, implementation);
+    let (out, c) = (ran.states, ran.cell_state);
     let h_n = out.clone().slice([0..b, t - 1..t, 0..h]).reshape([b, h]);
     let out = if reverse { out.flip([1]) } else { out };
     let out = if batch_first {

@@ -14,10 +14,13 @@
 //! indices at G or H (the column blocks divide them: `block`), and the shared slices are
 //! sized at compile time for the `rows` rows and the matrix they hold.
 
+use burn::backend::DispatchDevice;
 use burn::backend::cubecl::dtype_to_storage_type;
 use burn::backend::fusion::custom::TensorSpec;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::{Cube, Shape, Slice, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn_cubecl::cubecl::features::Plane;
+use burn_cubecl::cubecl::ir::DeviceProperties;
 use burn_cubecl::cubecl::prelude::{CubeCount, CubeDim};
 use burn_cubecl::{
     CubeBackend, kernel::into_contiguous, ops::numeric::empty_device_dtype, tensor::CubeTensor,
@@ -98,12 +101,13 @@ fn rows_in(cell: Cell, h: usize, w_shared: bool, elem: usize, max_bytes: usize) 
 /// Units per cube: enough to cover the widest loop (either product's column blocks times
 /// slices, or H per row), a multiple of 32 (a warp or a subgroup), at most 256 and at most
 /// what the device allows.
-fn units(tensor: &CubeTensor, layer: &Layer) -> u32 {
+fn units(device: DeviceShape, layer: &Layer) -> usize {
     let products =
         (column_blocks(layer) * layer.splits).max(state_blocks(layer) * layer.back_splits);
     let widest = products.max(layer.rows * layer.hidden);
-    let max = tensor.client.properties().hardware.max_cube_dim.0;
-    (widest.div_ceil(32) * 32).clamp(32, 256).min(max as usize) as u32
+    (widest.div_ceil(32) * 32)
+        .clamp(32, 256)
+        .min(device.max_units)
 }
 
 /// What the launch shape depends on, read from a device's properties.
@@ -114,20 +118,40 @@ struct DeviceShape {
     gpu: bool,
     /// Multiprocessors (CUDA) or CPU cores, where the runtime reports them.
     units: Option<usize>,
+    /// Bytes of shared memory a cube may use.
+    shared_bytes: usize,
+    /// The most units a cube may have along its one dimension.
+    max_units: usize,
 }
 
 impl DeviceShape {
-    fn of(tensor: &CubeTensor) -> Self {
-        let properties = tensor.client.properties();
+    fn of(properties: &DeviceProperties) -> Self {
         let hw = &properties.hardware;
-        let sms = hw.num_streaming_multiprocessors.map(|n| n as usize);
-        let plane_ops = properties
-            .features
-            .plane
-            .contains(burn_cubecl::cubecl::features::Plane::Ops);
+        Self::described(
+            hw.num_streaming_multiprocessors,
+            hw.num_cpu_cores,
+            properties.features.plane.contains(Plane::Ops),
+            hw.max_shared_memory_size,
+            hw.max_cube_dim.0,
+        )
+    }
+
+    /// A device that reports `sms` multiprocessors (CUDA), `cpu_cores` (a CPU runtime),
+    /// plane operations or not (CubeCL gives them to GPU adapters only), `shared_bytes` of
+    /// shared memory per cube and at most `max_cube_x` units along a cube's x axis.
+    fn described(
+        sms: Option<u32>,
+        cpu_cores: Option<u32>,
+        plane_ops: bool,
+        shared_bytes: usize,
+        max_cube_x: u32,
+    ) -> Self {
+        let sms = sms.map(|n| n as usize);
         DeviceShape {
             gpu: sms.is_some() || plane_ops,
-            units: sms.or(hw.num_cpu_cores.map(|n| n as usize)),
+            units: sms.or(cpu_cores.map(|n| n as usize)),
+            shared_bytes,
+            max_units: max_cube_x as usize,
         }
     }
 
@@ -148,20 +172,45 @@ impl DeviceShape {
     }
 }
 
-/// How a layer runs on the device: batch rows per cube ([`DeviceShape::rows`]), and whether
-/// the recurrent matrix is copied into shared memory (when it fits there beside one row's
-/// buffers), both within what the device's shared memory holds of the buffers this cell
-/// uses ([`Layer::shared_len`]). `RNN_BURN_CUBE_ROWS=N` asks for N rows instead (tests and
-/// tuning), still at least one and within the shared memory.
-fn launch_shape(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (usize, bool) {
-    let max_bytes = tensor.client.properties().hardware.max_shared_memory_size;
-    let elem = tensor.dtype.size();
+/// What `RNN_BURN_CUBE_ROWS=N` and `RNN_BURN_CUBE_SPLITS=N` ask for (tests and tuning): N
+/// batch rows per cube, and both products split in N slices, each still within what the
+/// layer and the device allow. Read at every launch; they change the launch shape, never
+/// the function computed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Tuning {
+    rows: Option<usize>,
+    splits: Option<usize>,
+}
+
+impl Tuning {
+    fn from_env() -> Self {
+        Tuning {
+            rows: asked("RNN_BURN_CUBE_ROWS"),
+            splits: asked("RNN_BURN_CUBE_SPLITS"),
+        }
+    }
+}
+
+/// How a layer runs on the device: batch rows per cube ([`DeviceShape::rows`], or as many
+/// as asked), and whether the recurrent matrix is copied into shared memory (when it fits
+/// there beside one row's buffers), both within what the device's shared memory holds of
+/// the buffers this cell uses ([`Layer::shared_len`]); at least one row.
+fn launch_shape(
+    device: DeviceShape,
+    elem: usize,
+    cell: Cell,
+    b: usize,
+    h: usize,
+    tuning: Tuning,
+) -> (usize, bool) {
+    let max_bytes = device.shared_bytes;
     let w_shared = rows_in(cell, h, true, elem, max_bytes) > 0;
     let by_memory = rows_in(cell, h, w_shared, elem, max_bytes).max(1);
-    if let Some(rows) = asked("RNN_BURN_CUBE_ROWS") {
-        return (rows.clamp(1, by_memory), w_shared);
-    }
-    (DeviceShape::of(tensor).rows(b, by_memory), w_shared)
+    let rows = match tuning.rows {
+        Some(rows) => rows.clamp(1, by_memory),
+        None => device.rows(b, by_memory),
+    };
+    (rows, w_shared)
 }
 
 /// The forward product's column blocks (of [`block`] columns each), one unit's share.
@@ -267,22 +316,83 @@ pub trait FusedRecurrence: burn::backend::Backend {
 }
 
 /// What both kernel launches for a layer of `cell` share: the kernels' compile-time
-/// description (the cell's flags and sizes, and [`launch_shape`]'s choices), the grid (one
-/// cube per `rows` batch rows) and the units per cube ([`units`]). `tensor` is one of the
-/// layer's, for its device and element type.
-fn plan(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (Layer, CubeCount, CubeDim) {
-    let (rows, w_shared) = launch_shape(tensor, cell, b, h);
+/// description (the cell's flags and sizes, and [`launch_shape`]'s choices, the products'
+/// [`slices`]) for a batch of `b` rows of elements of `elem` bytes.
+fn plan(device: DeviceShape, elem: usize, cell: Cell, b: usize, h: usize, tuning: Tuning) -> Layer {
+    let (rows, w_shared) = launch_shape(device, elem, cell, b, h, tuning);
     let whole = layer(cell, h, rows, w_shared);
     let slices = slices(
         &whole,
-        DeviceShape::of(tensor).gpu,
-        units(tensor, &whole) as usize,
-        asked("RNN_BURN_CUBE_SPLITS"),
-        tensor.client.properties().hardware.max_shared_memory_size / tensor.dtype.size(),
+        device.gpu,
+        units(device, &whole),
+        tuning.splits,
+        device.shared_bytes / elem,
     );
-    let layer = with_splits(cell, h, rows, w_shared, slices);
-    let count = CubeCount::Static(b.div_ceil(rows) as u32, 1, 1);
-    (layer, count, CubeDim::new_1d(units(tensor, &layer)))
+    with_splits(cell, h, rows, w_shared, slices)
+}
+
+/// How one layer's kernels launch on a CubeCL device: what the fused path chose for a layer
+/// of a given cell, batch and hidden size ([`cube_launch_plan`](super::cube_launch_plan)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaunchPlan {
+    /// Batch rows each cube runs.
+    pub rows: usize,
+    /// Cubes launched: one per `rows` batch rows.
+    pub cubes: usize,
+    /// Units per cube.
+    pub units: usize,
+    /// Whether the recurrent matrix is copied into shared memory; otherwise every step
+    /// reads it from global memory.
+    pub weights_in_shared: bool,
+    /// Slices the forward and the backward recurrent products are split over (1: not
+    /// split), their partial sums added up in shared memory.
+    pub splits: (usize, usize),
+    /// Whether the device counts as a GPU (it reports multiprocessors or plane
+    /// operations), rather than a CPU running the kernels (lavapipe).
+    pub on_gpu: bool,
+}
+
+impl LaunchPlan {
+    fn of(device: DeviceShape, layer: &Layer, b: usize) -> Self {
+        LaunchPlan {
+            rows: layer.rows,
+            cubes: b.div_ceil(layer.rows),
+            units: units(device, layer),
+            weights_in_shared: layer.w_shared,
+            splits: (layer.splits, layer.back_splits),
+            on_gpu: device.gpu,
+        }
+    }
+}
+
+/// The plan the kernels launch with for a layer of `cell` (batch `b`, hidden `h`, elements
+/// of `elem` bytes) on `device`; `None` when the layer runs the generic loop instead (one
+/// row's buffers do not fit in [`SHARED_BYTES`]) or the device is not a CubeCL one.
+pub(crate) fn launch_plan(
+    device: &burn::tensor::Device,
+    cell: Cell,
+    b: usize,
+    h: usize,
+    elem: usize,
+) -> Option<LaunchPlan> {
+    let DispatchDevice::Cube(cube) = device.as_dispatch().clone().inner() else {
+        return None;
+    };
+    if !fits(cell, h, elem) {
+        return None;
+    }
+    let shape = DeviceShape::of(&cube.client().properties());
+    let layer = plan(shape, elem, cell, b, h, Tuning::from_env());
+    Some(LaunchPlan::of(shape, &layer, b))
+}
+
+/// [`plan`] for the layer `tensor` belongs to, with its grid (one cube per `rows` batch
+/// rows) and units per cube ([`units`]).
+fn launch(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (Layer, CubeCount, CubeDim) {
+    let device = DeviceShape::of(&tensor.client.properties());
+    let layer = plan(device, tensor.dtype.size(), cell, b, h, Tuning::from_env());
+    let count = CubeCount::Static(b.div_ceil(layer.rows) as u32, 1, 1);
+    (layer, count, CubeDim::new_1d(units(device, &layer) as u32))
 }
 
 /// The slices the forward and the backward product of `whole` (a layer with neither split)
@@ -344,7 +454,7 @@ impl FusedRecurrence for CubeBackend {
         let h = w_hh.shape()[0];
         let hall = empty_like(&xw, Shape::new([b, t + 1, h]));
         let aux = empty_like(&xw, aux_shape(cell, b, t, h));
-        let (layer, count, dim) = plan(&xw, cell, b, h);
+        let (layer, count, dim) = launch(&xw, cell, b, h);
         let (client, dtype) = (xw.client.clone(), xw.dtype);
         // SAFETY: every index the kernel forms is in bounds (module notes, "Unchecked
         // launches"): the buffers above have exactly the shapes it assumes.
@@ -397,7 +507,7 @@ impl FusedRecurrence for CubeBackend {
         let dq = empty_like(&hall, spec.1.shape);
         let dh0 = empty_like(&hall, spec.2.shape);
         let dc0 = empty_like(&hall, spec.3.shape);
-        let (layer, count, dim) = plan(&hall, cell, b, h);
+        let (layer, count, dim) = launch(&hall, cell, b, h);
         let (client, dtype) = (hall.client.clone(), hall.dtype);
         // SAFETY: every index the kernel forms is in bounds (module notes, "Unchecked
         // launches"): the buffers above have exactly the shapes it assumes.
@@ -539,7 +649,31 @@ impl RecurrenceKernels for Cube {
 
 #[cfg(test)]
 mod tests {
-    use super::{Cell, DeviceShape, fits, layer, rows_in, slices, with_splits};
+    use super::{
+        Cell, DeviceShape, LaunchPlan, Tuning, fits, layer, plan, rows_in, slices, with_splits,
+    };
+
+    /// Described devices: what their runtimes report (multiprocessors, CPU cores, plane
+    /// operations, shared memory per cube, most units along a cube's x axis).
+    fn discrete_wgpu_gpu() -> DeviceShape {
+        DeviceShape::described(None, None, true, 48 * 1024, 1024)
+    }
+    fn h100() -> DeviceShape {
+        DeviceShape::described(Some(132), None, true, 48 * 1024, 1024)
+    }
+    fn lavapipe() -> DeviceShape {
+        DeviceShape::described(None, None, false, 32 * 1024, 1024)
+    }
+    fn two_core_cpu() -> DeviceShape {
+        DeviceShape::described(None, Some(2), false, 64 * 1024, 1024)
+    }
+
+    /// The whole plan for a layer of `cell` with batch `b`, hidden `h`, f32, on `device`.
+    fn whole(device: DeviceShape, cell: Cell, b: usize, h: usize, tuning: Tuning) -> LaunchPlan {
+        LaunchPlan::of(device, &plan(device, 4, cell, b, h, tuning), b)
+    }
+
+    const IRNN: Cell = Cell::Elman { relu: true };
 
     #[test]
     fn a_gpu_splits_the_products_over_idle_units() {
@@ -607,41 +741,135 @@ mod tests {
     }
 
     #[test]
+    fn devices_are_described_by_what_their_runtimes_report() {
+        // A multiprocessor count or plane operations make a GPU; CPU cores count as units
+        // only where no multiprocessors are reported.
+        let h100 = h100();
+        assert!(h100.gpu && h100.units == Some(132));
+        let wgpu = discrete_wgpu_gpu();
+        assert!(wgpu.gpu && wgpu.units.is_none());
+        let lavapipe = lavapipe();
+        assert!(!lavapipe.gpu && lavapipe.units.is_none());
+        let cpu = two_core_cpu();
+        assert!(!cpu.gpu && cpu.units == Some(2));
+        assert_eq!((cpu.shared_bytes, cpu.max_units), (64 * 1024, 1024));
+    }
+
+    /// Whole plans for the experiments' layers, each worked out by hand from the rules in
+    /// the functions' notes (the numbers in the comments), not by calling them.
+    #[test]
+    fn whole_plans_on_described_devices() {
+        let none = Tuning::default();
+        // The IRNN of irnn-mnist (H = 100, batch 40). Its matrix (10 000 floats, 40 000
+        // bytes) and one row's two [H] buffers fit in 48 KiB, with room for 11 rows. A GPU
+        // gives each batch row its own cube (40 of 132 multiprocessors, or of 128 assumed):
+        // 1 row, 40 cubes; 25 blocks of 4 columns in either product, 100 state units per
+        // row -> 128 units; 128 / 25 = 5 slices each -> 125 units busy, still 128.
+        let gpu_irnn = LaunchPlan {
+            rows: 1,
+            cubes: 40,
+            units: 128,
+            weights_in_shared: true,
+            splits: (5, 5),
+            on_gpu: true,
+        };
+        assert_eq!(whole(h100(), IRNN, 40, 100, none), gpu_irnn);
+        assert_eq!(whole(discrete_wgpu_gpu(), IRNN, 40, 100, none), gpu_irnn);
+        // lavapipe as described (no core count: 8 cubes; 32 KiB): 5 rows per cube, 8 cubes,
+        // 5 x 100 = 500 units wanted -> the 256 cap; a CPU splits nothing. The matrix's
+        // 40 000 bytes do not fit in 32 KiB, so every step reads it from global memory.
+        assert_eq!(
+            whole(lavapipe(), IRNN, 40, 100, none),
+            LaunchPlan {
+                rows: 5,
+                cubes: 8,
+                units: 256,
+                weights_in_shared: false,
+                splits: (1, 1),
+                on_gpu: false,
+            }
+        );
+        // A 2-core CPU runtime: 20 rows per core wanted, at most 8 -> 5 cubes of 8 rows; its
+        // 64 KiB hold the matrix.
+        assert_eq!(
+            whole(two_core_cpu(), IRNN, 40, 100, none),
+            LaunchPlan {
+                rows: 8,
+                cubes: 5,
+                units: 256,
+                weights_in_shared: true,
+                splits: (1, 1),
+                on_gpu: false,
+            }
+        );
+        // lstm-mnist's LSTM (H = 20, G = 80, batch 100) on the H100: 100 cubes of one row;
+        // 20 forward blocks of 4 of the 80 columns, 5 backward blocks of 4 of the 20 state
+        // columns -> 32 units; the backward product takes 32 / 5 = 6 slices (30 busy).
+        assert_eq!(
+            whole(h100(), Cell::Lstm, 100, 20, none),
+            LaunchPlan {
+                rows: 1,
+                cubes: 100,
+                units: 32,
+                weights_in_shared: true,
+                splits: (1, 6),
+                on_gpu: true,
+            }
+        );
+        // Hidden 257 (odd, prime): its matrix (257 x 257 floats, 264 196 bytes) fits no
+        // device's shared memory; blocks of one column, 257 of them -> the 256-unit cap,
+        // and no unit idle to split over.
+        for device in [h100(), discrete_wgpu_gpu()] {
+            assert_eq!(
+                whole(device, Cell::Elman { relu: false }, 40, 257, none),
+                LaunchPlan {
+                    rows: 1,
+                    cubes: 40,
+                    units: 256,
+                    weights_in_shared: false,
+                    splits: (1, 1),
+                    on_gpu: true,
+                }
+            );
+        }
+        // What the tuning variables ask for is taken: 3 rows (14 cubes for 40, the last
+        // holding one row), 3 slices of each product (75 busy units per row of blocks, 300
+        // state units for 3 rows -> 256).
+        let asked = Tuning {
+            rows: Some(3),
+            splits: Some(3),
+        };
+        assert_eq!(
+            whole(two_core_cpu(), IRNN, 40, 100, asked),
+            LaunchPlan {
+                rows: 3,
+                cubes: 14,
+                units: 256,
+                weights_in_shared: true,
+                splits: (3, 3),
+                on_gpu: false,
+            }
+        );
+    }
+
+    #[test]
     fn a_gpu_gives_each_row_its_cube_and_a_cpu_shares_cubes() {
         let cubes = |shape: DeviceShape, b: usize| b.div_ceil(shape.rows(b, 64));
         // A wgpu GPU (no multiprocessor count) and an H200 (132 SMs): the IRNN's batch 40
         // runs as 40 cubes of one row.
-        let wgpu_gpu = DeviceShape {
-            gpu: true,
-            units: None,
-        };
-        let h200 = DeviceShape {
-            gpu: true,
-            units: Some(132),
-        };
-        for gpu in [wgpu_gpu, h200] {
+        let h200 = DeviceShape::described(Some(132), None, true, 48 * 1024, 1024);
+        for gpu in [discrete_wgpu_gpu(), h200] {
             assert_eq!(gpu.rows(40, 64), 1);
             assert_eq!(cubes(gpu, 40), 40);
         }
         // A large batch still fills each multiprocessor with at most 8 rows.
         assert_eq!(h200.rows(1000, 64), 8);
-        // lavapipe (a CPU adapter reporting no core count): 8 cubes of 5 rows, as before.
-        let lavapipe = DeviceShape {
-            gpu: false,
-            units: None,
-        };
-        assert_eq!(lavapipe.rows(40, 64), 5);
-        assert_eq!(cubes(lavapipe, 40), 8);
+        // lavapipe (a CPU adapter reporting no core count): 8 cubes of 5 rows.
+        assert_eq!(lavapipe().rows(40, 64), 5);
+        assert_eq!(cubes(lavapipe(), 40), 8);
         // Shared memory bounds the rows, and every shape gets at least one.
-        assert_eq!(lavapipe.rows(40, 3), 3);
-        assert_eq!(lavapipe.rows(1, 64), 1);
-        assert_eq!(
-            DeviceShape {
-                gpu: false,
-                units: Some(2)
-            }
-            .rows(40, 64),
-            8
-        );
+        assert_eq!(lavapipe().rows(40, 3), 3);
+        assert_eq!(lavapipe().rows(1, 64), 1);
+        assert_eq!(two_core_cpu().rows(40, 64), 8);
     }
 }

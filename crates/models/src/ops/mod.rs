@@ -33,6 +33,8 @@ pub(crate) mod cpu;
 #[cfg(feature = "cube")]
 mod cube;
 #[cfg(feature = "cube")]
+pub use cube::LaunchPlan;
+#[cfg(feature = "cube")]
 mod cube_kernels;
 pub mod generic;
 #[cfg(any(feature = "flex", feature = "ndarray"))]
@@ -322,13 +324,31 @@ impl<B: RecurrenceKernels, C: CheckpointStrategy> RecurrenceOps for Autodiff<B, 
     }
 }
 
+/// How the fused path launches a layer of `cell` (batch `batch`, hidden size `hidden`,
+/// elements of `dtype`) on a CubeCL device (wgpu, CUDA): batch rows and cubes, units per
+/// cube, whether the recurrent matrix sits in shared memory, how the products are split.
+/// `None` where the fused path does not launch the CubeCL kernel for it: another backend,
+/// or a layer too large for any device's shared memory, which runs the generic loop.
+/// `RNN_BURN_CUBE_ROWS` and `RNN_BURN_CUBE_SPLITS` count as at a launch.
+#[cfg(feature = "cube")]
+pub fn cube_launch_plan(
+    device: &burn::tensor::Device,
+    cell: Cell,
+    batch: usize,
+    hidden: usize,
+    dtype: burn::tensor::DType,
+) -> Option<LaunchPlan> {
+    cube::launch_plan(device, cell, batch, hidden, dtype.size())
+}
+
 /// One layer of any cell from its input `x` `[B, T, D]` (input projection included; the
 /// tensors as in [`LayerTensors`], zeros where the cell takes no `b_hn` or `c0`): the hidden
 /// states `[B, T, H]` (or `[B, 1, H]`, the last step, unless `keep_sequence`), and for the
 /// LSTM the final cell state `[B, H]`.
 ///
 /// `implementation` chooses what runs ([`Implementation`]); on a backend the custom
-/// operation is not registered for, the tensor-op loop runs whatever the choice.
+/// operation is not registered for, the tensor-op loop runs whatever the choice. The
+/// output says which ran ([`LayerOutput::route`]).
 #[allow(clippy::too_many_arguments)]
 pub fn recurrent_layer(
     cell: Cell,
@@ -341,9 +361,9 @@ pub fn recurrent_layer(
     c0: Option<Tensor<2>>,
     keep_sequence: bool,
     implementation: Implementation,
-) -> (Tensor<3>, Option<Tensor<2>>) {
+) -> LayerOutput {
     let route = implementation.route(BackendKind::of(&x.device()));
-    layer_by_route(
+    let (states, cell_state) = layer_by_route(
         route,
         cell,
         x,
@@ -354,7 +374,23 @@ pub fn recurrent_layer(
         h0,
         c0,
         keep_sequence,
-    )
+    );
+    LayerOutput {
+        states,
+        cell_state,
+        route,
+    }
+}
+
+/// What [`recurrent_layer`] returns.
+#[derive(Debug, Clone)]
+pub struct LayerOutput {
+    /// The hidden states `[B, T, H]`, or the last step's `[B, 1, H]`.
+    pub states: Tensor<3>,
+    /// The LSTM's final cell state `[B, H]`.
+    pub cell_state: Option<Tensor<2>>,
+    /// What ran the time loop.
+    pub route: Route,
 }
 
 /// [`recurrent_layer`] once the route is known.
@@ -416,7 +452,12 @@ fn layer_by_route(
 }
 
 #[cfg(all(test, feature = "flex"))]
+#[path = "../../tests/support/compare.rs"]
+mod compare;
+
+#[cfg(all(test, feature = "flex"))]
 mod tests {
+    use super::compare::{largest_magnitude, within, worst_error};
     use super::*;
     use burn::prelude::*;
 
@@ -519,13 +560,10 @@ mod tests {
                 results.push(values);
             }
             for (k, (fused, fallback)) in results[0].iter().zip(&results[1]).enumerate() {
-                let scale = fused.iter().fold(1f32, |m, v| m.max(v.abs()));
-                let diff = fused
-                    .iter()
-                    .zip(fallback)
-                    .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                let scale = largest_magnitude(fused.iter().map(|&v| v as f64)).max(1.0);
+                let diff = worst_error(fallback, fused, |a, b| (a - b).abs());
                 assert!(
-                    diff <= 1e-5 * scale && fallback.iter().all(|v| v.is_finite()),
+                    within(diff, 1e-5 * scale),
                     "{cell:?}: tensor {k} differs by {diff} (scale {scale})"
                 );
             }

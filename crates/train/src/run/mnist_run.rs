@@ -9,6 +9,7 @@ use std::sync::Arc;
 use burn::data::dataloader::DataLoader;
 use burn::optim::ModuleOptimizer;
 use rnn_data::{Mnist, MnistBatch, MnistSequenceBatcher, MnistSequences, MnistSplit};
+use rnn_models::Implementation;
 
 use burn::tensor::Device;
 use burn::train::ClassificationOutput;
@@ -110,14 +111,15 @@ pub trait MnistConfig: ExperimentConfig {
 }
 
 /// Trains an MNIST classifier with parsed flags: the run started with the configuration they
-/// ask for ([`MnistRun::start`]), the network `model` makes on the run's device, `adjust`
+/// ask for ([`MnistRun::start`]), the network `model` makes on the run's device with the
+/// run's recurrence (`--recurrence`, which it must give every recurrent module), `adjust`
 /// given the fit (what the tutorial measures besides the test set after every epoch), and
 /// Burn's Learner, whose outcome ends with the report (summary.json, printed).
 pub fn train_mnist_classifier<T, M>(
     experiment: &'static str,
     parsed: Parsed<T>,
     console: &Console,
-    model: impl FnOnce(&T::Config, &Device) -> M,
+    model: impl FnOnce(&T::Config, &Device, Implementation) -> M,
     adjust: impl FnOnce(&MnistRun<T::Config>, &mut Fit<M>),
 ) -> Result<Outcome<M>, RunError>
 where
@@ -136,7 +138,10 @@ where
         T::Config::batcher,
     )?;
     let config = &mnist.config;
-    let model = mnist.session.init(|device| model(config, device));
+    let recurrence = mnist.session.recurrence;
+    let model = mnist
+        .session
+        .init(|device| model(config, device, recurrence));
     let mut fit = mnist.fit(model, config.optimizer().init());
     adjust(&mnist, &mut fit);
     train_classifier(&mnist.session, fit)

@@ -10,6 +10,7 @@ use burn::data::dataloader::DataLoader;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
+use rnn_models::Implementation;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -53,6 +54,9 @@ pub struct Session {
     pub backend: BackendChoice,
     /// The run's seed.
     pub seed: u64,
+    /// What runs the model's recurrent time loops (`--recurrence`): the experiment builds
+    /// its model with it. Not saved in the run directory, so a resumed run may change it.
+    pub recurrence: Implementation,
     /// For a resumed run: the checkpoint epoch it continues from.
     pub resume_from: Option<usize>,
     /// For a resumed run: the metrics of the epochs already done.
@@ -99,7 +103,6 @@ impl Session {
         let training = config.training();
         let backend = training.backend;
         make_default_device(backend);
-        rnn_models::set_implementation_override(Some(common.recurrence));
         let device = device_for(backend)?;
         let mut devices = vec![device.clone()];
         for index in 1..common.devices {
@@ -123,6 +126,7 @@ impl Session {
             devices,
             backend,
             seed: training.seed,
+            recurrence: common.recurrence,
             resume_from,
             previous,
             stop_after_epoch: common.stop_after_epoch,
