@@ -456,6 +456,27 @@ fn adding_problem_long_presets_are_the_papers() {
     }
 }
 
+/// `--preset paper` and `--preset modern`, parsed from a command line the way the binary
+/// parses it, give exactly the presets' configurations checked above, for every network
+/// each preset names.
+#[test]
+fn adding_problem_presets_through_the_command_line_are_the_presets() {
+    use adding_problem::{Cli, Preset};
+
+    for (name, preset) in [("paper", Preset::Paper), ("modern", Preset::Modern)] {
+        for &cell in preset.models() {
+            let argv = ["adding-problem", "--preset", name, "--model", cell.name()];
+            let parsed = rnn_train::parse_from::<Cli, _, _>(argv)
+                .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            assert_eq!(parsed.args.preset, preset, "{argv:?}");
+            assert_eq!(parsed.args.model, vec![cell], "{argv:?}");
+            let from_flags = parsed.config_from(parsed.args.preset(cell));
+            let json = |c: &adding_problem::AddingConfig| serde_json::to_value(c).unwrap();
+            assert_eq!(json(&from_flags), json(&preset.config(cell)), "{argv:?}");
+        }
+    }
+}
+
 /// simple-sequence against Chainer (chainer/chainer, and the tutorial's RNN.py, RNN2.py,
 /// RNN3.py, RNNForLM.py): the expected tensors are derived from each network's list of links.
 /// `L.EmbedID(n, u)` has `W` [n, u]; `L.Linear(i, o)` has `W` [o, i] and `b` [o]

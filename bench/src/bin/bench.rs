@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use adding_problem::{AddingConfig, Cell as AddingCell};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::module::Module;
@@ -15,15 +16,18 @@ use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use clap::Parser;
+use elman_mnist::ElmanMnistConfig;
+use irnn_mnist::IrnnMnistConfig;
+use lstm_mnist::LstmMnistConfig;
 use rnn_data::{
     AddingBatcher, AddingProblem, Mnist, MnistSequenceBatcher, MnistSequences, MnistSplit,
     Normalisation, SequenceView,
 };
 use rnn_models::{
     Biases, GruStack, GruStackConfig, Implementation, LstmStack, LstmStackConfig, RecurrentInit,
-    RnnStack, RnnStackConfig, set_implementation_override,
+    RnnStack, RnnStackConfig,
 };
-use rnn_train::BackendChoice;
+use rnn_train::{BackendChoice, OptimizerConfig};
 
 rnn_train::use_mimalloc!();
 
@@ -67,8 +71,8 @@ enum Cell {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Task {
-    /// MNIST with a sequence view; classification into 10 digits.
-    Mnist(SequenceView),
+    /// MNIST with a sequence view and pixel scaling; classification into 10 digits.
+    Mnist(SequenceView, Normalisation),
     /// The adding problem with T steps; regression.
     Adding(usize),
 }
@@ -87,135 +91,84 @@ struct Shape {
     lr: f64,
 }
 
-const SHAPES: [Shape; 9] = [
-    shape(
-        "irnn-mnist",
-        Task::Mnist(SequenceView::Pixel),
-        Cell::Irnn,
-        40,
-        100,
-        1,
-        false,
-        false,
-        1e-6,
-    ),
-    shape(
-        "elman-mnist",
-        Task::Mnist(SequenceView::Row),
-        Cell::Tanh,
-        64,
-        256,
-        2,
-        true,
-        false,
-        1e-3,
-    ),
-    shape(
-        "lstm-mnist",
-        Task::Mnist(SequenceView::Row),
-        Cell::Lstm,
-        100,
-        20,
-        1,
-        false,
-        true,
-        0.1,
-    ),
-    shape(
-        "adding6-rnn",
-        Task::Adding(6),
-        Cell::Tanh,
-        100,
-        64,
-        1,
-        false,
-        false,
-        1e-3,
-    ),
-    shape(
-        "adding6-lstm",
-        Task::Adding(6),
-        Cell::Lstm,
-        100,
-        100,
-        1,
-        false,
-        false,
-        1e-3,
-    ),
-    shape(
-        "adding6-gru",
-        Task::Adding(6),
-        Cell::Gru,
-        100,
-        100,
-        1,
-        false,
-        false,
-        1e-3,
-    ),
-    shape(
-        "adding100-rnn",
-        Task::Adding(100),
-        Cell::Tanh,
-        100,
-        64,
-        1,
-        false,
-        false,
-        1e-3,
-    ),
-    shape(
-        "adding100-lstm",
-        Task::Adding(100),
-        Cell::Lstm,
-        100,
-        100,
-        1,
-        false,
-        false,
-        1e-3,
-    ),
-    shape(
-        "adding100-gru",
-        Task::Adding(100),
-        Cell::Gru,
-        100,
-        100,
-        1,
-        false,
-        false,
-        1e-3,
-    ),
+/// The adding problem's shapes: each tutorial network at the tutorial's T = 6 and at
+/// T = 100.
+const ADDING: [(&str, usize, AddingCell); 6] = [
+    ("adding6-rnn", 6, AddingCell::Rnn),
+    ("adding6-lstm", 6, AddingCell::Lstm),
+    ("adding6-gru", 6, AddingCell::Gru),
+    ("adding100-rnn", 100, AddingCell::Rnn),
+    ("adding100-lstm", 100, AddingCell::Lstm),
+    ("adding100-gru", 100, AddingCell::Gru),
 ];
 
-#[allow(clippy::too_many_arguments)]
-const fn shape(
-    name: &'static str,
-    task: Task,
-    cell: Cell,
-    batch: usize,
-    hidden: usize,
-    layers: usize,
-    all_steps: bool,
-    sgd: bool,
-    lr: f64,
-) -> Shape {
-    Shape {
-        name,
-        task,
-        cell,
-        batch,
-        hidden,
-        layers,
-        all_steps,
-        sgd,
-        lr,
+/// Every shape, each read off its experiment's default configuration (the model's sizes,
+/// the batch size, the learning rate, the optimiser's kind, the sequence view).
+fn shapes() -> Vec<Shape> {
+    let sgd = |o: &OptimizerConfig| matches!(o, OptimizerConfig::Sgd { .. });
+    let irnn = IrnnMnistConfig::new();
+    let elman = ElmanMnistConfig::new();
+    let lstm = LstmMnistConfig::new();
+    let mut shapes = vec![
+        Shape {
+            name: irnn_mnist::NAME,
+            task: Task::Mnist(irnn.view, irnn.normalisation),
+            cell: Cell::Irnn,
+            batch: irnn.training.batch_size,
+            hidden: irnn.model.hidden,
+            layers: 1,
+            all_steps: false,
+            sgd: sgd(&irnn.optimizer),
+            lr: irnn.training.lr,
+        },
+        Shape {
+            name: elman_mnist::NAME,
+            task: Task::Mnist(elman.view, elman.normalisation),
+            cell: Cell::Tanh,
+            batch: elman.training.batch_size,
+            hidden: elman.model.hidden,
+            layers: elman.model.layers,
+            all_steps: true,
+            sgd: sgd(&elman.optimizer),
+            lr: elman.training.lr,
+        },
+        Shape {
+            name: lstm_mnist::NAME,
+            task: Task::Mnist(lstm.view, lstm.normalisation),
+            cell: Cell::Lstm,
+            batch: lstm.training.batch_size,
+            hidden: lstm.model.hidden,
+            layers: 1,
+            all_steps: false,
+            sgd: sgd(&lstm.optimizer),
+            lr: lstm.training.lr,
+        },
+    ];
+    for (name, t, cell) in ADDING {
+        let config = AddingConfig::tutorial(cell);
+        shapes.push(Shape {
+            name,
+            task: Task::Adding(t),
+            cell: match cell {
+                AddingCell::Lstm => Cell::Lstm,
+                AddingCell::Gru => Cell::Gru,
+                _ => Cell::Tanh,
+            },
+            batch: config.training.batch_size,
+            hidden: config.model.hidden,
+            layers: 1,
+            all_steps: false,
+            sgd: sgd(&config.optimizer),
+            lr: config.training.lr,
+        });
     }
+    shapes
 }
 
 fn shape_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(SHAPES.map(|s| s.name))
+    let adding = ADDING.map(|(name, _, _)| name);
+    let mnist = [irnn_mnist::NAME, elman_mnist::NAME, lstm_mnist::NAME];
+    clap::builder::PossibleValuesParser::new(mnist.into_iter().chain(adding))
 }
 
 /// One of the cells, then a linear head.
@@ -229,7 +182,15 @@ struct Net {
 }
 
 impl Net {
-    fn new(s: &Shape, d_in: usize, steps: usize, outputs: usize, device: &Device) -> Self {
+    /// The network of shape `s`, its time loop run by `path`.
+    fn new(
+        s: &Shape,
+        d_in: usize,
+        steps: usize,
+        outputs: usize,
+        path: Implementation,
+        device: &Device,
+    ) -> Self {
         let (h, l) = (s.hidden, s.layers);
         // The adding problem's networks are MinPy's (one bias, the GRU's candidate apart);
         // the MNIST ones PyTorch's.
@@ -274,9 +235,9 @@ impl Net {
         }
         let head_in = if s.all_steps { h * steps } else { h };
         Net {
-            elman,
-            lstm,
-            gru,
+            elman: elman.map(|m| m.with_implementation(path)),
+            lstm: lstm.map(|m| m.with_implementation(path)),
+            gru: gru.map(|m| m.with_implementation(path)),
             head: LinearConfig::new(head_in, outputs).init(device),
             all_steps: s.all_steps,
         }
@@ -421,11 +382,11 @@ fn main() {
         None if gpu => vec![Implementation::Fused, Implementation::Generic],
         None => vec![Implementation::Fused],
     };
-    let selected: Vec<Shape> = SHAPES
+    let selected: Vec<Shape> = shapes()
         .into_iter()
         .filter(|s| args.shape.is_empty() || args.shape.iter().any(|n| n == s.name))
         .collect();
-    let mnist = if selected.iter().any(|s| matches!(s.task, Task::Mnist(_))) {
+    let mnist = if selected.iter().any(|s| matches!(s.task, Task::Mnist(..))) {
         match Mnist::load(MnistSplit::Train, args.data_dir.as_deref()) {
             Ok(m) => Some(Arc::new(m)),
             Err(e) => {
@@ -452,14 +413,9 @@ fn main() {
     let mut json = vec![];
     for s in selected {
         let (source, d_in, steps, outputs) = match s.task {
-            Task::Mnist(view) => {
+            Task::Mnist(view, norm) => {
                 // MNIST is loaded above whenever a selected shape has an MNIST task.
                 let data = MnistSequences::new(mnist.clone().expect("loaded above"));
-                let norm = if s.cell == Cell::Irnn {
-                    Normalisation::IrnnTutorial
-                } else {
-                    Normalisation::UnitRange
-                };
                 (
                     Source::Mnist(data, Box::new(MnistSequenceBatcher::new(view, norm))),
                     view.features(),
@@ -481,7 +437,7 @@ fn main() {
                 device.seed(0);
                 Lane {
                     path,
-                    net: Some(Net::new(&s, d_in, steps, outputs, &device)),
+                    net: Some(Net::new(&s, d_in, steps, outputs, path, &device)),
                     optim: if s.sgd {
                         SgdConfig::new().init()
                     } else {
@@ -493,14 +449,12 @@ fn main() {
             })
             .collect();
         for lane in &mut lanes {
-            set_implementation_override(Some(lane.path));
             for _ in 0..args.warmup {
                 lane.train_step(&s, &source, &device);
             }
         }
         for _ in 0..args.repeats {
             for lane in &mut lanes {
-                set_implementation_override(Some(lane.path));
                 let start = Instant::now();
                 for _ in 0..args.steps {
                     lane.train_step(&s, &source, &device);

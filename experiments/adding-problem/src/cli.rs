@@ -56,6 +56,7 @@ use crate::model::Cell;
     )),
     mut_arg("model", |a| a.long_help(model_help())),
     mut_arg("hidden", |a| a.help(hidden_help())),
+    mut_arg("forget_bias", |a| a.help(forget_bias_help())),
     mut_arg("preset", |a| a.long_help(preset_help())),
     mut_arg("no_clip", |a| a.help("Do not clip gradients (to turn off a preset's clipping)")),
 )]
@@ -122,8 +123,7 @@ pub struct Cli {
     pub preset: Preset,
 
     /// The LSTM's initial forget-gate bias, between -100 and 100 (past about 20 the gate is
-    /// fully open or shut either way) [default: as the start draws it; with --preset paper or
-    /// modern: 1]
+    /// fully open or shut either way); the shown default comes from the presets.
     #[arg(
         long,
         value_name = "B",
@@ -196,6 +196,20 @@ fn hidden_help() -> String {
         "Hidden units of every network [default: the tutorial's, {}; with a preset: {}]",
         tutorial.join(", "),
         paper::config(Cell::Rnn).model.hidden
+    )
+}
+
+/// `--forget-bias`'s help, its defaults read off the tutorial's and the presets' LSTMs.
+fn forget_bias_help() -> String {
+    let shown =
+        |bias: Option<f64>| bias.map_or("as the start draws it".to_string(), |b| b.to_string());
+    format!(
+        "The LSTM's initial forget-gate bias, between -100 and 100 (past about 20 the gate is \
+         fully open or shut either way) [default: {}; with --preset paper: {}; with --preset \
+         modern: {}]",
+        shown(AddingConfig::tutorial(Cell::Lstm).model.forget_bias),
+        shown(Preset::Paper.config(Cell::Lstm).model.forget_bias),
+        shown(Preset::Modern.config(Cell::Lstm).model.forget_bias),
     )
 }
 
