@@ -451,9 +451,9 @@ fn layer_by_route(
     }
 }
 
-#[cfg(all(test, feature = "flex"))]
+#[cfg(test)]
 #[path = "../../tests/support/compare.rs"]
-mod compare;
+pub(crate) mod compare;
 
 #[cfg(all(test, feature = "flex"))]
 mod tests {

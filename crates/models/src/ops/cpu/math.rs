@@ -58,21 +58,22 @@ pub(super) fn sigmoid(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::compare::{within, worst_error};
 
     #[test]
     fn fast_exp_tanh_sigmoid_are_accurate() {
-        let mut worst = (0.0f64, 0.0f64, 0.0f64);
-        for i in -20000..=20000 {
-            let x = i as f32 * 1e-3;
-            let rel = |a: f32, b: f32| ((a - b).abs() / b.abs().max(1e-30)) as f64;
-            worst.0 = worst.0.max(rel(exp(x), x.exp()));
-            worst.1 = worst.1.max(rel(tanh(x), x.tanh()));
-            worst.2 = worst.2.max(rel(sigmoid(x), 1.0 / (1.0 + (-x).exp())));
-        }
-        assert!(
-            worst.0 < 1e-6 && worst.1 < 1e-6 && worst.2 < 1e-6,
-            "{worst:?}"
-        );
+        let xs: Vec<f32> = (-20000..=20000).map(|i| i as f32 * 1e-3).collect();
+        let worst = |f: fn(f32) -> f32, reference: fn(f32) -> f32| {
+            let got: Vec<f32> = xs.iter().map(|&x| f(x)).collect();
+            let want: Vec<f32> = xs.iter().map(|&x| reference(x)).collect();
+            worst_error(&got, &want, |a, b| (a - b).abs() / b.abs().max(1e-30))
+        };
+        let errors = [
+            worst(exp, f32::exp),
+            worst(tanh, f32::tanh),
+            worst(sigmoid, |x| 1.0 / (1.0 + (-x).exp())),
+        ];
+        assert!(errors.iter().all(|&e| within(e, 1e-6)), "{errors:?}");
         assert_eq!(tanh(0.0), 0.0);
         assert!(tanh(50.0) == 1.0 && tanh(-50.0) == -1.0);
     }
