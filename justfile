@@ -63,6 +63,10 @@ reproduce *args:
     cargo build --release -p irnn-mnist -p elman-mnist -p lstm-mnist -p adding-problem -p simple-sequence -p rnn-reproduce
     cargo run --release -p rnn-reproduce --bin reproduce -- "$@"
 
+# Mutation testing of the CPU kernel's cells and math (cargo-mutants; `--out DIR`, `-- --shard 1/4`): see docs/testing.md.
+mutants *args:
+    tools/mutants.sh "$@"
+
 # Fault injection against the release binaries: kills with --resume, damaged run files, a full disk (tmpfs, needs root), bad MNIST input and bad flag values; `just faults --quick` is the CI subset, `--only REGEX` picks cases.
 faults *args:
     cargo build --release -p irnn-mnist -p elman-mnist -p lstm-mnist -p adding-problem -p simple-sequence

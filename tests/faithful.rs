@@ -98,7 +98,7 @@ fn assert_normal(name: &str, v: &[f32], std: f64) {
 /// Drawn from U(-bound, bound): inside the bound, spread over it.
 fn assert_uniform(name: &str, v: &[f32], bound: f64) {
     assert!(v.len() >= 10, "{name}: too few values to test");
-    let max = v.iter().fold(0.0f64, |m, &x| m.max((x as f64).abs()));
+    let max = crate::compare::largest_magnitude(v.iter().map(|&x| x as f64));
     assert!(
         max <= bound * (1.0 + 1e-6),
         "{name}: {max} outside ±{bound}"

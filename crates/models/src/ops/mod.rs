@@ -462,7 +462,8 @@ mod tests {
     use burn::prelude::*;
 
     /// A layer on a backend without the operation (the route `BackendKind::Other` takes),
-    /// forced on flex, against the fused kernel: outputs and the gradients of every input.
+    /// forced on flex, against the fused kernel: outputs and the gradients of every input,
+    /// with every step's state returned and with only the last.
     #[test]
     fn the_fallback_for_a_backend_without_the_operation_matches_the_kernel() {
         let device = Device::flex().autodiff();
@@ -474,7 +475,8 @@ mod tests {
             Cell::Gru { reset_after: true },
             Cell::Gru { reset_after: false },
         ];
-        for cell in cells {
+        let runs = cells.into_iter().flat_map(|c| [(c, true), (c, false)]);
+        for (cell, keep_sequence) in runs {
             let g = cell.gates() * h;
             // Fixed inputs, drawn from a generator of the test's own (the backend's is shared
             // with the tests running beside it): an unlucky draw can put a ReLU
@@ -534,7 +536,7 @@ mod tests {
                     Some(flat1(&leaves[4])),
                     flat2(&leaves[5]),
                     Some(flat2(&leaves[6])),
-                    true,
+                    keep_sequence,
                 );
                 let probe = out.clone().cos();
                 let mut loss = (out.clone() * probe.detach()).sum();
@@ -564,7 +566,8 @@ mod tests {
                 let diff = worst_error(fallback, fused, |a, b| (a - b).abs());
                 assert!(
                     within(diff, 1e-5 * scale),
-                    "{cell:?}: tensor {k} differs by {diff} (scale {scale})"
+                    "{cell:?}, keep_sequence {keep_sequence}: tensor {k} differs by {diff} \
+                     (scale {scale})"
                 );
             }
         }
