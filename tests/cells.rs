@@ -920,14 +920,7 @@ fn launch_plans_take_every_branch() {
             .and_then(|v| v.trim().parse::<usize>().ok())
     };
     let (rows, splits) = (asked("RNN_BURN_CUBE_ROWS"), asked("RNN_BURN_CUBE_SPLITS"));
-    let cells = [
-        Cell::Elman { relu: false },
-        Cell::Elman { relu: true },
-        Cell::Lstm,
-        Cell::Gru { reset_after: true },
-        Cell::Gru { reset_after: false },
-    ];
-    for cell in cells {
+    for cell in Cell::ALL {
         for (b, h) in [(2, 257), (3, 8)] {
             let plan = cube_launch_plan(&device, cell, b, h, DType::F32);
             if !cube {

@@ -71,6 +71,16 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// Every cell the kernels run: Elman tanh and ReLU, the LSTM, the GRU with the reset
+    /// gate after and before the recurrent product.
+    pub const ALL: [Cell; 5] = [
+        Cell::Elman { relu: false },
+        Cell::Elman { relu: true },
+        Cell::Lstm,
+        Cell::Gru { reset_after: true },
+        Cell::Gru { reset_after: false },
+    ];
+
     /// Gate groups of H columns in the projection: G = `gates() * H`.
     pub fn gates(self) -> usize {
         match self {
@@ -468,14 +478,7 @@ mod tests {
     fn the_fallback_for_a_backend_without_the_operation_matches_the_kernel() {
         let device = Device::flex().autodiff();
         let (b, t, d, h) = (3, 9, 4, 5);
-        let cells = [
-            Cell::Elman { relu: false },
-            Cell::Elman { relu: true },
-            Cell::Lstm,
-            Cell::Gru { reset_after: true },
-            Cell::Gru { reset_after: false },
-        ];
-        let runs = cells.into_iter().flat_map(|c| [(c, true), (c, false)]);
+        let runs = Cell::ALL.into_iter().flat_map(|c| [(c, true), (c, false)]);
         for (cell, keep_sequence) in runs {
             let g = cell.gates() * h;
             // Fixed inputs, drawn from a generator of the test's own (the backend's is shared
