@@ -408,11 +408,16 @@ fn real_mnist_pixel_ranges_of_both_normalisations() {
         let batch = MnistSequenceBatcher::new(SequenceView::Pixel, normalisation)
             .batch(items.clone(), &device);
         let values = batch.inputs.to_data().try_to_vec::<f32>().unwrap();
-        // `f32::min` and `f32::max` pass over a NaN, so finiteness is checked on its own.
-        assert!(values.iter().all(|v| v.is_finite()), "{normalisation}");
-        let min = values.iter().copied().fold(f32::INFINITY, f32::min);
-        let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        assert_eq!((min, max), (lo, hi), "{normalisation}");
+        // Every value inside [lo, hi] (a NaN is inside no range), and both ends reached.
+        let outside = values.iter().find(|v| !(lo..=hi).contains(*v));
+        assert_eq!(
+            outside, None,
+            "{normalisation}: a value outside [{lo}, {hi}]"
+        );
+        assert!(
+            values.contains(&lo) && values.contains(&hi),
+            "{normalisation}: [{lo}, {hi}] not spanned"
+        );
         // The top-left pixel is background in every MNIST image.
         assert_eq!(values[0], background, "{normalisation}");
     }

@@ -386,13 +386,14 @@ pub(crate) fn launch_plan(
     Some(LaunchPlan::of(shape, &layer, b))
 }
 
-/// [`plan`] for the layer `tensor` belongs to, with its grid (one cube per `rows` batch
-/// rows) and units per cube ([`units`]).
+/// [`plan`] for the layer `tensor` belongs to, with the grid and the cube size its
+/// [`LaunchPlan`] gives, so the plan reported is the one launched.
 fn launch(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (Layer, CubeCount, CubeDim) {
     let device = DeviceShape::of(&tensor.client.properties());
     let layer = plan(device, tensor.dtype.size(), cell, b, h, Tuning::from_env());
-    let count = CubeCount::Static(b.div_ceil(layer.rows) as u32, 1, 1);
-    (layer, count, CubeDim::new_1d(units(device, &layer) as u32))
+    let launched = LaunchPlan::of(device, &layer, b);
+    let count = CubeCount::Static(launched.cubes as u32, 1, 1);
+    (layer, count, CubeDim::new_1d(launched.units as u32))
 }
 
 /// The slices the forward and the backward product of `whole` (a layer with neither split)
