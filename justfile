@@ -15,8 +15,8 @@ test *args:
 # against tensor ops, and PyTorch's own outputs and gradients; prints each golden case's
 # errors and, on wgpu or cuda, the launch plan each cell kind's kernel took.
 test-cells backend="wgpu":
-    RNN_TEST_BACKEND={{backend}} cargo test --release --test tests cells:: -- --show-output
-    RNN_TEST_BACKEND={{backend}} cargo test --release --workspace --test pytorch
+    BURN_DEVICE={{backend}} RNN_TEST_BACKEND={{backend}} cargo test --release --test tests cells:: -- --show-output
+    BURN_DEVICE={{backend}} RNN_TEST_BACKEND={{backend}} cargo test --release --workspace --test pytorch
 
 # IRNN on pixel-by-pixel MNIST (NeoML tutorial defaults: 200 epochs). e.g. `just irnn-mnist --epochs 5`
 irnn-mnist *args:

@@ -21,7 +21,8 @@ use crate::compare::{largest_magnitude, within, worst_error};
 
 fn device() -> Device {
     let backend = BackendChoice::from_env("RNN_TEST_BACKEND").expect("RNN_TEST_BACKEND");
-    backend.device().expect("test backend").autodiff()
+    let devices = rnn_train::device::open::open(backend, 1).expect("test backend");
+    devices.main().clone().autodiff()
 }
 
 /// An additional, independently made set of golden vectors in the same format, checked

@@ -18,10 +18,10 @@ use burn::optim::AdamConfig;
 use burn::prelude::*;
 use rnn_data::{AddingProblem, TbpttIterator, counting_sequence};
 use rnn_models::{Implementation, LstmStackConfig, RnnStackConfig, Route};
-use rnn_train::learn::truncated_bptt::{CarriedState, StatefulModel, train_window};
 use rnn_train::{BackendChoice, Captured, Console, EpochRecord, Trainer, exit_code};
 use simple_sequence::LanguageModelConfig;
 use simple_sequence::trainer_report::TABLE_HEADER;
+use simple_sequence::truncated_bptt::{CarriedState, StatefulModel, train_window};
 
 type MainWith = fn(Vec<OsString>, &Console) -> i32;
 
@@ -219,10 +219,11 @@ fn a_run_s_recurrence_changes_no_other_module() {
     let (code, o) = run(adding, "adding-problem", &args);
     assert_ok("adding-problem --recurrence fused", code, &o);
 
-    let device = BackendChoice::from_env("RNN_TEST_BACKEND")
+    let backend = BackendChoice::from_env("RNN_TEST_BACKEND").unwrap();
+    let device = rnn_train::device::open::open(backend, 1)
         .unwrap()
-        .device()
-        .unwrap()
+        .main()
+        .clone()
         .autodiff();
     let x = Tensor::<3>::ones([2, 3, 4], &device);
     for (implementation, route) in [

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
 use rnn_train::RunDir;
-use rnn_train::cli::run_error::shell_quote;
+use rnn_train::base::error::shell_quote;
 use rnn_train::run::run_dir::utc_stamp;
 
 use plan::{Action, EXPERIMENTS, Experiment};
@@ -370,7 +370,7 @@ fn emit_jobs(
         text += &line.join(" ");
         text.push('\n');
     }
-    rnn_train::run::atomic::write(file, text.as_bytes())
+    rnn_train::base::atomic::write(file, text.as_bytes())
         .map_err(|e| stop(2, format!("cannot write {}: {e}", file.display()), None))?;
     let n = text.lines().count();
     sayln!(
@@ -442,7 +442,7 @@ fn write_report(out: &Path, plan: &Plan, failures: &[Failure]) -> Result<i32, St
         ("report.md", md.clone()),
     ] {
         let path = out.join(name);
-        rnn_train::run::atomic::write(&path, text.as_bytes())
+        rnn_train::base::atomic::write(&path, text.as_bytes())
             .map_err(|e| stop(1, format!("cannot write {}: {e}", path.display()), None))?;
     }
     sayln!();
@@ -498,7 +498,7 @@ fn prepare(out: &Path, plan: &Plan) -> Result<(), Stop> {
         return Err(stop(2, message, Some(other)));
     }
     let text = plan.json().to_string() + "\n";
-    rnn_train::run::atomic::write(&marker, text.as_bytes()).map_err(|e| {
+    rnn_train::base::atomic::write(&marker, text.as_bytes()).map_err(|e| {
         stop(
             2,
             format!("cannot write in --out {}: {e}", out.display()),

@@ -367,10 +367,13 @@ fn main() {
         eprintln!("error: cannot use --threads {n}");
         std::process::exit(2);
     }
-    let device = match args.backend.device() {
-        Ok(d) => d.autodiff(),
+    let device = match rnn_train::device::open::open(args.backend, 1) {
+        Ok(devices) => devices.main().clone().autodiff(),
         Err(e) => {
             eprintln!("error: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("hint: {hint}");
+            }
             std::process::exit(2);
         }
     };

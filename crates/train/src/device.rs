@@ -1,8 +1,9 @@
-//! Where tensors live: the `--backend` vocabulary ([`backend_choice`]), Burn's default device
-//! for the process ([`default_device`]), and the devices of a run, probed before it writes
-//! anything ([`device_probe`], whose expected panics [`quiet_panic`] keeps off the terminal).
+//! Where tensors live: the `--backend` vocabulary ([`backend_choice`]) and the one way from it
+//! to a run's devices ([`open`]), which makes the backend Burn's default device for the
+//! process ([`default_device`]) and probes each device before a run writes anything (the
+//! probe's expected panics kept off the terminal by [`quiet_panic`]).
 
 pub mod backend_choice;
 pub mod default_device;
-pub mod device_probe;
+pub mod open;
 pub mod quiet_panic;

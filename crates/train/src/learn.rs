@@ -2,21 +2,14 @@
 //!
 //! * [`task`]: the bridge from an experiment's model ([`task::TaskModel`]) to Burn's Learner
 //!   ([`task::Trainer`]: backward pass and gradient clipping, [`clip`]);
-//! * [`fit`] and [`learner_run`]: Burn's `SupervisedTraining` Learner, set up and launched the
+//! * [`fit`]: what a training needs besides its session, and what it returns;
+//! * [`train`] and [`learner`]: Burn's `SupervisedTraining` Learner, set up and launched the
 //!   same way for every experiment;
-//! * [`training_config`] and [`optimizer`]: the loop's settings and the optimisers (with
-//!   NeoML's and Chainer's form of Adam);
-//! * [`epoch_loader`]: batches whose per-epoch shuffle a resumed run reproduces;
-//! * strategies beyond one batch at a time: [`truncated_bptt`] (a state carried across
-//!   windows) and [`multi_run`] (comparisons: several runs of one experiment under one
-//!   directory, resumable as a whole).
+//! * [`summary`]: `summary.json` and the closing lines of a run.
 
 pub mod clip;
-pub mod epoch_loader;
 pub mod fit;
-pub mod learner_run;
-pub mod multi_run;
-pub mod optimizer;
+pub mod learner;
+pub mod summary;
 pub mod task;
-pub mod training_config;
-pub mod truncated_bptt;
+pub mod train;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use clap::{Parser, ValueEnum};
 use rnn_data::MarkPlacement;
-use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
+use rnn_train::base::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
 use rnn_train::cli::value_parsers::{count_up_to, decay_rate, finite_up_to};
 use rnn_train::{
     AdamArgs, ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, NoClipArgs, ShuffleArgs,
@@ -37,9 +37,6 @@ use crate::model::Cell;
         (2024: Adam, fresh batches, T = 400); `just reproduce --experiments \
         adding-paper,adding-modern` runs them over lengths and seeds and draws the paper's \
         figure. docs/adding-long.md says which values the paper gives and which were chosen.",
-    // The synthetic data needs none of the shared MNIST flags.
-    mut_arg("data_dir", |a| a.hide(true)),
-    mut_arg("offline", |a| a.hide(true)),
     mut_arg("out", |a| a.help(
         "Directory of the comparison: one run directory per network inside it (rnn/, lstm/, \
          ...), comparison.png and comparison.json [default: runs/adding-problem/<UTC \

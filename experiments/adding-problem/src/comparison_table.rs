@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
+use crate::comparison::{Comparison, Member};
+use crate::comparison_plot::{Curve, CurveStyle, Reference, comparison_plot};
 use rnn_train::report::plain_renderer::fmt_duration;
-use rnn_train::report::plot::{Curve, CurveStyle, Reference, comparison_plot};
-use rnn_train::{Comparison, Console, EpochRecord, Member, RunError};
+use rnn_train::{Console, EpochRecord, RunError};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AddingConfig, NAME};

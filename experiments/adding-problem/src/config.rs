@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use rnn_data::{AddingProblem, MarkPlacement};
-use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, check_count};
+use rnn_train::base::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, check_count};
 use rnn_train::{ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
 
 use crate::model::{AdderConfig, Cell};

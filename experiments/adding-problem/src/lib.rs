@@ -22,6 +22,8 @@
 //! table and the plot.
 
 pub mod cli;
+pub mod comparison;
+pub mod comparison_plot;
 pub mod comparison_table;
 pub mod config;
 pub mod model;

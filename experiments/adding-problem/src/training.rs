@@ -6,20 +6,21 @@
 //! summary.json, as for every experiment), then writes the comparison into `<out>`:
 //! `comparison.png` (the MSE histories against the predict-1 baseline), `comparison.json`
 //! (the plan and the table) and prints the table. `--resume OUT` continues it (see
-//! [`rnn_train::learn::multi_run`]).
+//! [`crate::comparison`]).
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 
 use rnn_data::AddingBatcher;
 use rnn_train::{
-    CommonArgs, Comparison, Console, EpochRecord, Fit, Member, Outcome, Parsed, RunError, Session,
-    Summary, train_regressor,
+    CommonArgs, Console, EpochRecord, Fit, Parsed, RunError, Session, Summary, Trained,
+    train_regressor,
 };
 
 use rnn_train::ExperimentCli as _;
 
 use crate::cli::Cli;
+use crate::comparison::{Comparison, Member};
 use crate::comparison_table::{self, AddingResults};
 use crate::config::{AddingConfig, NAME};
 use crate::model::{Adder, Cell};
@@ -92,15 +93,20 @@ fn train_one(
         requested.data.train_size,
         requested.data.test_size
     ));
-    let (session, config) = Session::start(NAME, common, requested, explicit, console)?;
+    let (session, config) =
+        Session::start(NAME, &common.run_options(), requested, explicit, console)?;
 
     // 2. Data: the same seeded training and test sets for every network (with `fresh`, a
     // stream whose every epoch is new sequences).
     let (d, t) = (&config.data, &config.training);
     let train = d.train_set(t.epochs, t.seed)?;
     let test = d.test_set(t.seed)?;
+    // A fresh stream holds `epochs * train_size` sequences; epoch e reads its own window of
+    // them, the one an uninterrupted run reads (also after a resume).
     let (train, test) = if d.fresh {
-        session.stream_loaders(t, train, d.train_size, test, AddingBatcher)
+        let train = session.train_loader(t, train, AddingBatcher);
+        let test = session.test_loader(t, test, AddingBatcher);
+        (train.windowed(d.train_size).into_arc(), test)
     } else {
         session.loaders(t, train, test, AddingBatcher)
     };
@@ -116,7 +122,7 @@ fn train_one(
     // 4. Training (Burn's Learner; dashboard or plain log, checkpoints, metrics.csv, plots,
     // summary.json with test_mse).
     let fit = Fit::new(model, config.optimizer.init(), t, train, test);
-    let Outcome {
+    let Trained {
         records, summary, ..
     } = train_regressor(&session, fit)?;
     Ok((config, summary, records))

@@ -1,9 +1,11 @@
 //! The command line (`elman-mnist --help`) and the configuration it asks for.
 
 use clap::Parser;
-use rnn_train::cli::limits::{MAX_HIDDEN, MAX_LAYERS};
+use rnn_train::base::limits::{MAX_HIDDEN, MAX_LAYERS};
 use rnn_train::cli::value_parsers::count_up_to;
-use rnn_train::{ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, ShuffleArgs};
+use rnn_train::{
+    ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, MnistArgs, MnistCli, ShuffleArgs,
+};
 
 use crate::config::{ElmanMnistConfig, NAME};
 
@@ -25,6 +27,9 @@ use crate::config::{ElmanMnistConfig, NAME};
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub data: MnistArgs,
 
     /// Hidden units per layer.
     #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
@@ -57,5 +62,11 @@ impl ExperimentCli for Cli {
 
     fn common(&self) -> &CommonArgs {
         &self.common
+    }
+}
+
+impl MnistCli for Cli {
+    fn mnist(&self) -> &MnistArgs {
+        &self.data
     }
 }

@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use rnn_data::{MnistSequenceBatcher, Normalisation, SequenceView};
-use rnn_train::cli::limits::{MAX_HIDDEN, MAX_LAYERS, check_count};
+use rnn_train::base::limits::{MAX_HIDDEN, MAX_LAYERS, check_count};
 use rnn_train::{ExperimentConfig, MnistConfig, OptimizerConfig, RunError, TrainingConfig};
 
 use crate::model::ElmanClassifierConfig;

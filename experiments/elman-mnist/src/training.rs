@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 
-use rnn_train::{Console, Outcome, Parsed, RunError, train_mnist_classifier};
+use rnn_train::{Console, Parsed, RunError, Trained, train_mnist_classifier};
 
 use crate::cli::Cli;
 use crate::config::NAME;
@@ -20,7 +20,7 @@ pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -
 /// training with Burn's Learner (dashboard or plain log, checkpoints, metrics.csv, plots),
 /// then the report (summary.json, printed) with the tutorial's closing pass over the whole
 /// training set in evaluation mode.
-pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<ElmanClassifier>, RunError> {
+pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Trained<ElmanClassifier>, RunError> {
     train_mnist_classifier(
         NAME,
         parsed,

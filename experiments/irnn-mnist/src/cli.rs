@@ -2,10 +2,11 @@
 
 use clap::Parser;
 use rnn_data::{Normalisation, SequenceView};
-use rnn_train::cli::limits::MAX_HIDDEN;
+use rnn_train::base::limits::MAX_HIDDEN;
 use rnn_train::cli::value_parsers::{count_up_to, finite_up_to, positive_up_to};
 use rnn_train::{
-    AdamArgs, ClipArgs, ClipScope, CommonArgs, ConfigFlags, ExperimentCli, NoClipArgs, ShuffleArgs,
+    AdamArgs, ClipArgs, ClipScope, CommonArgs, ConfigFlags, ExperimentCli, MnistArgs, MnistCli,
+    NoClipArgs, ShuffleArgs,
 };
 
 use crate::config::{IrnnMnistConfig, NAME};
@@ -30,6 +31,9 @@ use crate::config::{IrnnMnistConfig, NAME};
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub data: MnistArgs,
 
     /// Hidden units of the IRNN.
     #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
@@ -120,5 +124,11 @@ impl ExperimentCli for Cli {
 
     fn common(&self) -> &CommonArgs {
         &self.common
+    }
+}
+
+impl MnistCli for Cli {
+    fn mnist(&self) -> &MnistArgs {
+        &self.data
     }
 }

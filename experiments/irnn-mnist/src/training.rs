@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 
-use rnn_train::{Console, Outcome, Parsed, RunError, train_mnist_classifier};
+use rnn_train::{Console, Parsed, RunError, Trained, train_mnist_classifier};
 
 use crate::cli::Cli;
 use crate::config::NAME;
@@ -19,7 +19,7 @@ pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -
 /// Runs the experiment with parsed flags: MNIST as sequences of the configured view (one
 /// pixel per step, by default), the IRNN, and training with Burn's Learner (dashboard or
 /// plain log, checkpoints, metrics.csv, plots), then the report (summary.json, printed).
-pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<IrnnClassifier>, RunError> {
+pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Trained<IrnnClassifier>, RunError> {
     train_mnist_classifier(
         NAME,
         parsed,

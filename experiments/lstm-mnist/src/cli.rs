@@ -2,9 +2,11 @@
 //! asks for.
 
 use clap::{Parser, Subcommand};
-use rnn_train::cli::limits::MAX_HIDDEN;
+use rnn_train::base::limits::MAX_HIDDEN;
 use rnn_train::cli::value_parsers::{count_up_to, decay_rate};
-use rnn_train::{ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, ShuffleArgs};
+use rnn_train::{
+    ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, MnistArgs, MnistCli, ShuffleArgs,
+};
 
 use crate::config::{LstmMnistConfig, NAME};
 use crate::show::ShowArgs;
@@ -30,6 +32,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub data: MnistArgs,
 
     /// Hidden (and cell) state size of the LSTM.
     #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
@@ -74,5 +79,11 @@ impl ExperimentCli for Cli {
 
     fn common(&self) -> &CommonArgs {
         &self.common
+    }
+}
+
+impl MnistCli for Cli {
+    fn mnist(&self) -> &MnistArgs {
+        &self.data
     }
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use rnn_data::{MnistSequenceBatcher, MnistSequences, MnistSplit};
 use rnn_train::cli::value_parsers::count_up_to;
-use rnn_train::{BackendChoice, Console, RunDir, RunError, device_for, trained_model};
+use rnn_train::device::open::open;
+use rnn_train::{BackendChoice, Console, MnistArgs, RunDir, RunError, trained_model};
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
@@ -34,26 +35,19 @@ pub struct ShowArgs {
     #[arg(long, value_enum, default_value_t = BackendChoice::Flex)]
     pub backend: BackendChoice,
 
-    /// Directory holding the MNIST files (else $MNIST_DIR, the cache, a download).
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Never download MNIST.
-    #[arg(long)]
-    pub offline: bool,
+    #[command(flatten)]
+    pub data: MnistArgs,
 }
 
 /// Draws `args.count` random test digits with the model's predictions.
 pub fn show(args: &ShowArgs, console: &Console) -> Result<(), RunError> {
     let run = RunDir::open(&args.run, NAME)?;
     let config: LstmMnistConfig = run.read_config()?;
-    let device = device_for(args.backend)?;
+    let device = open(args.backend, 1)?.main().clone();
     let model = config.model.init(config.view.features(), &device);
     let (model, source) = trained_model(&run, model, NAME, "show")?;
 
-    let mut source_flags = rnn_data::MnistSource::from_env(args.data_dir.clone());
-    source_flags.download = !args.offline;
-    let test = MnistSequences::new(std::sync::Arc::new(source_flags.load(MnistSplit::Test)?));
+    let test = MnistSequences::new(args.data.load(MnistSplit::Test)?);
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 
-use rnn_train::{Console, Outcome, Parsed, RunError, train_mnist_classifier};
+use rnn_train::{Console, Parsed, RunError, Trained, train_mnist_classifier};
 
 use crate::cli::{Cli, Command};
 use crate::config::NAME;
@@ -23,7 +23,7 @@ pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -
 /// Trains with parsed flags: MNIST row by row, the LSTM, and training with Burn's Learner,
 /// with the test accuracy before training recorded as epoch 0 (the tutorial prints it), then
 /// the report (summary.json, printed).
-pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LstmClassifier>, RunError> {
+pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Trained<LstmClassifier>, RunError> {
     train_mnist_classifier(
         NAME,
         parsed,

@@ -2,7 +2,7 @@
 //! configuration it asks for.
 
 use clap::{Parser, Subcommand};
-use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
+use rnn_train::base::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
 use rnn_train::cli::value_parsers::count_up_to;
 use rnn_train::{AdamArgs, ClipArgs, CommonArgs, ConfigFlags, ExperimentCli};
 
@@ -33,8 +33,6 @@ use crate::model::Arch;
         tutorial's per-epoch table. `simple-sequence generate RUN_DIR` continues a prompt \
         with the trained model.",
     // The counting sequence needs none of the shared data flags.
-    mut_arg("data_dir", |a| a.hide(true)),
-    mut_arg("offline", |a| a.hide(true)),
     mut_arg("limit_train", |a| a.hide(true)),
     mut_arg("limit_test", |a| a.hide(true)),
 )]

@@ -2,7 +2,7 @@
 //! defines a run.
 
 use burn::prelude::*;
-use rnn_train::cli::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, check_count};
+use rnn_train::base::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, check_count};
 use rnn_train::{EpsilonForm, ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
 
 use crate::model::LanguageModelConfig;

@@ -10,7 +10,8 @@ use burn::tensor::TensorData;
 use clap::Args;
 use rnn_data::counting_sequence;
 use rnn_train::cli::value_parsers::count_up_to;
-use rnn_train::{BackendChoice, Console, RunDir, RunError, device_for, trained_model};
+use rnn_train::device::open::open;
+use rnn_train::{BackendChoice, Console, RunDir, RunError, trained_model};
 
 use crate::config::{NAME, SimpleSequenceConfig};
 use crate::model::LanguageModel;
@@ -199,7 +200,7 @@ pub fn run_generate(args: &GenerateArgs) -> Result<Generated, RunError> {
     let count = args
         .count
         .unwrap_or_else(|| counting_sequence(n_vocab as u32, 1).len().max(1));
-    let device = device_for(args.backend)?;
+    let device = open(args.backend, 1)?.main().clone();
     let model = config.model.init(&device);
     let (model, _) = trained_model(&run, model, NAME, "generate")?;
     let tokens = continue_prompt(&model, &prompt, count, &device);

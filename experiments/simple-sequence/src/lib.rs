@@ -32,6 +32,7 @@ pub mod generate;
 pub mod model;
 pub mod trainer_report;
 pub mod training;
+pub mod truncated_bptt;
 
 pub use cli::Cli;
 pub use config::{NAME, SimpleSequenceConfig};

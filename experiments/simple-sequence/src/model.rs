@@ -12,7 +12,9 @@ use rnn_models::{
     Biases, Implementation, LstmStack, LstmStackConfig, LstmState, RecurrentInit, RnnStack,
     RnnStackConfig,
 };
-use rnn_train::learn::truncated_bptt::{CarriedState, StatefulModel};
+use rnn_train::TaskModel;
+
+use crate::truncated_bptt::{CarriedState, StatefulModel};
 use serde::{Deserialize, Serialize};
 
 /// The architecture (`--arch`): the tutorial's four networks.
@@ -264,6 +266,17 @@ impl LanguageModel {
     /// Vocabulary size.
     pub fn n_vocab(&self) -> usize {
         self.output.weight.dims()[1]
+    }
+}
+
+/// The Learner's one-batch step (see [`StatefulModel`]): one window from a zero state.
+impl TaskModel for LanguageModel {
+    type Batch = TbpttWindow;
+    type Output = ClassificationOutput;
+
+    fn forward_step(&self, window: TbpttWindow) -> ClassificationOutput {
+        let output = self.forward_window(window, None).0;
+        ClassificationOutput::new(output.loss.mean(), output.output, output.targets)
     }
 }
 

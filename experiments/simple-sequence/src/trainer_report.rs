@@ -1,7 +1,7 @@
 //! The per-epoch table the tutorial's Chainer trainer prints (its `PrintReport` extension),
 //! printed in plain mode beside the usual lines so a run reads like the tutorial's log.
 
-use rnn_train::learn::truncated_bptt::{EpochTable, SplitFigures};
+use crate::truncated_bptt::{EpochTable, SplitFigures};
 
 /// The header: Chainer's `PrintReport` column names.
 pub const TABLE_HEADER: &str = "epoch       main/loss   validation/main/loss  main/accuracy  validation/main/accuracy  elapsed_time";

@@ -4,9 +4,9 @@
 use std::ffi::OsString;
 use std::sync::Arc;
 
+use crate::truncated_bptt::{TbpttOptions, tbptt_fit};
 use rnn_data::{TbpttIterator, counting_sequence};
-use rnn_train::learn::truncated_bptt::{TbpttOptions, tbptt_fit};
-use rnn_train::{Console, Outcome, Parsed, RunError, Session, train_classifier};
+use rnn_train::{Console, Parsed, RunError, Session, Trained, train_classifier};
 
 use crate::cli::{Cli, Command};
 use crate::config::NAME;
@@ -25,11 +25,11 @@ pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -
 }
 
 /// Trains with parsed flags.
-pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LanguageModel>, RunError> {
+pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Trained<LanguageModel>, RunError> {
     let requested = parsed.config();
     let (session, config) = Session::start(
         NAME,
-        &parsed.args.common,
+        &parsed.args.common.run_options(),
         requested,
         &parsed.explicit,
         console,
@@ -73,7 +73,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Outcome<LanguageMod
     let outcome = train_classifier(&session, fit)?;
     console.line(format!(
         "continue a prompt with the trained model: {NAME} generate {} --prompt \"1 2 2 3 3 3\"",
-        rnn_train::cli::run_error::shell_quote(&session.run_dir.path().display().to_string())
+        rnn_train::base::error::shell_quote(&session.run_dir.path().display().to_string())
     ));
     Ok(outcome)
 }

@@ -8,20 +8,18 @@
 //! value and the value is written in one place.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
-use rnn_data::{Mnist, MnistSource, MnistSplit};
 use rnn_models::Implementation;
 
-use crate::cli::limits::{MAX_LR, MAX_SAMPLES};
-use crate::cli::run_error::RunError;
+use crate::base::limits::{MAX_LR, MAX_SAMPLES};
 use crate::cli::value_parsers::{
     at_least_one, count_up_to, decay_rate, epochs, positive_f32, positive_number, positive_up_to,
     recurrence,
 };
+use crate::config::optimizer::EpsilonForm;
 use crate::device::backend_choice::BackendChoice;
-use crate::learn::optimizer::EpsilonForm;
+use crate::run::session::RunOptions;
 
 /// Flags shared by every experiment. `--backend`, `--epochs`, `--batch-size`, `--lr`,
 /// `--seed` and `--limit-train/--limit-test` set the experiment's training configuration and
@@ -72,17 +70,6 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", help_heading = "Training")]
     pub seed: u64,
 
-    /// Directory holding the four MNIST IDX files (raw or .gz); the only place searched when
-    /// given, and where they are downloaded if missing (unless --offline). Without it:
-    /// $MNIST_DIR, then the cache (~/.cache/rnn-burn/mnist, or $RNN_BURN_CACHE/mnist), then
-    /// a download into the cache.
-    #[arg(long, value_name = "DIR", help_heading = "Data")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Never download MNIST; fail if it is not found locally.
-    #[arg(long, help_heading = "Data")]
-    pub offline: bool,
-
     /// Train on the first N training samples only (quick runs).
     #[arg(long, value_name = "N", value_parser = at_least_one, help_heading = "Data")]
     pub limit_train: Option<usize>,
@@ -120,19 +107,16 @@ pub struct CommonArgs {
 }
 
 impl CommonArgs {
-    /// Where to find MNIST. With `--data-dir DIR`: DIR only; when it lacks the files they are
-    /// downloaded into it (unless `--offline`), and no other directory is ever read instead.
-    /// Without it: `$MNIST_DIR`, then the cache, then a download into the cache (unless
-    /// `--offline`).
-    pub fn mnist_source(&self) -> MnistSource {
-        let mut source = MnistSource::from_env(self.data_dir.clone());
-        source.download = !self.offline;
-        source
-    }
-
-    /// Loads one MNIST split (see [`CommonArgs::mnist_source`]).
-    pub fn load_mnist(&self, split: MnistSplit) -> Result<Arc<Mnist>, RunError> {
-        Ok(Arc::new(self.mnist_source().load(split)?))
+    /// How and where the run happens (the flags that are not part of its configuration).
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            out: self.out.clone(),
+            resume: self.resume.clone(),
+            devices: self.devices,
+            recurrence: self.recurrence,
+            stop_after_epoch: self.stop_after_epoch,
+            plain: self.plain,
+        }
     }
 }
 

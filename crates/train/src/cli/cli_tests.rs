@@ -4,14 +4,14 @@
 use clap::Parser;
 use rnn_models::Implementation;
 
+use crate::base::console::Console;
+use crate::base::error::RunError;
 use crate::cli::args::{AdamArgs, ClipArgs, CommonArgs, NoClipArgs};
 use crate::cli::config_flags::ConfigFlags;
 use crate::cli::entry::{ExperimentCli, cli_main, command, parse_from};
-use crate::cli::run_error::RunError;
 use crate::cli::value_parsers::count_up_to;
-use crate::learn::optimizer::OptimizerConfig;
-use crate::learn::training_config::TrainingConfig;
-use crate::report::console::Console;
+use crate::config::optimizer::OptimizerConfig;
+use crate::config::training::TrainingConfig;
 
 #[derive(Parser, Debug)]
 #[command(name = "toy")]

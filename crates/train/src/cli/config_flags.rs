@@ -15,8 +15,8 @@ use std::rc::Rc;
 use clap::{ArgMatches, Command};
 
 pub use crate::cli::flag_value::FlagValue;
-use crate::learn::optimizer::{EpsilonForm, OptimizerConfig};
-use crate::learn::training_config::TrainingConfig;
+use crate::config::optimizer::{EpsilonForm, OptimizerConfig};
+use crate::config::training::TrainingConfig;
 
 /// Where a flag is, and whether `--help` shows the configuration's value as its default.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use clap::parser::ValueSource;
 use clap::{Args, CommandFactory, Parser};
 
 use crate::cli::config_flags::{ConfigFlags, FlagValue};
-use crate::learn::optimizer::{EpsilonForm, OptimizerConfig};
+use crate::config::optimizer::{EpsilonForm, OptimizerConfig};
 
 #[derive(Clone, Debug, PartialEq)]
 struct Toy {

@@ -9,10 +9,10 @@ use std::ffi::OsString;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Parser};
 
+use crate::base::console::Console;
+use crate::base::error::{EXIT_CODES_HELP, RunError};
 use crate::cli::args::CommonArgs;
 use crate::cli::config_flags::ConfigFlags;
-use crate::cli::run_error::{EXIT_CODES_HELP, RunError};
-use crate::report::console::Console;
 
 /// An experiment's command line: the clap struct, the configuration a run saves, and which
 /// flag writes which field of it.

@@ -5,9 +5,9 @@
 use clap::ValueEnum;
 use rnn_data::{MarkPlacement, Normalisation, SequenceView};
 
+use crate::config::optimizer::EpsilonForm;
+use crate::config::training::ClipScope;
 use crate::device::backend_choice::BackendChoice;
-use crate::learn::optimizer::EpsilonForm;
-use crate::learn::training_config::ClipScope;
 
 /// A configuration field's type as a flag's value: what clap's value parser produces for it,
 /// and how its value is spelled on the command line (the inverse of that parser).

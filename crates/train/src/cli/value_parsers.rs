@@ -3,7 +3,7 @@
 
 use rnn_models::Implementation;
 
-use crate::cli::limits::MAX_EPOCHS;
+use crate::base::limits::MAX_EPOCHS;
 
 pub(crate) fn at_least_one(s: &str) -> Result<usize, String> {
     let n: usize = s

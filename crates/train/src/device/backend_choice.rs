@@ -47,7 +47,7 @@ impl BackendChoice {
     }
 
     /// The device for this backend (without autodiff; call `.autodiff()` to train).
-    pub fn device(self) -> Result<Device, BackendError> {
+    pub(crate) fn device(self) -> Result<Device, BackendError> {
         match self {
             Self::Flex => Ok(Device::flex()),
             #[allow(deprecated)]
@@ -61,7 +61,7 @@ impl BackendChoice {
     /// `--devices`): wgpu's discrete GPUs and CUDA's GPUs by index (index 0 of wgpu is its
     /// default device, which need not be discrete); the CPU backends have one device, which
     /// every index names.
-    pub fn device_at(self, index: usize) -> Result<Device, BackendError> {
+    pub(crate) fn device_at(self, index: usize) -> Result<Device, BackendError> {
         match (self, index) {
             (_, 0) => self.device(),
             (Self::Wgpu, i) => Ok(Device::wgpu(DeviceKind::DiscreteGpu(i))),

@@ -15,7 +15,7 @@ pub(crate) fn make_default_device(backend: BackendChoice) {
     let _one_writer = WRITE.lock().unwrap_or_else(|p| p.into_inner());
     if std::env::var(VAR).ok().as_deref() != Some(backend.name()) {
         // `set_var` is unsound only while another thread reads the environment. This runs
-        // before the session touches any device (`device_for` starts the backend's threads):
+        // before any device of the run exists (`open` creates them, starting the backend's threads):
         // in an experiment binary no other thread exists yet. Test processes run experiments
         // on parallel threads and set BURN_DEVICE to the tested backend beforehand (`just
         // test` sets `flex`), so this branch does not write there; the mutex keeps two

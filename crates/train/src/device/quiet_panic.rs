@@ -1,5 +1,5 @@
 //! Panics that are expected and caught, kept off the terminal: a device probe that fails by
-//! panicking is reported as a [`crate::RunError`] instead ([`crate::device::device_probe`]),
+//! panicking is reported as a [`crate::RunError`] instead ([`crate::device::open`]),
 //! and the run log's panic hook ([`crate::run::run_log`]) leaves such a panic out too.
 
 thread_local! {

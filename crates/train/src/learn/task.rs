@@ -10,9 +10,9 @@ use burn::prelude::*;
 use burn::train::metric::ItemLazy;
 use burn::train::{ClassificationOutput, InferenceStep, RegressionOutput, TrainOutput, TrainStep};
 
-use crate::cli::run_error::RunError;
+use crate::base::error::RunError;
+use crate::config::training::ClipScope;
 use crate::learn::clip::{clip_global_norm, clip_per_group, param_ids};
-use crate::learn::training_config::ClipScope;
 use crate::run::run_dir::RunDir;
 
 /// An output of a forward pass that carries the loss to minimise.

@@ -122,13 +122,13 @@ impl Recorder {
     /// Rewrites `metrics.csv` and the plots from the complete epochs. A write that fails
     /// stops the run (its checkpoints are kept); [`Recorder::write_error`] then says which
     /// file and why. So does a disk about to fill up
-    /// ([`crate::run::disk_space::check_free_space`]), checked here after every epoch, before
+    /// ([`crate::base::disk_space::check_free_space`]), checked here after every epoch, before
     /// Burn's next checkpoint fails half-written.
     pub fn write_files(&self) {
         let _writing = self.files.lock().unwrap_or_else(|p| p.into_inner());
         let records = self.records();
         let csv = self.dir.join("metrics.csv");
-        let mut error = crate::run::atomic::write(&csv, to_csv(&records).as_bytes())
+        let mut error = crate::base::atomic::write(&csv, to_csv(&records).as_bytes())
             .err()
             .map(|e| format!("could not write {}: {e}", csv.display()));
         if error.is_none()
@@ -137,7 +137,7 @@ impl Recorder {
             error = Some(e.to_string());
         }
         if error.is_none() {
-            error = crate::run::disk_space::check_free_space(&self.dir).err();
+            error = crate::base::disk_space::check_free_space(&self.dir).err();
         }
         let mut state = self.lock();
         if error.is_none() {
@@ -174,7 +174,7 @@ impl Recorder {
         let dir = self.dir.join("train").join(format!("epoch-{epoch}"));
         let path = dir.join("Loss.log");
         let written = std::fs::create_dir_all(&dir)
-            .and_then(|()| crate::run::atomic::write(&path, text.as_bytes()));
+            .and_then(|()| crate::base::atomic::write(&path, text.as_bytes()));
         if let Err(e) = written {
             self.fail(format!("could not write {}: {e}", path.display()));
         }

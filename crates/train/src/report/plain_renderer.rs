@@ -17,7 +17,7 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 
-use crate::report::console::Console;
+use crate::base::console::Console;
 
 #[derive(Default, Clone)]
 struct Value {

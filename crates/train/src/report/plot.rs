@@ -1,9 +1,10 @@
 //! PNG line plots (plotters' bitmap backend; text drawn with an embedded DejaVu Sans
 //! through ab_glyph, so no system font or fontconfig is needed): one run's per-epoch curves
-//! ([`line_plot`]), several runs' curves against a baseline on a log axis
-//! ([`comparison_plot`]), and a [`Figure`] of per-line styles with dashed reference lines
+//! ([`line_plot`]), and a [`Figure`] of per-line styles with dashed reference lines
 //! on a linear or log axis ([`draw`]: the seed plots of `reproduce`). Every plot is written
-//! atomically ([`crate::run::atomic`]).
+//! atomically ([`crate::base::atomic`]). The pieces every plot is drawn with ([`COLORS`],
+//! [`Chart`], [`register_fonts`], [`min_max`]) are public for the plots an experiment draws
+//! of its own.
 
 use std::sync::Once;
 
@@ -11,11 +12,9 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-mod comparison_plot;
 mod figure;
 mod line_plot;
 
-pub use comparison_plot::{Curve, CurveStyle, Reference, comparison_plot};
 pub use figure::{Figure, HLine, Line, draw};
 pub use line_plot::{Series, line_plot, line_plot_with_legend};
 
@@ -35,9 +34,10 @@ pub const COLORS: [RGBColor; 8] = [
 ];
 
 /// A chart with a linear x axis and the y axis `Y` (linear or log).
-type Chart<'a, 'b, Y> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
+pub type Chart<'a, 'b, Y> = ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
 
-fn register_fonts() {
+/// Makes the embedded font the one every plot's text uses (once per process).
+pub fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The bytes are DejaVu Sans, a valid TrueType font: registration cannot fail.
@@ -45,7 +45,8 @@ fn register_fonts() {
     });
 }
 
-fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
+/// The smallest and largest of `values` (infinite bounds when there are none).
+pub fn min_max(values: impl Iterator<Item = f64>) -> (f64, f64) {
     values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     })

@@ -1,7 +1,7 @@
 //! Checkpoint files written atomically. Burn's `FileCheckpointer` writes a checkpoint in
 //! place, so a kill or a full disk while it writes leaves a torn `model-N.bpk` (or
 //! `optim-N.bpk`) beside the intact ones of earlier epochs; this one writes the same burnpack
-//! bytes through [`crate::run::atomic`], so each file is complete or absent, and a failed write
+//! bytes through [`crate::base::atomic`], so each file is complete or absent, and a failed write
 //! names the file and the cause (Burn then stops the run with that error). Beside each file
 //! goes its sha256 (`<file>.sha256`), so that a resume can tell a checkpoint damaged later
 //! (a bit flip, a copy gone wrong) from a good one: burnpack itself checks its header and
@@ -60,9 +60,9 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicFileCheckpointer {
             .checkpoint_into_bytes()
             .map_err(|e| failed(e.to_string()))?;
         std::fs::create_dir_all(&self.dir).map_err(|e| failed(e.to_string()))?;
-        crate::run::atomic::write(&path, &bytes).map_err(|e| failed(e.to_string()))?;
+        crate::base::atomic::write(&path, &bytes).map_err(|e| failed(e.to_string()))?;
         let sum = sidecar(&path);
-        crate::run::atomic::write(&sum, sha256_hex(&bytes).as_bytes()).map_err(|e| {
+        crate::base::atomic::write(&sum, sha256_hex(&bytes).as_bytes()).map_err(|e| {
             CheckpointerError::Unknown(format!("could not write {}: {e}", sum.display()))
         })
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cli::run_error::RunError;
+use crate::base::error::RunError;
 
 /// Settings a resumed run may change: how many epochs in total, and where/how it runs.
 pub const RESUMABLE_OVERRIDES: &[&str] = &["epochs", "backend"];
@@ -97,8 +97,8 @@ fn show(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::training::TrainingConfig;
     use crate::device::backend_choice::BackendChoice;
-    use crate::learn::training_config::TrainingConfig;
 
     fn cfg() -> TrainingConfig {
         TrainingConfig::new(10, 100, 0.1).with_limit_train(Some(300))

@@ -5,12 +5,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::cli::run_error::{RunError, shell_quote};
-use crate::report::console::Console;
+use crate::base::console::Console;
+use crate::base::error::{RunError, shell_quote};
+use crate::config::experiment::ExperimentConfig;
 use crate::report::epoch_record::EpochRecord;
 use crate::run::reconcile::reconcile_run;
 use crate::run::run_dir::RunDir;
-use crate::run::session::ExperimentConfig;
 
 /// A run re-opened for `--resume`.
 pub(crate) struct Resumed<C> {

@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::run_error::{RunError, shell_quote};
+use crate::base::atomic;
+use crate::base::error::{RunError, shell_quote};
 use crate::report::epoch_record::{EpochRecord, from_csv};
-use crate::run::atomic;
 
 /// What `config.json` holds.
 #[derive(Serialize, Deserialize)]
@@ -86,7 +86,7 @@ impl RunDir {
     pub fn check_new(path: &Path) -> Result<(), RunError> {
         Self::refuse_existing_run(path)?;
         std::fs::create_dir_all(path).map_err(|e| RunError::io("create directory", path, e))?;
-        let probe = crate::run::atomic::temp_sibling(&path.join("probe"), "probe");
+        let probe = crate::base::atomic::temp_sibling(&path.join("probe"), "probe");
         atomic::write(&probe, b"").map_err(|e| RunError::io("write in", path, e))?;
         let _ = std::fs::remove_file(&probe);
         Ok(())

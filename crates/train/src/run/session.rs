@@ -3,6 +3,7 @@
 //! data-loading helpers that depend on them.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -11,34 +12,17 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
 use rnn_models::Implementation;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use crate::cli::args::CommonArgs;
-use crate::cli::run_error::RunError;
+use crate::base::console::Console;
+use crate::base::error::RunError;
+use crate::config::experiment::ExperimentConfig;
+use crate::config::training::TrainingConfig;
 use crate::device::backend_choice::BackendChoice;
-use crate::device::default_device::make_default_device;
-use crate::device::device_probe::{device_at, device_for};
-use crate::learn::epoch_loader::EpochLoader;
-use crate::learn::training_config::TrainingConfig;
-use crate::report::console::Console;
+use crate::device::open::{Devices, open};
 use crate::report::epoch_record::EpochRecord;
-use crate::run::resume::reopen;
+use crate::run::epoch_loader::EpochLoader;
+use crate::run::resume::{Resumed, reopen};
 use crate::run::run_dir::RunDir;
-
-/// An experiment's complete configuration: serialisable (it is saved in `config.json` and
-/// reloaded by `--resume`) and holding the shared [`TrainingConfig`].
-pub trait ExperimentConfig: Serialize + DeserializeOwned + Clone {
-    /// The loop settings.
-    fn training(&self) -> &TrainingConfig;
-
-    /// Checks the whole configuration, also when it was read back from a run directory's
-    /// `config.json` (which a user may have edited): the training settings, and whatever the
-    /// experiment adds (model sizes, data sizes) in an override that calls this one.
-    fn validate(&self) -> Result<(), RunError> {
-        self.training().validate()
-    }
-}
 
 /// A started run (see the module docs).
 pub struct Session {
@@ -74,6 +58,37 @@ pub struct Session {
 /// so two runs in one process (tests) would otherwise interleave their draws.
 static INIT: Mutex<()> = Mutex::new(());
 
+/// How and where a run happens, not what it is (the run-level flags: `--out`, `--resume`,
+/// `--devices`, `--recurrence`, `--stop-after-epoch`, `--plain`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOptions {
+    /// The new run's directory (`None`: `runs/<experiment>/<UTC date-time>`).
+    pub out: Option<PathBuf>,
+    /// The run directory to continue.
+    pub resume: Option<PathBuf>,
+    /// Devices to train on, data-parallel.
+    pub devices: usize,
+    /// What runs the model's recurrent time loops.
+    pub recurrence: Implementation,
+    /// Stop after this epoch as if interrupted.
+    pub stop_after_epoch: Option<usize>,
+    /// The plain-text renderer even on a terminal.
+    pub plain: bool,
+}
+
+/// A run checked and ready to start: its settings validated (for `--resume`, the saved ones
+/// reconciled with the command line), its devices opened and probed, its directory checked,
+/// and nothing written yet. An experiment that reads (or downloads) a data set does so between
+/// [`Session::prepare`] and [`Prepared::start`], so that a mistake costs no download.
+pub struct Prepared<C> {
+    experiment: &'static str,
+    options: RunOptions,
+    config: C,
+    devices: Devices,
+    resumed: Option<Resumed<C>>,
+    console: Console,
+}
+
 impl Session {
     /// Starts a run of `experiment` with the `requested` configuration (from the command
     /// line), or, with `--resume`, continues the saved one (see
@@ -81,85 +96,47 @@ impl Session {
     /// and the configuration to run with.
     pub fn start<C: ExperimentConfig>(
         experiment: &'static str,
-        common: &CommonArgs,
+        options: &RunOptions,
         requested: C,
         explicit: &BTreeSet<String>,
         console: &Console,
     ) -> Result<(Session, C), RunError> {
-        requested.validate()?;
-        let (run_dir, config, resume_from, previous) = match &common.resume {
-            Some(path) => {
-                let resumed = reopen(experiment, path, &requested, explicit, console)?;
-                (
-                    Some(resumed.dir),
-                    resumed.config,
-                    Some(resumed.epoch),
-                    resumed.previous,
-                )
-            }
-            None => (None, requested, None, Vec::new()),
-        };
-        // The device is checked before anything is written.
-        let training = config.training();
-        let backend = training.backend;
-        make_default_device(backend);
-        let device = device_for(backend)?;
-        let mut devices = vec![device.clone()];
-        for index in 1..common.devices {
-            devices.push(device_at(backend, index)?);
-        }
-        let run_dir = match run_dir {
-            Some(dir) => dir,
-            None => {
-                let path = common
-                    .out
-                    .clone()
-                    .unwrap_or_else(|| RunDir::default_path(experiment));
-                RunDir::create(&path)?
-            }
-        };
-        run_dir.write_config(experiment, &config)?;
-        let session = Session {
-            experiment,
-            run_dir,
-            device,
-            devices,
-            backend,
-            seed: training.seed,
-            recurrence: common.recurrence,
-            resume_from,
-            previous,
-            stop_after_epoch: common.stop_after_epoch,
-            plain: common.plain,
-            console: console.clone(),
-            started: Instant::now(),
-        };
-        Ok((session, config))
+        Session::prepare(experiment, options, requested, explicit, console)?.start()
     }
 
-    /// The checks that need no data, for an experiment to run before it reads (or downloads)
-    /// its data set: the settings, the backend, and the run directory (a `--resume`
-    /// directory holding a run of this experiment, or an `--out` that holds no run and can
-    /// be written). [`Session::start`] repeats them with the final settings.
-    pub fn preflight<C: ExperimentConfig>(
+    /// Everything [`Session::start`] checks, without writing anything: the settings, the run
+    /// directory (a `--resume` directory holding a run of this experiment with a usable
+    /// checkpoint, or an `--out` that holds no run and can be written) and the backend's
+    /// devices, opened once here ([`crate::device::open`]).
+    pub fn prepare<C: ExperimentConfig>(
         experiment: &'static str,
-        common: &CommonArgs,
-        requested: &C,
-    ) -> Result<(), RunError> {
+        options: &RunOptions,
+        requested: C,
+        explicit: &BTreeSet<String>,
+        console: &Console,
+    ) -> Result<Prepared<C>, RunError> {
         requested.validate()?;
-        match &common.resume {
+        let (config, resumed) = match &options.resume {
             Some(path) => {
-                RunDir::open(path, experiment)?;
+                let resumed = reopen(experiment, path, &requested, explicit, console)?;
+                (resumed.config.clone(), Some(resumed))
             }
             None => {
-                if let Some(out) = &common.out {
+                if let Some(out) = &options.out {
                     RunDir::check_new(out)?;
                 }
+                (requested, None)
             }
-        }
-        let backend = requested.training().backend;
-        make_default_device(backend);
-        device_for(backend).map(|_| ())
+        };
+        let devices = open(config.training().backend, options.devices)?;
+        Ok(Prepared {
+            experiment,
+            options: options.clone(),
+            config,
+            devices,
+            resumed,
+            console: console.clone(),
+        })
     }
 
     /// The device training runs on: `device` with autodiff.
@@ -177,10 +154,8 @@ impl Session {
         materialized(init(&device))
     }
 
-    /// The training and test loaders of `training`'s settings: batches of `batch_size`, the
-    /// training set limited to `limit_train` and reshuffled per epoch from the seed (when
-    /// `shuffle`), starting at the right epoch for a resumed run; the test set in order,
-    /// limited to `limit_test`.
+    /// The training and test loaders of `training`'s settings: the training set as
+    /// [`Session::train_loader`] reads it, the test set as [`Session::test_loader`] does.
     #[allow(clippy::type_complexity)]
     pub fn loaders<I, O, D, B>(
         &self,
@@ -195,69 +170,53 @@ impl Session {
         D: Dataset<I> + 'static,
         B: Batcher<I, O> + Clone + 'static,
     {
-        self.loaders_of(training, train, None, test, batcher)
+        let test = self.test_loader(training, test, batcher.clone());
+        (self.train_loader(training, train, batcher).into_arc(), test)
     }
 
-    /// As [`Session::loaders`], but every epoch trains on samples of its own: epoch `e` reads
-    /// samples `(e - 1) * per_epoch .. e * per_epoch` of `stream`, which holds `epochs *
-    /// per_epoch` (a generator indexed by sample, such as the adding problem's, costs nothing
-    /// for it). A resumed run reads the windows the uninterrupted one would have.
-    #[allow(clippy::type_complexity)]
-    pub fn stream_loaders<I, O, D, B>(
-        &self,
-        training: &TrainingConfig,
-        stream: D,
-        per_epoch: usize,
-        test: D,
-        batcher: B,
-    ) -> (Arc<dyn DataLoader<O>>, Arc<dyn DataLoader<O>>)
-    where
-        I: Send + Sync + 'static,
-        O: Send + 'static,
-        D: Dataset<I> + 'static,
-        B: Batcher<I, O> + Clone + 'static,
-    {
-        self.loaders_of(training, stream, Some(per_epoch), test, batcher)
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn loaders_of<I, O, D, B>(
+    /// The training batches of `training`'s settings: batches of `batch_size`, the set
+    /// limited to `limit_train` and reshuffled per epoch from the seed (when `shuffle`),
+    /// starting at the right epoch for a resumed run. Returned unshared, for an experiment
+    /// that reads its epochs otherwise (e.g. [`EpochLoader::windowed`]).
+    pub fn train_loader<I, O, D, B>(
         &self,
         training: &TrainingConfig,
         train: D,
-        window: Option<usize>,
-        test: D,
         batcher: B,
-    ) -> (Arc<dyn DataLoader<O>>, Arc<dyn DataLoader<O>>)
+    ) -> EpochLoader<I, O>
     where
         I: Send + Sync + 'static,
         O: Send + 'static,
         D: Dataset<I> + 'static,
-        B: Batcher<I, O> + Clone + 'static,
+        B: Batcher<I, O> + 'static,
     {
         let shuffle = training.shuffle.then_some(training.seed);
-        let mut train = EpochLoader::new(
+        EpochLoader::new(
             train,
-            batcher.clone(),
+            batcher,
             training.batch_size,
             training.limit_train,
             shuffle,
             &self.device,
         )
-        .reshuffled(training.reshuffle);
-        if let Some(per_epoch) = window {
-            train = train.windowed(per_epoch);
-        }
-        let train = train.starting_at_epoch(self.resume_from.map_or(1, |e| e + 1));
-        let test = EpochLoader::new(
-            test,
-            batcher,
-            training.batch_size,
-            training.limit_test,
-            None,
-            &self.device,
-        );
-        (train.into_arc(), test.into_arc())
+        .reshuffled(training.reshuffle)
+        .starting_at_epoch(self.resume_from.map_or(1, |e| e + 1))
+    }
+
+    /// The test batches of `training`'s settings: in order, limited to `limit_test`.
+    pub fn test_loader<I, O, D, B>(
+        &self,
+        training: &TrainingConfig,
+        test: D,
+        batcher: B,
+    ) -> Arc<dyn DataLoader<O>>
+    where
+        I: Send + Sync + 'static,
+        O: Send + 'static,
+        D: Dataset<I> + 'static,
+        B: Batcher<I, O> + 'static,
+    {
+        self.in_order(training, test, batcher, training.limit_test)
     }
 
     /// `data` in order, in batches of `training.batch_size`, on the evaluation device: for a
@@ -290,6 +249,53 @@ impl Session {
     /// Seconds since the session started.
     pub fn elapsed_seconds(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
+    }
+}
+
+impl<C: ExperimentConfig> Prepared<C> {
+    /// The configuration the run will have.
+    pub fn config(&self) -> &C {
+        &self.config
+    }
+
+    /// Creates (or re-opens) the run directory, writes `config.json` and starts the session.
+    pub fn start(self) -> Result<(Session, C), RunError> {
+        let Prepared {
+            experiment,
+            options,
+            config,
+            devices,
+            resumed,
+            console,
+        } = self;
+        let (run_dir, resume_from, previous) = match resumed {
+            Some(r) => (r.dir, Some(r.epoch), r.previous),
+            None => {
+                let path = options
+                    .out
+                    .clone()
+                    .unwrap_or_else(|| RunDir::default_path(experiment));
+                (RunDir::create(&path)?, None, Vec::new())
+            }
+        };
+        run_dir.write_config(experiment, &config)?;
+        let training = config.training();
+        let session = Session {
+            experiment,
+            run_dir,
+            device: devices.main().clone(),
+            devices: devices.all().to_vec(),
+            backend: devices.backend,
+            seed: training.seed,
+            recurrence: options.recurrence,
+            resume_from,
+            previous,
+            stop_after_epoch: options.stop_after_epoch,
+            plain: options.plain,
+            console,
+            started: Instant::now(),
+        };
+        Ok((session, config))
     }
 }
 

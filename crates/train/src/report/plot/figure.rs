@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::{Chart, min_max, register_fonts};
-use crate::run::atomic;
+use crate::base::atomic;
 
 /// One curve of a [`Figure`].
 pub struct Line {

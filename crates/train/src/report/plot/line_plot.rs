@@ -6,7 +6,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::{COLORS, min_max, register_fonts};
-use crate::run::atomic;
+use crate::base::atomic;
 
 /// One named curve: `(epoch, value)` points.
 #[derive(Clone, Debug)]

@@ -4,8 +4,8 @@
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::limits::{MAX_EPOCHS, MAX_LR, MAX_SAMPLES, check_count};
-use crate::cli::run_error::RunError;
+use crate::base::error::RunError;
+use crate::base::limits::{MAX_EPOCHS, MAX_LR, MAX_SAMPLES, check_count};
 use crate::device::backend_choice::BackendChoice;
 
 /// The loop around the model: how long, how fast, on what, from which seed.

@@ -1,28 +1,65 @@
-//! The path every MNIST classifier takes: the checks that need no data, both splits read (or
-//! downloaded), the run started, the loaders of the experiment's sequence view
+//! The path every MNIST classifier takes: its data flags ([`MnistArgs`]), the checks that need
+//! no data, both splits read (or downloaded), the run started, the loaders of the experiment's sequence view
 //! ([`MnistRun`]), then the model, the fit and Burn's Learner ([`train_mnist_classifier`]).
 //! An experiment adds only its model and what its tutorial measures besides.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Arc;
+
+use clap::Args;
 
 use burn::data::dataloader::DataLoader;
 use burn::optim::ModuleOptimizer;
-use rnn_data::{Mnist, MnistBatch, MnistSequenceBatcher, MnistSequences, MnistSplit};
+use rnn_data::{Mnist, MnistBatch, MnistSequenceBatcher, MnistSequences, MnistSource, MnistSplit};
 use rnn_models::Implementation;
 
 use burn::tensor::Device;
 use burn::train::ClassificationOutput;
 
-use crate::cli::args::CommonArgs;
+use crate::base::console::Console;
+use crate::base::error::RunError;
 use crate::cli::entry::{ExperimentCli, Parsed};
-use crate::cli::run_error::RunError;
+use crate::config::experiment::ExperimentConfig;
+use crate::config::optimizer::OptimizerConfig;
 use crate::learn::fit::Fit;
-use crate::learn::fit::{Outcome, train_classifier};
-use crate::learn::optimizer::OptimizerConfig;
+use crate::learn::fit::Trained;
 use crate::learn::task::TaskModel;
-use crate::report::console::Console;
-use crate::run::session::{ExperimentConfig, Session};
+use crate::learn::train::train_classifier;
+use crate::run::session::{RunOptions, Session};
+
+/// Where MNIST comes from: the flags of the experiments that read it, flattened into their
+/// command lines.
+#[derive(Args, Debug, Clone, PartialEq, Default)]
+pub struct MnistArgs {
+    /// Directory holding the four MNIST IDX files (raw or .gz); the only place searched when
+    /// given, and where they are downloaded if missing (unless --offline). Without it:
+    /// $MNIST_DIR, then the cache (~/.cache/rnn-burn/mnist, or $RNN_BURN_CACHE/mnist), then
+    /// a download into the cache.
+    #[arg(long, value_name = "DIR", help_heading = "Data")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Never download MNIST; fail if it is not found locally.
+    #[arg(long, help_heading = "Data")]
+    pub offline: bool,
+}
+
+impl MnistArgs {
+    /// Where to find MNIST. With `--data-dir DIR`: DIR only; when it lacks the files they are
+    /// downloaded into it (unless `--offline`), and no other directory is ever read instead.
+    /// Without it: `$MNIST_DIR`, then the cache, then a download into the cache (unless
+    /// `--offline`).
+    pub fn source(&self) -> MnistSource {
+        let mut source = MnistSource::from_env(self.data_dir.clone());
+        source.download = !self.offline;
+        source
+    }
+
+    /// Loads one MNIST split (see [`MnistArgs::source`]).
+    pub fn load(&self, split: MnistSplit) -> Result<Arc<Mnist>, RunError> {
+        Ok(Arc::new(self.source().load(split)?))
+    }
+}
 
 /// A started MNIST run: the session, the configuration it runs with, and its batches.
 pub struct MnistRun<C> {
@@ -43,18 +80,20 @@ impl<C: ExperimentConfig> MnistRun<C> {
     /// [`Session::start`]). The settings, the backend and the run directory are checked
     /// before MNIST is read, so a mistake costs no download. `batcher` turns the
     /// configuration into its sequence view and pixel scaling.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         experiment: &'static str,
-        common: &CommonArgs,
+        options: &RunOptions,
+        data: &MnistArgs,
         requested: C,
         explicit: &BTreeSet<String>,
         console: &Console,
         batcher: impl FnOnce(&C) -> MnistSequenceBatcher,
     ) -> Result<Self, RunError> {
-        Session::preflight(experiment, common, &requested)?;
-        let train_images = common.load_mnist(MnistSplit::Train)?;
-        let test_images = common.load_mnist(MnistSplit::Test)?;
-        let (session, config) = Session::start(experiment, common, requested, explicit, console)?;
+        let prepared = Session::prepare(experiment, options, requested, explicit, console)?;
+        let train_images = data.load(MnistSplit::Train)?;
+        let test_images = data.load(MnistSplit::Test)?;
+        let (session, config) = prepared.start()?;
         let batcher = batcher(&config);
         let (train, test) = session.loaders(
             config.training(),
@@ -102,6 +141,12 @@ impl<C: ExperimentConfig> MnistRun<C> {
     }
 }
 
+/// The command line of an MNIST experiment: an [`ExperimentCli`] that flattens [`MnistArgs`].
+pub trait MnistCli: ExperimentCli {
+    /// The MNIST flags.
+    fn mnist(&self) -> &MnistArgs;
+}
+
 /// What the shared MNIST path needs from a classifier experiment's configuration.
 pub trait MnistConfig: ExperimentConfig {
     /// How an image becomes a sequence, with its pixel scaling.
@@ -121,17 +166,17 @@ pub fn train_mnist_classifier<T, M>(
     console: &Console,
     model: impl FnOnce(&T::Config, &Device, Implementation) -> M,
     adjust: impl FnOnce(&MnistRun<T::Config>, &mut Fit<M>),
-) -> Result<Outcome<M>, RunError>
+) -> Result<Trained<M>, RunError>
 where
-    T: ExperimentCli,
+    T: MnistCli,
     T::Config: MnistConfig,
     M: TaskModel<Batch = MnistBatch, Output = ClassificationOutput>,
 {
     let requested = parsed.config();
-    let common = parsed.args.common();
     let mnist = MnistRun::start(
         experiment,
-        common,
+        &parsed.args.common().run_options(),
+        parsed.args.mnist(),
         requested,
         &parsed.explicit,
         console,

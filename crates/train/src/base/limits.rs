@@ -2,7 +2,7 @@
 //! ([`crate::cli::value_parsers`]), and [`check_count`] checks a configuration read back from a
 //! run directory against the same bounds.
 
-use crate::cli::run_error::RunError;
+use crate::base::error::RunError;
 
 /// The largest `--lr`: far above any experiment's (they train at 1e-6 to 0.1); a larger
 /// value is taken for a typo.

@@ -14,14 +14,14 @@ use burn::train::{
     MultiDeviceOptim, SupervisedTraining, TrainingError, TrainingStrategy,
 };
 
-use crate::cli::run_error::RunError;
-use crate::learn::fit::{Fit, Outcome};
+use crate::base::error::RunError;
+use crate::learn::fit::{Fit, Trained};
+use crate::learn::summary::{Summary, report};
 use crate::learn::task::{TaskModel, Trainer};
 use crate::report::epoch_record::{EpochRecord, TaskKind};
 use crate::report::metrics_recorder::Recorder;
 use crate::report::parameter_list::{parameter_table, parameter_tensors};
 use crate::report::plain_renderer::PlainRenderer;
-use crate::report::summary::{Summary, report};
 use crate::run::checkpoint::AtomicFileCheckpointer;
 use crate::run::run_log::RunLog;
 use crate::run::session::Session;
@@ -35,7 +35,7 @@ pub(crate) fn run_learner<M>(
     initial: Option<EpochRecord>,
     register: impl FnOnce(SupervisedTraining<Trainer<M>>) -> SupervisedTraining<Trainer<M>>,
     after_training: impl FnOnce(&M, &mut Summary) -> Result<(), RunError>,
-) -> Result<Outcome<M>, RunError>
+) -> Result<Trained<M>, RunError>
 where
     M: TaskModel,
 {
@@ -89,7 +89,7 @@ where
     if !summary.completed {
         return Err(stopped(&summary, epochs, interrupted, dir));
     }
-    Ok(Outcome {
+    Ok(Trained {
         model,
         records,
         summary,
@@ -262,7 +262,7 @@ fn check_training_ended_cleanly(
 /// Writes the trained `model` to the run's `model.bpk`.
 fn save_model<M: TaskModel>(session: &Session, model: &M) -> Result<(), RunError> {
     let model_path = session.run_dir.model_path();
-    crate::run::atomic::produce(&model_path, |at| {
+    crate::base::atomic::produce(&model_path, |at| {
         model
             .clone()
             .save_file(at)
@@ -276,7 +276,7 @@ fn write_summary(session: &Session, summary: &Summary) -> Result<(), RunError> {
     let path = session.run_dir.summary_path();
     let text =
         serde_json::to_string_pretty(summary).map_err(|e| RunError::Internal(e.to_string()))?;
-    crate::run::atomic::write(&path, (text + "\n").as_bytes())
+    crate::base::atomic::write(&path, (text + "\n").as_bytes())
         .map_err(|e| RunError::io("write", &path, e))
 }
 

@@ -1,5 +1,5 @@
 //! The training loop of truncated BPTT inside Burn's Learner ([`TbpttStrategy`], see
-//! [`crate::learn::truncated_bptt`]), and the hook of an experiment's per-epoch table
+//! [`rnn_train::learn::truncated_bptt`]), and the hook of an experiment's per-epoch table
 //! ([`EpochTable`]).
 
 use std::path::PathBuf;
@@ -18,8 +18,8 @@ use rnn_data::{TbpttIterator, TbpttWindow};
 
 use super::snapshot::TbpttSnapshot;
 use super::stateful_model::{CarriedState, StatefulModel, train_window};
-use crate::learn::task::Trainer;
-use crate::report::console::Console;
+use rnn_train::base::console::Console;
+use rnn_train::learn::task::Trainer;
 
 /// Running loss and accuracy of a split, token-weighted (for the per-epoch table).
 #[derive(Default)]
@@ -81,7 +81,7 @@ pub trait EpochTable: Send + Sync {
     fn row(&self, epoch: usize, train: SplitFigures, valid: SplitFigures, elapsed: f64) -> String;
 }
 
-/// The training loop (see [`crate::learn::truncated_bptt`]).
+/// The training loop (see [`crate::truncated_bptt`]).
 pub struct TbpttStrategy<M> {
     /// The autodiff device training runs on.
     pub device: Device,
@@ -127,7 +127,7 @@ impl<M: StatefulModel> TbpttStrategy<M> {
         let path = TbpttSnapshot::path(&self.checkpoint_dir, epoch);
         let text = serde_json::to_string(&snapshot).map_err(std::io::Error::other)?;
         // Written atomically: a snapshot is complete or absent.
-        crate::run::atomic::write(&path, text.as_bytes())?;
+        rnn_train::base::atomic::write(&path, text.as_bytes())?;
         // Burn keeps the last two checkpoints and the best one; keep the snapshots that go
         // with them (those of earlier epochs whose model file is gone are dropped).
         if let Ok(entries) = std::fs::read_dir(&self.checkpoint_dir) {

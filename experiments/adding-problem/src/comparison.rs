@@ -11,7 +11,7 @@
 //! `--resume OUT` reads the plan back: finished runs are kept, the one that stopped continues
 //! from its last checkpoint, the others start. Flags typed with `--resume` are checked against
 //! the plan as a resumed run checks them against its `config.json`
-//! ([`crate::run::reconcile::reconcile`]).
+//! ([`rnn_train::run::reconcile::reconcile`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,14 +19,14 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::args::CommonArgs;
-use crate::cli::run_error::RunError;
-use crate::report::console::Console;
-use crate::report::epoch_record::EpochRecord;
-use crate::report::summary::Summary;
-use crate::run::reconcile::reconcile_run;
-use crate::run::run_dir::RunDir;
-use crate::run::session::ExperimentConfig;
+use rnn_train::ExperimentConfig;
+use rnn_train::base::console::Console;
+use rnn_train::base::error::RunError;
+use rnn_train::cli::args::CommonArgs;
+use rnn_train::learn::summary::Summary;
+use rnn_train::report::epoch_record::EpochRecord;
+use rnn_train::run::reconcile::reconcile_run;
+use rnn_train::run::run_dir::RunDir;
 
 /// What `<out>/comparison.json` holds: the plan, then the experiment's results `R` (written
 /// with `R::default()` when the comparison starts).
@@ -153,7 +153,7 @@ impl<C: ExperimentConfig> Comparison<C> {
         let path = self.out.join("comparison.json");
         let text =
             serde_json::to_string_pretty(&file).map_err(|e| RunError::Internal(e.to_string()))?;
-        crate::run::atomic::write(&path, (text + "\n").as_bytes())
+        rnn_train::base::atomic::write(&path, (text + "\n").as_bytes())
             .map_err(|e| RunError::io("write", &path, e))
     }
 

@@ -24,10 +24,10 @@ use burn::optim::ModuleOptimizer;
 use burn::train::TrainingStrategy;
 use rnn_data::{TbpttIterator, TbpttLoader};
 
-use crate::cli::run_error::RunError;
-use crate::learn::fit::Fit;
-use crate::learn::training_config::TrainingConfig;
-use crate::run::session::Session;
+use rnn_train::base::error::RunError;
+use rnn_train::config::training::TrainingConfig;
+use rnn_train::learn::fit::Fit;
+use rnn_train::run::session::Session;
 
 mod snapshot;
 mod stateful_model;
@@ -47,7 +47,7 @@ pub struct TbpttOptions {
 
 /// Truncated-BPTT training of `model` on `stream`, validated by passes over `validation` from
 /// a reset state: the [`Fit`] (loaders and [`TbpttStrategy`]) for
-/// [`crate::train_classifier`]. A resumed session continues from the snapshot of its
+/// [`rnn_train::train_classifier`]. A resumed session continues from the snapshot of its
 /// checkpoint: the stream's position, the carried state and the training time so far (Burn
 /// restores the model and the optimiser). The gradient and the plain-mode table are the
 /// `options`' ([`TbpttOptions`]).

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::{COLORS, Chart, min_max, register_fonts};
-use crate::run::atomic;
+use rnn_train::base::atomic;
+use rnn_train::report::plot::{COLORS, Chart, min_max, register_fonts};
 
 /// How a curve is drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::TbpttWindow;
 
-use crate::learn::clip::clip_global_norm;
-use crate::learn::task::{TaskModel, Trainer};
+use rnn_train::learn::clip::clip_global_norm;
+use rnn_train::learn::task::{TaskModel, Trainer};
 
 /// The recurrent state carried from one window to the next: the `[L, B, H]` tensors of the
 /// model's stack (`h`, or `h` and `c` for an LSTM).
@@ -34,8 +34,16 @@ impl CarriedState {
 }
 
 /// A model that reads a stream window by window and carries its state between windows.
+/// Burn's Learner is typed by a one-batch step ([`TaskModel::forward_step`]), which
+/// [`TbpttStrategy`](super::TbpttStrategy) never calls: it goes through
+/// [`StatefulModel::forward_window`]. A model's step is one window from a zero state, with the
+/// mean token loss.
 pub trait StatefulModel:
-    burn::module::Module + burn::module::ModuleDisplay + Send + 'static
+    TaskModel<Batch = TbpttWindow, Output = ClassificationOutput>
+    + burn::module::Module
+    + burn::module::ModuleDisplay
+    + Send
+    + 'static
 {
     /// The forward pass over one window from `state` (zeros when `None`): the per-token
     /// scores and targets with the per-token losses (`[tokens]`, averaged for the gradient),
@@ -45,20 +53,6 @@ pub trait StatefulModel:
         window: TbpttWindow,
         state: Option<CarriedState>,
     ) -> (ClassificationOutput, CarriedState);
-}
-
-/// Burn's Learner is typed by a one-batch step ([`TaskModel::forward_step`]), which
-/// [`TbpttStrategy`](super::TbpttStrategy) never calls: it goes through
-/// [`StatefulModel::forward_window`]. The step is one window from a zero state, with the mean
-/// token loss.
-impl<M: StatefulModel> TaskModel for M {
-    type Batch = TbpttWindow;
-    type Output = ClassificationOutput;
-
-    fn forward_step(&self, window: TbpttWindow) -> ClassificationOutput {
-        let output = self.forward_window(window, None).0;
-        ClassificationOutput::new(output.loss.mean(), output.output, output.targets)
-    }
 }
 
 /// What one training window produces.
