@@ -1,10 +1,9 @@
 //! PNG line plots (plotters' bitmap backend; text drawn with an embedded DejaVu Sans
 //! through ab_glyph, so no system font or fontconfig is needed): one run's per-epoch curves
-//! ([`line_plot`]), and a [`Figure`] of per-line styles with dashed reference lines
-//! on a linear or log axis ([`draw`]: the seed plots of `reproduce`). Every plot is written
-//! atomically ([`crate::base::atomic`]). The pieces every plot is drawn with ([`COLORS`],
-//! [`Chart`], [`register_fonts`], [`min_max`]) are public for the plots an experiment draws
-//! of its own.
+//! ([`line_plot`]). Every plot is written atomically ([`crate::base::atomic`]). The pieces
+//! every plot is drawn with ([`COLORS`], [`Chart`], [`register_fonts`], [`min_max`]) are public
+//! for the plots a program draws of its own (adding-problem's comparison, reproduce's seed
+//! figures).
 
 use std::sync::Once;
 
@@ -12,10 +11,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-mod figure;
 mod line_plot;
 
-pub use figure::{Figure, HLine, Line, draw};
 pub use line_plot::{Series, line_plot, line_plot_with_legend};
 
 /// Black, for a line that belongs to no run (a tutorial's values).

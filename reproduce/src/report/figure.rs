@@ -1,13 +1,14 @@
 //! A [`Figure`] of per-line styles with dashed reference lines, on a linear or log axis
-//! ([`draw`]: the seed plots of `reproduce`).
+//! ([`draw`]): the report's plots. A PNG through plotters' bitmap backend, its text drawn
+//! with an embedded DejaVu Sans through ab_glyph (no system font or fontconfig needed),
+//! written atomically.
 
 use std::error::Error;
 use std::path::Path;
 
 use plotters::prelude::*;
-
-use super::{Chart, min_max, register_fonts};
-use crate::base::atomic;
+use rnn_train::base::atomic;
+use rnn_train::report::plot::{Chart, min_max, register_fonts};
 
 /// One curve of a [`Figure`].
 pub struct Line {

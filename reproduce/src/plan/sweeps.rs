@@ -1,0 +1,238 @@
+//! The long adding problem's sweeps over sequence lengths ([`PAPER_SWEEP`],
+//! [`MODERN_SWEEP`]): what their sources report for each length and network, and how long
+//! their runs are expected to take.
+
+use super::experiments::EXPERIMENTS;
+use super::units::Unit;
+
+/// The long adding problem's sweep: one run of the `adding-problem` binary per length,
+/// network and seed, each in `<out>/<experiment>/T<len>-<network>/seed-K/<network>/`.
+#[derive(Debug, PartialEq)]
+pub struct Sweep {
+    /// The binary's `--preset`.
+    pub preset: &'static str,
+    /// The lengths T swept (`--lengths` picks some).
+    pub lengths: &'static [usize],
+    /// The lengths `--quick` runs.
+    pub quick_lengths: &'static [usize],
+    /// Where the reference outcomes come from (`Le et al. (2015), Fig. 2`).
+    pub source: &'static str,
+    /// What the reference shows, per length and network.
+    pub reference: &'static [Reference],
+    /// Seconds of training per step and per sequence step, by network, as measured on 2
+    /// cores (`machine`), for the estimate printed before a sweep starts.
+    pub seconds_per_step_and_t: &'static [(&'static str, f64)],
+    /// The CPU those seconds were measured on.
+    pub machine: &'static str,
+}
+
+/// The test MSE at or under which the adding problem counts as solved (Keller et al.'s
+/// threshold; the 0.167 baseline is about three times it).
+pub const SOLVED_MSE: f64 = 0.05;
+
+/// What a reference figure or table shows for one network at one length.
+#[derive(Debug, PartialEq)]
+pub struct Reference {
+    pub seq_len: usize,
+    pub network: &'static str,
+    pub outcome: Reported,
+    /// As read off the source, in words.
+    pub note: &'static str,
+}
+
+/// What the source reports for a network at one length: whether it solves the problem.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reported {
+    /// Reaches MSE ≤ 0.05, after about this many steps where the source says.
+    Solved(Option<f64>),
+    /// Stays near the baseline for as long as the source trains.
+    Fails,
+}
+
+/// The long adding problem of Le, Jaitly & Hinton (2015), as its Fig. 2 shows it.
+pub static PAPER_SWEEP: Sweep = Sweep {
+    preset: "paper",
+    lengths: &[150, 200, 300, 400],
+    quick_lengths: &[150],
+    source: "Le et al. (2015), Fig. 2",
+    reference: &[
+        Reference {
+            seq_len: 150,
+            network: "lstm",
+            outcome: Reported::Solved(Some(1e6)),
+            note: "≈ 0.01–0.02 by about 10⁶ steps",
+        },
+        Reference {
+            seq_len: 150,
+            network: "rnn",
+            outcome: Reported::Solved(None),
+            note: "gets there, later than LSTM and IRNN",
+        },
+        Reference {
+            seq_len: 150,
+            network: "irnn",
+            outcome: Reported::Solved(Some(1e6)),
+            note: "≈ 0.01–0.02 by about 10⁶ steps",
+        },
+        Reference {
+            seq_len: 200,
+            network: "lstm",
+            outcome: Reported::Solved(None),
+            note: "≈ 0.02",
+        },
+        Reference {
+            seq_len: 200,
+            network: "rnn",
+            outcome: Reported::Fails,
+            note: "stays at the baseline",
+        },
+        Reference {
+            seq_len: 200,
+            network: "relu",
+            outcome: Reported::Fails,
+            note: "stays at the baseline",
+        },
+        Reference {
+            seq_len: 200,
+            network: "irnn",
+            outcome: Reported::Solved(None),
+            note: "≈ 0.01",
+        },
+        Reference {
+            seq_len: 300,
+            network: "lstm",
+            outcome: Reported::Fails,
+            note: "only the IRNN solves T = 300",
+        },
+        Reference {
+            seq_len: 300,
+            network: "rnn",
+            outcome: Reported::Fails,
+            note: "only the IRNN solves T = 300",
+        },
+        Reference {
+            seq_len: 300,
+            network: "relu",
+            outcome: Reported::Fails,
+            note: "only the IRNN solves T = 300",
+        },
+        Reference {
+            seq_len: 300,
+            network: "irnn",
+            outcome: Reported::Solved(Some(3e6)),
+            note: "after ≈ 3·10⁶ steps",
+        },
+        Reference {
+            seq_len: 400,
+            network: "lstm",
+            outcome: Reported::Fails,
+            note: "nothing solves T = 400",
+        },
+        Reference {
+            seq_len: 400,
+            network: "rnn",
+            outcome: Reported::Fails,
+            note: "nothing solves T = 400",
+        },
+        Reference {
+            seq_len: 400,
+            network: "relu",
+            outcome: Reported::Fails,
+            note: "nothing solves T = 400",
+        },
+        Reference {
+            seq_len: 400,
+            network: "irnn",
+            outcome: Reported::Fails,
+            note: "nothing solves T = 400",
+        },
+    ],
+    seconds_per_step_and_t: &[
+        ("lstm", PAPER_STEP_SECONDS[0]),
+        ("rnn", PAPER_STEP_SECONDS[1]),
+        ("relu", PAPER_STEP_SECONDS[1]),
+        ("irnn", PAPER_STEP_SECONDS[1]),
+    ],
+    machine: STEP_MACHINE,
+};
+
+/// Keller et al. (2024)'s protocol: the IRNN solves T = 100, 200, 400 in 14k, 22k, 30k steps.
+pub static MODERN_SWEEP: Sweep = Sweep {
+    preset: "modern",
+    lengths: &[100, 200, 400],
+    quick_lengths: &[100],
+    source: "Keller et al. (2024), iRNN",
+    reference: &[
+        Reference {
+            seq_len: 100,
+            network: "irnn",
+            outcome: Reported::Solved(Some(14e3)),
+            note: "solved in 14k steps",
+        },
+        Reference {
+            seq_len: 200,
+            network: "irnn",
+            outcome: Reported::Solved(Some(22e3)),
+            note: "solved in 22k steps",
+        },
+        Reference {
+            seq_len: 400,
+            network: "irnn",
+            outcome: Reported::Solved(Some(30e3)),
+            note: "solved in 30k steps",
+        },
+    ],
+    seconds_per_step_and_t: &[("irnn", MODERN_STEP_SECONDS), ("rnn", MODERN_STEP_SECONDS)],
+    machine: STEP_MACHINE,
+};
+
+/// The CPU the sweeps' step times were measured on (2 cores, one run at a time).
+pub const STEP_MACHINE: &str = "Intel Xeon";
+/// `--preset paper` (batch 16): seconds per training step per sequence step, LSTM and the
+/// Elman networks (T = 150: 4.42 ms and 1.32 ms per step).
+pub const PAPER_STEP_SECONDS: [f64; 2] = [2.9e-5, 8.8e-6];
+/// `--preset modern` (batch 128): seconds per training step per sequence step (T = 400:
+/// 16.2 ms per step).
+pub const MODERN_STEP_SECONDS: f64 = 4.0e-5;
+
+/// The expected wall time of `unit`'s run on one 2-core machine like the sweep's: its steps
+/// (from the binary's preset) times the measured seconds per step and sequence step; 0 for a
+/// unit that is not part of a sweep.
+pub fn estimate(unit: &Unit, quick: bool) -> f64 {
+    let (Some(sweep), Some((t, network))) = (unit.exp.sweep, unit.setting) else {
+        return 0.0;
+    };
+    let Some(steps) = sweep_steps(sweep, network, quick) else {
+        return 0.0;
+    };
+    let per = sweep
+        .seconds_per_step_and_t
+        .iter()
+        .find(|(n, _)| *n == network)
+        .map_or(0.0, |p| p.1);
+    steps * t as f64 * per
+}
+
+/// Training steps of one run of `network` in `sweep`: the preset's epochs times its steps per
+/// epoch (with `--quick`, the quick arguments' epochs and training set).
+pub fn sweep_steps(sweep: &Sweep, network: &str, quick: bool) -> Option<f64> {
+    use clap::ValueEnum as _;
+    let cell = adding_problem::Cell::from_str(network, true).ok()?;
+    let preset = adding_problem::Preset::from_str(sweep.preset, true).ok()?;
+    let config = preset.config(cell);
+    let (mut epochs, mut train, batch) = (
+        config.training.epochs,
+        config.data.train_size,
+        config.training.batch_size,
+    );
+    if quick {
+        let exp = EXPERIMENTS.iter().find(|e| e.sweep == Some(sweep))?;
+        let flag = |name: &str| {
+            let i = exp.quick_args.iter().position(|a| *a == name)?;
+            exp.quick_args.get(i + 1)?.parse::<usize>().ok()
+        };
+        epochs = flag("--epochs").unwrap_or(epochs);
+        train = flag("--train-size").unwrap_or(train);
+    }
+    Some((epochs * train.div_ceil(batch)) as f64)
+}

@@ -1,0 +1,58 @@
+//! One run's place in a reproduction ([`Unit`]): its name, and where its run directories
+//! lie under `--out`.
+
+use std::path::{Path, PathBuf};
+
+use super::experiments::{Experiment, experiment};
+
+/// One run's place in a reproduction: an experiment, and for a sweep one length and network.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Unit {
+    pub exp: &'static Experiment,
+    /// `(T, network)` of a sweep's run.
+    pub setting: Option<(usize, &'static str)>,
+}
+
+impl Unit {
+    /// `adding-paper/T150-irnn`, or the experiment's name.
+    pub fn name(&self) -> String {
+        match self.setting {
+            Some((t, n)) => format!("{}/T{t}-{n}", self.exp.name),
+            None => self.exp.name.to_string(),
+        }
+    }
+
+    /// The unit whose run directory `name` names (`adding-paper/T150-irnn`, `lstm-mnist`).
+    pub fn parse(name: &str) -> Result<Unit, String> {
+        let (exp, setting) = match name.split_once('/') {
+            Some((e, s)) => (experiment(e)?, Some(s)),
+            None => (experiment(name)?, None),
+        };
+        let units = exp.units(false, &[]);
+        let found = units.into_iter().find(|u| u.name() == name);
+        found.ok_or_else(|| match setting {
+            Some(s) => format!("{} has no setting {s:?}", exp.name),
+            None => format!("{} is a sweep: name one of its settings", exp.name),
+        })
+    }
+}
+
+/// `dir/<experiment>/seed-<seed>`, or for a sweep `dir/<experiment>/T<len>-<network>/seed-<seed>`.
+pub fn run_path(out: &Path, unit: &Unit, seed: u64) -> PathBuf {
+    out.join(unit.name()).join(format!("seed-{seed}"))
+}
+
+/// Where the run of `unit` (or of each of its networks) keeps its `summary.json`, with the
+/// name the report gives it (`lstm-mnist`, `adding-problem/gru`, `adding-paper/T150/irnn`).
+pub fn model_dirs(unit: &Unit, run: &Path) -> Vec<(String, PathBuf)> {
+    let exp = unit.exp;
+    if let Some((t, n)) = unit.setting {
+        return vec![(format!("{}/T{t}/{n}", exp.name), run.join(n))];
+    }
+    if exp.networks.is_empty() {
+        vec![(exp.name.to_string(), run.to_path_buf())]
+    } else {
+        let net = |n: &&str| (format!("{}/{n}", exp.name), run.join(n));
+        exp.networks.iter().map(net).collect()
+    }
+}

@@ -1,0 +1,161 @@
+use serde_json::{Value, json};
+
+use super::json::json_report;
+use super::markdown::{markdown, sweep_section};
+use super::read::Entry;
+use super::stats::stats;
+use super::verdict::{gru_lowest, steps_to_solve, sweep_verdict, verdict};
+use super::*;
+use crate::plan::{self, Experiment};
+
+fn entry(name: &str, exp: &'static Experiment, values: &[f64]) -> Entry {
+    Entry {
+        name: name.into(),
+        exp,
+        seeds: (1..=values.len() as u64).collect(),
+        values: values.to_vec(),
+        seconds: vec![1.0; values.len()],
+        runs: vec![],
+        curves: vec![],
+        train_set: vec![],
+        parameters: None,
+        setting: None,
+        steps: vec![],
+        stopped: vec![],
+    }
+}
+
+#[test]
+fn statistics_use_the_sample_standard_deviation() {
+    let s = stats(&[0.9, 0.95, 1.0]).unwrap();
+    assert!((s.mean - 0.95).abs() < 1e-12);
+    assert!((s.sd.unwrap() - 0.05).abs() < 1e-12);
+    assert_eq!((s.min, s.max), (0.9, 1.0));
+    assert_eq!(stats(&[0.5]).unwrap().sd, None);
+    assert_eq!(stats(&[]), None);
+}
+
+#[test]
+fn verdicts_place_the_tutorial_against_the_seeds() {
+    let lstm = plan::experiment("lstm-mnist").unwrap(); // tutorial 95.8 %
+    let e = entry("lstm-mnist", lstm, &[0.950, 0.960]);
+    let v = verdict(&e, &stats(&e.values).unwrap());
+    assert!(
+        v.contains("95.80 % lies inside the seeds' range [95.00 %, 96.00 %]"),
+        "{v}"
+    );
+    assert!(
+        v.contains("mean 95.50 % does not reach it (-0.30 points)"),
+        "{v}"
+    );
+    let e = entry("lstm-mnist", lstm, &[0.96, 0.97]);
+    let v = verdict(&e, &stats(&e.values).unwrap());
+    assert!(
+        v.contains("lies below the seeds' range") && v.contains("reaches it"),
+        "{v}"
+    );
+
+    let adding = plan::experiment("adding-problem").unwrap();
+    let e = entry("adding-problem/rnn", adding, &[0.02, 0.2]);
+    let v = verdict(&e, &stats(&e.values).unwrap());
+    assert!(
+        v.contains("below the 0.1767 baseline in 1 of 2 seeds"),
+        "{v}"
+    );
+    assert!(v.contains("seed 2 0.2000 NOT below"), "{v}");
+}
+
+#[test]
+fn reports_mark_the_gru_and_the_baseline() {
+    let adding = plan::experiment("adding-problem").unwrap();
+    let group = vec![
+        entry("adding-problem/rnn", adding, &[0.02, 0.03]),
+        entry("adding-problem/lstm", adding, &[0.002, 0.0001]),
+        entry("adding-problem/gru", adding, &[0.0003, 0.0004]),
+    ];
+    assert_eq!(gru_lowest(&group), Some((1, 2)));
+    let ctx = Context {
+        date: "d".into(),
+        machine: "m".into(),
+        seeds: vec![1, 2],
+        quick: true,
+        command: "c".into(),
+        missing: vec![],
+    };
+    let groups = [group];
+    let json = json_report(&ctx, &groups, &[]);
+    let rnn = &json["experiments"]["adding-problem/rnn"];
+    assert_eq!(rnn["metric"], "test_mse");
+    assert_eq!(rnn["tutorial"], Value::Null);
+    assert_eq!(rnn["baseline"], 0.1767);
+    assert_eq!(rnn["below_baseline"], json!([true, true]));
+    let md = markdown(&ctx, &groups, &[vec!["adding-problem.png".into()]], &[]);
+    assert!(
+        md.contains("| adding-problem/gru | test_mse | < 0.1767 (baseline) | 2 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("lowest test MSE (as the tutorial reports) in 1 of 2 seeds"),
+        "{md}"
+    );
+    assert!(md.contains("![adding-problem](adding-problem.png)"), "{md}");
+}
+
+#[test]
+fn sweep_verdicts_compare_each_network_with_the_paper() {
+    let paper = plan::experiment("adding-paper").unwrap();
+    let run = |t: usize, net: &'static str, curves: Vec<Vec<(f64, f64)>>, planned: f64| {
+        let mut e = entry(&format!("adding-paper/T{t}/{net}"), paper, &[]);
+        e.setting = Some((t, net));
+        for c in curves {
+            e.values.push(c.last().unwrap().1);
+            e.steps.push((c.last().unwrap().0, planned));
+            e.seeds.push(e.seeds.len() as u64 + 1);
+            e.curves.push(c);
+        }
+        e
+    };
+    let solving = vec![(1e5, 0.16), (4e5, 0.04), (1e6, 0.01)];
+    let flat = vec![(1e5, 0.17), (1e6, 0.166)];
+    assert_eq!(steps_to_solve(&solving), Some(4e5));
+    assert_eq!(steps_to_solve(&flat), None);
+    let v = sweep_verdict(&run(150, "irnn", vec![solving.clone()], 1e6));
+    assert!(v.starts_with("matches, sooner: solved by 400k"), "{v}");
+    let v = sweep_verdict(&run(200, "rnn", vec![solving.clone()], 1e6));
+    assert!(v.starts_with("better"), "{v}");
+    let v = sweep_verdict(&run(400, "irnn", vec![flat.clone()], 1e6));
+    assert!(v.starts_with("matches: not solved in 1.00M"), "{v}");
+    // A run still going, short of the paper's steps: not yet judged.
+    let v = sweep_verdict(&run(300, "irnn", vec![vec![(2e5, 0.16)]], 1e6));
+    assert!(v.starts_with("not yet judged: 200k of 1.00M"), "{v}");
+    let v = sweep_verdict(&run(200, "rnn", vec![vec![(4e5, 0.166)]], 1e6));
+    assert_eq!(
+        v,
+        "as the reference so far: not solved in 400k of 1.00M steps"
+    );
+    // A run that ended with an error says so, whatever its curve.
+    let mut diverged = run(150, "irnn", vec![vec![(1e5, 0.08)]], 1e6);
+    diverged
+        .stopped
+        .push(Some("the training loss became inf".into()));
+    let v = sweep_verdict(&diverged);
+    assert_eq!(
+        v,
+        "stopped: the run ended early (the training loss became inf)"
+    );
+    let v = sweep_verdict(&run(150, "lstm", vec![solving, flat.clone()], 1e6));
+    assert!(v.contains("1 of 2 seeds"), "{v}");
+    let md = sweep_section(
+        paper.sweep.unwrap(),
+        &[run(150, "lstm", vec![flat], 1e6)],
+        &["adding-paper-T150.png".into()],
+    );
+    assert!(
+        md.contains("| 150 | lstm | 1 | 1.00M | — | 0.1660 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("![adding-paper-T150.png](adding-paper-T150.png)"),
+        "{md}"
+    );
+}
