@@ -738,3 +738,81 @@ fn user_mistakes_end_with_a_clear_error_and_exit_code() {
         "it is a run of lstm-mnist, not of elman-mnist",
     );
 }
+
+/// `--print-config` prints the configuration a run would save and trains nothing: the typed
+/// flags in it, no run directory made; a comparison prints one configuration per network.
+#[test]
+fn print_config_shows_the_run_s_configuration_and_trains_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let out_arg = out.to_str().unwrap();
+    let (code, o) = run(
+        "lstm-mnist",
+        &["--print-config", "--epochs", "7", "--out", out_arg],
+    );
+    assert_ok("lstm-mnist --print-config", code, &o);
+    let config: serde_json::Value = serde_json::from_str(&o.stdout()).expect("JSON on stdout");
+    assert_eq!(config["training"]["epochs"], 7);
+    assert!(!out.exists(), "--print-config made a run directory");
+
+    let (console, o) = Console::buffer();
+    let argv = [
+        "adding-problem",
+        "--print-config",
+        "--model",
+        "rnn,lstm",
+        "--hidden",
+        "9",
+    ];
+    let code = adding(argv.iter().map(OsString::from).collect(), &console);
+    assert_ok("adding-problem --print-config", code, &o);
+    let configs: serde_json::Value = serde_json::from_str(&o.stdout()).expect("JSON on stdout");
+    let cells: Vec<_> = configs
+        .as_array()
+        .expect("one per network")
+        .iter()
+        .collect();
+    assert_eq!(cells.len(), 2);
+    for (c, name) in cells.iter().zip(["rnn", "lstm"]) {
+        assert_eq!(c["model"]["cell"], name);
+        assert_eq!(c["model"]["hidden"], 9);
+    }
+}
+
+/// The MNIST flags belong to the programs that read MNIST: the synthetic experiments neither
+/// show nor accept them.
+#[test]
+fn only_the_mnist_experiments_take_the_mnist_flags() {
+    for name in ["irnn-mnist", "elman-mnist", "lstm-mnist"] {
+        let (code, o) = run(name, &["--help"]);
+        assert_eq!(code, 0);
+        assert!(
+            o.stdout().contains("--data-dir") && o.stdout().contains("--offline"),
+            "{name}"
+        );
+    }
+    let (console, o) = Console::buffer();
+    let code = adding(
+        ["adding-problem", "--help"]
+            .iter()
+            .map(OsString::from)
+            .collect(),
+        &console,
+    );
+    assert_eq!(code, 0);
+    assert!(!o.stdout().contains("--data-dir") && !o.stdout().contains("--offline"));
+    let (console, o) = Console::buffer();
+    let argv = ["adding-problem", "--data-dir", "x"];
+    let code = adding(argv.iter().map(OsString::from).collect(), &console);
+    assert_eq!(code, 2, "{}", o.stderr());
+    let (console, o) = Console::buffer();
+    let code = simple_sequence::main_with(
+        ["simple-sequence", "--help"]
+            .iter()
+            .map(OsString::from)
+            .collect::<Vec<_>>(),
+        &console,
+    );
+    assert_eq!(code, 0);
+    assert!(!o.stdout().contains("--data-dir") && !o.stdout().contains("--offline"));
+}

@@ -138,7 +138,13 @@ fn print_estimates(plan: &Plan, runs: &[(plan::Unit, u64)]) {
             .iter()
             .filter(|(u, _)| u.exp.name == exp.name)
             .collect();
-        let secs: f64 = mine.iter().map(|(u, _)| plan::estimate(u, quick)).sum();
+        let secs: f64 = match plan::binary(exp) {
+            Ok(bin) => mine
+                .iter()
+                .map(|(u, _)| plan::estimate(&bin, u, quick))
+                .sum(),
+            Err(_) => 0.0,
+        };
         let machine = exp.sweep.map_or("", |s| s.machine);
         sayln!(
             "{}: {} runs, expect about {} on one 2-core machine ({machine}; runs are independent: \

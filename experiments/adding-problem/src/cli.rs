@@ -8,7 +8,7 @@ use rnn_data::MarkPlacement;
 use rnn_train::base::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS};
 use rnn_train::cli::value_parsers::{count_up_to, decay_rate, finite_up_to};
 use rnn_train::{
-    AdamArgs, ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, NoClipArgs, ShuffleArgs,
+    AdamArgs, ClipArgs, CommonArgs, ConfigFlags, ExperimentCli, NoClipArgs, Parsed, ShuffleArgs,
 };
 
 use crate::config::{AddingConfig, NAME, Preset, modern, paper};
@@ -268,6 +268,15 @@ impl ExperimentCli for Cli {
 
     fn common(&self) -> &CommonArgs {
         &self.common
+    }
+
+    /// One configuration per network to train: its preset's, under the flags typed.
+    fn configs(parsed: &Parsed<Self>) -> Vec<AddingConfig> {
+        let args = &parsed.args;
+        args.models()
+            .into_iter()
+            .map(|cell| parsed.config_from(args.preset(cell)))
+            .collect()
     }
 }
 

@@ -156,8 +156,6 @@ pub mod paper {
 
     /// Steps per sequence (the shortest of the paper's lengths).
     pub const SEQ_LEN: usize = 150;
-    /// The lengths of the paper's Fig. 2.
-    pub const SEQ_LENS: [usize; 4] = [150, 200, 300, 400];
     /// Hidden units of every network.
     pub const HIDDEN: usize = 100;
     /// Training sequences.
@@ -213,8 +211,6 @@ pub mod modern {
 
     /// Steps per sequence.
     pub const SEQ_LEN: usize = 400;
-    /// The lengths the report compares.
-    pub const SEQ_LENS: [usize; 3] = [100, 200, 400];
     /// Hidden units.
     pub const HIDDEN: usize = 100;
     /// Sequences per step.

@@ -59,9 +59,8 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Vec<Member<AddingCo
     }
 
     // 1. The plan: one configuration per network (read back by --resume OUT).
-    let comparison = Comparison::open::<AddingResults>(NAME, "network", &args.common, || {
-        args.models().into_iter().map(config).collect()
-    })?;
+    let comparison =
+        Comparison::open::<AddingResults>(NAME, "network", &args.common, || Cli::configs(&parsed))?;
 
     // 2.-4. Data, model and training, once per network.
     let runs = comparison.run(

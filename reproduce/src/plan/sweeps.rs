@@ -2,6 +2,9 @@
 //! [`MODERN_SWEEP`]): what their sources report for each length and network, and how long
 //! their runs are expected to take.
 
+use std::path::Path;
+use std::process::{Command, Stdio};
+
 use super::experiments::EXPERIMENTS;
 use super::units::Unit;
 
@@ -196,13 +199,13 @@ pub const PAPER_STEP_SECONDS: [f64; 2] = [2.9e-5, 8.8e-6];
 pub const MODERN_STEP_SECONDS: f64 = 4.0e-5;
 
 /// The expected wall time of `unit`'s run on one 2-core machine like the sweep's: its steps
-/// (from the binary's preset) times the measured seconds per step and sequence step; 0 for a
-/// unit that is not part of a sweep.
-pub fn estimate(unit: &Unit, quick: bool) -> f64 {
+/// (from the preset of the experiment's binary `bin`) times the measured seconds per step and
+/// sequence step; 0 for a unit that is not part of a sweep.
+pub fn estimate(bin: &Path, unit: &Unit, quick: bool) -> f64 {
     let (Some(sweep), Some((t, network))) = (unit.exp.sweep, unit.setting) else {
         return 0.0;
     };
-    let Some(steps) = sweep_steps(sweep, network, quick) else {
+    let Some(steps) = sweep_steps(bin, sweep, network, quick) else {
         return 0.0;
     };
     let per = sweep
@@ -213,26 +216,36 @@ pub fn estimate(unit: &Unit, quick: bool) -> f64 {
     steps * t as f64 * per
 }
 
-/// Training steps of one run of `network` in `sweep`: the preset's epochs times its steps per
-/// epoch (with `--quick`, the quick arguments' epochs and training set).
-pub fn sweep_steps(sweep: &Sweep, network: &str, quick: bool) -> Option<f64> {
-    use clap::ValueEnum as _;
-    let cell = adding_problem::Cell::from_str(network, true).ok()?;
-    let preset = adding_problem::Preset::from_str(sweep.preset, true).ok()?;
-    let config = preset.config(cell);
-    let (mut epochs, mut train, batch) = (
-        config.training.epochs,
-        config.data.train_size,
-        config.training.batch_size,
-    );
+/// Training steps of one run of `network` in `sweep`: the epochs times the steps per epoch of
+/// the configuration the experiment's binary `bin` prints for it (`--print-config`; with
+/// `--quick`, under the quick arguments). `None` when the binary cannot say.
+pub fn sweep_steps(bin: &Path, sweep: &Sweep, network: &str, quick: bool) -> Option<f64> {
+    let exp = EXPERIMENTS.iter().find(|e| e.sweep == Some(sweep))?;
+    let mut args = vec!["--preset", sweep.preset, "--model", network];
     if quick {
-        let exp = EXPERIMENTS.iter().find(|e| e.sweep == Some(sweep))?;
-        let flag = |name: &str| {
-            let i = exp.quick_args.iter().position(|a| *a == name)?;
-            exp.quick_args.get(i + 1)?.parse::<usize>().ok()
-        };
-        epochs = flag("--epochs").unwrap_or(epochs);
-        train = flag("--train-size").unwrap_or(train);
+        args.extend(exp.quick_args.iter().copied());
     }
-    Some((epochs * train.div_ceil(batch)) as f64)
+    let config = print_config(bin, &args)?;
+    let field = |path: &[&str]| {
+        let value = path.iter().try_fold(&config, |v, key| v.get(key))?;
+        value.as_u64().map(|n| n as usize)
+    };
+    let epochs = field(&["training", "epochs"])?;
+    let batch = field(&["training", "batch_size"])?;
+    let train = field(&["data", "train_size"])?;
+    Some((epochs * train.div_ceil(batch.max(1))) as f64)
+}
+
+/// The configuration `bin args --print-config` prints (the one a run with `args` saves).
+pub fn print_config(bin: &Path, args: &[&str]) -> Option<serde_json::Value> {
+    let output = Command::new(bin)
+        .args(args)
+        .arg("--print-config")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&output.stdout).ok()
 }

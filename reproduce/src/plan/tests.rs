@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use super::sweeps::{MODERN_STEP_SECONDS, MODERN_SWEEP, PAPER_SWEEP, sweep_steps};
+use super::sweeps::{MODERN_STEP_SECONDS, MODERN_SWEEP, PAPER_SWEEP, print_config, sweep_steps};
 use super::*;
 
 fn write(path: &Path, text: &str) {
@@ -137,24 +137,49 @@ fn arguments_and_names() {
     assert!(err.contains("unknown experiment \"lstm\"") && err.contains("adding-problem"));
 }
 
+/// The adding-problem binary beside the test's (`target/release/`), built by `just test`.
+fn adding_problem_binary() -> std::path::PathBuf {
+    let me = std::env::current_exe().unwrap();
+    let release = me.parent().and_then(|deps| deps.parent()).unwrap();
+    let bin = release.join(format!("adding-problem{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} is missing: build the binaries first (`cargo build --release --workspace`, as `just test` does)",
+        bin.display()
+    );
+    bin
+}
+
 #[test]
 fn the_sweeps_are_the_binarys_presets() {
-    use adding_problem::config::{modern, paper};
-    let names =
-        |cells: &[adding_problem::Cell]| -> Vec<&str> { cells.iter().map(|c| c.name()).collect() };
+    let bin = adding_problem_binary();
     let (p, m) = (
         experiment("adding-paper").unwrap(),
         experiment("adding-modern").unwrap(),
     );
-    assert_eq!(p.networks, names(&paper::MODELS));
-    assert_eq!(m.networks, names(&modern::MODELS));
-    assert_eq!(PAPER_SWEEP.lengths, paper::SEQ_LENS);
-    assert_eq!(MODERN_SWEEP.lengths, modern::SEQ_LENS);
-    assert_eq!(sweep_steps(&PAPER_SWEEP, "irnn", false), Some(1e6));
-    assert_eq!(sweep_steps(&MODERN_SWEEP, "irnn", false), Some(6e4));
-    assert_eq!(sweep_steps(&PAPER_SWEEP, "lstm", true), Some(32.0));
+    // A preset without --model trains its networks: the ones the sweep runs.
+    for (exp, preset) in [(p, "paper"), (m, "modern")] {
+        let configs = print_config(&bin, &["--preset", preset]).unwrap();
+        let networks: Vec<&str> = configs
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["model"]["cell"].as_str().unwrap())
+            .collect();
+        assert_eq!(exp.networks, networks, "{preset}");
+    }
+    // The lengths of the paper's Fig. 2, and the three of the modern setting.
+    assert_eq!(PAPER_SWEEP.lengths, [150, 200, 300, 400]);
+    assert_eq!(MODERN_SWEEP.lengths, [100, 200, 400]);
+    assert_eq!(sweep_steps(&bin, &PAPER_SWEEP, "irnn", false), Some(1e6));
+    assert_eq!(sweep_steps(&bin, &MODERN_SWEEP, "irnn", false), Some(6e4));
+    assert_eq!(sweep_steps(&bin, &PAPER_SWEEP, "lstm", true), Some(32.0));
+    assert_eq!(
+        sweep_steps(&bin, &PAPER_SWEEP, "no-such-network", false),
+        None
+    );
     let unit = Unit::parse("adding-modern/T400-irnn").unwrap();
-    let secs = estimate(&unit, false);
+    let secs = estimate(&bin, &unit, false);
     assert!(
         (secs - 6e4 * 400.0 * MODERN_STEP_SECONDS).abs() < 1e-6,
         "{secs}"

@@ -100,6 +100,12 @@ pub struct CommonArgs {
     #[arg(long, value_name = "EPOCH", value_parser = epochs, help_heading = "Run")]
     pub stop_after_epoch: Option<usize>,
 
+    /// Print the configuration this command would train with, as JSON (what the run
+    /// directory's config.json would hold; one per network where a command trains several),
+    /// and exit without training.
+    #[arg(long, conflicts_with = "resume", help_heading = "Run")]
+    pub print_config: bool,
+
     /// Plain-text progress (one line per epoch and split, with every metric) instead of the
     /// dashboard; the default when stdout is not a terminal.
     #[arg(long, help_heading = "Run")]

@@ -29,7 +29,7 @@ struct Toy {
     no_clip: NoClipArgs,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 struct ToyConfig {
     hidden: usize,
     optimizer: OptimizerConfig,

@@ -18,13 +18,21 @@ use crate::cli::config_flags::ConfigFlags;
 /// flag writes which field of it.
 pub trait ExperimentCli: Parser {
     /// Everything that defines a run.
-    type Config: Clone + 'static;
+    type Config: Clone + serde::Serialize + 'static;
     /// The configuration no flag changes: the tutorial's (whose values `--help` shows).
     fn tutorial() -> Self::Config;
     /// The flags that write fields of [`Self::Config`].
     fn config_flags() -> ConfigFlags<Self::Config>;
     /// The flags every experiment shares.
     fn common(&self) -> &CommonArgs;
+    /// The configurations these flags start, as `--print-config` shows them: one run's,
+    /// unless the experiment trains several networks in one command.
+    fn configs(parsed: &Parsed<Self>) -> Vec<Self::Config>
+    where
+        Self: Sized,
+    {
+        vec![parsed.config()]
+    }
 }
 
 /// Parsed flags plus the ids of those the user typed (clap ids = field names, e.g.
@@ -111,6 +119,9 @@ where
             return code;
         }
     };
+    if parsed.args.common().print_config {
+        return print_configs(&T::configs(&parsed), console);
+    }
     match run(parsed, console) {
         Ok(()) => 0,
         Err(e) => {
@@ -121,6 +132,26 @@ where
 }
 
 /// Prints `error: ...` (and `hint: ...`) for `e`.
+/// `--print-config`: the configurations as JSON on stdout (one object, or an array of
+/// several), the form config.json holds them in.
+fn print_configs<C: serde::Serialize>(configs: &[C], console: &Console) -> i32 {
+    let text = match configs {
+        [one] => serde_json::to_string_pretty(one),
+        several => serde_json::to_string_pretty(several),
+    };
+    match text {
+        Ok(text) => {
+            console.line(text);
+            0
+        }
+        Err(e) => {
+            let e = RunError::Internal(format!("cannot write the configuration as JSON: {e}"));
+            report(console, &e);
+            e.exit_code()
+        }
+    }
+}
+
 pub fn report(console: &Console, e: &RunError) {
     let text = e.to_string();
     let mut lines = text.lines();
