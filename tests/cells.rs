@@ -10,9 +10,9 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use rnn_models::ops::{Cell, cube_launch_plan};
 use rnn_models::{
-    Biases, GruStack, GruStackConfig, Implementation, LstmOutput, LstmStack, LstmStackConfig,
-    LstmState, Nonlinearity, RecurrentInit, RecurrentLayer, RnnOutput, RnnStack, RnnStackConfig,
-    Route, Steps,
+    Biases, ElmanStack, ElmanStackConfig, GruStack, GruStackConfig, LstmOutput, LstmStack,
+    LstmStackConfig, LstmState, Nonlinearity, Recurrence, RecurrentInit, RecurrentLayer, RnnOutput,
+    Steps,
 };
 use rnn_train::BackendChoice;
 use serde_json::Value;
@@ -156,7 +156,7 @@ impl Report {
 /// Float32 unit roundoff.
 const U32: f64 = 1.0 / (1u64 << 24) as f64;
 
-/// The error a correct float32 implementation may have on a case, as a fraction of each
+/// The error a correct float32 recurrence may have on a case, as a fraction of each
 /// field's largest magnitude.
 ///
 /// Every step of a layer forms sums of `n = max(input, hidden) + hidden + 2` rounded
@@ -287,7 +287,7 @@ fn check_layer_grads(
 }
 
 enum Model {
-    Elman(RnnStack),
+    Elman(ElmanStack),
     Lstm(LstmStack),
     Gru(GruStack),
 }
@@ -310,7 +310,7 @@ impl Model {
     }
 }
 
-fn run_case(case: &Value, path: Implementation, device: &Device) -> Result<Report, String> {
+fn run_case(case: &Value, path: Recurrence, device: &Device) -> Result<Report, String> {
     let kind = field(case, "kind").as_str().unwrap_or_default().to_string();
     let gates = gate_names(&kind).ok_or_else(|| format!("unknown cell kind '{kind}'"))?;
     let n = |k: &str| field(case, k).as_u64().expect("integer field") as usize;
@@ -323,7 +323,7 @@ fn run_case(case: &Value, path: Implementation, device: &Device) -> Result<Repor
                 Nonlinearity::Tanh
             };
             Model::Elman(
-                RnnStackConfig::new(d, h)
+                ElmanStackConfig::new(d, h)
                     .with_num_layers(layers)
                     .with_nonlinearity(nl)
                     .init(device),
@@ -351,24 +351,24 @@ fn run_case(case: &Value, path: Implementation, device: &Device) -> Result<Repor
     let cot_out = tensor::<3>(field(case, "cot_outputs"), device);
     let cot_h = tensor::<3>(field(case, "cot_h_final"), device);
     let mut report = Report::new();
-    let check_route = |route: Route| {
-        if route == expected_route(path) {
+    let check_recurrence = |recurrence: Recurrence| {
+        if recurrence == path {
             Ok(())
         } else {
-            Err(format!("{path} ran as {route:?}"))
+            Err(format!("{path} ran as {recurrence:?}"))
         }
     };
     let (loss, c0) = match &model {
         Model::Elman(m) => {
             let out = m.run(x.clone(), Some(h0.clone()), Steps::All, path);
-            check_route(out.route)?;
+            check_recurrence(out.recurrence)?;
             report.check("outputs", out.output.clone(), field(case, "outputs"));
             report.check("h_final", out.h_n.clone(), field(case, "h_final"));
             ((out.output * cot_out).sum() + (out.h_n * cot_h).sum(), None)
         }
         Model::Gru(m) => {
             let out = m.run(x.clone(), Some(h0.clone()), Steps::All, path);
-            check_route(out.route)?;
+            check_recurrence(out.recurrence)?;
             report.check("outputs", out.output.clone(), field(case, "outputs"));
             report.check("h_final", out.h_n.clone(), field(case, "h_final"));
             ((out.output * cot_out).sum() + (out.h_n * cot_h).sum(), None)
@@ -378,7 +378,7 @@ fn run_case(case: &Value, path: Implementation, device: &Device) -> Result<Repor
             let cot_c = tensor::<3>(field(case, "cot_c_final"), device);
             let state = LstmState::new(c0.clone(), h0.clone());
             let out = m.run(x.clone(), Some(state), Steps::All, path);
-            check_route(out.route)?;
+            check_recurrence(out.recurrence)?;
             report.check("outputs", out.output.clone(), field(case, "outputs"));
             report.check("h_final", out.state.hidden.clone(), field(case, "h_final"));
             report.check("c_final", out.state.cell.clone(), field(case, "c_final"));
@@ -466,10 +466,9 @@ fn golden_case(file: &FsPath, device: &Device) -> Result<String, String> {
         n("num_layers"),
         n("seq_len"),
     );
-    let fused =
-        run_case(&case, Implementation::Fused, device).map_err(|e| format!("{name}: {e}"))?;
+    let fused = run_case(&case, Recurrence::Fused, device).map_err(|e| format!("{name}: {e}"))?;
     let reference =
-        run_case(&case, Implementation::TensorOps, device).map_err(|e| format!("{name}: {e}"))?;
+        run_case(&case, Recurrence::TensorOps, device).map_err(|e| format!("{name}: {e}"))?;
     let (fw, ff) = fused.worst();
     let (rw, rf) = reference.worst();
     let mut faults = vec![];
@@ -576,30 +575,20 @@ impl Lcg {
     }
 }
 
-/// What a stack with `path` must have run on the test backends (each has the custom
-/// operation): the fused path the backend's kernel, the reference plain tensor ops.
-fn expected_route(path: Implementation) -> Route {
-    match path {
-        Implementation::Fused => Route::Op { kernel: true },
-        Implementation::Generic => Route::Op { kernel: false },
-        Implementation::TensorOps => Route::TensorOps,
-    }
-}
-
-/// The output of a stack's run and the route that computed it.
+/// The output of a stack's run and the recurrence that computed it.
 trait Ran {
-    fn ran(self) -> (Tensor<3>, Route);
+    fn ran(self) -> (Tensor<3>, Recurrence);
 }
 
 impl Ran for RnnOutput {
-    fn ran(self) -> (Tensor<3>, Route) {
-        (self.output, self.route)
+    fn ran(self) -> (Tensor<3>, Recurrence) {
+        (self.output, self.recurrence)
     }
 }
 
 impl Ran for LstmOutput {
-    fn ran(self) -> (Tensor<3>, Route) {
-        (self.output, self.route)
+    fn ran(self) -> (Tensor<3>, Recurrence) {
+        (self.output, self.recurrence)
     }
 }
 
@@ -609,20 +598,16 @@ fn compare_paths<M: Module>(
     name: &str,
     model: &M,
     x: &Tensor<3>,
-    f: impl Fn(&M, Tensor<3>, Implementation) -> (Tensor<3>, Route),
+    f: impl Fn(&M, Tensor<3>, Recurrence) -> (Tensor<3>, Recurrence),
     rng: &mut Lcg,
 ) {
     let device = x.device();
     let mut results = vec![];
     let mut probe: Option<Tensor<3>> = None;
-    for path in [Implementation::Fused, Implementation::TensorOps] {
+    for path in [Recurrence::Fused, Recurrence::TensorOps] {
         let x = x.clone().detach().require_grad();
-        let (out, route) = f(model, x.clone(), path);
-        assert_eq!(
-            route,
-            expected_route(path),
-            "{name}: {path} ran as {route:?}"
-        );
+        let (out, recurrence) = f(model, x.clone(), path);
+        assert_eq!(recurrence, path, "{name}: {path} ran as {recurrence:?}");
         let probe = probe.get_or_insert_with(|| rng.tensor(out.dims(), 1.0, &device));
         let loss = (out.clone() * probe.clone()).sum();
         let grads = loss.backward();
@@ -705,7 +690,7 @@ const SHAPES: [(usize, usize, usize, usize); 6] = [
 ];
 
 #[test]
-fn fused_matches_reference_on_random_shapes() {
+fn fused_matches_tensor_ops_on_random_shapes() {
     let device = device();
     let mut rng = Lcg(42);
     // Under a software GPU driver every per-step kernel launch of the tensor-op reference
@@ -722,7 +707,7 @@ fn fused_matches_reference_on_random_shapes() {
         let h0 = rng.tensor([2, b, h], 0.5, &device);
         for nl in [Nonlinearity::Tanh, Nonlinearity::Relu] {
             // The ReLU variant also covers a layer without biases.
-            let m = RnnStackConfig::new(d, h)
+            let m = ElmanStackConfig::new(d, h)
                 .with_num_layers(2)
                 .with_nonlinearity(nl)
                 .with_biases(if nl == Nonlinearity::Tanh {
@@ -740,7 +725,7 @@ fn fused_matches_reference_on_random_shapes() {
                     let o = m.run(x, Some(s.clone()), Steps::All, p);
                     (
                         Tensor::cat(vec![o.output, o.h_n.swap_dims(0, 1)], 1),
-                        o.route,
+                        o.recurrence,
                     )
                 },
                 &mut rng,
@@ -753,7 +738,7 @@ fn fused_matches_reference_on_random_shapes() {
                 &mut rng,
             );
         }
-        let m = RnnStackConfig::irnn(d, h).init(&device);
+        let m = ElmanStackConfig::irnn(d, h).init(&device);
         compare_paths(
             &format!("irnn-last {b}x{t}x{d}x{h}"),
             &m,
@@ -779,7 +764,7 @@ fn fused_matches_reference_on_random_shapes() {
                         o.state.hidden.swap_dims(0, 1),
                         o.state.cell.swap_dims(0, 1),
                     ];
-                    (Tensor::cat(all, 1), o.route)
+                    (Tensor::cat(all, 1), o.recurrence)
                 },
                 &mut rng,
             );
@@ -830,7 +815,7 @@ fn fused_matches_reference_on_random_shapes() {
                         let o = m.run(x, Some(s.clone()), steps, p);
                         (
                             Tensor::cat(vec![o.output, o.h_n.swap_dims(0, 1)], 1),
-                            o.route,
+                            o.recurrence,
                         )
                     },
                     &mut rng,
@@ -857,7 +842,7 @@ fn saturated_gates_match_tensor_ops() {
             .max()
             .into_scalar::<f32>()
     };
-    let elman = RnnStackConfig::new(d, h).init(&device);
+    let elman = ElmanStackConfig::new(d, h).init(&device);
     let lstm = LstmStackConfig::new(d, h).init(&device);
     let grus = [true, false].map(|reset_after| {
         GruStackConfig::new(d, h)
@@ -883,7 +868,7 @@ fn saturated_gates_match_tensor_ops() {
             let o = m.run(x, None, Steps::All, p);
             (
                 Tensor::cat(vec![o.output, o.state.cell.swap_dims(0, 1)], 1),
-                o.route,
+                o.recurrence,
             )
         },
         &mut rng,
@@ -903,7 +888,7 @@ fn saturated_gates_match_tensor_ops() {
 }
 
 /// The launch plans of the fused CubeCL kernels for the layers the comparisons above run:
-/// hidden 257 (`fused_matches_reference_on_random_shapes`, batch 2), whose 257 x G matrix of
+/// hidden 257 (`fused_matches_tensor_ops_on_random_shapes`, batch 2), whose 257 x G matrix of
 /// at least 264 196 bytes no device's shared memory holds, so each step reads it from
 /// global memory; hidden 8 (`saturated_gates_match_tensor_ops`, batch 3), whose matrix of
 /// at most 8 x 32 floats (1 KiB) fits any device's. Every cell kind, printed and asserted;
@@ -956,7 +941,7 @@ fn launch_plans_take_every_branch() {
 #[test]
 fn irnn_initialisation_is_identity_and_small_gaussian() {
     let device = device();
-    let m = RnnStackConfig::irnn(1, 100).init(&device);
+    let m = ElmanStackConfig::irnn(1, 100).init(&device);
     let layer = &m.layers[0];
     let w_hh: Vec<f32> = layer.w_hh.val().into_data().try_to_vec::<f32>().unwrap();
     for i in 0..100 {

@@ -291,12 +291,12 @@ fn lstm_mnist_is_pytorchs_network() {
 /// bias-corrected); `NDArrayIter` shuffles once.
 #[test]
 fn adding_problem_networks_are_minpys() {
-    use adding_problem::{AdderConfig, AddingConfig, Cell};
+    use adding_problem::{AdderConfig, AddingConfig, Network};
     // (cell, each parameter's name and shape, parameter count)
-    type Case = (Cell, &'static [(&'static str, &'static [usize])], usize);
+    type Case = (Network, &'static [(&'static str, &'static [usize])], usize);
     let cases: [Case; 3] = [
         (
-            Cell::Rnn,
+            Network::Rnn,
             &[
                 ("rnn.Elman.layers.0.w_ih", &[2, 64]),  // Wx
                 ("rnn.Elman.layers.0.w_hh", &[64, 64]), // Wh
@@ -307,7 +307,7 @@ fn adding_problem_networks_are_minpys() {
             4_353,
         ),
         (
-            Cell::Lstm,
+            Network::Lstm,
             &[
                 ("rnn.Lstm.layers.0.w_ih", &[2, 400]),   // Wx
                 ("rnn.Lstm.layers.0.w_hh", &[100, 400]), // Wh
@@ -318,7 +318,7 @@ fn adding_problem_networks_are_minpys() {
             41_301,
         ),
         (
-            Cell::Gru,
+            Network::Gru,
             &[
                 ("rnn.Gru.layers.0.w_ih", &[2, 200]),         // Wx
                 ("rnn.Gru.layers.0.w_hh", &[100, 200]),       // Wh
@@ -350,7 +350,7 @@ fn adding_problem_networks_are_minpys() {
             }
         }
     }
-    let config = AddingConfig::new(AdderConfig::tutorial(Cell::Gru));
+    let config = AddingConfig::new(AdderConfig::tutorial(Network::Gru));
     assert_eq!(config.optimizer, OptimizerConfig::adam());
     let t = &config.training;
     assert_eq!(
@@ -369,7 +369,7 @@ fn adding_problem_networks_are_minpys() {
 #[test]
 fn adding_problem_long_presets_are_the_papers() {
     use adding_problem::config::{modern, paper};
-    use adding_problem::{AddingConfig, Cell};
+    use adding_problem::{AddingConfig, Network};
     use rnn_data::MarkPlacement;
 
     let elman = [
@@ -383,7 +383,7 @@ fn adding_problem_long_presets_are_the_papers() {
         .iter()
         .map(|(n, s)| (n.to_string(), s.clone()))
         .collect();
-    for cell in [Cell::Irnn, Cell::Rnn, Cell::Relu] {
+    for cell in [Network::Irnn, Network::Rnn, Network::Relu] {
         let model = paper::config(cell).model.init(&device());
         let (mut list, total) = listing(&model);
         list.sort();
@@ -407,7 +407,7 @@ fn adding_problem_long_presets_are_the_papers() {
             "{cell}: input sd {spread}"
         );
         let w_hh = get("w_hh");
-        if cell == Cell::Irnn {
+        if cell == Network::Irnn {
             for (k, &w) in w_hh.iter().enumerate() {
                 assert_eq!(w, if k % 101 == 0 { 1.0 } else { 0.0 }, "IRNN: identity");
             }
@@ -417,7 +417,7 @@ fn adding_problem_long_presets_are_the_papers() {
     }
     // The LSTM: a forget gate (the second block of four, as PyTorch orders them) whose bias
     // starts at 1, the smallest of the paper's {1, 4, 10, 20}.
-    let lstm = paper::config(Cell::Lstm).model.init(&device());
+    let lstm = paper::config(Network::Lstm).model.init(&device());
     let v = values(&lstm);
     let b = &v.iter().find(|(n, _)| n.ends_with("b_ih")).unwrap().1;
     assert_eq!(b.len(), 400);
@@ -483,7 +483,7 @@ fn adding_problem_presets_through_the_command_line_are_the_presets() {
 /// `lateral` `L.Linear(o, 4o, nobias=True)`.
 #[test]
 fn simple_sequence_networks_are_chainers() {
-    use simple_sequence::{Arch, LanguageModelConfig};
+    use simple_sequence::{LanguageModelConfig, Network};
     enum Link {
         EmbedId(usize, usize),
         Linear(usize, usize),
@@ -526,11 +526,11 @@ fn simple_sequence_networks_are_chainers() {
     ];
     // RNNForLM: embed, l1, l2 (LSTM), l3.
     let lstm = [EmbedId(v, u), Lstm(u, u), Lstm(u, u), Linear(u, v)];
-    let cases: [(Arch, &[Link], usize); 4] = [
-        (Arch::Rnn, &rnn, 22_210),
-        (Arch::Rnn2, &rnn2, 62_610),
-        (Arch::Rnn3, &rnn3, 122_610),
-        (Arch::Lstm, &lstm, 162_810),
+    let cases: [(Network, &[Link], usize); 4] = [
+        (Network::Rnn, &rnn, 22_210),
+        (Network::Rnn2, &rnn2, 62_610),
+        (Network::Rnn3, &rnn3, 122_610),
+        (Network::Lstm, &lstm, 162_810),
     ];
     for (arch, links, total) in cases {
         let model = LanguageModelConfig::new().with_arch(arch).init(&device());
@@ -547,7 +547,7 @@ fn simple_sequence_networks_are_chainers() {
 
         let vals = values(&model);
         match arch {
-            Arch::Lstm => {
+            Network::Lstm => {
                 // RNNForLM: every parameter ~ U(-0.1, 0.1).
                 for (name, values) in &vals {
                     assert_uniform(name, values, 0.1);

@@ -17,7 +17,7 @@ use std::process::Command;
 use burn::optim::AdamConfig;
 use burn::prelude::*;
 use rnn_data::{AddingProblem, TbpttIterator, counting_sequence};
-use rnn_models::{Implementation, LstmStackConfig, RnnStackConfig, Route};
+use rnn_models::{ElmanStackConfig, LstmStackConfig, Recurrence};
 use rnn_train::{BackendChoice, Captured, Console, EpochRecord, Trainer, exit_code};
 use simple_sequence::LanguageModelConfig;
 use simple_sequence::trainer_report::TABLE_HEADER;
@@ -197,7 +197,7 @@ fn adding_problem_every_network_beats_the_baseline() {
 
 /// What `--recurrence` chose for one run stays in that run's model: after an experiment ran
 /// in this process with the fused kernel, modules built here still run what each was
-/// configured with (checked by the route each reports, not by its numbers).
+/// configured with (checked by the recurrence each reports, not by its numbers).
 #[test]
 fn a_run_s_recurrence_changes_no_other_module() {
     let tmp = tempfile::tempdir().unwrap();
@@ -226,26 +226,27 @@ fn a_run_s_recurrence_changes_no_other_module() {
         .clone()
         .autodiff();
     let x = Tensor::<3>::ones([2, 3, 4], &device);
-    for (implementation, route) in [
-        (Implementation::TensorOps, Route::TensorOps),
-        (Implementation::Generic, Route::Op { kernel: false }),
-        (Implementation::Fused, Route::Op { kernel: true }),
+    // On the test backends (each has the custom operation) every module runs what it asks for.
+    for recurrence in [
+        Recurrence::TensorOps,
+        Recurrence::Generic,
+        Recurrence::Fused,
     ] {
-        let rnn = RnnStackConfig::new(4, 5)
-            .with_implementation(implementation)
+        let rnn = ElmanStackConfig::new(4, 5)
+            .with_recurrence(recurrence)
             .init(&device);
         assert_eq!(
-            rnn.forward(x.clone(), None).route,
-            route,
-            "{implementation}"
+            rnn.forward(x.clone(), None).recurrence,
+            recurrence,
+            "{recurrence}"
         );
         let lstm = LstmStackConfig::new(4, 5)
             .init(&device)
-            .with_implementation(implementation);
+            .with_recurrence(recurrence);
         assert_eq!(
-            lstm.forward_last(x.clone(), None).route,
-            route,
-            "{implementation}"
+            lstm.forward_last(x.clone(), None).recurrence,
+            recurrence,
+            "{recurrence}"
         );
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use adding_problem::{AddingConfig, Cell as AddingCell};
+use adding_problem::{AddingConfig, Network as AddingNetwork};
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::module::Module;
@@ -24,8 +24,8 @@ use rnn_data::{
     Normalisation, SequenceView,
 };
 use rnn_models::{
-    Biases, GruStack, GruStackConfig, Implementation, LstmStack, LstmStackConfig, RecurrentInit,
-    RnnStack, RnnStackConfig,
+    Biases, ElmanStack, ElmanStackConfig, GruStack, GruStackConfig, LstmStack, LstmStackConfig,
+    Recurrence, RecurrentInit,
 };
 use rnn_train::{BackendChoice, OptimizerConfig};
 
@@ -52,9 +52,9 @@ struct Args {
     /// Timed repeats (median, min and max are reported).
     #[arg(long, default_value_t = 7)]
     repeats: usize,
-    /// Time-loop implementation: fused, generic, or both (timed alternately, side by side,
-    /// with their ratio). Default: both on wgpu and cuda, fused on the CPU backends.
-    #[arg(long, value_parser = ["fused", "generic", "both"])]
+    /// Which recurrence runs the time loop: fused, generic, or both (timed alternately, side
+    /// by side, with their ratio). Default: both on wgpu and cuda, fused on the CPU backends.
+    #[arg(long, value_name = "RECURRENCE", value_parser = ["fused", "generic", "both"])]
     recurrence: Option<String>,
     /// MNIST directory (default: MNIST_DIR, then the cache; see the data crate).
     #[arg(long)]
@@ -62,7 +62,7 @@ struct Args {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Cell {
+enum Network {
     Irnn,
     Tanh,
     Lstm,
@@ -81,7 +81,7 @@ enum Task {
 struct Shape {
     name: &'static str,
     task: Task,
-    cell: Cell,
+    cell: Network,
     batch: usize,
     hidden: usize,
     layers: usize,
@@ -93,13 +93,13 @@ struct Shape {
 
 /// The adding problem's shapes: each tutorial network at the tutorial's T = 6 and at
 /// T = 100.
-const ADDING: [(&str, usize, AddingCell); 6] = [
-    ("adding6-rnn", 6, AddingCell::Rnn),
-    ("adding6-lstm", 6, AddingCell::Lstm),
-    ("adding6-gru", 6, AddingCell::Gru),
-    ("adding100-rnn", 100, AddingCell::Rnn),
-    ("adding100-lstm", 100, AddingCell::Lstm),
-    ("adding100-gru", 100, AddingCell::Gru),
+const ADDING: [(&str, usize, AddingNetwork); 6] = [
+    ("adding6-rnn", 6, AddingNetwork::Rnn),
+    ("adding6-lstm", 6, AddingNetwork::Lstm),
+    ("adding6-gru", 6, AddingNetwork::Gru),
+    ("adding100-rnn", 100, AddingNetwork::Rnn),
+    ("adding100-lstm", 100, AddingNetwork::Lstm),
+    ("adding100-gru", 100, AddingNetwork::Gru),
 ];
 
 /// Every shape, each read off its experiment's default configuration (the model's sizes,
@@ -113,7 +113,7 @@ fn shapes() -> Vec<Shape> {
         Shape {
             name: irnn_mnist::NAME,
             task: Task::Mnist(irnn.view, irnn.normalisation),
-            cell: Cell::Irnn,
+            cell: Network::Irnn,
             batch: irnn.training.batch_size,
             hidden: irnn.model.hidden,
             layers: 1,
@@ -124,7 +124,7 @@ fn shapes() -> Vec<Shape> {
         Shape {
             name: elman_mnist::NAME,
             task: Task::Mnist(elman.view, elman.normalisation),
-            cell: Cell::Tanh,
+            cell: Network::Tanh,
             batch: elman.training.batch_size,
             hidden: elman.model.hidden,
             layers: elman.model.layers,
@@ -135,7 +135,7 @@ fn shapes() -> Vec<Shape> {
         Shape {
             name: lstm_mnist::NAME,
             task: Task::Mnist(lstm.view, lstm.normalisation),
-            cell: Cell::Lstm,
+            cell: Network::Lstm,
             batch: lstm.training.batch_size,
             hidden: lstm.model.hidden,
             layers: 1,
@@ -150,9 +150,9 @@ fn shapes() -> Vec<Shape> {
             name,
             task: Task::Adding(t),
             cell: match cell {
-                AddingCell::Lstm => Cell::Lstm,
-                AddingCell::Gru => Cell::Gru,
-                _ => Cell::Tanh,
+                AddingNetwork::Lstm => Network::Lstm,
+                AddingNetwork::Gru => Network::Gru,
+                _ => Network::Tanh,
             },
             batch: config.training.batch_size,
             hidden: config.model.hidden,
@@ -174,7 +174,7 @@ fn shape_names() -> clap::builder::PossibleValuesParser {
 /// One of the cells, then a linear head.
 #[derive(Module, Debug)]
 struct Net {
-    elman: Option<RnnStack>,
+    elman: Option<ElmanStack>,
     lstm: Option<LstmStack>,
     gru: Option<GruStack>,
     head: Linear,
@@ -188,7 +188,7 @@ impl Net {
         d_in: usize,
         steps: usize,
         outputs: usize,
-        path: Implementation,
+        path: Recurrence,
         device: &Device,
     ) -> Self {
         let (h, l) = (s.hidden, s.layers);
@@ -202,17 +202,17 @@ impl Net {
         };
         let (mut elman, mut lstm, mut gru) = (None, None, None);
         match s.cell {
-            Cell::Irnn => elman = Some(RnnStackConfig::irnn(d_in, h).init(device)),
-            Cell::Tanh => {
+            Network::Irnn => elman = Some(ElmanStackConfig::irnn(d_in, h).init(device)),
+            Network::Tanh => {
                 elman = Some(
-                    RnnStackConfig::new(d_in, h)
+                    ElmanStackConfig::new(d_in, h)
                         .with_num_layers(l)
                         .with_biases(biases)
                         .with_init(init)
                         .init(device),
                 )
             }
-            Cell::Lstm => {
+            Network::Lstm => {
                 lstm = Some(
                     LstmStackConfig::new(d_in, h)
                         .with_num_layers(l)
@@ -221,7 +221,7 @@ impl Net {
                         .init(device),
                 )
             }
-            Cell::Gru => {
+            Network::Gru => {
                 gru = Some(
                     GruStackConfig::new(d_in, h)
                         .with_num_layers(l)
@@ -235,9 +235,9 @@ impl Net {
         }
         let head_in = if s.all_steps { h * steps } else { h };
         Net {
-            elman: elman.map(|m| m.with_implementation(path)),
-            lstm: lstm.map(|m| m.with_implementation(path)),
-            gru: gru.map(|m| m.with_implementation(path)),
+            elman: elman.map(|m| m.with_recurrence(path)),
+            lstm: lstm.map(|m| m.with_recurrence(path)),
+            gru: gru.map(|m| m.with_recurrence(path)),
             head: LinearConfig::new(head_in, outputs).init(device),
             all_steps: s.all_steps,
         }
@@ -302,9 +302,9 @@ enum Target {
     Value(Tensor<2>),
 }
 
-/// One time-loop implementation's model, optimiser and measured rates for a shape.
+/// One recurrence's model, optimiser and measured rates for a shape.
 struct Lane {
-    path: Implementation,
+    path: Recurrence,
     net: Option<Net>,
     optim: ModuleOptimizer,
     step_no: usize,
@@ -379,11 +379,11 @@ fn main() {
     };
     let gpu = matches!(args.backend, BackendChoice::Wgpu | BackendChoice::Cuda);
     let paths = match args.recurrence.as_deref() {
-        Some("fused") => vec![Implementation::Fused],
-        Some("generic") => vec![Implementation::Generic],
-        Some(_) => vec![Implementation::Fused, Implementation::Generic],
-        None if gpu => vec![Implementation::Fused, Implementation::Generic],
-        None => vec![Implementation::Fused],
+        Some("fused") => vec![Recurrence::Fused],
+        Some("generic") => vec![Recurrence::Generic],
+        Some(_) => vec![Recurrence::Fused, Recurrence::Generic],
+        None if gpu => vec![Recurrence::Fused, Recurrence::Generic],
+        None => vec![Recurrence::Fused],
     };
     let selected: Vec<Shape> = shapes()
         .into_iter()
@@ -432,7 +432,7 @@ fn main() {
                 (Source::Adding(data, AddingBatcher), 2, t, 1)
             }
         };
-        // One lane per time-loop implementation, timed alternately (A, B, A, B, ...) so
+        // One lane per recurrence, timed alternately (A, B, A, B, ...) so
         // that both see the same machine load.
         let mut lanes: Vec<Lane> = paths
             .iter()

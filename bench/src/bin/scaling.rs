@@ -11,7 +11,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use clap::Parser;
-use rnn_models::{Implementation, RnnStack, RnnStackConfig, Steps};
+use rnn_models::{ElmanStack, ElmanStackConfig, Recurrence, Steps};
 use rnn_train::BackendChoice;
 
 rnn_train::use_mimalloc!();
@@ -22,12 +22,19 @@ struct Args {
     /// Backend to run on.
     #[arg(long, value_enum, default_value_t = BackendChoice::Flex)]
     backend: BackendChoice,
-    /// Time-loop implementations, comma-separated: fused (the custom operation with the
-    /// backend's kernel), generic (the custom operation with the backend-generic loop),
-    /// tensor-ops (plain Burn ops under autodiff). Default: fused,generic on wgpu and cuda,
-    /// fused on the CPU backends. Several are timed in the same rounds, side by side.
-    #[arg(long, value_enum, value_delimiter = ',')]
-    path: Vec<PathArg>,
+    /// Recurrences (what runs the time loop), comma-separated: fused (the custom operation
+    /// with the backend's kernel), generic (the custom operation with the backend-generic
+    /// loop), tensor-ops (plain Burn ops under autodiff). Default: fused,generic on wgpu and
+    /// cuda, fused on the CPU backends. Several are timed in the same rounds, side by side.
+    /// (`--path` is the same flag's former name.)
+    #[arg(
+        long,
+        value_name = "RECURRENCE",
+        value_enum,
+        value_delimiter = ',',
+        alias = "path"
+    )]
+    recurrence: Vec<RecurrenceArg>,
     /// Timed batches per sequence length, after one warm-up batch, taken in rounds that
     /// interleave the lengths. The median and the fastest are reported; the exponent is
     /// fitted to the fastest, the measurement least disturbed by other work on a shared
@@ -46,19 +53,19 @@ struct Args {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
-enum PathArg {
+enum RecurrenceArg {
     Fused,
     Generic,
     TensorOps,
 }
 
-impl PathArg {
-    /// The implementation this names.
-    fn select(self) -> Implementation {
+impl RecurrenceArg {
+    /// The recurrence this names.
+    fn select(self) -> Recurrence {
         match self {
-            PathArg::Fused => Implementation::Fused,
-            PathArg::Generic => Implementation::Generic,
-            PathArg::TensorOps => Implementation::TensorOps,
+            RecurrenceArg::Fused => Recurrence::Fused,
+            RecurrenceArg::Generic => Recurrence::Generic,
+            RecurrenceArg::TensorOps => Recurrence::TensorOps,
         }
     }
 }
@@ -83,12 +90,12 @@ fn main() {
     };
     device.seed(0);
     let gpu = matches!(args.backend, BackendChoice::Wgpu | BackendChoice::Cuda);
-    let paths = match (&args.path[..], gpu) {
-        ([], true) => vec![PathArg::Fused, PathArg::Generic],
-        ([], false) => vec![PathArg::Fused],
+    let paths = match (&args.recurrence[..], gpu) {
+        ([], true) => vec![RecurrenceArg::Fused, RecurrenceArg::Generic],
+        ([], false) => vec![RecurrenceArg::Fused],
         (given, _) => given.to_vec(),
     };
-    let rnn = RnnStackConfig::irnn(1, args.hidden).init(&device);
+    let rnn = ElmanStackConfig::irnn(1, args.hidden).init(&device);
     let head = LinearConfig::new(args.hidden, 10).init(&device);
 
     println!(
@@ -112,7 +119,7 @@ fn main() {
     }
     let mut fastest_of = vec![];
     for (&p, times) in paths.iter().zip(&mut times) {
-        println!("\npath {p:?}");
+        println!("\nrecurrence {p:?}");
         println!(
             "{:>6}  {:>12}  {:>12}  {:>14}",
             "T", "median ms", "fastest ms", "fastest us/step"
@@ -145,11 +152,11 @@ fn main() {
 
 /// One forward + backward; returns seconds.
 fn step(
-    rnn: &RnnStack,
+    rnn: &ElmanStack,
     head: &Linear,
     batch: usize,
     t: usize,
-    path: Implementation,
+    path: Recurrence,
     device: &Device,
 ) -> f64 {
     let x = Tensor::<3>::random(

@@ -3,16 +3,16 @@
 //!
 //! `w_ih` is `[D, H]` (`[H, H]` above the first layer) and `w_hh` `[H, H]`, applied as
 //! `x · w`; the two biases are summed into the input projection. With ReLU and the identity
-//! initialisation ([`RnnStackConfig::irnn`]) this is the IRNN of Le, Jaitly and Hinton (2015).
+//! initialisation ([`ElmanStackConfig::irnn`]) this is the IRNN of Le, Jaitly and Hinton (2015).
 
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::implementation::Implementation;
 use crate::init::{Biases, RecurrentInit};
 use crate::layer::{RecurrentLayer, RnnOutput, Steps, run_stack};
 use crate::ops::Cell;
+use crate::recurrence::Recurrence;
 
 /// The Elman cell's nonlinearity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,11 +23,50 @@ pub enum Nonlinearity {
     Relu,
 }
 
+/// One Elman layer over weights its caller holds, for a model whose parameters are not laid
+/// out as an [`ElmanStack`]'s (e.g. slices of one larger matrix, as Chainer's concatenated
+/// blocks keep them): `h_t = act(x_t · input + bias + h_{t-1} · recurrent)`.
+#[derive(Clone, Debug)]
+pub struct ElmanWeights {
+    /// `[D, H]`, applied as `x · input`.
+    pub input: Tensor<2>,
+    /// `[H, H]`, applied as `h · recurrent`.
+    pub recurrent: Tensor<2>,
+    /// `[H]`.
+    pub bias: Tensor<1>,
+    /// The activation.
+    pub nonlinearity: Nonlinearity,
+}
+
+impl ElmanWeights {
+    /// Every step's state `[B, T, H]` for the input `x` `[B, T, D]` from the state `h0`
+    /// `[B, H]`, the time loop run by `recurrence`; gradients flow to every weight and to
+    /// `x` and `h0`.
+    pub fn run(&self, x: Tensor<3>, h0: Tensor<2>, recurrence: Recurrence) -> Tensor<3> {
+        let cell = Cell::Elman {
+            relu: self.nonlinearity == Nonlinearity::Relu,
+        };
+        crate::ops::recurrent_layer(
+            cell,
+            x,
+            self.input.clone(),
+            self.bias.clone(),
+            self.recurrent.clone(),
+            None,
+            h0,
+            None,
+            true,
+            recurrence,
+        )
+        .states
+    }
+}
+
 /// The configuration of a stack of Elman layers (PyTorch's `nn.RNN`); layer `l > 0` reads
-/// the hidden states of layer `l - 1`. `RnnStackConfig::new(d_input, d_hidden)` sets the two
+/// the hidden states of layer `l - 1`. `ElmanStackConfig::new(d_input, d_hidden)` sets the two
 /// required fields; the `with_*` methods the others.
 #[derive(Config, Debug)]
-pub struct RnnStackConfig {
+pub struct ElmanStackConfig {
     /// Features per time step of the input.
     pub d_input: usize,
     /// Hidden units per layer.
@@ -49,12 +88,12 @@ pub struct RnnStackConfig {
     /// How weights and biases start (default [`RecurrentInit::PyTorchUniform`]).
     #[config(default = "RecurrentInit::PyTorchUniform")]
     pub init: RecurrentInit,
-    /// What runs the time loop (default [`Implementation::Fused`]).
-    #[config(default = "Implementation::Fused")]
-    pub implementation: Implementation,
+    /// What runs the time loop (default [`Recurrence::Fused`]).
+    #[config(default = "Recurrence::Fused")]
+    pub recurrence: Recurrence,
 }
 
-impl RnnStackConfig {
+impl ElmanStackConfig {
     /// The IRNN: a ReLU Elman layer with identity recurrent weights, small Gaussian input
     /// weights and zero biases (`RecurrentInit::IRNN`, the irnn-mnist tutorial's values).
     pub fn irnn(d_input: usize, d_hidden: usize) -> Self {
@@ -69,7 +108,7 @@ impl RnnStackConfig {
     /// # Panics
     ///
     /// If `num_layers` is 0.
-    pub fn init(&self, device: &Device) -> RnnStack {
+    pub fn init(&self, device: &Device) -> ElmanStack {
         // Every experiment's config (ExperimentConfig::validate, flags and config.json alike)
         // refuses 0 layers before a model is built; this guards library callers.
         assert!(
@@ -90,37 +129,37 @@ impl RnnStackConfig {
                 )
             })
             .collect();
-        RnnStack {
+        ElmanStack {
             layers,
             dropout: DropoutConfig::new(self.dropout).init(),
             relu: self.nonlinearity == Nonlinearity::Relu,
-            implementation: self.implementation,
+            recurrence: self.recurrence,
         }
     }
 }
 
-/// A stack of Elman layers (built by [`RnnStackConfig::init`]).
+/// A stack of Elman layers (built by [`ElmanStackConfig::init`]).
 ///
-/// Input `[B, T, D]`, state `[L, B, H]`; see [`RnnStack::run`].
+/// Input `[B, T, D]`, state `[L, B, H]`; see [`ElmanStack::run`].
 ///
 /// ```
 /// use burn::prelude::*;
-/// use rnn_models::RnnStackConfig;
+/// use rnn_models::ElmanStackConfig;
 ///
 /// let device = Device::flex();
 /// // The IRNN on pixel-by-pixel input: ReLU, identity recurrent weights.
-/// let irnn = RnnStackConfig::irnn(1, 8).init(&device);
+/// let irnn = ElmanStackConfig::irnn(1, 8).init(&device);
 /// let pixels = Tensor::<3>::ones([2, 16, 1], &device); // [B, T, 1]
 /// let last = irnn.forward_last(pixels, None).last();
 /// assert_eq!(last.dims(), [2, 8]);
 /// // Two tanh layers, every step of the last one.
-/// let rnn = RnnStackConfig::new(3, 8).with_num_layers(2).init(&device);
+/// let rnn = ElmanStackConfig::new(3, 8).with_num_layers(2).init(&device);
 /// let out = rnn.forward(Tensor::<3>::ones([2, 4, 3], &device), None);
 /// assert_eq!(out.output.dims(), [2, 4, 8]);
 /// assert_eq!(out.h_n.dims(), [2, 2, 8]); // [L, B, H]
 /// ```
 #[derive(Module, Debug)]
-pub struct RnnStack {
+pub struct ElmanStack {
     /// The layers, first to last; each has one gate group (`G = H`).
     pub layers: Vec<RecurrentLayer>,
     /// Applied to the output of every layer but the last.
@@ -129,25 +168,25 @@ pub struct RnnStack {
     pub relu: bool,
     /// What runs the time loop of `forward` and `forward_last`.
     #[module(skip)]
-    pub implementation: Implementation,
+    pub recurrence: Recurrence,
 }
 
-impl RnnStack {
+impl ElmanStack {
     /// All steps of the last layer and the final state of every layer.
     /// `x`: `[B, T, D]`; `state`: `[L, B, H]` (zeros when `None`).
     pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
-        self.run(x, state, Steps::All, self.implementation)
+        self.run(x, state, Steps::All, self.recurrence)
     }
 
     /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`). The
     /// last layer's `[B, T, H]` output is never built.
     pub fn forward_last(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
-        self.run(x, state, Steps::Last, self.implementation)
+        self.run(x, state, Steps::Last, self.recurrence)
     }
 
-    /// This stack with `implementation` running its time loop.
-    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
-        self.implementation = implementation;
+    /// This stack with `recurrence` running its time loop.
+    pub fn with_recurrence(mut self, recurrence: Recurrence) -> Self {
+        self.recurrence = recurrence;
         self
     }
 
@@ -155,14 +194,14 @@ impl RnnStack {
     ///
     /// `steps` chooses the `output` ([`Steps::All`]: `[B, T, H]`, [`Steps::Last`]:
     /// `[B, 1, H]`); `h_n` is always every layer's final state `[L, B, H]`.
-    /// `implementation` chooses what runs each layer's time loop; every choice computes
+    /// `recurrence` chooses what runs each layer's time loop; every choice computes
     /// the same function.
     pub fn run(
         &self,
         x: Tensor<3>,
         state: Option<Tensor<3>>,
         steps: Steps,
-        implementation: Implementation,
+        recurrence: Recurrence,
     ) -> RnnOutput {
         let cell = Cell::Elman { relu: self.relu };
         let (output, last) = run_stack(
@@ -173,12 +212,12 @@ impl RnnStack {
             state.as_ref(),
             None,
             steps,
-            implementation,
+            recurrence,
         );
         RnnOutput {
             output,
             h_n: last.h,
-            route: last.route,
+            recurrence: last.recurrence,
         }
     }
 }

@@ -14,10 +14,10 @@
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 
-use crate::implementation::Implementation;
 use crate::init::{Biases, RecurrentInit};
 use crate::layer::{RecurrentLayer, RnnOutput, Steps, run_stack};
 use crate::ops::Cell;
+use crate::recurrence::Recurrence;
 
 /// The configuration of a stack of GRU layers (PyTorch's `nn.GRU`); layer `l > 0` reads the
 /// hidden states of layer `l - 1`. `GruStackConfig::new(d_input, d_hidden)` sets the two
@@ -53,9 +53,9 @@ pub struct GruStackConfig {
     /// How weights and biases start (default [`RecurrentInit::PyTorchUniform`]).
     #[config(default = "RecurrentInit::PyTorchUniform")]
     pub init: RecurrentInit,
-    /// What runs the time loop (default [`Implementation::Fused`]).
-    #[config(default = "Implementation::Fused")]
-    pub implementation: Implementation,
+    /// What runs the time loop (default [`Recurrence::Fused`]).
+    #[config(default = "Recurrence::Fused")]
+    pub recurrence: Recurrence,
 }
 
 impl GruStackConfig {
@@ -86,7 +86,7 @@ impl GruStackConfig {
             layers,
             dropout: DropoutConfig::new(self.dropout).init(),
             reset_after: self.reset_after,
-            implementation: self.implementation,
+            recurrence: self.recurrence,
         }
     }
 }
@@ -116,25 +116,25 @@ pub struct GruStack {
     pub reset_after: bool,
     /// What runs the time loop of `forward` and `forward_last`.
     #[module(skip)]
-    pub implementation: Implementation,
+    pub recurrence: Recurrence,
 }
 
 impl GruStack {
     /// All steps of the last layer and the final state of every layer.
     /// `x`: `[B, T, D]`; `state`: `[L, B, H]` (zeros when `None`).
     pub fn forward(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
-        self.run(x, state, Steps::All, self.implementation)
+        self.run(x, state, Steps::All, self.recurrence)
     }
 
     /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`). The
     /// last layer's `[B, T, H]` output is never built.
     pub fn forward_last(&self, x: Tensor<3>, state: Option<Tensor<3>>) -> RnnOutput {
-        self.run(x, state, Steps::Last, self.implementation)
+        self.run(x, state, Steps::Last, self.recurrence)
     }
 
-    /// This stack with `implementation` running its time loop.
-    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
-        self.implementation = implementation;
+    /// This stack with `recurrence` running its time loop.
+    pub fn with_recurrence(mut self, recurrence: Recurrence) -> Self {
+        self.recurrence = recurrence;
         self
     }
 
@@ -142,14 +142,14 @@ impl GruStack {
     ///
     /// `steps` chooses the `output` ([`Steps::All`]: `[B, T, H]`, [`Steps::Last`]:
     /// `[B, 1, H]`); `h_n` is always every layer's final state `[L, B, H]`.
-    /// `implementation` chooses what runs each layer's time loop; every choice computes the
+    /// `recurrence` chooses what runs each layer's time loop; every choice computes the
     /// same function.
     pub fn run(
         &self,
         x: Tensor<3>,
         state: Option<Tensor<3>>,
         steps: Steps,
-        implementation: Implementation,
+        recurrence: Recurrence,
     ) -> RnnOutput {
         let cell = Cell::Gru {
             reset_after: self.reset_after,
@@ -162,12 +162,12 @@ impl GruStack {
             state.as_ref(),
             None,
             steps,
-            implementation,
+            recurrence,
         );
         RnnOutput {
             output,
             h_n: last.h,
-            route: last.route,
+            recurrence: last.recurrence,
         }
     }
 }

@@ -5,9 +5,9 @@ use burn::module::Param;
 use burn::nn::Dropout;
 use burn::prelude::*;
 
-use crate::implementation::{Implementation, Route};
 use crate::init::{Biases, RecurrentInit};
 use crate::ops::{Cell, LayerOutput, recurrent_layer};
+use crate::recurrence::Recurrence;
 
 /// The weights of one layer, gates packed along the last axis (`G = gates * H`).
 ///
@@ -122,7 +122,7 @@ impl RecurrentLayer {
         h0: Tensor<2>,
         c0: Option<Tensor<2>>,
         keep_sequence: bool,
-        implementation: Implementation,
+        recurrence: Recurrence,
     ) -> LayerOutput {
         let h = self.hidden_size();
         let device = x.device();
@@ -155,7 +155,7 @@ impl RecurrentLayer {
             h0,
             c0,
             keep_sequence,
-            implementation,
+            recurrence,
         )
     }
 }
@@ -177,7 +177,7 @@ pub(crate) fn replace_value<const D: usize>(
 pub(crate) struct StackFinal {
     pub(crate) h: Tensor<3>,
     pub(crate) c: Option<Tensor<3>>,
-    pub(crate) route: Route,
+    pub(crate) recurrence: Recurrence,
 }
 
 /// Runs a stack of layers of one `cell`: layer `l > 0` reads the output of layer `l - 1`
@@ -193,21 +193,21 @@ pub(crate) fn run_stack(
     h0: Option<&Tensor<3>>,
     c0: Option<&Tensor<3>>,
     steps: Steps,
-    implementation: Implementation,
+    recurrence: Recurrence,
 ) -> (Tensor<3>, StackFinal) {
     let [b, _, _] = x.dims();
     let device = x.device();
     let n = layers.len();
     let mut input = x;
     let (mut hs, mut cs) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut route = implementation.route_on(&device);
+    let mut recurrence = recurrence.on(&device);
     for (l, layer) in layers.iter().enumerate() {
         let h = layer.hidden_size();
         let h0 = initial_state(h0, l, b, h, &device);
         let c0 = (cell == Cell::Lstm).then(|| initial_state(c0, l, b, h, &device));
         let keep = l + 1 < n || steps == Steps::All;
-        let ran = layer.run(cell, input, h0, c0, keep, implementation);
-        route = ran.route;
+        let ran = layer.run(cell, input, h0, c0, keep, recurrence);
+        recurrence = ran.recurrence;
         let (out, c) = (ran.states, ran.cell_state);
         let [_, t, _] = out.dims();
         hs.push(out.clone().slice([0..b, t - 1..t, 0..h]).reshape([1, b, h]));
@@ -222,7 +222,7 @@ pub(crate) fn run_stack(
         StackFinal {
             h: Tensor::cat(hs, 0),
             c,
-            route,
+            recurrence,
         },
     )
 }
@@ -244,7 +244,7 @@ pub struct RnnOutput {
     /// Final hidden state of every layer: `[L, B, H]`.
     pub h_n: Tensor<3>,
     /// What ran the layers' time loops.
-    pub route: Route,
+    pub recurrence: Recurrence,
 }
 
 impl RnnOutput {

@@ -9,10 +9,10 @@
 //!   forward signatures, state types ([`LstmState`], [`RnnState`]) and shapes: a model
 //!   swaps `burn::nn::Lstm` for `rnn_models::Lstm` by changing the import. The table in
 //!   [`nn`] lists what differs on purpose.
-//! - **Stacks as in PyTorch** ([`RnnStack`], [`LstmStack`], [`GruStack`]): `L` layers with
+//! - **Stacks as in PyTorch** ([`ElmanStack`], [`LstmStack`], [`GruStack`]): `L` layers with
 //!   dropout between them, states `[L, B, H]`, PyTorch's initialisation by default, and the
 //!   parameter layouts and initialisations of the frameworks the rnn-burn experiments
-//!   reproduce ([`Biases`], [`RecurrentInit`]). [`RnnStackConfig::irnn`] is the IRNN.
+//!   reproduce ([`Biases`], [`RecurrentInit`]). [`ElmanStackConfig::irnn`] is the IRNN.
 //!
 //! With the `safetensors` feature (on by default), every module loads the weights of
 //! PyTorch's `nn.RNN`, `nn.LSTM` and `nn.GRU` from a `state_dict` saved as safetensors
@@ -51,12 +51,12 @@
 //! GRU (packed r, z, n). Weights are applied as `x · W` (Burn's `Linear` convention), so a
 //! PyTorch weight `W [G, in]` is stored as `Wᵀ` ([`RecurrentLayer`]).
 //!
-//! # Implementations and backends
+//! # Recurrences and backends
 //!
-//! Every module has an [`Implementation`] (`with_implementation`, or the config field), and
-//! nothing else changes what it runs; the stacks' outputs report the [`Route`] that ran:
+//! Every module has a [`Recurrence`] (`with_recurrence`, or the config field), and
+//! nothing else changes what it runs; the stacks' outputs report the recurrence that ran:
 //!
-//! | backend | [`Implementation::Fused`] (default) | [`Implementation::Generic`] | [`Implementation::TensorOps`] |
+//! | backend | [`Recurrence::Fused`] (default) | [`Recurrence::Generic`] | [`Recurrence::TensorOps`] |
 //! |---|---|---|---|
 //! | flex, ndarray | the CPU kernel when every tensor is `f32`, else the generic loop | generic loop | tensor ops |
 //! | wgpu, CUDA (CubeCL) | the CubeCL kernel when the layer fits in shared memory, else the generic loop | generic loop | tensor ops |
@@ -64,7 +64,7 @@
 //!
 //! The custom operation is registered for the backends of this crate's features (`flex`,
 //! the default, `ndarray`, `wgpu`, `cuda`); on any other backend a layer runs as plain tensor
-//! operations ([`Implementation::TensorOps`]), never failing. The generic loop
+//! operations ([`Recurrence::TensorOps`]), never failing. The generic loop
 //! ([`ops::generic`]) is the recurrence and its hand-written backward pass written once over
 //! any backend's primitives.
 //!
@@ -72,7 +72,7 @@
 //!
 //! ```
 //! use burn::prelude::*;
-//! use rnn_models::{LstmConfig, RnnStackConfig};
+//! use rnn_models::{LstmConfig, ElmanStackConfig};
 //!
 //! let device = Device::flex();
 //! let x = Tensor::<3>::ones([2, 7, 28], &device); // [B, T, D]
@@ -81,7 +81,7 @@
 //! let (out, state) = lstm.forward(x.clone(), None);
 //! assert_eq!(state.hidden.dims(), [2, 20]);
 //! // PyTorch's: a 2-layer tanh stack, output [B, T, 256], h_n [L, B, 256]
-//! let elman = RnnStackConfig::new(28, 256).with_num_layers(2).init(&device);
+//! let elman = ElmanStackConfig::new(28, 256).with_num_layers(2).init(&device);
 //! let out = elman.forward(x, None);
 //! assert_eq!(out.h_n.dims(), [2, 2, 256]);
 //! ```
@@ -92,7 +92,6 @@
 
 pub mod elman;
 pub mod gru;
-pub mod implementation;
 pub mod init;
 pub mod layer;
 pub mod lstm;
@@ -100,10 +99,10 @@ pub mod nn;
 pub mod ops;
 #[cfg(feature = "safetensors")]
 pub mod pytorch;
+pub mod recurrence;
 
-pub use elman::{Nonlinearity, RnnStack, RnnStackConfig};
+pub use elman::{ElmanStack, ElmanStackConfig, ElmanWeights, Nonlinearity};
 pub use gru::{GruStack, GruStackConfig};
-pub use implementation::{Implementation, Route};
 pub use init::{Biases, RecurrentInit};
 pub use layer::{LastGroup, RecurrentLayer, RnnOutput, Steps};
 pub use lstm::{LstmOutput, LstmStack, LstmStackConfig};
@@ -113,3 +112,4 @@ pub use nn::{
 };
 #[cfg(feature = "safetensors")]
 pub use pytorch::{PyTorchError, PyTorchWeights};
+pub use recurrence::Recurrence;

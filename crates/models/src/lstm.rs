@@ -10,10 +10,10 @@ use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, LstmState};
 use burn::prelude::*;
 
-use crate::implementation::{Implementation, Route};
 use crate::init::{Biases, RecurrentInit};
 use crate::layer::{RecurrentLayer, Steps, replace_value, run_stack};
 use crate::ops::Cell;
+use crate::recurrence::Recurrence;
 
 /// The configuration of a stack of LSTM layers (PyTorch's `nn.LSTM`); layer `l > 0` reads
 /// the hidden states of layer `l - 1`. `LstmStackConfig::new(d_input, d_hidden)` sets the two
@@ -43,9 +43,9 @@ pub struct LstmStackConfig {
     /// layer without biases. Default `None`: the forget bias is drawn like every other bias.
     #[config(default = "None")]
     pub forget_bias: Option<f64>,
-    /// What runs the time loop (default [`Implementation::Fused`]).
-    #[config(default = "Implementation::Fused")]
-    pub implementation: Implementation,
+    /// What runs the time loop (default [`Recurrence::Fused`]).
+    #[config(default = "Recurrence::Fused")]
+    pub recurrence: Recurrence,
 }
 
 impl LstmStackConfig {
@@ -84,7 +84,7 @@ impl LstmStackConfig {
         LstmStack {
             layers,
             dropout: DropoutConfig::new(self.dropout).init(),
-            implementation: self.implementation,
+            recurrence: self.recurrence,
         }
     }
 }
@@ -115,7 +115,7 @@ pub struct LstmStack {
     pub dropout: Dropout,
     /// What runs the time loop of `forward` and `forward_last`.
     #[module(skip)]
-    pub implementation: Implementation,
+    pub recurrence: Recurrence,
 }
 
 /// What an LSTM stack returns.
@@ -126,7 +126,7 @@ pub struct LstmOutput {
     /// Final states of every layer (`hidden` and `cell`, `[L, B, H]` each).
     pub state: LstmState<3>,
     /// What ran the layers' time loops.
-    pub route: Route,
+    pub recurrence: Recurrence,
 }
 
 impl LstmOutput {
@@ -144,18 +144,18 @@ impl LstmStack {
     /// All steps of the last layer and the final states of every layer.
     /// `x`: `[B, T, D]`; `state`: `hidden` and `cell` `[L, B, H]` (zeros when `None`).
     pub fn forward(&self, x: Tensor<3>, state: Option<LstmState<3>>) -> LstmOutput {
-        self.run(x, state, Steps::All, self.implementation)
+        self.run(x, state, Steps::All, self.recurrence)
     }
 
     /// Only the last step's hidden state of the last layer (`output` is `[B, 1, H]`). The
     /// last layer's `[B, T, H]` output is never built.
     pub fn forward_last(&self, x: Tensor<3>, state: Option<LstmState<3>>) -> LstmOutput {
-        self.run(x, state, Steps::Last, self.implementation)
+        self.run(x, state, Steps::Last, self.recurrence)
     }
 
-    /// This stack with `implementation` running its time loop.
-    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
-        self.implementation = implementation;
+    /// This stack with `recurrence` running its time loop.
+    pub fn with_recurrence(mut self, recurrence: Recurrence) -> Self {
+        self.recurrence = recurrence;
         self
     }
 
@@ -164,14 +164,14 @@ impl LstmStack {
     ///
     /// `steps` chooses the `output` ([`Steps::All`]: `[B, T, H]`, [`Steps::Last`]:
     /// `[B, 1, H]`); `state` of the result always holds every layer's final `hidden` and
-    /// `cell`. `implementation` chooses what runs each layer's time loop; every choice
+    /// `cell`. `recurrence` chooses what runs each layer's time loop; every choice
     /// computes the same function.
     pub fn run(
         &self,
         x: Tensor<3>,
         state: Option<LstmState<3>>,
         steps: Steps,
-        implementation: Implementation,
+        recurrence: Recurrence,
     ) -> LstmOutput {
         let (output, last) = run_stack(
             &self.layers,
@@ -181,14 +181,14 @@ impl LstmStack {
             state.as_ref().map(|s| &s.hidden),
             state.as_ref().map(|s| &s.cell),
             steps,
-            implementation,
+            recurrence,
         );
         // `run_stack` returns the cell states of an LSTM stack.
         let cell = last.c.expect("an LSTM stack has cell states");
         LstmOutput {
             output,
             state: LstmState::new(cell, last.h),
-            route: last.route,
+            recurrence: last.recurrence,
         }
     }
 }

@@ -24,7 +24,7 @@ use safetensors::{Dtype, SafeTensors};
 
 use crate::layer::{RecurrentLayer, replace_value};
 use crate::nn::{BiGru, BiLstm, BiRnn, Gru, Lstm, Rnn};
-use crate::{GruStack, LstmStack, RnnStack};
+use crate::{ElmanStack, GruStack, LstmStack};
 
 /// Why weights could not be loaded.
 #[derive(Debug)]
@@ -296,7 +296,7 @@ macro_rules! drop_in_loader {
         impl $module {
             #[doc = concat!(
                 "This module with the weights of a one-layer PyTorch `", $torch, "` (see ",
-                "[`RnnStack::load_pytorch`] for `prefix`)."
+                "[`ElmanStack::load_pytorch`] for `prefix`)."
             )]
             pub fn load_pytorch(
                 mut self,
@@ -317,7 +317,7 @@ fn any<T>(_: &T) -> Result<(), PyTorchError> {
     Ok(())
 }
 
-stack_loader!(RnnStack, "nn.RNN", any);
+stack_loader!(ElmanStack, "nn.RNN", any);
 stack_loader!(LstmStack, "nn.LSTM", any);
 stack_loader!(GruStack, "nn.GRU", |m: &GruStack| reset_after_only(
     m.reset_after

@@ -2,7 +2,7 @@
 //! fixture in `tests/pytorch/fixtures` holds a module's `state_dict`, an input and initial
 //! states, PyTorch's outputs and final states, and PyTorch's gradients of a fixed projection
 //! of them (see `tests/pytorch/README.md`). Every case loads the weights, runs forward and
-//! backward with each [`Implementation`], and requires every tensor to match PyTorch's to
+//! backward with each [`Recurrence`], and requires every tensor to match PyTorch's to
 //! float32 rounding. `RNN_TEST_BACKEND` picks the backend (flex by default; ndarray, wgpu).
 
 #![cfg(feature = "safetensors")]
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use rnn_models::{
-    BiGruConfig, BiLstmConfig, BiRnnConfig, Biases, GruConfig, GruStackConfig, Implementation,
-    LstmConfig, LstmStackConfig, LstmState, Nonlinearity, PyTorchWeights, RecurrentLayer,
-    RnnConfig, RnnStackConfig, RnnState,
+    BiGruConfig, BiLstmConfig, BiRnnConfig, Biases, ElmanStackConfig, GruConfig, GruStackConfig,
+    LstmConfig, LstmStackConfig, LstmState, Nonlinearity, PyTorchWeights, Recurrence,
+    RecurrentLayer, RnnConfig, RnnState,
 };
 
 use compare::{largest_magnitude, within, worst, worst_error};
@@ -162,8 +162,8 @@ fn directions(
     vec![(forward.clone(), 0, ""), (reverse.clone(), 0, "_reverse")]
 }
 
-/// Runs one case with one implementation; returns the checks.
-fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Report {
+/// Runs one case with one recurrence; returns the checks.
+fn run(case: &Case, w: &PyTorchWeights, recurrence: Recurrence) -> Report {
     let device = device();
     let t3 = |k: &str| w.tensor::<3>(k, &device).unwrap();
     let x = t3("input").require_grad();
@@ -191,7 +191,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
                 let m = LstmStackConfig::new(d, h)
                     .with_num_layers(case.layers)
                     .with_biases(biases)
-                    .with_implementation(implementation)
+                    .with_recurrence(recurrence)
                     .init(&device)
                     .load_pytorch(w, "")
                     .unwrap();
@@ -204,7 +204,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
                 let m = GruStackConfig::new(d, h)
                     .with_num_layers(case.layers)
                     .with_biases(biases)
-                    .with_implementation(implementation)
+                    .with_recurrence(recurrence)
                     .init(&device)
                     .load_pytorch(w, "")
                     .unwrap();
@@ -213,11 +213,11 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
                 (o.output, o.h_n, None, layers)
             }
             (_, false) => {
-                let m = RnnStackConfig::new(d, h)
+                let m = ElmanStackConfig::new(d, h)
                     .with_num_layers(case.layers)
                     .with_biases(biases)
                     .with_nonlinearity(nonlinearity)
-                    .with_implementation(implementation)
+                    .with_recurrence(recurrence)
                     .init(&device)
                     .load_pytorch(w, "")
                     .unwrap();
@@ -227,7 +227,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
             }
             ("lstm", true) => {
                 let m = BiLstmConfig::new(d, h, case.bias)
-                    .with_implementation(implementation)
+                    .with_recurrence(recurrence)
                     .init(&device)
                     .load_pytorch(w, "")
                     .unwrap();
@@ -238,7 +238,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
             }
             ("gru", true) => {
                 let m = BiGruConfig::new(d, h, case.bias)
-                    .with_implementation(implementation)
+                    .with_recurrence(recurrence)
                     .init(&device)
                     .load_pytorch(w, "")
                     .unwrap();
@@ -249,7 +249,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
             (_, true) => {
                 let m = BiRnnConfig::new(d, h, case.bias)
                     .with_hidden_activation(activation)
-                    .with_implementation(implementation)
+                    .with_recurrence(recurrence)
                     .init(&device)
                     .load_pytorch(w, "")
                     .unwrap();
@@ -281,7 +281,7 @@ fn run(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Repor
 /// A one-layer case through burn::nn's contract (`Rnn`, `Lstm`, `Gru`: states `[B, H]`):
 /// the output, the final states and every gradient (input, initial states, each weight and
 /// bias) against PyTorch's.
-fn run_drop_in(case: &Case, w: &PyTorchWeights, implementation: Implementation) -> Report {
+fn run_drop_in(case: &Case, w: &PyTorchWeights, recurrence: Recurrence) -> Report {
     let device = device();
     let t3 = |k: &str| w.tensor::<3>(k, &device).unwrap();
     let x = t3("input").require_grad();
@@ -295,7 +295,7 @@ fn run_drop_in(case: &Case, w: &PyTorchWeights, implementation: Implementation) 
     let (out, h_n, c_n, layer) = match case.mode.as_str() {
         "lstm" => {
             let m = LstmConfig::new(d, h, case.bias)
-                .with_implementation(implementation)
+                .with_recurrence(recurrence)
                 .init(&device)
                 .load_pytorch(w, "")
                 .unwrap();
@@ -305,7 +305,7 @@ fn run_drop_in(case: &Case, w: &PyTorchWeights, implementation: Implementation) 
         }
         "gru" => {
             let m = GruConfig::new(d, h, case.bias)
-                .with_implementation(implementation)
+                .with_recurrence(recurrence)
                 .init(&device)
                 .load_pytorch(w, "")
                 .unwrap();
@@ -322,7 +322,7 @@ fn run_drop_in(case: &Case, w: &PyTorchWeights, implementation: Implementation) 
             };
             let m = RnnConfig::new(d, h, case.bias)
                 .with_hidden_activation(activation)
-                .with_implementation(implementation)
+                .with_recurrence(recurrence)
                 .init(&device)
                 .load_pytorch(w, "")
                 .unwrap();
@@ -363,9 +363,9 @@ fn every_cell_matches_pytorch() {
         let case = Case::parse(file);
         let w = PyTorchWeights::from_file(file).unwrap();
         let implementations = [
-            Implementation::Fused,
-            Implementation::Generic,
-            Implementation::TensorOps,
+            Recurrence::Fused,
+            Recurrence::Generic,
+            Recurrence::TensorOps,
         ];
         let mut runs: Vec<(String, Report)> = implementations
             .into_iter()

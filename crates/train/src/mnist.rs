@@ -12,7 +12,7 @@ use clap::Args;
 use burn::data::dataloader::DataLoader;
 use burn::optim::ModuleOptimizer;
 use rnn_data::{Mnist, MnistBatch, MnistSequenceBatcher, MnistSequences, MnistSource, MnistSplit};
-use rnn_models::Implementation;
+use rnn_models::Recurrence;
 
 use burn::tensor::Device;
 use burn::train::ClassificationOutput;
@@ -164,7 +164,7 @@ pub fn train_mnist_classifier<T, M>(
     experiment: &'static str,
     parsed: Parsed<T>,
     console: &Console,
-    model: impl FnOnce(&T::Config, &Device, Implementation) -> M,
+    model: impl FnOnce(&T::Config, &Device, Recurrence) -> M,
     adjust: impl FnOnce(&MnistRun<T::Config>, &mut Fit<M>),
 ) -> Result<Trained<M>, RunError>
 where

@@ -12,7 +12,7 @@ use rnn_train::{
 };
 
 use crate::config::{AddingConfig, NAME, Preset, modern, paper};
-use crate::model::Cell;
+use crate::model::Network;
 
 /// The command line (`adding-problem --help`).
 #[derive(Parser, Debug, Clone)]
@@ -70,7 +70,7 @@ pub struct Cli {
         help_heading = "Model",
         conflicts_with = "resume"
     )]
-    pub model: Vec<Cell>,
+    pub model: Vec<Network>,
 
     /// Hidden units of every network (the help text lists each network's default).
     #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]
@@ -164,14 +164,14 @@ fn at_least_two(s: &str) -> Result<usize, String> {
 
 /// `--model`'s long help, with the networks each setting trains.
 fn model_help() -> String {
-    let names = |cells: &[Cell]| cells.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
+    let names = |cells: &[Network]| cells.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
     format!(
         "Networks to train, in order (repeat the flag or separate with commas): rnn (tanh \
          Elman), lstm, gru (with the tutorial's start: reset gate before the recurrent matmul, \
          as the tutorial writes it), irnn (ReLU Elman with identity recurrent weights), relu \
          (ReLU Elman with Gaussian recurrent weights) [default: {}; with --preset paper: {}; \
          with --preset modern: {}]",
-        names(&Cell::TUTORIAL),
+        names(&Network::TUTORIAL),
         names(&paper::MODELS),
         names(&modern::MODELS)
     )
@@ -179,7 +179,7 @@ fn model_help() -> String {
 
 /// `--hidden`'s help: each network's default, as the tutorial and the papers give it.
 fn hidden_help() -> String {
-    let tutorial: Vec<String> = Cell::value_variants()
+    let tutorial: Vec<String> = Network::value_variants()
         .iter()
         .map(|cell| {
             format!(
@@ -192,7 +192,7 @@ fn hidden_help() -> String {
     format!(
         "Hidden units of every network [default: the tutorial's, {}; with a preset: {}]",
         tutorial.join(", "),
-        paper::config(Cell::Rnn).model.hidden
+        paper::config(Network::Rnn).model.hidden
     )
 }
 
@@ -204,15 +204,15 @@ fn forget_bias_help() -> String {
         "The LSTM's initial forget-gate bias, between -100 and 100 (past about 20 the gate is \
          fully open or shut either way) [default: {}; with --preset paper: {}; with --preset \
          modern: {}]",
-        shown(AddingConfig::tutorial(Cell::Lstm).model.forget_bias),
-        shown(Preset::Paper.config(Cell::Lstm).model.forget_bias),
-        shown(Preset::Modern.config(Cell::Lstm).model.forget_bias),
+        shown(AddingConfig::tutorial(Network::Lstm).model.forget_bias),
+        shown(Preset::Paper.config(Network::Lstm).model.forget_bias),
+        shown(Preset::Modern.config(Network::Lstm).model.forget_bias),
     )
 }
 
 /// `--preset`'s long help, with the flags each preset amounts to (from its configurations).
 fn preset_help() -> String {
-    let describe = |preset: Preset, cell: Cell| {
+    let describe = |preset: Preset, cell: Network| {
         let sets =
             Cli::config_flags().differences(&AddingConfig::tutorial(cell), &preset.config(cell));
         format!("{cell}: {}", sets.join(" "))
@@ -247,7 +247,7 @@ impl ExperimentCli for Cli {
     /// The vanilla RNN's run: every network's configuration but the hidden size, which
     /// `--hidden`'s help lists.
     fn tutorial() -> AddingConfig {
-        AddingConfig::tutorial(Cell::Rnn)
+        AddingConfig::tutorial(Network::Rnn)
     }
 
     fn config_flags() -> ConfigFlags<AddingConfig> {
@@ -282,8 +282,8 @@ impl ExperimentCli for Cli {
 
 impl Cli {
     /// The networks to train, in order.
-    pub fn models(&self) -> Vec<Cell> {
-        let mut models: Vec<Cell> = if !self.model.is_empty() {
+    pub fn models(&self) -> Vec<Network> {
+        let mut models: Vec<Network> = if !self.model.is_empty() {
             self.model.clone()
         } else {
             self.preset.models().to_vec()
@@ -294,7 +294,7 @@ impl Cli {
     }
 
     /// `cell`'s run before the flags typed: the preset's.
-    pub fn preset(&self, cell: Cell) -> AddingConfig {
+    pub fn preset(&self, cell: Network) -> AddingConfig {
         self.preset.config(cell)
     }
 }

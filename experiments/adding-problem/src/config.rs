@@ -7,7 +7,7 @@ use rnn_data::{AddingProblem, MarkPlacement};
 use rnn_train::base::limits::{MAX_HIDDEN, MAX_SAMPLES, MAX_STEPS, check_count};
 use rnn_train::{ExperimentConfig, OptimizerConfig, RunError, TrainingConfig};
 
-use crate::model::{AdderConfig, Cell};
+use crate::model::{AdderConfig, Network};
 
 /// The binary's name and the run directory's parent (`runs/adding-problem/`).
 pub const NAME: &str = "adding-problem";
@@ -71,7 +71,7 @@ pub struct AddingConfig {
 
 impl AddingConfig {
     /// `cell`'s run as the tutorial sets it up.
-    pub fn tutorial(cell: Cell) -> Self {
+    pub fn tutorial(cell: Network) -> Self {
         AddingConfig::new(AdderConfig::tutorial(cell))
     }
 }
@@ -113,7 +113,7 @@ pub enum Preset {
 
 impl Preset {
     /// `cell`'s run in this setting.
-    pub fn config(self, cell: Cell) -> AddingConfig {
+    pub fn config(self, cell: Network) -> AddingConfig {
         match self {
             Preset::Tutorial => AddingConfig::tutorial(cell),
             Preset::Paper => paper::config(cell),
@@ -122,9 +122,9 @@ impl Preset {
     }
 
     /// The networks the setting compares.
-    pub fn models(self) -> &'static [Cell] {
+    pub fn models(self) -> &'static [Network] {
         match self {
-            Preset::Tutorial => &Cell::TUTORIAL,
+            Preset::Tutorial => &Network::TUTORIAL,
             Preset::Paper => &paper::MODELS,
             Preset::Modern => &modern::MODELS,
         }
@@ -151,7 +151,7 @@ impl Preset {
 /// the test set tested after every epoch (6 250 steps).
 pub mod paper {
     use super::{AddingConfig, AddingData};
-    use crate::model::{AdderConfig, Cell, Start};
+    use crate::model::{AdderConfig, Network, Start};
     use rnn_train::{OptimizerConfig, TrainingConfig};
 
     /// Steps per sequence (the shortest of the paper's lengths).
@@ -174,13 +174,13 @@ pub mod paper {
     /// SGD's learning rate, every network (chosen).
     pub const LR: f64 = 1e-2;
     /// The networks of Fig. 2, in its legend's order.
-    pub const MODELS: [Cell; 4] = [Cell::Lstm, Cell::Rnn, Cell::Relu, Cell::Irnn];
+    pub const MODELS: [Network; 4] = [Network::Lstm, Network::Rnn, Network::Relu, Network::Irnn];
 
     /// `cell`'s run in this setting.
-    pub fn config(cell: Cell) -> AddingConfig {
+    pub fn config(cell: Network) -> AddingConfig {
         let model = AdderConfig::new(cell, HIDDEN)
             .with_start(Start::Paper)
-            .with_forget_bias((cell == Cell::Lstm).then_some(FORGET_BIAS));
+            .with_forget_bias((cell == Network::Lstm).then_some(FORGET_BIAS));
         let data = AddingData::new()
             .with_seq_len(SEQ_LEN)
             .with_train_size(TRAIN_SIZE)
@@ -205,7 +205,7 @@ pub mod paper {
 /// 500 steps (an epoch here is 500 steps of 128 fresh sequences).
 pub mod modern {
     use super::{AddingConfig, AddingData};
-    use crate::model::{AdderConfig, Cell, Start};
+    use crate::model::{AdderConfig, Network, Start};
     use rnn_data::MarkPlacement;
     use rnn_train::TrainingConfig;
 
@@ -226,13 +226,13 @@ pub mod modern {
     /// Global-norm gradient clipping (chosen).
     pub const CLIP_NORM: f64 = 10.0;
     /// The networks compared: the IRNN and the tanh RNN.
-    pub const MODELS: [Cell; 2] = [Cell::Irnn, Cell::Rnn];
+    pub const MODELS: [Network; 2] = [Network::Irnn, Network::Rnn];
 
     /// `cell`'s run in this setting.
-    pub fn config(cell: Cell) -> AddingConfig {
+    pub fn config(cell: Network) -> AddingConfig {
         let model = AdderConfig::new(cell, HIDDEN)
             .with_start(Start::Paper)
-            .with_forget_bias((cell == Cell::Lstm).then_some(super::paper::FORGET_BIAS));
+            .with_forget_bias((cell == Network::Lstm).then_some(super::paper::FORGET_BIAS));
         let data = AddingData::new()
             .with_seq_len(SEQ_LEN)
             .with_train_size(STEPS_PER_EPOCH * BATCH)

@@ -32,5 +32,5 @@ pub mod training;
 pub use cli::Cli;
 pub use comparison_table::{AddingResults, ComparisonRow, batches_to_beat, epochs_to_beat};
 pub use config::{AddingConfig, AddingData, NAME, Preset};
-pub use model::{Adder, AdderConfig, Cell, Start};
+pub use model::{Adder, AdderConfig, Network, Start};
 pub use training::{main_with, run};

@@ -8,8 +8,8 @@ use burn::prelude::*;
 use burn::train::RegressionOutput;
 use rnn_data::AddingBatch;
 use rnn_models::{
-    Biases, GruStack, GruStackConfig, Implementation, LstmStack, LstmStackConfig, Nonlinearity,
-    RecurrentInit, RnnStack, RnnStackConfig,
+    Biases, ElmanStack, ElmanStackConfig, GruStack, GruStackConfig, LstmStack, LstmStackConfig,
+    Nonlinearity, Recurrence, RecurrentInit,
 };
 use rnn_train::TaskModel;
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// Which recurrent cell reads the sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Cell {
+pub enum Network {
     /// Vanilla Elman RNN, `h = tanh(x W_x + h W_h + b)` (the tutorial's `rnn_step`).
     Rnn,
     /// LSTM (the tutorial's `lstm_step`).
@@ -32,32 +32,32 @@ pub enum Cell {
     Relu,
 }
 
-impl Cell {
+impl Network {
     /// The tutorial's three, in the order it introduces them.
-    pub const TUTORIAL: [Cell; 3] = [Cell::Rnn, Cell::Lstm, Cell::Gru];
+    pub const TUTORIAL: [Network; 3] = [Network::Rnn, Network::Lstm, Network::Gru];
 
     /// Hidden units the tutorial gives each network (64 for the vanilla RNN, 100 for the
     /// gated ones; the IRNN paper uses 100).
     pub fn tutorial_hidden(self) -> usize {
         match self {
-            Cell::Rnn | Cell::Relu => 64,
-            Cell::Lstm | Cell::Gru | Cell::Irnn => 100,
+            Network::Rnn | Network::Relu => 64,
+            Network::Lstm | Network::Gru | Network::Irnn => 100,
         }
     }
 
     /// `rnn`, `lstm`, `gru`, `irnn`, `relu`: the flag value and the run directory's name.
     pub fn name(self) -> &'static str {
         match self {
-            Cell::Rnn => "rnn",
-            Cell::Lstm => "lstm",
-            Cell::Gru => "gru",
-            Cell::Irnn => "irnn",
-            Cell::Relu => "relu",
+            Network::Rnn => "rnn",
+            Network::Lstm => "lstm",
+            Network::Gru => "gru",
+            Network::Irnn => "irnn",
+            Network::Relu => "relu",
         }
     }
 }
 
-impl std::fmt::Display for Cell {
+impl std::fmt::Display for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
@@ -82,7 +82,7 @@ pub enum Start {
 #[derive(Config, Debug)]
 pub struct AdderConfig {
     /// The recurrent cell.
-    pub cell: Cell,
+    pub cell: Network,
     /// Its hidden units.
     pub hidden: usize,
     /// Features per step: the value and the mask bit.
@@ -97,7 +97,7 @@ pub struct AdderConfig {
 
 impl AdderConfig {
     /// `cell` with the tutorial's hidden size.
-    pub fn tutorial(cell: Cell) -> Self {
+    pub fn tutorial(cell: Network) -> Self {
         Self::new(cell, cell.tutorial_hidden())
     }
 
@@ -118,23 +118,23 @@ impl AdderConfig {
         let (d, h) = (self.d_input, self.hidden);
         let xavier = RecurrentInit::MinPyXavier;
         let elman = |nonlinearity| {
-            RnnStackConfig::new(d, h)
+            ElmanStackConfig::new(d, h)
                 .with_nonlinearity(nonlinearity)
                 .with_biases(Biases::One)
                 .with_init(RecurrentInit::MinPyXavier)
         };
         let rnn = match self.cell {
-            Cell::Rnn => Recurrent::Elman(elman(Nonlinearity::Tanh).init(device)),
-            Cell::Relu => Recurrent::Elman(elman(Nonlinearity::Relu).init(device)),
-            Cell::Irnn => Recurrent::Elman(RnnStackConfig::irnn(d, h).init(device)),
-            Cell::Lstm => Recurrent::Lstm(
+            Network::Rnn => Recurrent::Elman(elman(Nonlinearity::Tanh).init(device)),
+            Network::Relu => Recurrent::Elman(elman(Nonlinearity::Relu).init(device)),
+            Network::Irnn => Recurrent::Elman(ElmanStackConfig::irnn(d, h).init(device)),
+            Network::Lstm => Recurrent::Lstm(
                 LstmStackConfig::new(d, h)
                     .with_biases(Biases::One)
                     .with_init(xavier.clone())
                     .with_forget_bias(self.forget_bias)
                     .init(device),
             ),
-            Cell::Gru => Recurrent::Gru(
+            Network::Gru => Recurrent::Gru(
                 GruStackConfig::new(d, h)
                     .with_reset_after(false)
                     .with_biases(Biases::One)
@@ -163,7 +163,7 @@ impl AdderConfig {
         };
         let elman = |nonlinearity, init| {
             Recurrent::Elman(
-                RnnStackConfig::new(d, h)
+                ElmanStackConfig::new(d, h)
                     .with_nonlinearity(nonlinearity)
                     .with_biases(Biases::One)
                     .with_init(init)
@@ -171,23 +171,23 @@ impl AdderConfig {
             )
         };
         let rnn = match self.cell {
-            Cell::Rnn => elman(Nonlinearity::Tanh, gaussian),
-            Cell::Relu => elman(Nonlinearity::Relu, gaussian),
-            Cell::Irnn => elman(
+            Network::Rnn => elman(Nonlinearity::Tanh, gaussian),
+            Network::Relu => elman(Nonlinearity::Relu, gaussian),
+            Network::Irnn => elman(
                 Nonlinearity::Relu,
                 RecurrentInit::Identity {
                     scale: 1.0,
                     input_std,
                 },
             ),
-            Cell::Lstm => Recurrent::Lstm(
+            Network::Lstm => Recurrent::Lstm(
                 LstmStackConfig::new(d, h)
                     .with_biases(Biases::One)
                     .with_init(RecurrentInit::PyTorchUniform)
                     .with_forget_bias(self.forget_bias)
                     .init(device),
             ),
-            Cell::Gru => Recurrent::Gru(
+            Network::Gru => Recurrent::Gru(
                 GruStackConfig::new(d, h)
                     .with_biases(Biases::One)
                     .with_init(RecurrentInit::PyTorchUniform)
@@ -205,7 +205,7 @@ impl AdderConfig {
 #[derive(Module, Debug)]
 pub enum Recurrent {
     /// Vanilla RNN or IRNN.
-    Elman(RnnStack),
+    Elman(ElmanStack),
     /// LSTM.
     Lstm(LstmStack),
     /// GRU.
@@ -232,12 +232,12 @@ impl Adder {
         self.output.forward(last)
     }
 
-    /// This network with `implementation` running its recurrent time loop.
-    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
+    /// This network with `recurrence` running its recurrent time loop.
+    pub fn with_recurrence(mut self, recurrence: Recurrence) -> Self {
         self.rnn = match self.rnn {
-            Recurrent::Elman(m) => Recurrent::Elman(m.with_implementation(implementation)),
-            Recurrent::Lstm(m) => Recurrent::Lstm(m.with_implementation(implementation)),
-            Recurrent::Gru(m) => Recurrent::Gru(m.with_implementation(implementation)),
+            Recurrent::Elman(m) => Recurrent::Elman(m.with_recurrence(recurrence)),
+            Recurrent::Lstm(m) => Recurrent::Lstm(m.with_recurrence(recurrence)),
+            Recurrent::Gru(m) => Recurrent::Gru(m.with_recurrence(recurrence)),
         };
         self
     }

@@ -23,7 +23,7 @@ use crate::cli::Cli;
 use crate::comparison::{Comparison, Member};
 use crate::comparison_table::{self, AddingResults};
 use crate::config::{AddingConfig, NAME};
-use crate::model::{Adder, Cell};
+use crate::model::{Adder, Network};
 
 /// `main`: parse, run, report (see [`rnn_train::cli_main`]); returns the exit code.
 pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -> i32 {
@@ -38,7 +38,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Vec<Member<AddingCo
     let (args, explicit) = (&parsed.args, &parsed.explicit);
     // Each network's run: its preset's configuration under the flags typed.
     let config = |cell| parsed.config_from(args.preset(cell));
-    if explicit.contains("forget_bias") && !args.models().contains(&Cell::Lstm) {
+    if explicit.contains("forget_bias") && !args.models().contains(&Network::Lstm) {
         return Err(RunError::usage(
             "--forget-bias sets the LSTM's forget gate, and no LSTM is among the networks to train",
             Some("add lstm to --model, or leave --forget-bias out".into()),
@@ -115,7 +115,7 @@ fn train_one(
         config
             .model
             .init(device)
-            .with_implementation(session.recurrence)
+            .with_recurrence(session.recurrence)
     });
 
     // 4. Training (Burn's Learner; dashboard or plain log, checkpoints, metrics.csv, plots,

@@ -4,7 +4,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
-use rnn_models::{Implementation, RnnStack, RnnStackConfig};
+use rnn_models::{ElmanStack, ElmanStackConfig, Recurrence};
 use rnn_train::{TaskModel, cross_entropy};
 
 /// The tutorial's network (PyTorch `nn.RNN` initialisation: every weight and bias
@@ -26,7 +26,7 @@ impl ElmanClassifierConfig {
     /// The network for sequences of `steps` steps of `d_input` values.
     pub fn init(&self, d_input: usize, steps: usize, device: &Device) -> ElmanClassifier {
         ElmanClassifier {
-            rnn: RnnStackConfig::new(d_input, self.hidden)
+            rnn: ElmanStackConfig::new(d_input, self.hidden)
                 .with_num_layers(self.layers)
                 .init(device),
             output: LinearConfig::new(self.hidden * steps, self.classes).init(device),
@@ -38,7 +38,7 @@ impl ElmanClassifierConfig {
 #[derive(Module, Debug)]
 pub struct ElmanClassifier {
     /// The recurrent layers.
-    pub rnn: RnnStack,
+    pub rnn: ElmanStack,
     /// `T * H` -> class logits.
     pub output: Linear,
 }
@@ -51,9 +51,9 @@ impl ElmanClassifier {
         self.output.forward(states.reshape([b, t * h]))
     }
 
-    /// This network with `implementation` running the Elman layers' time loops.
-    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
-        self.rnn = self.rnn.with_implementation(implementation);
+    /// This network with `recurrence` running the Elman layers' time loops.
+    pub fn with_recurrence(mut self, recurrence: Recurrence) -> Self {
+        self.rnn = self.rnn.with_recurrence(recurrence);
         self
     }
 }

@@ -30,7 +30,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Trained<ElmanClassi
             config
                 .model
                 .init(d_input, steps, device)
-                .with_implementation(recurrence)
+                .with_recurrence(recurrence)
         },
         |mnist, fit| fit.evaluate_train_set = Some(mnist.train_set_in_order()),
     )

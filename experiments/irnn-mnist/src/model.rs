@@ -5,7 +5,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
-use rnn_models::{Implementation, RecurrentInit, RnnStack, RnnStackConfig};
+use rnn_models::{ElmanStack, ElmanStackConfig, Recurrence, RecurrentInit};
 use rnn_train::{TaskModel, cross_entropy, layer};
 
 /// The tutorial's network: NeoML's `CIrnnLayer` (an input and a recurrent fully-connected
@@ -29,7 +29,7 @@ pub struct IrnnClassifierConfig {
 impl IrnnClassifierConfig {
     /// The network for inputs of `d_input` values per step.
     pub fn init(&self, d_input: usize, device: &Device) -> IrnnClassifier {
-        let irnn = RnnStackConfig::irnn(d_input, self.hidden)
+        let irnn = ElmanStackConfig::irnn(d_input, self.hidden)
             .with_init(RecurrentInit::Identity {
                 scale: self.identity_scale,
                 input_std: self.input_std,
@@ -52,7 +52,7 @@ impl IrnnClassifierConfig {
 #[derive(Module, Debug)]
 pub struct IrnnClassifier {
     /// ReLU Elman layer with identity initialisation.
-    pub irnn: RnnStack,
+    pub irnn: ElmanStack,
     /// Hidden state -> class logits.
     pub output: Linear,
 }
@@ -65,9 +65,9 @@ impl IrnnClassifier {
         self.output.forward(last)
     }
 
-    /// This network with `implementation` running the IRNN's time loop.
-    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
-        self.irnn = self.irnn.with_implementation(implementation);
+    /// This network with `recurrence` running the IRNN's time loop.
+    pub fn with_recurrence(mut self, recurrence: Recurrence) -> Self {
+        self.irnn = self.irnn.with_recurrence(recurrence);
         self
     }
 }

@@ -28,7 +28,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Trained<IrnnClassif
             config
                 .model
                 .init(config.view.features(), device)
-                .with_implementation(recurrence)
+                .with_recurrence(recurrence)
         },
         |_, _| {},
     )

@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
-use rnn_models::{Implementation, LstmStack, LstmStackConfig};
+use rnn_models::{LstmStack, LstmStackConfig, Recurrence};
 use rnn_train::TaskModel;
 
 /// The tutorial's network: `nn.LSTM(28, 20)` (both biases; every tensor ~ U(±1/sqrt(20)))
@@ -47,9 +47,9 @@ impl LstmClassifier {
         log_softmax(self.hidden2digits.forward(last), 1)
     }
 
-    /// This network with `implementation` running the LSTM's time loop.
-    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
-        self.lstm = self.lstm.with_implementation(implementation);
+    /// This network with `recurrence` running the LSTM's time loop.
+    pub fn with_recurrence(mut self, recurrence: Recurrence) -> Self {
+        self.lstm = self.lstm.with_recurrence(recurrence);
         self
     }
 }

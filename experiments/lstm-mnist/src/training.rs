@@ -32,7 +32,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Trained<LstmClassif
             config
                 .model
                 .init(config.view.features(), device)
-                .with_implementation(recurrence)
+                .with_recurrence(recurrence)
         },
         |_, fit| fit.evaluate_before_training = true,
     )

@@ -8,7 +8,7 @@ use rnn_train::{AdamArgs, ClipArgs, CommonArgs, ConfigFlags, ExperimentCli};
 
 use crate::config::{NAME, SimpleSequenceConfig};
 use crate::generate::GenerateArgs;
-use crate::model::Arch;
+use crate::model::Network;
 
 /// The command line (`simple-sequence --help`, `simple-sequence generate --help`).
 #[derive(Parser, Debug, Clone)]
@@ -50,7 +50,7 @@ pub struct Cli {
     /// embedding -> dropout -> 2-layer LSTM with dropout between and after the layers ->
     /// linear, every parameter ~ U(-0.1, 0.1).
     #[arg(long, value_enum, value_name = "ARCH", help_heading = "Model")]
-    pub arch: Arch,
+    pub arch: Network,
 
     /// Units of the embedding and of every recurrent layer.
     #[arg(long, value_name = "N", value_parser = count_up_to(MAX_HIDDEN), help_heading = "Model")]

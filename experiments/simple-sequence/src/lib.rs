@@ -36,5 +36,5 @@ pub mod truncated_bptt;
 
 pub use cli::Cli;
 pub use config::{NAME, SimpleSequenceConfig};
-pub use model::{Arch, LanguageModel, LanguageModelConfig};
+pub use model::{LanguageModel, LanguageModelConfig, Network};
 pub use training::{main_with, run};

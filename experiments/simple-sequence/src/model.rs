@@ -7,10 +7,9 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::train::ClassificationOutput;
 use rnn_data::TbpttWindow;
-use rnn_models::ops::{Cell, recurrent_layer};
 use rnn_models::{
-    Biases, Implementation, LstmStack, LstmStackConfig, LstmState, RecurrentInit, RnnStack,
-    RnnStackConfig,
+    Biases, ElmanStack, ElmanStackConfig, ElmanWeights, LstmStack, LstmStackConfig, LstmState,
+    Nonlinearity, Recurrence, RecurrentInit,
 };
 use rnn_train::TaskModel;
 
@@ -20,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// The architecture (`--arch`): the tutorial's four networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
-pub enum Arch {
+pub enum Network {
     /// The tutorial's `RNN` (its default): embedding -> one tanh Elman layer (`l1` on the
     /// input, `r1` on the state, both `L.Linear` with a bias) -> linear.
     Rnn,
@@ -35,14 +34,14 @@ pub enum Arch {
     Lstm,
 }
 
-rnn_train::value_enum_flag!(Arch);
+rnn_train::value_enum_flag!(Network);
 
 /// A next-token model.
 #[derive(Config, Debug)]
 pub struct LanguageModelConfig {
     /// The architecture.
-    #[config(default = "Arch::Rnn")]
-    pub arch: Arch,
+    #[config(default = "Network::Rnn")]
+    pub arch: Network,
     /// Vocabulary size (tokens 0..n_vocab).
     #[config(default = 10)]
     pub n_vocab: usize,
@@ -68,16 +67,16 @@ impl LanguageModelConfig {
             std: (1.0 / fan_in as f64).sqrt(),
         };
         let elman = |layers: usize| {
-            RnnStackConfig::new(u, u)
+            ElmanStackConfig::new(u, u)
                 .with_num_layers(layers)
                 .with_init(RecurrentInit::LeCunNormal)
                 .init(device)
         };
         let (embed_init, rnn, output_init, output_bias, dropout) = match self.arch {
-            Arch::Rnn | Arch::Rnn2 | Arch::Rnn3 => {
+            Network::Rnn | Network::Rnn2 | Network::Rnn3 => {
                 let rnn = match self.arch {
-                    Arch::Rnn => Recurrent::Elman(elman(1)),
-                    Arch::Rnn2 => Recurrent::Elman(elman(3)),
+                    Network::Rnn => Recurrent::Elman(elman(1)),
+                    Network::Rnn2 => Recurrent::Elman(elman(3)),
                     _ => Recurrent::Concat((0..3).map(|_| ConcatBlock::new(u, device)).collect()),
                 };
                 let embed = Initializer::Normal {
@@ -86,7 +85,7 @@ impl LanguageModelConfig {
                 };
                 (embed, rnn, lecun(u), Initializer::Zeros, 0.0)
             }
-            Arch::Lstm => {
+            Network::Lstm => {
                 let uniform = Initializer::Uniform {
                     min: -0.1,
                     max: 0.1,
@@ -119,7 +118,7 @@ impl LanguageModelConfig {
 #[derive(Module, Debug)]
 pub enum Recurrent {
     /// 1 or 3 tanh Elman layers.
-    Elman(RnnStack),
+    Elman(ElmanStack),
     /// Stacked [`ConcatBlock`]s.
     Concat(Vec<ConcatBlock>),
     /// A 2-layer LSTM.
@@ -141,7 +140,7 @@ pub struct ConcatBlock {
     pub b: Param<Tensor<1>>,
     /// What runs the state's time loop.
     #[module(skip)]
-    pub implementation: Implementation,
+    pub recurrence: Recurrence,
 }
 
 impl ConcatBlock {
@@ -151,7 +150,7 @@ impl ConcatBlock {
         ConcatBlock {
             w: Initializer::Normal { mean: 0.0, std }.init([2 * u, 2 * u], device),
             b: Initializer::Zeros.init([2 * u], device),
-            implementation: Implementation::default(),
+            recurrence: Recurrence::default(),
         }
     }
 
@@ -162,19 +161,13 @@ impl ConcatBlock {
         let part = |rows: std::ops::Range<usize>, cols: std::ops::Range<usize>| {
             w.clone().slice([rows, cols])
         };
-        let states = recurrent_layer(
-            Cell::Elman { relu: false },
-            x.clone(),
-            part(0..u, u..2 * u),
-            bias.clone().slice([u..2 * u]),
-            part(u..2 * u, u..2 * u),
-            None,
-            s0.clone(),
-            None,
-            true,
-            self.implementation,
-        )
-        .states;
+        let state = ElmanWeights {
+            input: part(0..u, u..2 * u),
+            recurrent: part(u..2 * u, u..2 * u),
+            bias: bias.clone().slice([u..2 * u]),
+            nonlinearity: Nonlinearity::Tanh,
+        };
+        let states = state.run(x.clone(), s0.clone(), self.recurrence);
         let last = states.clone().slice([0..b, t - 1..t, 0..u]).reshape([b, u]);
         let previous = if t == 1 {
             s0.unsqueeze_dim(1)
@@ -204,18 +197,15 @@ pub struct LanguageModel {
 }
 
 impl LanguageModel {
-    /// This model with `implementation` running every recurrent layer's time loop.
-    pub fn with_implementation(mut self, implementation: Implementation) -> Self {
+    /// This model with `recurrence` running every recurrent layer's time loop.
+    pub fn with_recurrence(mut self, recurrence: Recurrence) -> Self {
         self.rnn = match self.rnn {
-            Recurrent::Elman(m) => Recurrent::Elman(m.with_implementation(implementation)),
-            Recurrent::Lstm(m) => Recurrent::Lstm(m.with_implementation(implementation)),
+            Recurrent::Elman(m) => Recurrent::Elman(m.with_recurrence(recurrence)),
+            Recurrent::Lstm(m) => Recurrent::Lstm(m.with_recurrence(recurrence)),
             Recurrent::Concat(blocks) => Recurrent::Concat(
                 blocks
                     .into_iter()
-                    .map(|b| ConcatBlock {
-                        implementation,
-                        ..b
-                    })
+                    .map(|b| ConcatBlock { recurrence, ..b })
                     .collect(),
             ),
         };

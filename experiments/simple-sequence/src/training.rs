@@ -47,7 +47,7 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Trained<LanguageMod
         config
             .model
             .init(device)
-            .with_implementation(session.recurrence)
+            .with_recurrence(session.recurrence)
     });
 
     // 4. Training: Burn's Learner with the truncated-BPTT strategy (dashboard or plain log,

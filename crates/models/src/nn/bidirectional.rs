@@ -9,12 +9,12 @@ use super::{
     Gru, GruConfig, Lstm, LstmConfig, LstmState, Rnn, RnnConfig, RnnState, direction, join,
     run_layer,
 };
-use crate::implementation::Implementation;
 use crate::init::RecurrentInit;
 use crate::ops::Cell;
+use crate::recurrence::Recurrence;
 
 /// Configuration of a [`BiRnn`]: burn::nn's `BiRnnConfig` fields, plus `init` and
-/// `implementation`.
+/// `recurrence`.
 #[derive(Config, Debug)]
 pub struct BiRnnConfig {
     /// Features per time step of the input.
@@ -35,9 +35,9 @@ pub struct BiRnnConfig {
     /// A framework's initialisation in place of `initializer`. Default `None`.
     #[config(default = "None")]
     pub init: Option<RecurrentInit>,
-    /// What runs the time loop (default [`Implementation::Fused`]).
-    #[config(default = "Implementation::Fused")]
-    pub implementation: Implementation,
+    /// What runs the time loop (default [`Recurrence::Fused`]).
+    #[config(default = "Recurrence::Fused")]
+    pub recurrence: Recurrence,
 }
 
 impl BiRnnConfig {
@@ -52,7 +52,7 @@ impl BiRnnConfig {
                 .with_initializer(self.initializer.clone())
                 .with_hidden_activation(self.hidden_activation.clone())
                 .with_init(self.init.clone())
-                .with_implementation(self.implementation)
+                .with_recurrence(self.recurrence)
                 .with_reverse(reverse)
                 .init(device)
         };
@@ -94,7 +94,7 @@ impl BiRnn {
                 reverse,
                 h0(i),
                 None,
-                m.implementation,
+                m.recurrence,
             )
         };
         let (out, h, _) = join(run(&self.forward, 0, false), run(&self.reverse, 1, true));
@@ -103,7 +103,7 @@ impl BiRnn {
 }
 
 /// Configuration of a [`BiLstm`]: burn::nn's `BiLstmConfig` fields (but the activations,
-/// `clip` and `input_forget`), plus `init` and `implementation`.
+/// `clip` and `input_forget`), plus `init` and `recurrence`.
 #[derive(Config, Debug)]
 pub struct BiLstmConfig {
     /// Features per time step of the input.
@@ -121,9 +121,9 @@ pub struct BiLstmConfig {
     /// A framework's initialisation in place of `initializer`. Default `None`.
     #[config(default = "None")]
     pub init: Option<RecurrentInit>,
-    /// What runs the time loop (default [`Implementation::Fused`]).
-    #[config(default = "Implementation::Fused")]
-    pub implementation: Implementation,
+    /// What runs the time loop (default [`Recurrence::Fused`]).
+    #[config(default = "Recurrence::Fused")]
+    pub recurrence: Recurrence,
 }
 
 impl BiLstmConfig {
@@ -133,7 +133,7 @@ impl BiLstmConfig {
             LstmConfig::new(self.d_input, self.d_hidden, self.bias)
                 .with_initializer(self.initializer.clone())
                 .with_init(self.init.clone())
-                .with_implementation(self.implementation)
+                .with_recurrence(self.recurrence)
                 .with_reverse(reverse)
                 .init(device)
         };
@@ -187,7 +187,7 @@ impl BiLstm {
                 reverse,
                 h0,
                 c0,
-                m.implementation,
+                m.recurrence,
             )
         };
         let (out, h, c) = join(run(&self.forward, 0, false), run(&self.reverse, 1, true));
@@ -198,7 +198,7 @@ impl BiLstm {
 }
 
 /// Configuration of a [`BiGru`]: burn::nn's `BiGruConfig` fields (but the activations and
-/// `clip`), plus `init` and `implementation`.
+/// `clip`), plus `init` and `recurrence`.
 #[derive(Config, Debug)]
 pub struct BiGruConfig {
     /// Features per time step of the input.
@@ -219,9 +219,9 @@ pub struct BiGruConfig {
     /// A framework's initialisation in place of `initializer`. Default `None`.
     #[config(default = "None")]
     pub init: Option<RecurrentInit>,
-    /// What runs the time loop (default [`Implementation::Fused`]).
-    #[config(default = "Implementation::Fused")]
-    pub implementation: Implementation,
+    /// What runs the time loop (default [`Recurrence::Fused`]).
+    #[config(default = "Recurrence::Fused")]
+    pub recurrence: Recurrence,
 }
 
 impl BiGruConfig {
@@ -232,7 +232,7 @@ impl BiGruConfig {
                 .with_reset_after(self.reset_after)
                 .with_initializer(self.initializer.clone())
                 .with_init(self.init.clone())
-                .with_implementation(self.implementation)
+                .with_recurrence(self.recurrence)
                 .init(device)
         };
         BiGru {
@@ -273,7 +273,7 @@ impl BiGru {
                 reverse,
                 h0,
                 None,
-                m.implementation,
+                m.recurrence,
             )
         };
         let (out, h, _) = join(run(&self.forward, 0, false), run(&self.reverse, 1, true));

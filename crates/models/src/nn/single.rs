@@ -5,13 +5,13 @@ use burn::nn::activation::ActivationConfig;
 use burn::prelude::*;
 
 use super::{LstmState, RnnState, elman_cell, layer, run_layer};
-use crate::implementation::Implementation;
 use crate::init::RecurrentInit;
 use crate::layer::RecurrentLayer;
 use crate::ops::Cell;
+use crate::recurrence::Recurrence;
 
 /// Configuration of an [`Rnn`]: burn::nn's `RnnConfig` fields, plus `init` and
-/// `implementation`.
+/// `recurrence`.
 #[derive(Config, Debug)]
 pub struct RnnConfig {
     /// Features per time step of the input.
@@ -37,9 +37,9 @@ pub struct RnnConfig {
     /// `initializer`. Default `None`.
     #[config(default = "None")]
     pub init: Option<RecurrentInit>,
-    /// What runs the time loop (default [`Implementation::Fused`]).
-    #[config(default = "Implementation::Fused")]
-    pub implementation: Implementation,
+    /// What runs the time loop (default [`Recurrence::Fused`]).
+    #[config(default = "Recurrence::Fused")]
+    pub recurrence: Recurrence,
 }
 
 impl RnnConfig {
@@ -64,7 +64,7 @@ impl RnnConfig {
             batch_first: self.batch_first,
             reverse: self.reverse,
             relu: cell == Cell::Elman { relu: true },
-            implementation: self.implementation,
+            recurrence: self.recurrence,
         }
     }
 }
@@ -100,7 +100,7 @@ pub struct Rnn {
     pub relu: bool,
     /// What runs the time loop.
     #[module(skip)]
-    pub implementation: Implementation,
+    pub recurrence: Recurrence,
 }
 
 impl Rnn {
@@ -117,14 +117,14 @@ impl Rnn {
             self.reverse,
             h0,
             None,
-            self.implementation,
+            self.recurrence,
         );
         (out, RnnState::new(h_n))
     }
 }
 
 /// Configuration of an [`Lstm`]: burn::nn's `LstmConfig` fields (but the activations, `clip`
-/// and `input_forget`), plus `init` and `implementation`.
+/// and `input_forget`), plus `init` and `recurrence`.
 #[derive(Config, Debug)]
 pub struct LstmConfig {
     /// Features per time step of the input.
@@ -147,9 +147,9 @@ pub struct LstmConfig {
     /// `initializer`. Default `None`.
     #[config(default = "None")]
     pub init: Option<RecurrentInit>,
-    /// What runs the time loop (default [`Implementation::Fused`]).
-    #[config(default = "Implementation::Fused")]
-    pub implementation: Implementation,
+    /// What runs the time loop (default [`Recurrence::Fused`]).
+    #[config(default = "Recurrence::Fused")]
+    pub recurrence: Recurrence,
 }
 
 impl LstmConfig {
@@ -168,7 +168,7 @@ impl LstmConfig {
             d_hidden: self.d_hidden,
             batch_first: self.batch_first,
             reverse: self.reverse,
-            implementation: self.implementation,
+            recurrence: self.recurrence,
         }
     }
 }
@@ -202,7 +202,7 @@ pub struct Lstm {
     pub reverse: bool,
     /// What runs the time loop.
     #[module(skip)]
-    pub implementation: Implementation,
+    pub recurrence: Recurrence,
 }
 
 impl Lstm {
@@ -218,7 +218,7 @@ impl Lstm {
             self.reverse,
             h0,
             c0,
-            self.implementation,
+            self.recurrence,
         );
         // `run_layer` returns the cell state of an LSTM layer.
         let c_n = c_n.expect("an LSTM layer has a cell state");
@@ -227,7 +227,7 @@ impl Lstm {
 }
 
 /// Configuration of a [`Gru`]: burn::nn's `GruConfig` fields (but the activations and
-/// `clip`), plus `init` and `implementation`.
+/// `clip`), plus `init` and `recurrence`.
 #[derive(Config, Debug)]
 pub struct GruConfig {
     /// Features per time step of the input.
@@ -247,9 +247,9 @@ pub struct GruConfig {
     /// A framework's initialisation in place of `initializer`. Default `None`.
     #[config(default = "None")]
     pub init: Option<RecurrentInit>,
-    /// What runs the time loop (default [`Implementation::Fused`]).
-    #[config(default = "Implementation::Fused")]
-    pub implementation: Implementation,
+    /// What runs the time loop (default [`Recurrence::Fused`]).
+    #[config(default = "Recurrence::Fused")]
+    pub recurrence: Recurrence,
 }
 
 impl GruConfig {
@@ -267,7 +267,7 @@ impl GruConfig {
             ),
             d_hidden: self.d_hidden,
             reset_after: self.reset_after,
-            implementation: self.implementation,
+            recurrence: self.recurrence,
         }
     }
 }
@@ -295,7 +295,7 @@ pub struct Gru {
     pub reset_after: bool,
     /// What runs the time loop.
     #[module(skip)]
-    pub implementation: Implementation,
+    pub recurrence: Recurrence,
 }
 
 impl Gru {
@@ -316,7 +316,7 @@ impl Gru {
             false,
             state,
             None,
-            self.implementation,
+            self.recurrence,
         )
         .0
     }

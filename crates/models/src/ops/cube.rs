@@ -26,8 +26,10 @@ use burn_cubecl::{
     CubeBackend, kernel::into_contiguous, ops::numeric::empty_device_dtype, tensor::CubeTensor,
 };
 
-use super::cube_kernels::{Layer, recurrence_backward_kernel, recurrence_forward_kernel};
+mod kernels;
+
 use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic};
+use kernels::{Layer, recurrence_backward_kernel, recurrence_forward_kernel};
 
 /// Floats per step in `aux` (see `cube_kernels.rs`): the LSTM's gates and cell state, the
 /// GRU's r, z, n, q; nothing for the Elman cell.

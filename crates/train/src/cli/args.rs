@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use rnn_models::Implementation;
+use rnn_models::Recurrence;
 
 use crate::base::limits::{MAX_LR, MAX_SAMPLES};
 use crate::cli::value_parsers::{
@@ -34,15 +34,15 @@ pub struct CommonArgs {
     #[arg(long, value_enum, help_heading = "Run")]
     pub backend: BackendChoice,
 
-    /// Each layer's time loop: fused (one custom operation per layer and pass: the CPU
-    /// kernel on flex and ndarray, a CubeCL kernel on wgpu/cuda, the generic loop where a
-    /// backend has none), generic (the same operation with the backend-generic loop: the
-    /// reference the kernels are tested against) or tensor-ops (plain Burn ops step by step,
+    /// The recurrence, what runs each layer's time loop: fused (one custom operation per
+    /// layer and pass: the CPU kernel on flex and ndarray, a CubeCL kernel on wgpu/cuda, the
+    /// generic loop where a backend has none), generic (the same operation with the
+    /// backend-generic loop, what the kernels are tested against) or tensor-ops (plain Burn ops step by step,
     /// differentiated by autodiff; slow on long sequences). How a run computes, not what:
     /// not saved with the run, and free to change on --resume.
-    #[arg(long, value_name = "PATH", default_value = "fused", value_parser = recurrence,
+    #[arg(long, value_name = "RECURRENCE", default_value = "fused", value_parser = recurrence,
           help_heading = "Run")]
-    pub recurrence: Implementation,
+    pub recurrence: Recurrence,
 
     /// Train data-parallel on N devices of the backend (Burn's multi-device strategy): each
     /// device takes a share of every epoch's batches, and the gradients are summed on the

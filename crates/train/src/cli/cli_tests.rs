@@ -2,7 +2,7 @@
 //! values and run errors, as a user sees them.
 
 use clap::Parser;
-use rnn_models::Implementation;
+use rnn_models::Recurrence;
 
 use crate::base::console::Console;
 use crate::base::error::RunError;
@@ -103,9 +103,9 @@ fn no_clip_clears_the_clipping_and_counts_as_typed_clip_norm() {
 #[test]
 fn recurrence_defaults_to_fused() {
     let p = parse_from::<Toy, _, _>(["toy"]).unwrap();
-    assert_eq!(p.args.common.recurrence, Implementation::Fused);
+    assert_eq!(p.args.common.recurrence, Recurrence::Fused);
     let p = parse_from::<Toy, _, _>(["toy", "--recurrence", "generic"]).unwrap();
-    assert_eq!(p.args.common.recurrence, Implementation::Generic);
+    assert_eq!(p.args.common.recurrence, Recurrence::Generic);
 }
 
 #[test]

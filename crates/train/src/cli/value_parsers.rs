@@ -1,7 +1,7 @@
 //! The value parsers of the flags: counts and numbers checked when the command line is parsed,
 //! so that a bad value is a clap error (exit code 2) naming the flag, never a panic later.
 
-use rnn_models::Implementation;
+use rnn_models::Recurrence;
 
 use crate::base::limits::MAX_EPOCHS;
 
@@ -108,7 +108,7 @@ pub fn positive_f32(s: &str) -> Result<f32, String> {
     Ok(f)
 }
 
-pub(crate) fn recurrence(s: &str) -> Result<Implementation, String> {
+pub(crate) fn recurrence(s: &str) -> Result<Recurrence, String> {
     s.trim().parse()
 }
 

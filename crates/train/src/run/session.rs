@@ -11,7 +11,7 @@ use burn::data::dataloader::DataLoader;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
-use rnn_models::Implementation;
+use rnn_models::Recurrence;
 
 use crate::base::console::Console;
 use crate::base::error::RunError;
@@ -40,7 +40,7 @@ pub struct Session {
     pub seed: u64,
     /// What runs the model's recurrent time loops (`--recurrence`): the experiment builds
     /// its model with it. Not saved in the run directory, so a resumed run may change it.
-    pub recurrence: Implementation,
+    pub recurrence: Recurrence,
     /// For a resumed run: the checkpoint epoch it continues from.
     pub resume_from: Option<usize>,
     /// For a resumed run: the metrics of the epochs already done.
@@ -69,7 +69,7 @@ pub struct RunOptions {
     /// Devices to train on, data-parallel.
     pub devices: usize,
     /// What runs the model's recurrent time loops.
-    pub recurrence: Implementation,
+    pub recurrence: Recurrence,
     /// Stop after this epoch as if interrupted.
     pub stop_after_epoch: Option<usize>,
     /// The plain-text renderer even on a terminal.

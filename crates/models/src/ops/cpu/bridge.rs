@@ -12,8 +12,8 @@ use burn::backend::{DType, Flex, flex::FlexTensor};
 use burn::backend::{NdArray, ndarray::NdArrayTensor};
 use burn::tensor::TensorData;
 
-use super::cpu::{self, padded};
-use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic};
+use crate::ops::cpu::{self, padded};
+use crate::ops::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic};
 
 /// A backend whose tensors live in host memory, so the CPU kernel can read and write them.
 pub(crate) trait HostTensors: Backend {

@@ -1,5 +1,5 @@
 //! Which code runs a layer's time loop: chosen per module (its configuration's
-//! `implementation` field, or `with_implementation`), and resolved per call against the
+//! `recurrence` field, or `with_recurrence`), and resolved per call against the
 //! backend the tensors live on. Nothing else changes it: two modules in one program run
 //! what each was configured with.
 
@@ -7,60 +7,62 @@ use burn::backend::DispatchDevice;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// The implementation of a layer's time loop. Every choice computes the same function; they
-/// differ in speed, memory and how the gradient is obtained. A module keeps its choice
-/// (`with_implementation`); what ran is reported as a [`Route`] in the stacks' outputs.
+/// What runs a layer's time loop (the recurrence). Every choice computes the same function;
+/// they differ in speed, memory and how the gradient is obtained. A module keeps its choice
+/// (`with_recurrence`); the stacks' outputs report the one that ran on the tensors' backend
+/// ([`Recurrence::on`]: a backend without the custom operation runs tensor-ops).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Implementation {
+pub enum Recurrence {
     /// One custom autodiff operation per layer whose backward pass is hand-written
     /// backpropagation through time, linear in the sequence length. Inside it the backend's
     /// kernel runs where there is one (flex and ndarray on `f32`: the CPU kernel; wgpu, CUDA
     /// and the other CubeCL runtimes: the CubeCL kernel, when the layer fits in shared
     /// memory), the backend-generic loop where not. On a backend the operation is not
-    /// registered for (LibTorch, remote, ...), the layer runs as [`Implementation::TensorOps`].
+    /// registered for (LibTorch, remote, ...), the layer runs as [`Recurrence::TensorOps`].
     #[default]
     Fused,
-    /// The same custom operation, always running the backend-generic loop inside: the
-    /// reference the backend kernels are tested against.
+    /// The same custom operation, always running the backend-generic loop inside: what the
+    /// backend kernels are tested against.
     Generic,
     /// Plain Burn tensor operations step by step, differentiated by Burn's autodiff. Runs on
     /// every backend; its backward pass is quadratic in the sequence length (each step's
-    /// slice backward writes a full-length gradient). The reference for the custom
-    /// operation's backward pass, and the fallback where the operation is not registered.
+    /// slice backward writes a full-length gradient). Autodiff's gradient, which the custom
+    /// operation's hand-written backward pass is tested against, and the fallback where the
+    /// operation is not registered.
     TensorOps,
 }
 
-impl Implementation {
+impl Recurrence {
     /// The names the command-line flags take, in the order of the variants.
     pub const NAMES: [&'static str; 3] = ["fused", "generic", "tensor-ops"];
 
     const ALL: [Self; 3] = [Self::Fused, Self::Generic, Self::TensorOps];
 
     /// What runs for this choice on a backend of `kind`.
-    pub(crate) fn route(self, kind: BackendKind) -> Route {
+    pub(crate) fn resolved(self, kind: BackendKind) -> Recurrence {
         match (self, kind) {
-            (Self::TensorOps, _) | (_, BackendKind::Other) => Route::TensorOps,
-            (Self::Fused, _) => Route::Op { kernel: true },
-            (Self::Generic, _) => Route::Op { kernel: false },
+            (Self::TensorOps, _) | (_, BackendKind::Other) => Recurrence::TensorOps,
+            (Self::Fused, _) => Recurrence::Fused,
+            (Self::Generic, _) => Recurrence::Generic,
         }
     }
 
     /// What a layer with this choice runs on `device` (an autodiff device: the backend it
     /// wraps).
-    pub fn route_on(self, device: &Device) -> Route {
-        self.route(BackendKind::of(device))
+    pub fn on(self, device: &Device) -> Recurrence {
+        self.resolved(BackendKind::of(device))
     }
 }
 
-impl std::fmt::Display for Implementation {
+impl std::fmt::Display for Recurrence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let i = Self::ALL.iter().position(|v| v == self).unwrap_or(0);
         f.write_str(Self::NAMES[i])
     }
 }
 
-impl std::str::FromStr for Implementation {
+impl std::str::FromStr for Recurrence {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
@@ -70,7 +72,7 @@ impl std::str::FromStr for Implementation {
             .map(|i| Self::ALL[i])
             .ok_or_else(|| {
                 format!(
-                    "unknown implementation '{s}': expected one of {}",
+                    "unknown recurrence '{s}': expected one of {}",
                     Self::NAMES.join(", ")
                 )
             })
@@ -108,45 +110,31 @@ impl BackendKind {
     }
 }
 
-/// What ran a layer's time loop: the custom operation (with or without the backend's
-/// kernel), or the tensor-op loop. The stacks report it in their outputs
-/// ([`crate::RnnOutput::route`], [`crate::LstmOutput::route`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    /// The custom operation; `kernel` lets the backend use its own kernel.
-    Op {
-        /// The backend's kernel may run (otherwise the generic loop).
-        kernel: bool,
-    },
-    /// Plain tensor operations differentiated by autodiff.
-    TensorOps,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_backend_without_the_operation_runs_tensor_ops() {
-        for choice in Implementation::ALL {
-            assert_eq!(choice.route(BackendKind::Other), Route::TensorOps);
+        for choice in Recurrence::ALL {
+            assert_eq!(choice.resolved(BackendKind::Other), Recurrence::TensorOps);
         }
         assert_eq!(
-            Implementation::Fused.route(BackendKind::Host),
-            Route::Op { kernel: true }
+            Recurrence::Fused.resolved(BackendKind::Host),
+            Recurrence::Fused
         );
         assert_eq!(
-            Implementation::Generic.route(BackendKind::Cube),
-            Route::Op { kernel: false }
+            Recurrence::Generic.resolved(BackendKind::Cube),
+            Recurrence::Generic
         );
     }
 
     #[test]
     fn names_round_trip() {
-        for choice in Implementation::ALL {
-            assert_eq!(choice.to_string().parse::<Implementation>(), Ok(choice));
+        for choice in Recurrence::ALL {
+            assert_eq!(choice.to_string().parse::<Recurrence>(), Ok(choice));
         }
-        assert!("reference".parse::<Implementation>().is_err());
+        assert!("reference".parse::<Recurrence>().is_err());
     }
 
     #[cfg(feature = "flex")]

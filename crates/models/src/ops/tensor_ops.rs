@@ -1,5 +1,5 @@
 //! The time loop written with plain Burn tensor operations and differentiated by Burn's
-//! autodiff ([`crate::Implementation::TensorOps`]): it runs on every backend, and is the
+//! autodiff ([`crate::Recurrence::TensorOps`]): it runs on every backend, and is the
 //! reference the custom operation's forward and backward passes are tested against. Its
 //! backward pass is quadratic in the sequence length (the backward of each step's slice
 //! writes a zero tensor as long as the whole input).

@@ -44,6 +44,7 @@
 //! file per cell (`elman.rs`, `lstm.rs`, `gru.rs`) with its forward and backward kernels.
 //! This file holds what they all share: argument checks, padding, the gradient struct.
 
+mod bridge;
 mod elman;
 mod gemm;
 mod gru;

@@ -4,7 +4,7 @@
 //! are burn::nn's own) and shapes, running on this crate's fused recurrence.
 //!
 //! Each is one layer, like burn::nn's; the multi-layer stacks of PyTorch's `nn.RNN`,
-//! `nn.LSTM` and `nn.GRU` are [`crate::RnnStack`], [`crate::LstmStack`] and
+//! `nn.LSTM` and `nn.GRU` are [`crate::ElmanStack`], [`crate::LstmStack`] and
 //! [`crate::GruStack`]. The differences from burn::nn, all on purpose:
 //!
 //! | burn::nn | here |
@@ -13,7 +13,7 @@
 //! | `initializer` only | `initializer` (same default, same distribution per gate block), or a framework's rule in `init` |
 //! | `gate_activation`, `cell_activation`, `hidden_activation` (any) | fixed sigmoid and tanh; the `Rnn`'s `hidden_activation` tanh or ReLU |
 //! | `clip`, the LSTM's `input_forget` | not available |
-//! | — | `implementation`: what runs the time loop ([`Implementation`]) |
+//! | — | `recurrence`: what runs the time loop ([`Recurrence`]) |
 
 mod bidirectional;
 mod single;
@@ -26,10 +26,10 @@ use burn::nn::Initializer;
 use burn::nn::activation::ActivationConfig;
 use burn::prelude::*;
 
-use crate::implementation::Implementation;
 use crate::init::{Biases, RecurrentInit};
 use crate::layer::RecurrentLayer;
 use crate::ops::Cell;
+use crate::recurrence::Recurrence;
 
 /// Builds the layer of a burn::nn-style module: `bias` means both biases (as burn::nn's
 /// gates, which have a bias on each side), the weights drawn by `init` when given, else by
@@ -63,7 +63,7 @@ pub(super) fn run_layer(
     reverse: bool,
     h0: Option<Tensor<2>>,
     c0: Option<Tensor<2>>,
-    implementation: Implementation,
+    recurrence: Recurrence,
 ) -> (Tensor<3>, Tensor<2>, Option<Tensor<2>>) {
     let x = if batch_first { x } else { x.swap_dims(0, 1) };
     let x = if reverse { x.flip([1]) } else { x };
@@ -72,7 +72,7 @@ pub(super) fn run_layer(
     let device = x.device();
     let h0 = h0.unwrap_or_else(|| Tensor::zeros([b, h], &device));
     let c0 = (cell == Cell::Lstm).then(|| c0.unwrap_or_else(|| Tensor::zeros([b, h], &device)));
-    let ran = layer.run(cell, x, h0, c0, true, implementation);
+    let ran = layer.run(cell, x, h0, c0, true, recurrence);
     let (out, c) = (ran.states, ran.cell_state);
     let h_n = out.clone().slice([0..b, t - 1..t, 0..h]).reshape([b, h]);
     let out = if reverse { out.flip([1]) } else { out };

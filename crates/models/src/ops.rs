@@ -34,12 +34,8 @@ pub(crate) mod cpu;
 mod cube;
 #[cfg(feature = "cube")]
 pub use cube::LaunchPlan;
-#[cfg(feature = "cube")]
-mod cube_kernels;
 pub mod generic;
-#[cfg(any(feature = "flex", feature = "ndarray"))]
-mod host;
-mod reference;
+mod tensor_ops;
 
 use burn::backend::autodiff::{
     Autodiff,
@@ -50,7 +46,7 @@ use burn::backend::autodiff::{
 use burn::backend::{Backend, Dispatch, backend_extension, tensor::FloatTensor};
 use burn::tensor::Tensor;
 
-use crate::implementation::{BackendKind, Implementation, Route};
+use crate::recurrence::{BackendKind, Recurrence};
 
 /// The recurrence of a layer: which cell runs at every step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -356,9 +352,9 @@ pub fn cube_launch_plan(
 /// states `[B, T, H]` (or `[B, 1, H]`, the last step, unless `keep_sequence`), and for the
 /// LSTM the final cell state `[B, H]`.
 ///
-/// `implementation` chooses what runs ([`Implementation`]); on a backend the custom
+/// `recurrence` chooses what runs ([`Recurrence`]); on a backend the custom
 /// operation is not registered for, the tensor-op loop runs whatever the choice. The
-/// output says which ran ([`LayerOutput::route`]).
+/// output says which ran ([`LayerOutput::recurrence`]).
 #[allow(clippy::too_many_arguments)]
 pub fn recurrent_layer(
     cell: Cell,
@@ -370,11 +366,11 @@ pub fn recurrent_layer(
     h0: Tensor<2>,
     c0: Option<Tensor<2>>,
     keep_sequence: bool,
-    implementation: Implementation,
+    recurrence: Recurrence,
 ) -> LayerOutput {
-    let route = implementation.route(BackendKind::of(&x.device()));
-    let (states, cell_state) = layer_by_route(
-        route,
+    let recurrence = recurrence.resolved(BackendKind::of(&x.device()));
+    let (states, cell_state) = layer_by(
+        recurrence,
         cell,
         x,
         w_ih,
@@ -388,7 +384,7 @@ pub fn recurrent_layer(
     LayerOutput {
         states,
         cell_state,
-        route,
+        recurrence,
     }
 }
 
@@ -400,13 +396,13 @@ pub struct LayerOutput {
     /// The LSTM's final cell state `[B, H]`.
     pub cell_state: Option<Tensor<2>>,
     /// What ran the time loop.
-    pub route: Route,
+    pub recurrence: Recurrence,
 }
 
-/// [`recurrent_layer`] once the route is known.
+/// [`recurrent_layer`] once the recurrence is known.
 #[allow(clippy::too_many_arguments)]
-fn layer_by_route(
-    route: Route,
+fn layer_by(
+    recurrence: Recurrence,
     cell: Cell,
     x: Tensor<3>,
     w_ih: Tensor<2>,
@@ -430,11 +426,12 @@ fn layer_by_route(
         (Cell::Lstm, Some(c0)) => c0,
         _ => Tensor::zeros([b, h], &device),
     };
-    let kernel = match route {
-        Route::TensorOps => {
-            return reference::layer(cell, x, w_ih, bias, w_hh, b_hn, h0, c0, keep_sequence);
+    let kernel = match recurrence {
+        Recurrence::TensorOps => {
+            return tensor_ops::layer(cell, x, w_ih, bias, w_hh, b_hn, h0, c0, keep_sequence);
         }
-        Route::Op { kernel } => kernel,
+        Recurrence::Fused => true,
+        Recurrence::Generic => false,
     };
     let out = <Dispatch as RecurrenceOps>::rnn_layer(
         x.into_dispatch(),
@@ -462,117 +459,8 @@ fn layer_by_route(
 }
 
 #[cfg(test)]
-#[path = "../../tests/support/compare.rs"]
+#[path = "../tests/support/compare.rs"]
 pub(crate) mod compare;
 
 #[cfg(all(test, feature = "flex"))]
-mod tests {
-    use super::compare::{largest_magnitude, within, worst_error};
-    use super::*;
-    use burn::prelude::*;
-
-    /// A layer on a backend without the operation (the route `BackendKind::Other` takes),
-    /// forced on flex, against the fused kernel: outputs and the gradients of every input,
-    /// with every step's state returned and with only the last.
-    #[test]
-    fn the_fallback_for_a_backend_without_the_operation_matches_the_kernel() {
-        let device = Device::flex().autodiff();
-        let (b, t, d, h) = (3, 9, 4, 5);
-        let runs = Cell::ALL.into_iter().flat_map(|c| [(c, true), (c, false)]);
-        for (cell, keep_sequence) in runs {
-            let g = cell.gates() * h;
-            // Fixed inputs, drawn from a generator of the test's own (the backend's is shared
-            // with the tests running beside it): an unlucky draw can put a ReLU
-            // pre-activation within rounding of zero, where the two summation orders take
-            // different sides and a gradient differs.
-            let mut state = 0x2545_f491_4f6c_dd1d_u64;
-            let mut random = |shape: Vec<usize>| {
-                let n = shape.iter().product();
-                let values: Vec<f32> = (0..n)
-                    .map(|_| {
-                        // The sum of four uniforms on [0, 1), centred: near N(0, 1/3).
-                        let sum: f32 = (0..4)
-                            .map(|_| {
-                                state ^= state << 13;
-                                state ^= state >> 7;
-                                state ^= state << 17;
-                                (state >> 40) as f32 / (1u64 << 24) as f32
-                            })
-                            .sum();
-                        (sum - 2.0) * 0.85
-                    })
-                    .collect();
-                Tensor::<3>::from_data(TensorData::new(values, shape), &device)
-            };
-            let inputs = [
-                random(vec![b, t, d]),
-                random(vec![1, d, g]),
-                random(vec![1, 1, g]),
-                random(vec![1, h, g]),
-                random(vec![1, 1, h]),
-                random(vec![1, b, h]),
-                random(vec![1, b, h]),
-            ];
-            let fallback = Implementation::Fused.route(BackendKind::Other);
-            assert_eq!(fallback, Route::TensorOps);
-            let mut results = vec![];
-            for route in [Route::Op { kernel: true }, fallback] {
-                let leaves: Vec<Tensor<3>> = inputs
-                    .iter()
-                    .map(|t| t.clone().detach().require_grad())
-                    .collect();
-                let flat2 = |x: &Tensor<3>| {
-                    let [_, r, c] = x.dims();
-                    x.clone().reshape([r, c])
-                };
-                let flat1 = |x: &Tensor<3>| {
-                    let [_, _, c] = x.dims();
-                    x.clone().reshape([c])
-                };
-                let (out, c) = layer_by_route(
-                    route,
-                    cell,
-                    leaves[0].clone(),
-                    flat2(&leaves[1]),
-                    flat1(&leaves[2]),
-                    flat2(&leaves[3]),
-                    Some(flat1(&leaves[4])),
-                    flat2(&leaves[5]),
-                    Some(flat2(&leaves[6])),
-                    keep_sequence,
-                );
-                let probe = out.clone().cos();
-                let mut loss = (out.clone() * probe.detach()).sum();
-                if let Some(c) = c {
-                    loss = loss + c.sum();
-                }
-                let grads = loss.backward();
-                let mut values: Vec<Vec<f32>> = vec![
-                    out.into_data()
-                        .convert::<f32>()
-                        .try_to_vec::<f32>()
-                        .unwrap(),
-                ];
-                for (i, leaf) in leaves.iter().enumerate() {
-                    // b_hn is the GRU's and c0 the LSTM's; the other cells leave them alone.
-                    let unused = (i == 4 && !matches!(cell, Cell::Gru { .. }))
-                        || (i == 6 && cell != Cell::Lstm);
-                    if !unused {
-                        let grad = leaf.grad(&grads).expect("a gradient");
-                        values.push(grad.into_data().try_to_vec::<f32>().unwrap());
-                    }
-                }
-                results.push(values);
-            }
-            for (k, (fused, fallback)) in results[0].iter().zip(&results[1]).enumerate() {
-                let scale = largest_magnitude(fused.iter().map(|&v| v as f64)).max(1.0);
-                let diff = worst_error(fallback, fused, |a, b| (a - b).abs());
-                assert!(
-                    within(diff, 1e-5 * scale),
-                    "{cell:?}, keep_sequence {keep_sequence}: tensor {k} differs by {diff} \
-                     (scale {scale})"
-                );
-            }
-        }
-    }
-}
+mod tests;
