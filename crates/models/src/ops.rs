@@ -15,7 +15,7 @@
 //! - [`RecurrenceKernels`]: the forward pass (optionally recording a [`Tape`]) and the
 //!   backward pass of a layer, for any cell. The default bodies are the backend-generic loop
 //!   (`generic.rs`); a backend overrides them with a specialised kernel (flex and ndarray:
-//!   `host.rs` over `cpu/`; the CubeCL backends: `cube.rs` over `cube_kernels.rs`) and falls back to the
+//!   `cpu/bridge.rs` over the kernel in `cpu/`; the CubeCL backends: `cube.rs` over `cube/kernels.rs`) and falls back to the
 //!   generic loop for what its kernel does not cover.
 //! - [`RecurrenceOps`]: the backend extension that Burn's `Dispatch` routes to the tensor's
 //!   backend. Its implementation for `Autodiff<B>` registers the hand-written backward.

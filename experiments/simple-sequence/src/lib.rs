@@ -16,7 +16,7 @@
 //! * [`config`]: what defines a run; [`cli`]: the flags that ask for it.
 //! * [`model`]: the four architectures (`--arch rnn|rnn2|rnn3|lstm`).
 //! * [`training`]: the experiment top to bottom. The training loop is rnn-train's
-//!   truncated-BPTT strategy ([`rnn_train::learn::truncated_bptt`]), over rnn-data's
+//!   truncated-BPTT strategy ([`truncated_bptt`]), over rnn-data's
 //!   token-stream loaders ([`rnn_data::TbpttLoader`]): the dashboard, metrics and checkpoints
 //!   work as for every other experiment, and its snapshots also hold the stream position and
 //!   the carried state, so `--resume` continues exactly.

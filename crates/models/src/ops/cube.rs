@@ -1,6 +1,6 @@
 //! The fused recurrence on every CubeCL runtime (wgpu, CUDA, ...).
 //!
-//! Each layer's time loop is one kernel launch per pass (`cube_kernels.rs`); the input
+//! Each layer's time loop is one kernel launch per pass (`cube/kernels.rs`); the input
 //! projection and the weight gradients are Burn's own large matmuls around it. The kernels
 //! run on the raw [`CubeBackend`]; the backend extension [`FusedRecurrence`] with Burn's
 //! `Fusion` selector records each launch as one opaque operation in the fusion stream, so
@@ -31,7 +31,7 @@ mod kernels;
 use super::{Cell, LayerGrads, LayerTensors, RecurrenceKernels, Tape, generic};
 use kernels::{Layer, recurrence_backward_kernel, recurrence_forward_kernel};
 
-/// Floats per step in `aux` (see `cube_kernels.rs`): the LSTM's gates and cell state, the
+/// Floats per step in `aux` (see `cube/kernels.rs`): the LSTM's gates and cell state, the
 /// GRU's r, z, n, q; nothing for the Elman cell.
 fn aux_width(cell: Cell, h: usize) -> usize {
     match cell {

@@ -9,7 +9,7 @@
 //! the helpers on step tensors) and the dispatch by cell; each cell's time loop, forward and
 //! backward, is in its own file under `generic/`.
 //!
-//! Layout conventions (see `ops/mod.rs`): `xw` is the input projection `[B, T, G]` with
+//! Layout conventions (see `ops.rs`): `xw` is the input projection `[B, T, G]` with
 //! every bias that can be folded into it already added; `w_hh` is `[H, G]` and applied as
 //! `h · w_hh` (row layout); gates are packed along G in the order i, f, g, o (LSTM) and
 //! r, z, n (GRU).

@@ -244,7 +244,7 @@ impl RunDir {
             crate::run::checkpoint::verify(&path(kind)).map_err(|e| damaged(kind, &e))?;
         }
         // Files a training strategy keeps beside Burn's (the truncated-BPTT snapshots
-        // `tbptt-<epoch>.json`, see learn/truncated_bptt.rs) must at least be whole JSON.
+        // `tbptt-<epoch>.json`, see simple-sequence's truncated_bptt) must at least be whole JSON.
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for entry in entries.flatten() {
                 let file = entry.path();

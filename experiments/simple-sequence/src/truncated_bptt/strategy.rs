@@ -1,5 +1,5 @@
 //! The training loop of truncated BPTT inside Burn's Learner ([`TbpttStrategy`], see
-//! [`rnn_train::learn::truncated_bptt`]), and the hook of an experiment's per-epoch table
+//! [`crate::truncated_bptt`]), and the hook of an experiment's per-epoch table
 //! ([`EpochTable`]).
 
 use std::path::PathBuf;
