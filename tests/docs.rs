@@ -1,6 +1,7 @@
 //! The repository as a newcomer meets it: every `just` command the README and `docs/` show is
 //! a recipe of the justfile, the README stays a short guide, the licences it names exist, and
-//! nothing the build, the tests or the tools read lies outside the repository.
+//! nothing the build, the tests or the tools read lies outside the repository; the shared
+//! crate keeps its floors, and files and functions stay short enough to read.
 
 use std::path::{Path, PathBuf};
 
@@ -155,4 +156,34 @@ fn nothing_reads_outside_the_repository() {
         "{outside} named in:\n{}",
         found.join("\n")
     );
+}
+
+/// Runs one of the repository's Python checks from its root; its output is the failure message.
+fn python_check(script: &str) {
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg("--check")
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 {script} (python3 is needed): {e}"));
+    assert!(
+        out.status.success(),
+        "{script} --check failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// crates/train's floors hold (no import against the order lib.rs states) and no library crate
+/// has a circle between its modules (`tools/layers.py`).
+#[test]
+fn the_shared_crate_keeps_its_floors() {
+    python_check("tools/layers.py");
+}
+
+/// No file over 500 lines and no function over 80 outside tests and the kernels
+/// (`tools/sizes.py`).
+#[test]
+fn files_and_functions_stay_readable() {
+    python_check("tools/sizes.py");
 }
