@@ -36,6 +36,27 @@ macro_rules! classifier {
                 let (_, state) = self.lstm.forward(pixels, None);
                 self.head.forward(state.hidden)
             }
+
+            /// One timed SGD step on a batch: the updated model, and the step's scores (from
+            /// before the update), loss and wall time.
+            fn sgd_step(self, pixels: Tensor<3>, labels: &Tensor<2>) -> (Self, TimedStep) {
+                let start = Instant::now();
+                let scores = self.forward(pixels);
+                let step_loss = loss(scores.clone(), labels);
+                let grads = step_loss.backward();
+                let updated = self.map(&mut Sgd {
+                    grads: &grads,
+                    lr: 0.5,
+                });
+                let loss = f64::from(step_loss.into_scalar::<f32>());
+                let seconds = start.elapsed().as_secs_f64();
+                let step = TimedStep {
+                    scores,
+                    loss,
+                    seconds,
+                };
+                (updated, step)
+            }
         }
     };
 }
@@ -89,84 +110,99 @@ fn loss(scores: Tensor<2>, labels: &Tensor<2>) -> Tensor<1> {
     (scores - labels.clone()).powi_scalar(2).mean()
 }
 
-fn main() {
+/// What one model's SGD step leaves for the comparison.
+struct TimedStep {
+    /// Class scores of the batch, from before the update.
+    scores: Tensor<2>,
+    loss: f64,
+    /// Wall time of forward, backward and update.
+    seconds: f64,
+}
+
+/// STEPS, BATCH and HIDDEN from the command line, each defaulting to 4, 16 and 32.
+fn sizes() -> [usize; 3] {
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .map(|a| a.parse().expect("usage: swap_in [STEPS BATCH HIDDEN]"))
         .collect();
-    let [steps, batch, hidden] = [0, 1, 2].map(|i| args.get(i).copied().unwrap_or([4, 16, 32][i]));
+    [0, 1, 2].map(|i| args.get(i).copied().unwrap_or([4, 16, 32][i]))
+}
+
+/// The two classifiers with the same weights: burn::nn's LSTM, and this crate's with burn::nn's
+/// weights copied in; one head, shared.
+fn same_classifiers(hidden: usize, device: &Device) -> (BurnClassifier, FusedClassifier) {
+    // The same two lines for either type: only the path differs.
+    let burn_lstm = burn::nn::LstmConfig::new(1, hidden, true).init(device);
+    let fused_lstm = rnn_models::LstmConfig::new(1, hidden, true).init(device);
+    let head = LinearConfig::new(hidden, CLASSES).init(device);
+    let fused_lstm = same_weights(&burn_lstm, fused_lstm);
+    let burn_model = BurnClassifier {
+        lstm: burn_lstm,
+        head: head.clone(),
+    };
+    let fused_model = FusedClassifier {
+        lstm: fused_lstm,
+        head,
+    };
+    (burn_model, fused_model)
+}
+
+/// A synthetic batch: normal pixels `[B, T, 1]` and random 0/1 labels `[B, 10]`.
+fn random_batch(batch: usize, device: &Device) -> (Tensor<3>, Tensor<2>) {
+    let pixels = Tensor::<3>::random(
+        [batch, T, 1],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    let labels = Tensor::<2>::random(
+        [batch, CLASSES],
+        burn::tensor::Distribution::Bernoulli(0.1),
+        device,
+    );
+    (pixels, labels)
+}
+
+/// Prints step `step`'s line comparing the two models, and returns their losses' relative
+/// gap.
+fn print_step(step: usize, burn: TimedStep, fused: TimedStep) -> f64 {
+    let (burn_loss, fused_loss) = (burn.loss, fused.loss);
+    let (burn_step, fused_step) = (burn.seconds, fused.seconds);
+    let gap = (burn_loss - fused_loss).abs() / burn_loss.abs().max(1e-12);
+    // The scores' largest difference: a finer view than the loss, which the labels dominate.
+    let scores_gap = (burn.scores - fused.scores)
+        .abs()
+        .max()
+        .into_scalar::<f32>();
+    println!(
+        "step {step}: loss burn::nn {burn_loss:.6}  rnn_models {fused_loss:.6}  \
+         (relative gap {gap:.1e}, scores differ by at most {scores_gap:.1e})   \
+         step time burn::nn {burn_step:.3} s  rnn_models {fused_step:.3} s"
+    );
+    gap
+}
+
+fn main() {
+    let [steps, batch, hidden] = sizes();
     let device = Device::flex().autodiff();
     println!(
         "LSTM classifier, T = {T}, batch {batch}, hidden {hidden}, {steps} SGD steps, flex CPU"
     );
-
-    // The same two lines for either type: only the path differs.
-    let burn_lstm = burn::nn::LstmConfig::new(1, hidden, true).init(&device);
-    let fused_lstm = rnn_models::LstmConfig::new(1, hidden, true).init(&device);
-    let head = LinearConfig::new(hidden, CLASSES).init(&device);
-    let fused_lstm = same_weights(&burn_lstm, fused_lstm);
-    let mut burn_model = BurnClassifier {
-        lstm: burn_lstm,
-        head: head.clone(),
-    };
-    let mut fused_model = FusedClassifier {
-        lstm: fused_lstm,
-        head,
-    };
+    let (mut burn_model, mut fused_model) = same_classifiers(hidden, &device);
 
     let (mut burn_time, mut fused_time) = (0.0, 0.0);
     let mut worst = 0f64;
     for step in 0..steps {
-        let pixels = Tensor::<3>::random(
-            [batch, T, 1],
-            burn::tensor::Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let labels = Tensor::<2>::random(
-            [batch, CLASSES],
-            burn::tensor::Distribution::Bernoulli(0.1),
-            &device,
-        );
-
-        let start = Instant::now();
-        let burn_scores = burn_model.forward(pixels.clone());
-        let burn_loss = loss(burn_scores.clone(), &labels);
-        let grads = burn_loss.backward();
-        burn_model = burn_model.map(&mut Sgd {
-            grads: &grads,
-            lr: 0.5,
-        });
-        let burn_loss = f64::from(burn_loss.into_scalar::<f32>());
-        let burn_step = start.elapsed().as_secs_f64();
-
-        let start = Instant::now();
-        let fused_scores = fused_model.forward(pixels);
-        let fused_loss = loss(fused_scores.clone(), &labels);
-        let grads = fused_loss.backward();
-        fused_model = fused_model.map(&mut Sgd {
-            grads: &grads,
-            lr: 0.5,
-        });
-        let fused_loss = f64::from(fused_loss.into_scalar::<f32>());
-        let fused_step = start.elapsed().as_secs_f64();
-
-        let gap = (burn_loss - fused_loss).abs() / burn_loss.abs().max(1e-12);
-        // The scores' largest difference: a finer view than the loss, which the labels dominate.
-        let scores_gap = (burn_scores - fused_scores)
-            .abs()
-            .max()
-            .into_scalar::<f32>();
-        worst = worst.max(gap);
-        println!(
-            "step {step}: loss burn::nn {burn_loss:.6}  rnn_models {fused_loss:.6}  \
-             (relative gap {gap:.1e}, scores differ by at most {scores_gap:.1e})   \
-             step time burn::nn {burn_step:.3} s  rnn_models {fused_step:.3} s"
-        );
+        let (pixels, labels) = random_batch(batch, &device);
+        let (updated, burn) = burn_model.sgd_step(pixels.clone(), &labels);
+        burn_model = updated;
+        let (updated, fused) = fused_model.sgd_step(pixels, &labels);
+        fused_model = updated;
         // The first step compiles and warms caches; it is left out of the mean.
         if step > 0 || steps == 1 {
-            burn_time += burn_step;
-            fused_time += fused_step;
+            burn_time += burn.seconds;
+            fused_time += fused.seconds;
         }
+        worst = worst.max(print_step(step, burn, fused));
     }
     let timed = steps.saturating_sub(1).max(1) as f64;
     println!(

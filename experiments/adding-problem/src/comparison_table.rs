@@ -165,12 +165,23 @@ pub fn write_and_print(
     runs: &[Member<AddingConfig>],
     console: &Console,
 ) -> Result<Vec<ComparisonRow>, RunError> {
-    let (out, plan) = (&comparison.out, &comparison.plan);
     let rows = rows(runs)?;
     let baseline = rows.first().map(|r| r.baseline_mse);
+    let t = comparison.plan.first().map_or(0, |c| c.data.seq_len);
+    draw_plot(&comparison.out, t, &curves(runs, &rows), baseline, console);
+    comparison.write(AddingResults {
+        baseline_mse: baseline,
+        results: rows.clone(),
+    })?;
+    print_summary(&comparison.out, t, &rows, baseline, console);
+    Ok(rows)
+}
 
+/// Two curves per network, in its own colour: the training MSE of every batch, faint, and
+/// the test MSE of every epoch, bold.
+fn curves(runs: &[Member<AddingConfig>], rows: &[ComparisonRow]) -> Vec<Curve> {
     let mut curves = Vec::new();
-    for (i, (run, row)) in runs.iter().zip(&rows).enumerate() {
+    for (i, (run, row)) in runs.iter().zip(rows).enumerate() {
         curves.push(Curve::new(
             format!("{} train (per batch)", row.model),
             iteration_history(&run.dir, row.epochs),
@@ -189,51 +200,54 @@ pub fn write_and_print(
             CurveStyle::Bold,
         ));
     }
+    curves
+}
+
+/// Draws `comparison.png` into `out`: the curves against the predict-1 baseline. A figure
+/// that cannot be drawn is a warning, not a failure: the table and the JSON still matter.
+fn draw_plot(out: &Path, t: usize, curves: &[Curve], baseline: Option<f64>, console: &Console) {
     let reference = baseline.map(|y| Reference {
         label: format!("predict 1.0 ({y:.4})"),
         y,
     });
-    let t = plan.first().map_or(0, |c| c.data.seq_len);
     let plot = out.join("comparison.png");
     if let Err(e) = comparison_plot(
         &plot,
         &format!("adding problem, T = {t}: MSE"),
         "epoch",
         "mean squared error (log scale)",
-        &curves,
+        curves,
         reference.as_ref(),
     ) {
         console.eline(format!("warning: could not draw {}: {e}", plot.display()));
     }
-    comparison.write(AddingResults {
-        baseline_mse: baseline,
-        results: rows.clone(),
-    })?;
+}
 
+/// Prints the table under a heading with the baselines, then who beat the baseline first,
+/// who ended lowest, and where the comparison lies.
+fn print_summary(
+    out: &Path,
+    t: usize,
+    rows: &[ComparisonRow],
+    baseline: Option<f64>,
+    console: &Console,
+) {
     console.line(format!(
         "{NAME}, T = {t}: test MSE after training (predict-1 baseline on the test set {}, \
          the paper's {PAPER_BASELINE})",
         baseline.map_or("-".into(), |b| format!("{b:.4}"))
     ));
-    for line in table(&rows) {
+    for line in table(rows) {
         console.line(line);
     }
-    if let Some(first) = rows
-        .iter()
-        .filter(|r| r.batches_to_beat_baseline.is_some())
-        .min_by_key(|r| r.batches_to_beat_baseline)
-    {
+    if let Some(first) = first_below_baseline(rows) {
         console.line(format!(
             "first below the baseline: {} (after {} batches, mean of the last {SMOOTHING})",
             first.model,
             first.batches_to_beat_baseline.unwrap_or_default()
         ));
     }
-    if let Some(best) = rows.iter().filter(|r| r.test_mse.is_some()).min_by(|a, b| {
-        a.test_mse
-            .partial_cmp(&b.test_mse)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    }) {
+    if let Some(best) = lowest_test_mse(rows) {
         console.line(format!(
             "lowest final test MSE: {} ({:.5})",
             best.model,
@@ -244,5 +258,21 @@ pub fn write_and_print(
         "comparison: {} (comparison.png, comparison.json; one run directory per network)",
         out.display()
     ));
-    Ok(rows)
+}
+
+/// The network whose smoothed training MSE went below the baseline after the fewest batches
+/// (the first of them on a tie).
+fn first_below_baseline(rows: &[ComparisonRow]) -> Option<&ComparisonRow> {
+    rows.iter()
+        .filter(|r| r.batches_to_beat_baseline.is_some())
+        .min_by_key(|r| r.batches_to_beat_baseline)
+}
+
+/// The network with the lowest final test MSE (the first of them on a tie).
+fn lowest_test_mse(rows: &[ComparisonRow]) -> Option<&ComparisonRow> {
+    rows.iter().filter(|r| r.test_mse.is_some()).min_by(|a, b| {
+        a.test_mse
+            .partial_cmp(&b.test_mse)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    })
 }

@@ -95,9 +95,7 @@ pub(super) fn gru_loop_backward<B: Backend>(
     let saved: Vec<_> = it.collect();
     let h = hs[0].shape()[1];
     let og = OutputGrad::<B>::new(grad_out);
-    let w_t = B::float_transpose(w_hh.clone());
-    let w_rz_t = B::float_transpose(cols::<B>(&w_hh, 0, 2 * h));
-    let w_n_t = B::float_transpose(cols::<B>(&w_hh, 2 * h, 3 * h));
+    let weights = TransposedWeights::<B>::new(&w_hh, h);
     let mut dh: Option<FloatTensor<B>> = None;
     // dx: gradient w.r.t. the input projection [B, 3H]; dq: the n-part of the recurrent
     // gradient (w.r.t. h W_hn for reset-after, w.r.t. (r h) W_hn for reset-before).
@@ -105,43 +103,11 @@ pub(super) fn gru_loop_backward<B: Backend>(
     let mut dqs = Vec::with_capacity(t);
     for s in (0..t).rev() {
         let d = og.incoming(dh.take(), s, t, keep_sequence);
-        let sv = &saved[s];
-        let r = cols::<B>(sv, 0, h);
-        let z = cols::<B>(sv, h, 2 * h);
-        let n = cols::<B>(sv, 2 * h, 3 * h);
-        let q = cols::<B>(sv, 3 * h, 4 * h);
-        let hp = hs[s].clone();
-        let dn_pre = B::float_mul(
-            B::float_mul(d.clone(), one_minus::<B>(z.clone())),
-            tanh_grad::<B>(&n),
-        );
-        let dz_pre = B::float_mul(
-            B::float_mul(d.clone(), B::float_sub(hp.clone(), n)),
-            sigmoid_grad::<B>(&z),
-        );
-        let mut dh_prev = B::float_mul(d, z);
-        let (dr, dq) = if reset_after {
-            // n = tanh(x_n + r * q), q = h W_hn + b_hn
-            (
-                B::float_mul(dn_pre.clone(), q),
-                B::float_mul(dn_pre.clone(), r.clone()),
-            )
-        } else {
-            // n = tanh(x_n + q W_hn + b_hn), q = r * h
-            let d_rh = B::float_matmul(dn_pre.clone(), w_n_t.clone());
-            dh_prev = B::float_add(dh_prev, B::float_mul(d_rh.clone(), r.clone()));
-            (B::float_mul(d_rh, hp), dn_pre.clone())
-        };
-        let dr_pre = B::float_mul(dr, sigmoid_grad::<B>(&r));
-        let drz = B::float_cat(vec![dr_pre, dz_pre], 1);
-        let rec = if reset_after {
-            B::float_matmul(B::float_cat(vec![drz.clone(), dq.clone()], 1), w_t.clone())
-        } else {
-            B::float_matmul(drz.clone(), w_rz_t.clone())
-        };
-        dh = Some(B::float_add(dh_prev, rec));
-        dxs.push(B::float_cat(vec![drz, dn_pre], 1));
-        dqs.push(dq);
+        let step_grads =
+            gru_step_backward::<B>(d, &saved[s], hs[s].clone(), &weights, h, reset_after);
+        dh = Some(step_grads.dh_prev);
+        dxs.push(step_grads.dx);
+        dqs.push(step_grads.dq);
     }
     dxs.reverse();
     dqs.reverse();
@@ -161,5 +127,91 @@ pub(super) fn gru_loop_backward<B: Backend>(
         h0: dh.expect("at least one time step"),
         c0: None,
         b_hn,
+    }
+}
+
+/// The transposed recurrent weights a backward step multiplies by, transposed once for the
+/// whole sequence instead of at every step.
+struct TransposedWeights<B: Backend> {
+    /// `W_hhᵀ` `[3H, H]`: reset after, the gradients of r, z and q all flow through it.
+    all: FloatTensor<B>,
+    /// `W_rzᵀ` `[2H, H]`: reset before, the gradients of r and z flow through it.
+    rz: FloatTensor<B>,
+    /// `W_hnᵀ` `[H, H]`: reset before, the candidate's gradient reaches `r * h` through it.
+    n: FloatTensor<B>,
+}
+
+impl<B: Backend> TransposedWeights<B> {
+    fn new(w_hh: &FloatTensor<B>, h: usize) -> Self {
+        Self {
+            all: B::float_transpose(w_hh.clone()),
+            rz: B::float_transpose(cols::<B>(w_hh, 0, 2 * h)),
+            n: B::float_transpose(cols::<B>(w_hh, 2 * h, 3 * h)),
+        }
+    }
+}
+
+/// What one step's backward hands on: to the step before it, and to the weight gradients
+/// summed over the sequence once the loop is done.
+struct StepGrads<B: Backend> {
+    /// Gradient w.r.t. the previous hidden state, h_{s-1}.
+    dh_prev: FloatTensor<B>,
+    /// Gradient w.r.t. the step's input projection `[B, 3H]` (pre-activations of r, z, n).
+    dx: FloatTensor<B>,
+    /// The n-part of the recurrent gradient: w.r.t. `h W_hn` (reset after) or w.r.t.
+    /// `(r h) W_hn` (reset before).
+    dq: FloatTensor<B>,
+}
+
+/// Backward of one GRU step: `d` is the gradient w.r.t. its new hidden state, `sv` its saved
+/// `[r, z, n, q]` `[B, 4H]` and `hp` its previous hidden state. A step of its own so that the
+/// time loop reads as the order of the steps, and each step as its chain rule.
+fn gru_step_backward<B: Backend>(
+    d: FloatTensor<B>,
+    sv: &FloatTensor<B>,
+    hp: FloatTensor<B>,
+    weights: &TransposedWeights<B>,
+    h: usize,
+    reset_after: bool,
+) -> StepGrads<B> {
+    let r = cols::<B>(sv, 0, h);
+    let z = cols::<B>(sv, h, 2 * h);
+    let n = cols::<B>(sv, 2 * h, 3 * h);
+    let q = cols::<B>(sv, 3 * h, 4 * h);
+    let dn_pre = B::float_mul(
+        B::float_mul(d.clone(), one_minus::<B>(z.clone())),
+        tanh_grad::<B>(&n),
+    );
+    let dz_pre = B::float_mul(
+        B::float_mul(d.clone(), B::float_sub(hp.clone(), n)),
+        sigmoid_grad::<B>(&z),
+    );
+    let mut dh_prev = B::float_mul(d, z);
+    let (dr, dq) = if reset_after {
+        // n = tanh(x_n + r * q), q = h W_hn + b_hn
+        (
+            B::float_mul(dn_pre.clone(), q),
+            B::float_mul(dn_pre.clone(), r.clone()),
+        )
+    } else {
+        // n = tanh(x_n + q W_hn + b_hn), q = r * h
+        let d_rh = B::float_matmul(dn_pre.clone(), weights.n.clone());
+        dh_prev = B::float_add(dh_prev, B::float_mul(d_rh.clone(), r.clone()));
+        (B::float_mul(d_rh, hp), dn_pre.clone())
+    };
+    let dr_pre = B::float_mul(dr, sigmoid_grad::<B>(&r));
+    let drz = B::float_cat(vec![dr_pre, dz_pre], 1);
+    let rec = if reset_after {
+        B::float_matmul(
+            B::float_cat(vec![drz.clone(), dq.clone()], 1),
+            weights.all.clone(),
+        )
+    } else {
+        B::float_matmul(drz.clone(), weights.rz.clone())
+    };
+    StepGrads {
+        dh_prev: B::float_add(dh_prev, rec),
+        dx: B::float_cat(vec![drz, dn_pre], 1),
+        dq,
     }
 }
