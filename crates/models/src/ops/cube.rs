@@ -383,7 +383,7 @@ pub(crate) fn launch_plan(
     if !fits(cell, h, elem) {
         return None;
     }
-    let shape = DeviceShape::of(&cube.client().properties());
+    let shape = DeviceShape::of(cube.client().properties());
     let layer = plan(shape, elem, cell, b, h, Tuning::from_env());
     Some(LaunchPlan::of(shape, &layer, b))
 }
@@ -391,7 +391,7 @@ pub(crate) fn launch_plan(
 /// [`plan`] for the layer `tensor` belongs to, with the grid and the cube size its
 /// [`LaunchPlan`] gives, so the plan reported is the one launched.
 fn launch(tensor: &CubeTensor, cell: Cell, b: usize, h: usize) -> (Layer, CubeCount, CubeDim) {
-    let device = DeviceShape::of(&tensor.client.properties());
+    let device = DeviceShape::of(tensor.client.properties());
     let layer = plan(device, tensor.dtype.size(), cell, b, h, Tuning::from_env());
     let launched = LaunchPlan::of(device, &layer, b);
     let count = CubeCount::Static(launched.cubes as u32, 1, 1);
