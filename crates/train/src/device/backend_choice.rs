@@ -46,27 +46,19 @@ impl BackendChoice {
         }
     }
 
-    /// The device for this backend (without autodiff; call `.autodiff()` to train).
-    pub(crate) fn device(self) -> Result<Device, BackendError> {
-        match self {
-            Self::Flex => Ok(Device::flex()),
-            #[allow(deprecated)]
-            Self::Ndarray => Ok(Device::ndarray()),
-            Self::Wgpu => Ok(Device::wgpu(DeviceKind::DefaultDevice)),
-            Self::Cuda => cuda_device(),
-        }
-    }
-
-    /// Device `index` of this backend, for data-parallel training over several (see
-    /// `--devices`): wgpu's discrete GPUs and CUDA's GPUs by index (index 0 of wgpu is its
-    /// default device, which need not be discrete); the CPU backends have one device, which
-    /// every index names.
-    pub(crate) fn device_at(self, index: usize) -> Result<Device, BackendError> {
+    /// Device `index` of this backend, not yet probed (see [`crate::device::open`], the way
+    /// every program gets its devices), without autodiff. Several are for data-parallel
+    /// training (see `--devices`): wgpu's discrete GPUs and CUDA's GPUs by index (index 0 of
+    /// wgpu is its default device, which need not be discrete); the CPU backends have one
+    /// device, which every index names.
+    pub(crate) fn create(self, index: usize) -> Result<Device, BackendError> {
         match (self, index) {
-            (_, 0) => self.device(),
+            (Self::Flex, _) => Ok(Device::flex()),
+            #[allow(deprecated)]
+            (Self::Ndarray, _) => Ok(Device::ndarray()),
+            (Self::Wgpu, 0) => Ok(Device::wgpu(DeviceKind::DefaultDevice)),
             (Self::Wgpu, i) => Ok(Device::wgpu(DeviceKind::DiscreteGpu(i))),
-            (Self::Cuda, i) => cuda_device_at(i),
-            (Self::Flex | Self::Ndarray, _) => self.device(),
+            (Self::Cuda, i) => cuda_device(i),
         }
     }
 
@@ -80,17 +72,13 @@ impl BackendChoice {
     }
 }
 
-fn cuda_device() -> Result<Device, BackendError> {
-    cuda_device_at(0)
-}
-
 #[cfg(feature = "cuda")]
-fn cuda_device_at(index: usize) -> Result<Device, BackendError> {
+fn cuda_device(index: usize) -> Result<Device, BackendError> {
     Ok(Device::cuda(index))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda_device_at(_index: usize) -> Result<Device, BackendError> {
+fn cuda_device(_index: usize) -> Result<Device, BackendError> {
     Err(BackendError::CudaNotCompiled)
 }
 

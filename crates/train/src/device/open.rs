@@ -35,19 +35,19 @@ impl Devices {
 
 /// Turns `--backend` into `count` devices (at least one; `--devices N` asks for more): makes
 /// `backend` Burn's default device for the process ([`make_default_device`]), then creates and
-/// probes devices `0..count` (see [`BackendChoice::device_at`]). Every program of the project
+/// probes devices `0..count` (see [`BackendChoice::create`]). Every program of the project
 /// that takes `--backend` comes through here, once per run.
 pub fn open(backend: BackendChoice, count: usize) -> Result<Devices, RunError> {
     make_default_device(backend);
     let list = (0..count.max(1))
-        .map(|index| device_at(backend, index))
+        .map(|index| probed(backend, index))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Devices { backend, list })
 }
 
 /// Device `index` of `backend`, checked to work (see the module docs).
-fn device_at(backend: BackendChoice, index: usize) -> Result<Device, RunError> {
-    let device = backend.device_at(index).map_err(|e| RunError::Backend {
+fn probed(backend: BackendChoice, index: usize) -> Result<Device, RunError> {
+    let device = backend.create(index).map_err(|e| RunError::Backend {
         backend: backend.to_string(),
         message: e.to_string(),
         hint: None,
