@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use burn::prelude::*;
 use rnn_train::{BackendChoice, Captured, Console, EpochRecord, exit_code};
 
 type MainWith = fn(Vec<OsString>, &Console) -> i32;
@@ -176,6 +177,59 @@ fn irnn_code_path_learns_on_rows_with_a_larger_learning_rate() {
     );
     // 28 inputs per step on rows: 28·100 + 100 + 100·100 + 100 + 100·10 + 10.
     assert_eq!(read_summary(&dir)["parameters"], 14_010);
+    the_exported_state_dict_computes_what_the_run_computes(&dir);
+}
+
+/// `irnn-mnist export` of a trained run, read back by the crate's own PyTorch loader into an
+/// `nn.RNN`-shaped stack and a linear readout, gives the trained network's logits.
+fn the_exported_state_dict_computes_what_the_run_computes(dir: &Path) {
+    use rnn_models::{ElmanStackConfig, Nonlinearity, PyTorchWeights};
+    let file = dir.join("exported.safetensors");
+    let (console, o) = Console::buffer();
+    let argv = [
+        "irnn-mnist",
+        "export",
+        dir.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ];
+    let code = irnn(argv.iter().map(OsString::from).collect(), &console);
+    assert_ok("irnn-mnist export", code, &o);
+    assert!(o.stdout().contains("rnn.weight_hh_l0"), "{}", o.stdout());
+    let weights = PyTorchWeights::from_file(&file).expect("a safetensors file");
+    let mut names: Vec<&str> = weights.names().collect();
+    names.sort_unstable();
+    let expected = ["fc.bias", "fc.weight", "rnn.bias_hh_l0", "rnn.bias_ih_l0"];
+    assert_eq!(&names[..4], expected);
+    assert_eq!(&names[4..], ["rnn.weight_hh_l0", "rnn.weight_ih_l0"]);
+
+    let device = Device::flex();
+    let run = rnn_train::RunDir::open(dir, "irnn-mnist").unwrap();
+    let config: irnn_mnist::IrnnMnistConfig = run.read_config().unwrap();
+    let model = config.model.init(28, &device);
+    let (model, _) = rnn_train::trained_model(&run, model, "irnn-mnist", "test").unwrap();
+    let stack = ElmanStackConfig::new(28, 100)
+        .with_nonlinearity(Nonlinearity::Relu)
+        .init(&device)
+        .load_pytorch(&weights, "rnn.")
+        .expect("loads as an nn.RNN");
+    let fc_w = weights.tensor::<2>("fc.weight", &device).unwrap();
+    let fc_b = weights.tensor::<1>("fc.bias", &device).unwrap();
+    device.seed(5);
+    let x = Tensor::<3>::random(
+        [6, 28, 28],
+        burn::tensor::Distribution::Uniform(-1.0, 1.0),
+        &device,
+    );
+    let last = stack.forward_last(x.clone(), None).last();
+    let logits = last.matmul(fc_w.transpose()) + fc_b.unsqueeze::<2>();
+    let expected = model.forward(x);
+    let diff = (logits - expected.clone()).abs().max().into_scalar::<f32>();
+    let scale = expected.abs().max().into_scalar::<f32>().max(1.0);
+    assert!(
+        diff.is_finite() && diff <= 1e-5 * scale,
+        "exported network differs by {diff} (logits up to {scale})"
+    );
 }
 
 #[test]

@@ -111,5 +111,5 @@ pub use nn::{
     LstmState, Rnn, RnnConfig, RnnState,
 };
 #[cfg(feature = "safetensors")]
-pub use pytorch::{PyTorchError, PyTorchWeights};
+pub use pytorch::{PyTorchError, PyTorchWeights, StateDict};
 pub use recurrence::Recurrence;

@@ -13,6 +13,8 @@
 //! exactly when PyTorch had them (`Biases::Two` or `Biases::None` for the stacks, `bias` for
 //! the single-layer modules). The nonlinearity of an `nn.RNN` is not in its `state_dict`:
 //! the module's must match. Every mismatch is an error naming the tensor.
+//!
+//! The way back, a trained stack written as PyTorch's `state_dict`, is [`StateDict`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -25,6 +27,10 @@ use safetensors::{Dtype, SafeTensors};
 use crate::layer::{RecurrentLayer, replace_value};
 use crate::nn::{BiGru, BiLstm, BiRnn, Gru, Lstm, Rnn};
 use crate::{ElmanStack, GruStack, LstmStack};
+
+mod export;
+
+pub use export::StateDict;
 
 /// Why weights could not be loaded.
 #[derive(Debug)]

@@ -437,3 +437,107 @@ fn a_mismatched_module_is_refused_with_the_tensor_named() {
     // Not a safetensors file.
     assert!(PyTorchWeights::from_bytes(b"not a safetensors file").is_err());
 }
+
+/// A stack written as PyTorch's `state_dict` (`to_pytorch`) and read back by the loader into
+/// a module of PyTorch's shape (two biases where the original had any) computes the same
+/// outputs: for one and two biases, one and two layers, every cell. The written names and
+/// shapes are PyTorch's, and a one-bias layer's `bias_hh` is zeros.
+#[test]
+fn stacks_written_as_pytorch_state_dicts_load_back_to_the_same_outputs() {
+    let device = device();
+    device.seed(11);
+    let x = Tensor::<3>::random(
+        [3, 5, 4],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let out_of = |state: &rnn_models::StateDict| {
+        PyTorchWeights::from_bytes(&state.to_bytes().expect("serialised")).expect("read back")
+    };
+    let same = |a: Tensor<3>, b: Tensor<3>, what: &str| {
+        let err = relative_error(a, b);
+        assert!(within(err, 1e-6), "{what}: largest difference {err}");
+    };
+    for (biases, layers) in [(Biases::One, 1), (Biases::Two, 2), (Biases::None, 2)] {
+        let pytorch_biases = if biases == Biases::None {
+            Biases::None
+        } else {
+            Biases::Two
+        };
+        let elman = |b| {
+            ElmanStackConfig::new(4, 6)
+                .with_num_layers(layers)
+                .with_biases(b)
+                .with_nonlinearity(Nonlinearity::Relu)
+        };
+        let original = elman(biases).init(&device);
+        let mut state = rnn_models::StateDict::new();
+        original.to_pytorch(&mut state, "rnn.").unwrap();
+        let w = out_of(&state);
+        let back = elman(pytorch_biases)
+            .init(&device)
+            .load_pytorch(&w, "rnn.")
+            .unwrap();
+        same(
+            original.forward(x.clone(), None).output,
+            back.forward(x.clone(), None).output,
+            &format!("nn.RNN, {biases:?}, {layers} layers"),
+        );
+        assert_eq!(
+            w.tensor::<2>("rnn.weight_ih_l0", &device).unwrap().dims(),
+            [6, 4]
+        );
+        if biases == Biases::One {
+            let b_hh = w.tensor::<1>("rnn.bias_hh_l0", &device).unwrap();
+            assert_eq!(b_hh.abs().sum().into_scalar::<f32>(), 0.0);
+        }
+        if biases == Biases::None {
+            assert!(w.names().all(|n| !n.contains("bias")));
+        }
+
+        let lstm = |b| {
+            LstmStackConfig::new(4, 6)
+                .with_num_layers(layers)
+                .with_biases(b)
+        };
+        let original = lstm(biases).init(&device);
+        let mut state = rnn_models::StateDict::new();
+        original.to_pytorch(&mut state, "").unwrap();
+        let back = lstm(pytorch_biases)
+            .init(&device)
+            .load_pytorch(&out_of(&state), "")
+            .unwrap();
+        same(
+            original.forward(x.clone(), None).output,
+            back.forward(x.clone(), None).output,
+            &format!("nn.LSTM, {biases:?}, {layers} layers"),
+        );
+
+        let gru = |b| {
+            GruStackConfig::new(4, 6)
+                .with_num_layers(layers)
+                .with_biases(b)
+                .with_reset_after(true)
+        };
+        let original = gru(biases).init(&device);
+        let mut state = rnn_models::StateDict::new();
+        original.to_pytorch(&mut state, "").unwrap();
+        let back = gru(pytorch_biases)
+            .init(&device)
+            .load_pytorch(&out_of(&state), "")
+            .unwrap();
+        same(
+            original.forward(x.clone(), None).output,
+            back.forward(x.clone(), None).output,
+            &format!("nn.GRU, {biases:?}, {layers} layers"),
+        );
+    }
+    // PyTorch's GRU is reset-after only.
+    let gru = GruStackConfig::new(4, 6)
+        .with_reset_after(false)
+        .init(&device);
+    let err = gru
+        .to_pytorch(&mut rnn_models::StateDict::new(), "")
+        .unwrap_err();
+    assert!(err.to_string().contains("reset_after"), "{err}");
+}

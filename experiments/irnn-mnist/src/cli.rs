@@ -1,6 +1,6 @@
 //! The command line (`irnn-mnist --help`) and the configuration it asks for.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use rnn_data::{Normalisation, SequenceView};
 use rnn_train::base::limits::MAX_HIDDEN;
 use rnn_train::cli::value_parsers::{count_up_to, finite_up_to, positive_up_to};
@@ -10,11 +10,13 @@ use rnn_train::{
 };
 
 use crate::config::{IrnnMnistConfig, NAME};
+use crate::export::ExportArgs;
 
 /// The command line (`irnn-mnist --help`).
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = NAME,
+    args_conflicts_with_subcommands = true,
     mut_arg("epsilon", |a| a.help("Adam's epsilon, added to the denominator (NeoML's default)")),
     mut_arg("shuffle", |a| a.help("Reshuffle the training set every epoch (the tutorial walks it in file order)")),
     mut_arg("clip_norm", |a| a.help("Clip the gradient to this L2 norm (each layer's, see --clip-scope)")),
@@ -26,9 +28,13 @@ use crate::config::{IrnnMnistConfig, NAME};
         image as 784 single pixels; its last hidden state is classified by a linear layer. \
         Every default is the tutorial's; it reports 0.9050 test accuracy after 200 epochs \
         (3 h 54 min on one CPU thread). Writes config.json, metrics.csv, loss/accuracy plots, \
-        checkpoints, model.bpk and summary.json into the run directory."
+        checkpoints, model.bpk and summary.json into the run directory. `irnn-mnist export \
+        RUN_DIR` writes the trained network as a PyTorch state_dict (safetensors)."
 )]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     #[command(flatten)]
     pub common: CommonArgs,
 
@@ -90,6 +96,14 @@ pub struct Cli {
 
     #[command(flatten)]
     pub adam: AdamArgs,
+}
+
+/// Subcommands besides training.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Write a trained run's network as a PyTorch state_dict in safetensors (nn.RNN under
+    /// `rnn.`, nn.Linear under `fc.`, the input recipe as metadata).
+    Export(ExportArgs),
 }
 
 impl ExperimentCli for Cli {

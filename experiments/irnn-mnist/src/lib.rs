@@ -16,6 +16,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod model;
 pub mod training;
 

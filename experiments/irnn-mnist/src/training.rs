@@ -5,14 +5,17 @@ use std::ffi::OsString;
 
 use rnn_train::{Console, Parsed, RunError, Trained, train_mnist_classifier};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::config::NAME;
 use crate::model::IrnnClassifier;
 
-/// `main`: parse, run, report (see [`rnn_train::cli_main`]); returns the exit code.
+/// `main`: parse, run (or `export`), report (see [`rnn_train::cli_main`]); returns the exit code.
 pub fn main_with<I: IntoIterator<Item = OsString>>(argv: I, console: &Console) -> i32 {
     rnn_train::cli_main::<Cli, _, _>(argv, console, |parsed, console| {
-        run(parsed, console).map(|_| ())
+        match &parsed.args.command {
+            Some(Command::Export(export)) => crate::export::export(export, console),
+            None => run(parsed, console).map(|_| ()),
+        }
     })
 }
 
