@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{AddingConfig, NAME};
 
-/// What `comparison.json` holds beside the plan ([`rnn_train::ComparisonFile`]).
+/// What `comparison.json` holds beside the plan ([`crate::comparison::ComparisonFile`]).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AddingResults {
     /// The predict-1 MSE on the test set.

@@ -70,7 +70,7 @@ impl Args {
         }
     }
 
-    /// The shapes `--shape` names, in the order of [`shapes`]; all of them without it.
+    /// The shapes `--shape` names, in the order of [`shapes()`]; all of them without it.
     fn selected_shapes(&self) -> Vec<Shape> {
         shapes()
             .into_iter()

@@ -34,8 +34,8 @@ impl Devices {
 }
 
 /// Turns `--backend` into `count` devices (at least one; `--devices N` asks for more): makes
-/// `backend` Burn's default device for the process ([`make_default_device`]), then creates and
-/// probes devices `0..count` (see [`BackendChoice::create`]). Every program of the project
+/// `backend` Burn's default device for the process (`make_default_device`), then creates and
+/// probes devices `0..count` (`BackendChoice::create`). Every program of the project
 /// that takes `--backend` comes through here, once per run.
 pub fn open(backend: BackendChoice, count: usize) -> Result<Devices, RunError> {
     make_default_device(backend);

@@ -16,7 +16,7 @@ use crate::report::epoch_record::EpochRecord;
 
 /// Everything [`crate::train_classifier`] / [`crate::train_regressor`] need besides the session.
 pub struct Fit<M: TaskModel> {
-    /// The freshly initialised model (from [`Session::init`], on the training device); for a
+    /// The freshly initialised model (from [`crate::Session::init`], on the training device); for a
     /// resumed run its weights are replaced by the checkpoint's.
     pub model: M,
     /// The optimiser (e.g. [`crate::OptimizerConfig::init`]).
@@ -29,7 +29,7 @@ pub struct Fit<M: TaskModel> {
     pub clip_norm: Option<f64>,
     /// Whether `clip_norm` bounds all parameters together or each layer.
     pub clip_scope: ClipScope,
-    /// Training batches (see [`Session::loaders`]).
+    /// Training batches (see [`crate::Session::loaders`]).
     pub train: Arc<dyn DataLoader<M::Batch>>,
     /// Test batches, evaluated after every epoch.
     pub test: Arc<dyn DataLoader<M::Batch>>,
@@ -37,7 +37,7 @@ pub struct Fit<M: TaskModel> {
     /// tutorial does).
     pub evaluate_before_training: bool,
     /// After training, evaluate the final model on these batches (the whole training set in
-    /// order, from [`Session::in_order`]) and report it as `train_set_accuracy`.
+    /// order, from [`crate::Session::in_order`]) and report it as `train_set_accuracy`.
     pub evaluate_train_set: Option<Arc<dyn DataLoader<M::Batch>>>,
     /// A custom training loop (e.g. truncated BPTT) instead of Burn's default one.
     pub strategy: Option<TrainingStrategy<Trainer<M>>>,
