@@ -20,9 +20,26 @@ pub fn stats(values: &[f64]) -> Option<Stats> {
         let ss: f64 = values.iter().map(|v| (v - mean).powi(2)).sum();
         (ss / (n - 1.0)).sqrt()
     });
-    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = smallest(values.iter().copied(), f64::INFINITY);
+    let max = largest(values.iter().copied(), f64::NEG_INFINITY);
     (!values.is_empty()).then_some(Stats { mean, sd, min, max })
+}
+
+/// The largest of `values` (`empty` when there is none); NaN when any is NaN or infinite, so
+/// that a diverged seed is never skipped (`f64::max` ignores NaN).
+pub fn largest(values: impl IntoIterator<Item = f64>, empty: f64) -> f64 {
+    values
+        .into_iter()
+        .try_fold(empty, |m, v| v.is_finite().then(|| m.max(v)))
+        .unwrap_or(f64::NAN)
+}
+
+/// The smallest of `values` (`empty` when there is none); NaN when any is NaN or infinite.
+pub fn smallest(values: impl IntoIterator<Item = f64>, empty: f64) -> f64 {
+    values
+        .into_iter()
+        .try_fold(empty, |m, v| v.is_finite().then(|| m.min(v)))
+        .unwrap_or(f64::NAN)
 }
 
 /// `95.31 %` or `0.02220` (four significant digits).

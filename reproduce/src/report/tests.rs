@@ -35,6 +35,15 @@ fn statistics_use_the_sample_standard_deviation() {
     assert_eq!(stats(&[]), None);
 }
 
+/// A seed that ended in NaN or infinity shows in the range: it is never skipped.
+#[test]
+fn a_non_finite_seed_is_the_range() {
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let s = stats(&[0.9, bad, 1.0]).unwrap();
+        assert!(!s.min.is_finite() && !s.max.is_finite(), "{bad}: {s:?}");
+    }
+}
+
 #[test]
 fn verdicts_place_the_tutorial_against_the_seeds() {
     let lstm = plan::experiment("lstm-mnist").unwrap(); // tutorial 95.8 %

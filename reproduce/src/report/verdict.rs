@@ -3,7 +3,7 @@
 //! reference ([`sweep_verdict`]).
 
 use super::read::Entry;
-use super::stats::{Stats, show, steps};
+use super::stats::{Stats, largest, show, smallest, steps};
 use crate::plan::{Reference, Reported, SOLVED_MSE};
 
 /// Whether the tutorial's number lies in the seeds' range, and whether the mean reaches it.
@@ -88,14 +88,10 @@ pub fn sweep_verdict(entry: &Entry) -> String {
         .iter()
         .filter_map(|c| steps_to_solve(c))
         .collect();
-    let run = entry
-        .steps
-        .iter()
-        .map(|s| s.0)
-        .fold(f64::INFINITY, f64::min);
+    let run = smallest(entry.steps.iter().map(|s| s.0), f64::INFINITY);
     let unfinished = entry.steps.iter().any(|s| s.0 < s.1);
-    let planned = entry.steps.iter().map(|s| s.1).fold(0.0, f64::max);
-    let slowest = solved.iter().copied().fold(0.0, f64::max);
+    let planned = largest(entry.steps.iter().map(|s| s.1), 0.0);
+    let slowest = largest(solved.iter().copied(), 0.0);
     let all = solved.len() == n;
     let seeds = if n == 1 {
         "".to_string()
