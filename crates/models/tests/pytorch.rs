@@ -458,6 +458,27 @@ fn stacks_written_as_pytorch_state_dicts_load_back_to_the_same_outputs() {
         let err = relative_error(a, b);
         assert!(within(err, 1e-6), "{what}: largest difference {err}");
     };
+    // Writes a stack built by `config(biases)` under `prefix`, reads it back into
+    // `config(pytorch_biases)`, and requires the same outputs; returns the file's tensors.
+    macro_rules! written_and_read_back {
+        ($config:expr, $prefix:literal, $torch:literal, $biases:expr, $pytorch_biases:expr, $layers:expr) => {{
+            let config = $config;
+            let original = config($biases).init(&device);
+            let mut state = rnn_models::StateDict::new();
+            original.to_pytorch(&mut state, $prefix).unwrap();
+            let w = out_of(&state);
+            let back = config($pytorch_biases)
+                .init(&device)
+                .load_pytorch(&w, $prefix)
+                .unwrap();
+            same(
+                original.forward(x.clone(), None).output,
+                back.forward(x.clone(), None).output,
+                &format!("{}, {:?}, {} layers", $torch, $biases, $layers),
+            );
+            w
+        }};
+    }
     for (biases, layers) in [(Biases::One, 1), (Biases::Two, 2), (Biases::None, 2)] {
         let pytorch_biases = if biases == Biases::None {
             Biases::None
@@ -470,19 +491,7 @@ fn stacks_written_as_pytorch_state_dicts_load_back_to_the_same_outputs() {
                 .with_biases(b)
                 .with_nonlinearity(Nonlinearity::Relu)
         };
-        let original = elman(biases).init(&device);
-        let mut state = rnn_models::StateDict::new();
-        original.to_pytorch(&mut state, "rnn.").unwrap();
-        let w = out_of(&state);
-        let back = elman(pytorch_biases)
-            .init(&device)
-            .load_pytorch(&w, "rnn.")
-            .unwrap();
-        same(
-            original.forward(x.clone(), None).output,
-            back.forward(x.clone(), None).output,
-            &format!("nn.RNN, {biases:?}, {layers} layers"),
-        );
+        let w = written_and_read_back!(elman, "rnn.", "nn.RNN", biases, pytorch_biases, layers);
         assert_eq!(
             w.tensor::<2>("rnn.weight_ih_l0", &device).unwrap().dims(),
             [6, 4]
@@ -494,43 +503,19 @@ fn stacks_written_as_pytorch_state_dicts_load_back_to_the_same_outputs() {
         if biases == Biases::None {
             assert!(w.names().all(|n| !n.contains("bias")));
         }
-
         let lstm = |b| {
             LstmStackConfig::new(4, 6)
                 .with_num_layers(layers)
                 .with_biases(b)
         };
-        let original = lstm(biases).init(&device);
-        let mut state = rnn_models::StateDict::new();
-        original.to_pytorch(&mut state, "").unwrap();
-        let back = lstm(pytorch_biases)
-            .init(&device)
-            .load_pytorch(&out_of(&state), "")
-            .unwrap();
-        same(
-            original.forward(x.clone(), None).output,
-            back.forward(x.clone(), None).output,
-            &format!("nn.LSTM, {biases:?}, {layers} layers"),
-        );
-
+        written_and_read_back!(lstm, "", "nn.LSTM", biases, pytorch_biases, layers);
         let gru = |b| {
             GruStackConfig::new(4, 6)
                 .with_num_layers(layers)
                 .with_biases(b)
                 .with_reset_after(true)
         };
-        let original = gru(biases).init(&device);
-        let mut state = rnn_models::StateDict::new();
-        original.to_pytorch(&mut state, "").unwrap();
-        let back = gru(pytorch_biases)
-            .init(&device)
-            .load_pytorch(&out_of(&state), "")
-            .unwrap();
-        same(
-            original.forward(x.clone(), None).output,
-            back.forward(x.clone(), None).output,
-            &format!("nn.GRU, {biases:?}, {layers} layers"),
-        );
+        written_and_read_back!(gru, "", "nn.GRU", biases, pytorch_biases, layers);
     }
     // PyTorch's GRU is reset-after only.
     let gru = GruStackConfig::new(4, 6)
