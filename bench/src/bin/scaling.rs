@@ -81,10 +81,7 @@ fn main() {
     let device = match rnn_train::device::open::open(args.backend, 1) {
         Ok(devices) => devices.main().clone().autodiff(),
         Err(e) => {
-            eprintln!("error: {e}");
-            if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
-            }
+            rnn_train::cli::entry::report(&rnn_train::Console::stdio(), &e);
             std::process::exit(2);
         }
     };

@@ -113,10 +113,7 @@ fn open_device(backend: BackendChoice) -> Device {
     match rnn_train::device::open::open(backend, 1) {
         Ok(devices) => devices.main().clone().autodiff(),
         Err(e) => {
-            eprintln!("error: {e}");
-            if let Some(hint) = e.hint() {
-                eprintln!("hint: {hint}");
-            }
+            rnn_train::cli::entry::report(&rnn_train::Console::stdio(), &e);
             std::process::exit(2);
         }
     }
