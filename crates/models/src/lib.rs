@@ -97,6 +97,7 @@ pub mod layer;
 pub mod lstm;
 pub mod nn;
 pub mod ops;
+pub mod paper_start;
 #[cfg(feature = "safetensors")]
 pub mod pytorch;
 pub mod recurrence;

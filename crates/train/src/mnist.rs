@@ -155,11 +155,53 @@ pub trait MnistConfig: ExperimentConfig {
     fn optimizer(&self) -> &OptimizerConfig;
 }
 
+impl<C: MnistConfig> MnistRun<C> {
+    /// Starts the run the parsed flags ask for ([`MnistRun::start`] with the configuration
+    /// of [`Parsed::config`]).
+    pub fn from_parsed<T>(
+        experiment: &'static str,
+        parsed: &Parsed<T>,
+        console: &Console,
+    ) -> Result<Self, RunError>
+    where
+        T: MnistCli<Config = C>,
+    {
+        MnistRun::start(
+            experiment,
+            &parsed.args.common().run_options(),
+            parsed.args.mnist(),
+            parsed.config(),
+            &parsed.explicit,
+            console,
+            C::batcher,
+        )
+    }
+
+    /// Trains the network `model` makes on the run's device with the run's recurrence
+    /// (`--recurrence`, which it must give every recurrent module), `adjust` given the fit
+    /// (what the tutorial measures besides the test set after every epoch), with Burn's
+    /// Learner, whose outcome ends with the report (summary.json, printed).
+    pub fn train<M>(
+        self,
+        model: impl FnOnce(&C, &Device, Recurrence) -> M,
+        adjust: impl FnOnce(&MnistRun<C>, &mut Fit<M>),
+    ) -> Result<Trained<M>, RunError>
+    where
+        M: TaskModel<Batch = MnistBatch, Output = ClassificationOutput>,
+    {
+        let config = &self.config;
+        let recurrence = self.session.recurrence;
+        let model = self
+            .session
+            .init(|device| model(config, device, recurrence));
+        let mut fit = self.fit(model, config.optimizer().init());
+        adjust(&self, &mut fit);
+        train_classifier(&self.session, fit)
+    }
+}
+
 /// Trains an MNIST classifier with parsed flags: the run started with the configuration they
-/// ask for ([`MnistRun::start`]), the network `model` makes on the run's device with the
-/// run's recurrence (`--recurrence`, which it must give every recurrent module), `adjust`
-/// given the fit (what the tutorial measures besides the test set after every epoch), and
-/// Burn's Learner, whose outcome ends with the report (summary.json, printed).
+/// ask for ([`MnistRun::from_parsed`]), then [`MnistRun::train`].
 pub fn train_mnist_classifier<T, M>(
     experiment: &'static str,
     parsed: Parsed<T>,
@@ -172,22 +214,5 @@ where
     T::Config: MnistConfig,
     M: TaskModel<Batch = MnistBatch, Output = ClassificationOutput>,
 {
-    let requested = parsed.config();
-    let mnist = MnistRun::start(
-        experiment,
-        &parsed.args.common().run_options(),
-        parsed.args.mnist(),
-        requested,
-        &parsed.explicit,
-        console,
-        T::Config::batcher,
-    )?;
-    let config = &mnist.config;
-    let recurrence = mnist.session.recurrence;
-    let model = mnist
-        .session
-        .init(|device| model(config, device, recurrence));
-    let mut fit = mnist.fit(model, config.optimizer().init());
-    adjust(&mnist, &mut fit);
-    train_classifier(&mnist.session, fit)
+    MnistRun::from_parsed(experiment, &parsed, console)?.train(model, adjust)
 }

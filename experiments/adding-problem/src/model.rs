@@ -9,7 +9,7 @@ use burn::train::RegressionOutput;
 use rnn_data::AddingBatch;
 use rnn_models::{
     Biases, ElmanStack, ElmanStackConfig, GruStack, GruStackConfig, LstmStack, LstmStackConfig,
-    Nonlinearity, Recurrence, RecurrentInit,
+    Nonlinearity, Recurrence, RecurrentInit, paper_start,
 };
 use rnn_train::TaskModel;
 use serde::{Deserialize, Serialize};
@@ -153,40 +153,19 @@ impl AdderConfig {
         Adder { rnn, output }
     }
 
-    /// The IRNN paper's networks ([`Start::Paper`]).
+    /// The IRNN paper's networks ([`Start::Paper`], as [`rnn_models::paper_start`] starts
+    /// them).
     fn init_paper(&self, device: &Device) -> Adder {
         let (d, h) = (self.d_input, self.hidden);
-        let input_std = 1e-3;
-        let gaussian = RecurrentInit::Normal {
-            input_std,
-            recurrent_std: 1.0 / (h as f64).sqrt(),
-        };
-        let elman = |nonlinearity, init| {
-            Recurrent::Elman(
-                ElmanStackConfig::new(d, h)
-                    .with_nonlinearity(nonlinearity)
-                    .with_biases(Biases::One)
-                    .with_init(init)
-                    .init(device),
-            )
-        };
+        let input_std = paper_start::INPUT_STD;
+        let elman = |config: ElmanStackConfig| Recurrent::Elman(config.init(device));
         let rnn = match self.cell {
-            Network::Rnn => elman(Nonlinearity::Tanh, gaussian),
-            Network::Relu => elman(Nonlinearity::Relu, gaussian),
-            Network::Irnn => elman(
-                Nonlinearity::Relu,
-                RecurrentInit::Identity {
-                    scale: 1.0,
-                    input_std,
-                },
-            ),
-            Network::Lstm => Recurrent::Lstm(
-                LstmStackConfig::new(d, h)
-                    .with_biases(Biases::One)
-                    .with_init(RecurrentInit::PyTorchUniform)
-                    .with_forget_bias(self.forget_bias)
-                    .init(device),
-            ),
+            Network::Rnn => elman(paper_start::gaussian(d, h, Nonlinearity::Tanh, input_std)),
+            Network::Relu => elman(paper_start::gaussian(d, h, Nonlinearity::Relu, input_std)),
+            Network::Irnn => elman(paper_start::irnn(d, h, 1.0, input_std)),
+            Network::Lstm => {
+                Recurrent::Lstm(paper_start::lstm(d, h, self.forget_bias).init(device))
+            }
             Network::Gru => Recurrent::Gru(
                 GruStackConfig::new(d, h)
                     .with_biases(Biases::One)

@@ -1,6 +1,7 @@
 //! `irnn-mnist export RUN_DIR`: a trained run's network as a PyTorch `state_dict` in
-//! safetensors, for use outside Burn. The IRNN is written as an `nn.RNN` (ReLU) under
-//! `rnn.`, the readout as an `nn.Linear` under `fc.`; the metadata says how an image becomes
+//! safetensors, for use outside Burn. The IRNN and the tanh and ReLU RNNs are written as an
+//! `nn.RNN`, the LSTM as an `nn.LSTM`, under `rnn.`; the readout as an `nn.Linear` under
+//! `fc.`; the metadata says how an image becomes
 //! the input sequence, so that `tools/pytorch_eval.py` (or any PyTorch program) reads the
 //! test set exactly as the run did.
 
@@ -12,6 +13,7 @@ use rnn_train::device::open::open;
 use rnn_train::{BackendChoice, Console, RunDir, RunError, trained_model};
 
 use crate::config::{IrnnMnistConfig, NAME};
+use crate::model::Network;
 
 /// `irnn-mnist export` flags.
 #[derive(Args, Debug, Clone)]
@@ -30,16 +32,42 @@ pub struct ExportArgs {
 pub fn state_dict(run: &RunDir) -> Result<StateDict, RunError> {
     let config: IrnnMnistConfig = run.read_config()?;
     let device = open(BackendChoice::Flex, 1)?.main().clone();
-    let model = config.model.init(config.view.features(), &device);
-    let (model, source) = trained_model(run, model, NAME, "export")?;
+    let d_input = config.view.features();
     let mut state = StateDict::new();
     let pytorch = |e: rnn_models::PyTorchError| RunError::Internal(e.to_string());
-    model.irnn.to_pytorch(&mut state, "rnn.").map_err(pytorch)?;
+    let network = config.network();
+    let (output, source) = match network {
+        Network::Lstm => {
+            let model = config.model.init_lstm(d_input, &device);
+            let (model, source) = trained_model(run, model, NAME, "export")?;
+            model.lstm.to_pytorch(&mut state, "rnn.").map_err(pytorch)?;
+            (model.output, source)
+        }
+        Network::Irnn | Network::Rnn | Network::Relu => {
+            let model = config.model.init(d_input, &device);
+            let (model, source) = trained_model(run, model, NAME, "export")?;
+            model.irnn.to_pytorch(&mut state, "rnn.").map_err(pytorch)?;
+            (model.output, source)
+        }
+    };
     // Burn's Linear applies `x · W` with `W [in, out]`; PyTorch's stores `[out, in]`.
-    state.insert("fc.weight", model.output.weight.val().transpose());
-    if let Some(bias) = &model.output.bias {
+    state.insert("fc.weight", output.weight.val().transpose());
+    if let Some(bias) = &output.bias {
         state.insert("fc.bias", bias.val());
     }
+    let (module, cell, nonlinearity) = match network {
+        Network::Lstm => ("rnn: nn.LSTM(batch_first=True); fc: nn.Linear", "lstm", "none"),
+        Network::Rnn => (
+            "rnn: nn.RNN(nonlinearity='tanh', batch_first=True); fc: nn.Linear",
+            "rnn",
+            "tanh",
+        ),
+        Network::Irnn | Network::Relu => (
+            "rnn: nn.RNN(nonlinearity='relu', batch_first=True); fc: nn.Linear",
+            "rnn",
+            "relu",
+        ),
+    };
     let view = config.view;
     let order: Vec<usize> = view
         .pixel_order()
@@ -48,14 +76,13 @@ pub fn state_dict(run: &RunDir) -> Result<StateDict, RunError> {
     let list = |values: Vec<String>| values.join(",");
     for (key, value) in [
         ("format", "rnn-burn irnn-mnist state_dict".to_string()),
-        (
-            "module",
-            "rnn: nn.RNN(nonlinearity='relu', batch_first=True); fc: nn.Linear".into(),
-        ),
+        ("module", module.into()),
+        ("cell", cell.into()),
+        ("network", network.to_string()),
         ("input_size", view.features().to_string()),
         ("hidden_size", config.model.hidden.to_string()),
         ("num_layers", "1".into()),
-        ("nonlinearity", "relu".into()),
+        ("nonlinearity", nonlinearity.into()),
         ("classes", config.model.classes.to_string()),
         ("steps", view.steps().to_string()),
         ("view", view.to_string()),

@@ -21,6 +21,6 @@ pub mod model;
 pub mod training;
 
 pub use cli::Cli;
-pub use config::{IrnnMnistConfig, NAME};
-pub use model::{IrnnClassifier, IrnnClassifierConfig};
+pub use config::{IrnnMnistConfig, NAME, Preset};
+pub use model::{IrnnClassifier, IrnnClassifierConfig, LstmPixelClassifier, Network};
 pub use training::{main_with, run};

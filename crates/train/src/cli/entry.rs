@@ -25,6 +25,11 @@ pub trait ExperimentCli: Parser {
     fn config_flags() -> ConfigFlags<Self::Config>;
     /// The flags every experiment shares.
     fn common(&self) -> &CommonArgs;
+    /// The configuration the flags typed apply to: the tutorial's, unless the command line
+    /// picks another starting point (a preset).
+    fn base(&self) -> Self::Config {
+        Self::tutorial()
+    }
     /// The configurations these flags start, as `--print-config` shows them: one run's,
     /// unless the experiment trains several networks in one command.
     fn configs(parsed: &Parsed<Self>) -> Vec<Self::Config>
@@ -48,9 +53,10 @@ pub struct Parsed<T> {
 }
 
 impl<T: ExperimentCli> Parsed<T> {
-    /// The configuration these flags ask for: the tutorial's, under every flag typed.
+    /// The configuration these flags ask for: the tutorial's (or the preset's the flags
+    /// pick, [`ExperimentCli::base`]), under every flag typed.
     pub fn config(&self) -> T::Config {
-        self.config_from(T::tutorial())
+        self.config_from(self.args.base())
     }
 
     /// `base` (a preset's configuration, or one of several runs') under every flag typed.
