@@ -26,8 +26,9 @@ where
 
 #[test]
 fn irnn_mnist() {
-    // The permutation's seed only matters with --permuted, which writes it into the view.
-    check::<irnn_mnist::Cli>(&["permutation_seed"]);
+    // The permutation's seed only matters with --permuted, which writes it into the view;
+    // --preset chooses the configuration the other flags start from.
+    check::<irnn_mnist::Cli>(&["permutation_seed", "preset"]);
 }
 
 #[test]

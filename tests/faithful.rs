@@ -476,6 +476,118 @@ fn adding_problem_presets_through_the_command_line_are_the_presets() {
     }
 }
 
+/// irnn-mnist's `--preset paper` and `--preset modern`, parsed from command lines the way the
+/// binary parses them, for each of the IRNN paper's four networks on sequential and permuted
+/// pixels, against what Le, Jaitly & Hinton (2015, section 4.2) state: one pixel per step
+/// (784 steps), or the pixels in one fixed random order; 100 hidden units; the IRNN's
+/// recurrent weights the identity and biases zero; the tanh and ReLU RNNs Gaussian; an LSTM
+/// with a forget gate whose bias is set; plain SGD on minibatches with gradient clipping, up
+/// to 10^6 steps. And the modern protocol of Keller et al. (2024): Adam lr 1e-4, batches of
+/// 128, 57 000 training images (3 000 held out), 120 epochs on sequential pixels and 250 on
+/// permuted ones.
+#[test]
+fn irnn_mnist_pixel_presets_are_the_papers() {
+    use irnn_mnist::{Cli, Network};
+    use rnn_data::{Normalisation, SequenceView};
+
+    for preset in ["paper", "modern"] {
+        for network in Network::PAPER {
+            for permuted in [false, true] {
+                let mut argv = vec!["irnn-mnist", "--preset", preset, "--model", network.name()];
+                if permuted {
+                    argv.push("--permuted");
+                }
+                let parsed = rnn_train::parse_from::<Cli, _, _>(argv.clone())
+                    .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+                let c = parsed.config();
+                let at = format!("{argv:?}");
+                assert_eq!(c.model.network, Some(network), "{at}");
+                assert_eq!(c.model.hidden, 100, "{at}");
+                assert_eq!(c.view.steps(), 784, "{at}: one pixel per step");
+                assert_eq!(
+                    matches!(c.view, SequenceView::PermutedPixel { .. }),
+                    permuted,
+                    "{at}"
+                );
+                assert_eq!(c.normalisation, Normalisation::UnitRange, "{at}");
+                let t = &c.training;
+                assert_eq!((t.clip_norm, t.clip_scope), (Some(1.0), ClipScope::Global));
+                assert!(t.shuffle && t.reshuffle, "{at}");
+                if preset == "paper" {
+                    assert_eq!(c.optimizer, OptimizerConfig::Sgd { momentum: None }, "{at}");
+                    assert_eq!(t.batch_size, 16, "{at}");
+                    // Chosen here (the paper's grid is not searched): see paper::lr.
+                    let lr = match network {
+                        Network::Irnn | Network::Relu => 1e-4,
+                        Network::Rnn | Network::Lstm => 1e-2,
+                    };
+                    assert_eq!(t.lr, lr, "{at}");
+                    assert_eq!(t.limit_train, None, "{at}: all 60 000 images");
+                    let steps = t.epochs * 60_000usize.div_ceil(t.batch_size);
+                    assert!(
+                        (1_000_000..1_003_750).contains(&steps),
+                        "{at}: the first epoch past 10^6 steps, got {steps}"
+                    );
+                } else {
+                    assert_eq!(c.optimizer, OptimizerConfig::adam(), "{at}");
+                    assert_eq!((t.lr, t.batch_size), (1e-4, 128), "{at}");
+                    assert_eq!(t.limit_train, Some(57_000), "{at}");
+                    assert_eq!(t.epochs, if permuted { 250 } else { 120 }, "{at}");
+                }
+                pixel_network_is_the_papers(&c, network);
+            }
+        }
+    }
+}
+
+/// The tensors of `network` as `--preset` starts it: one bias per layer, the IRNN's identity,
+/// the Gaussian N(0, 1/H) recurrent start of the tanh and ReLU RNNs, input weights N(0,
+/// 0.001), the LSTM's forget bias 1.
+fn pixel_network_is_the_papers(c: &irnn_mnist::IrnnMnistConfig, network: irnn_mnist::Network) {
+    use irnn_mnist::Network;
+    let d = c.view.features();
+    if network == Network::Lstm {
+        assert_eq!(c.model.forget_bias, Some(1.0));
+        let model = c.model.init_lstm(d, &device());
+        let (list, total) = listing(&model);
+        let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(!names.iter().any(|n| n.ends_with("b_hh")), "one bias: {names:?}");
+        assert_eq!(total, 4 * 100 * (1 + 100 + 1) + 100 * 10 + 10);
+        let v = values(&model);
+        let b = get(&v, "lstm.layers.0.b_ih");
+        assert!(b[100..200].iter().all(|&x| x == 1.0), "forget bias 1");
+        assert!(b[..100].iter().all(|&x| x.abs() <= 0.1), "the rest U(-0.1, 0.1)");
+        return;
+    }
+    assert_eq!(c.model.forget_bias, None);
+    let model = c.model.init(d, &device());
+    let (list, total) = listing(&model);
+    assert_eq!(
+        list,
+        expect(&[
+            ("irnn.layers.0.w_ih", &[1, 100]),
+            ("irnn.layers.0.w_hh", &[100, 100]),
+            ("irnn.layers.0.b_ih", &[100]),
+            ("output.weight", &[100, 10]),
+            ("output.bias", &[10]),
+        ]),
+        "{network}: h = f(Wx + Uh + b), one bias"
+    );
+    assert_eq!(total, 100 + 100 * 100 + 100 + 100 * 10 + 10);
+    let v = values(&model);
+    assert_zeros("b_ih", get(&v, "irnn.layers.0.b_ih"));
+    let (_, s) = moments(get(&v, "irnn.layers.0.w_ih"));
+    assert!((s / 1e-3 - 1.0).abs() < 0.3, "{network}: input weight std {s}");
+    let w_hh = get(&v, "irnn.layers.0.w_hh");
+    if network == Network::Irnn {
+        for (k, &w) in w_hh.iter().enumerate() {
+            assert_eq!(w, if k % 101 == 0 { 1.0 } else { 0.0 }, "IRNN: identity");
+        }
+    } else {
+        assert_normal("w_hh", w_hh, 0.1);
+    }
+}
+
 /// simple-sequence against Chainer (chainer/chainer, and the tutorial's RNN.py, RNN2.py,
 /// RNN3.py, RNNForLM.py): the expected tensors are derived from each network's list of links.
 /// `L.EmbedID(n, u)` has `W` [n, u]; `L.Linear(i, o)` has `W` [o, i] and `b` [o]

@@ -98,7 +98,7 @@ SKIP_CLASSES = {
 # Placeholders of flags that take something other than a number.
 NON_NUMERIC = {
     "BACKEND", "DIR", "RUN_DIR", "OUT", "VIEW", "NAME", "MODEL", "ARCH", "SCOPE", "FORM",
-    "BOOL", "TOKENS", "PATH", "FILE", "RECURRENCE",
+    "BOOL", "TOKENS", "PATH", "FILE", "RECURRENCE", "NETWORK",
 }
 
 # Values a flag legitimately accepts although they are in BAD_VALUES, and why.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Measures the MNIST test accuracy of a network exported by `irnn-mnist export`, in PyTorch.
 
-The state_dict (safetensors) holds an `nn.RNN` under `rnn.` and an `nn.Linear` under `fc.`;
+The state_dict (safetensors) holds an `nn.RNN` (metadata `cell` = rnn: the IRNN, tanh or ReLU
+RNN) or an `nn.LSTM` (`cell` = lstm) under `rnn.` and an `nn.Linear` under `fc.`;
 its metadata says how an image becomes the input sequence (`pixel_order`: the pixel read at
 each position; `pixel_values`: the input value of each byte 0..255; `steps` x `input_size`).
 The script builds the two torch.nn modules from the metadata, loads the tensors with
@@ -73,9 +74,12 @@ def main():
         sys.exit(f"error: {args.state_dict} has no rnn-burn metadata (was it written by `irnn-mnist export`?)")
     tensors = load_file(args.state_dict)
     input_size, hidden = int(meta["input_size"]), int(meta["hidden_size"])
-    rnn = torch.nn.RNN(input_size, hidden, num_layers=int(meta["num_layers"]),
-                       nonlinearity=meta["nonlinearity"], batch_first=True,
-                       bias="rnn.bias_ih_l0" in tensors)
+    layers, bias = int(meta["num_layers"]), "rnn.bias_ih_l0" in tensors
+    if meta.get("cell", "rnn") == "lstm":
+        rnn = torch.nn.LSTM(input_size, hidden, num_layers=layers, batch_first=True, bias=bias)
+    else:
+        rnn = torch.nn.RNN(input_size, hidden, num_layers=layers,
+                           nonlinearity=meta["nonlinearity"], batch_first=True, bias=bias)
     fc = torch.nn.Linear(hidden, int(meta["classes"]), bias="fc.bias" in tensors)
     for module, prefix in ((rnn, "rnn."), (fc, "fc.")):
         part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
