@@ -105,9 +105,9 @@ pub enum Preset {
     /// The MinPy tutorial: T = 6, Xavier starts, Adam, 10 epochs.
     #[default]
     Tutorial,
-    /// Le, Jaitly & Hinton (2015), section 4.1 and Fig. 2 ([`paper`]).
+    /// Le, Jaitly & Hinton (2015), section 4.1 and Fig. 2: plain SGD, 10^6 steps.
     Paper,
-    /// Keller et al. (2024)'s protocol for the IRNN on the adding problem ([`modern`]).
+    /// Keller et al. (2024)'s protocol for the IRNN on the adding problem: Adam, 60 000 steps.
     Modern,
 }
 

@@ -142,8 +142,8 @@ pub struct Cli {
 /// Subcommands besides training.
 #[derive(Subcommand, Debug, Clone)]
 pub enum Command {
-    /// Write a trained run's network as a PyTorch state_dict in safetensors (nn.RNN under
-    /// `rnn.`, nn.Linear under `fc.`, the input recipe as metadata).
+    /// Write a trained run's network as a PyTorch state_dict in safetensors (nn.RNN or
+    /// nn.LSTM under `rnn.`, nn.Linear under `fc.`, the input recipe as metadata).
     Export(ExportArgs),
 }
 
