@@ -27,6 +27,14 @@ use crate::plan::{self, Experiment};
         et al. 2024) runs only when named: each length and network is a run of its own, in \
         OUT/<experiment>/T<len>-<network>/seed-K, and the report draws one panel per length \
         with a table against the paper's figure.\n\n\
+        Pixel MNIST as the same paper trains it (section 4.2, Fig. 3) runs only when named too: \
+        smnist-paper and psmnist-paper (--preset paper, sequential and --permuted pixels), \
+        smnist-modern and psmnist-modern (--preset modern) train the LSTM, the tanh RNN, the \
+        ReLU RNN and the IRNN of irnn-mnist, each network a run of its own in \
+        OUT/<experiment>/<network>/seed-K (the binary's run directory itself: one started by \
+        hand there, `irnn-mnist --preset P --model N [--permuted] --seed K --out DIR`, is \
+        resumed or, when finished, kept); the report draws test accuracy against training \
+        steps with the paper's final numbers.\n\n\
         To run on a scheduler instead, --emit-jobs FILE writes one shell command per run that \
         has not finished (GNU parallel, xargs -P or a Slurm array run them as they are; see \
         docs/adding-long.md), and --collect OUT writes the report from whatever has finished, \
@@ -40,14 +48,16 @@ pub struct Cli {
     pub seeds: Option<u64>,
 
     /// Experiments to run, comma-separated: irnn-mnist, elman-mnist, lstm-mnist,
-    /// adding-problem, simple-sequence, adding-paper, adding-modern [default: the five
-    /// tutorials but irnn-mnist, whose 200 epochs take 35 to 90 min per seed on 2 cores; with
-    /// --quick: all but irnn-mnist]
+    /// adding-problem, simple-sequence, adding-paper, adding-modern, smnist-paper,
+    /// psmnist-paper, smnist-modern, psmnist-modern [default: the five tutorials but
+    /// irnn-mnist, whose 200 epochs take 35 to 90 min per seed on 2 cores; with --quick: all
+    /// but irnn-mnist]
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = plan::experiment)]
     pub experiments: Vec<&'static Experiment>,
 
     /// The sequence lengths of adding-paper and adding-modern to run, comma-separated, e.g.
-    /// 150,200 [default: all of each one's: 150,200,300,400 and 100,200,400]
+    /// 150,200 (the pixel-MNIST sweeps have one, 784) [default: all of each one's:
+    /// 150,200,300,400 and 100,200,400]
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = at_least_two)]
     pub lengths: Vec<usize>,
 
@@ -57,13 +67,14 @@ pub struct Cli {
     pub emit_jobs: Option<PathBuf>,
 
     /// Write the report of the reproduction in DIR from the runs that have finished (the
-    /// plan is the one DIR was made with), naming those still missing
+    /// plan is the one DIR was made with, or the one --experiments, --seeds and --lengths
+    /// name), naming those still missing
     #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "job"])]
     pub collect: Option<PathBuf>,
 
     /// Run (or resume, or skip when finished) one run of --out, named as its directory is:
-    /// EXPERIMENT[/SETTING]/seed-K, e.g. adding-paper/T150-irnn/seed-1; what --emit-jobs
-    /// writes
+    /// EXPERIMENT[/SETTING]/seed-K, e.g. adding-paper/T150-irnn/seed-1 or
+    /// smnist-modern/irnn/seed-1; what --emit-jobs writes
     #[arg(long, value_name = "RUN", requires = "out")]
     pub job: Option<String>,
 
@@ -76,9 +87,10 @@ pub struct Cli {
     pub out: Option<PathBuf>,
 
     /// Tiny budgets, to check the machinery in CI: 2 epochs on the first 1000 to 10000
-    /// MNIST training images, small synthetic sets, about a second per run (each run's log
-    /// starts with its command line). The numbers are not comparable with the tutorials';
-    /// a quick --out cannot be reused for a full run
+    /// MNIST training images, small synthetic sets, one step of one network per pixel-MNIST
+    /// sweep, about a second per run (each run's log starts with its command line). The
+    /// numbers are not comparable with the tutorials'; a quick --out cannot be reused for a
+    /// full run
     #[arg(long)]
     pub quick: bool,
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use rnn_train::base::error::shell_quote;
 
+use crate::cli::Cli;
 use crate::plan::{self, Action};
 use crate::report::write_report;
 use crate::reproduction::Plan;
@@ -82,9 +83,27 @@ pub fn emit_jobs(
     Ok(0)
 }
 
-/// `--collect DIR`: the report of DIR's plan from the runs that have finished.
-pub fn collect(dir: &Path) -> Result<i32, Stop> {
+/// `--collect DIR`: the report of DIR's plan from the runs that have finished; the plan is
+/// the one `--experiments`, `--seeds` and `--lengths` name when any is given (a directory of
+/// runs started by hand holds none), else the one saved in DIR.
+pub fn collect(dir: &Path, cli: &Cli) -> Result<i32, Stop> {
     let saved = plan::read_json(&dir.join("reproduce.json"));
+    let named = !cli.experiments.is_empty() || cli.seeds.is_some() || !cli.lengths.is_empty();
+    if named {
+        if let Some(saved) = &saved
+            && saved["quick"].as_bool() != Some(cli.quick)
+        {
+            let mode = if cli.quick { "full" } else { "quick" };
+            let message = format!("{} holds a {mode} reproduction", dir.display());
+            let hint = if cli.quick {
+                "leave out --quick"
+            } else {
+                "add --quick"
+            };
+            return Err(stop(2, message, Some(hint)));
+        }
+        return write_report(dir, &Plan::from_cli(cli), &[]);
+    }
     let plan = saved.as_ref().and_then(Plan::from_json).ok_or_else(|| {
         stop(
             2,
@@ -92,7 +111,10 @@ pub fn collect(dir: &Path) -> Result<i32, Stop> {
                 "{} holds no reproduction plan (reproduce.json)",
                 dir.display()
             ),
-            Some("give the --out of a reproduction or of an --emit-jobs"),
+            Some(
+                "give the --out of a reproduction or of an --emit-jobs, or name the plan with \
+                 --experiments and --seeds",
+            ),
         )
     })?;
     write_report(dir, &plan, &[])

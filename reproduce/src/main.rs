@@ -67,7 +67,7 @@ fn main() {
 /// Runs what the command line asks for; returns the exit code.
 fn run(cli: Cli) -> Result<i32, Stop> {
     if let Some(dir) = &cli.collect {
-        return collect(dir);
+        return collect(dir, &cli);
     }
     if let Some(job) = &cli.job {
         let out = cli.out.clone().unwrap_or_default();

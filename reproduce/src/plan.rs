@@ -3,6 +3,7 @@
 
 mod experiments;
 mod launch;
+mod pixels;
 mod state;
 mod sweeps;
 #[cfg(test)]
@@ -11,6 +12,6 @@ mod units;
 
 pub use experiments::{EXPERIMENTS, Experiment, Metric, experiment, irnn_seconds};
 pub use launch::{arguments, binary, run_logged};
-pub use state::{Action, completed, decide, progress, read_json, steps_per_epoch};
-pub use sweeps::{Reference, Reported, SOLVED_MSE, Sweep, estimate};
+pub use state::{Action, completed, decide, progress, read_json};
+pub use sweeps::{Reference, Reported, SOLVED_MSE, Sweep, Task, estimate, steps_per_epoch};
 pub use units::{Unit, model_dirs, run_path};

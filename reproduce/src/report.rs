@@ -6,6 +6,7 @@ use std::path::PathBuf;
 mod figure;
 mod json;
 mod markdown;
+mod pixels;
 mod plots;
 mod read;
 mod stats;

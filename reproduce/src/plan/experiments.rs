@@ -2,7 +2,8 @@
 //! result is measured by, its tutorial's numbers, the runs it makes per seed, and the
 //! IRNN's expected wall time.
 
-use super::sweeps::{MODERN_SWEEP, PAPER_SWEEP, Sweep};
+use super::pixels::{PSMNIST_MODERN, PSMNIST_PAPER, SMNIST_MODERN, SMNIST_PAPER};
+use super::sweeps::{MODERN_SWEEP, PAPER_SWEEP, Sweep, Task};
 use super::units::Unit;
 
 /// What an experiment's result is measured by.
@@ -46,15 +47,15 @@ pub struct Experiment {
     /// Run when `--experiments` is not given (with `--quick`: every experiment but
     /// irnn-mnist runs).
     pub by_default: bool,
-    /// A sweep over sequence lengths, each length and network a run of its own; `None`: one
-    /// run of the binary per seed.
+    /// A sweep over sequence lengths (the adding problem) or networks (pixel MNIST), each
+    /// length and network a run of its own; `None`: one run of the binary per seed.
     pub sweep: Option<&'static Sweep>,
 }
 
 /// The experiments, in the order they run. The tutorials' numbers are those their texts
 /// report; the per-epoch values are the tutorials' own printed training logs (lstm-mnist's
 /// and simple-sequence's).
-pub static EXPERIMENTS: [Experiment; 7] = [
+pub static EXPERIMENTS: [Experiment; 11] = [
     Experiment {
         name: "irnn-mnist",
         metric: Metric::Accuracy,
@@ -179,7 +180,29 @@ pub static EXPERIMENTS: [Experiment; 7] = [
         by_default: false,
         sweep: Some(&MODERN_SWEEP),
     },
+    pixels("smnist-paper", &SMNIST_PAPER),
+    pixels("psmnist-paper", &PSMNIST_PAPER),
+    pixels("smnist-modern", &SMNIST_MODERN),
+    pixels("psmnist-modern", &PSMNIST_MODERN),
 ];
+
+/// A sweep of pixel MNIST (the IRNN paper's section 4.2): the paper's four networks, run only
+/// when named; `--quick` trains one epoch of one step on 16 images.
+const fn pixels(name: &'static str, sweep: &'static Sweep) -> Experiment {
+    Experiment {
+        name,
+        metric: Metric::Accuracy,
+        tutorial: None,
+        baseline: None,
+        tutorial_curve: &[],
+        curve_from: 0,
+        tutorial_train: None,
+        networks: &["lstm", "rnn", "relu", "irnn"],
+        quick_args: &["--epochs", "1", "--limit-train", "16", "--limit-test", "16"],
+        by_default: false,
+        sweep: Some(sweep),
+    }
+}
 
 /// The predict-1 MSE the IRNN paper draws (1/6, the variance of the sum of two uniforms).
 pub const LONG_BASELINE: f64 = 0.167;
@@ -188,13 +211,14 @@ impl Experiment {
     /// The binary that runs it.
     pub fn program(&self) -> &'static str {
         match self.sweep {
-            Some(_) => "adding-problem",
+            Some(sweep) => sweep.task.program(),
             None => self.name,
         }
     }
 
-    /// Its runs per seed: one, or one per length and network of its sweep (the lengths in
-    /// `lengths` only, when given; `--quick`: the sweep's quick lengths).
+    /// Its runs per seed: one, or one per length and network of its sweep (the adding
+    /// problem's lengths in `lengths` only, when given; `--quick`: the sweep's quick lengths
+    /// and networks).
     pub fn units(&'static self, quick: bool, lengths: &[usize]) -> Vec<Unit> {
         let Some(sweep) = self.sweep else {
             return vec![Unit {
@@ -207,12 +231,15 @@ impl Experiment {
         } else {
             sweep.lengths
         };
-        let chosen = all
-            .iter()
-            .filter(|t| lengths.is_empty() || lengths.contains(t));
+        let filter = sweep.task == Task::Adding && !lengths.is_empty();
+        let chosen = all.iter().filter(|t| !filter || lengths.contains(t));
+        let networks = self.networks.iter().filter(|n| {
+            !quick || sweep.quick_networks.is_empty() || sweep.quick_networks.contains(n)
+        });
+        let networks: Vec<&'static str> = networks.copied().collect();
         chosen
             .flat_map(|&t| {
-                self.networks.iter().map(move |&n| Unit {
+                networks.iter().map(move |&n| Unit {
                     exp: self,
                     setting: Some((t, n)),
                 })

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::experiments::Experiment;
+use super::sweeps::Task;
 use super::units::Unit;
 
 /// The experiment binaries sit next to this one (`target/release/`).
@@ -35,15 +36,14 @@ pub fn arguments(unit: &Unit, seed: u64, dir: &Path, resume: bool, quick: bool) 
         return args;
     }
     if let (Some(sweep), Some((t, n))) = (unit.exp.sweep, unit.setting) {
-        let setting = [
-            "--preset",
-            sweep.preset,
-            "--seq-len",
-            &t.to_string(),
-            "--model",
-            n,
-        ];
-        args.extend(setting.map(String::from));
+        args.extend(["--preset", sweep.preset].map(String::from));
+        if sweep.task == Task::Adding {
+            args.extend(["--seq-len".to_string(), t.to_string()]);
+        }
+        args.extend(["--model", n].map(String::from));
+        if sweep.task == (Task::Pixels { permuted: true }) {
+            args.push("--permuted".into());
+        }
     }
     if quick {
         args.extend(unit.exp.quick_args.iter().map(|a| a.to_string()));

@@ -1,12 +1,13 @@
 //! What a seed's run directory holds, read from its JSON files and metrics: a finished run,
 //! one that `--resume` can continue, or nothing to keep ([`decide`]); how far its run has got
-//! ([`progress`]); and its training steps per epoch ([`steps_per_epoch`]).
+//! ([`progress`]).
 
 use std::path::{Path, PathBuf};
 
 use rnn_train::RunDir;
 
-use super::experiments::{Experiment, Metric};
+use super::experiments::Metric;
+use super::sweeps::Task;
 use super::units::{Unit, model_dirs};
 
 /// What to do with one seed's run directory.
@@ -31,7 +32,7 @@ pub fn decide(unit: &Unit, dir: &Path) -> Action {
     if model_dirs(unit, dir).iter().all(|(_, d)| completed(d)) {
         return Action::Done;
     }
-    if resumable(unit.exp, dir) {
+    if resumable(unit, dir) {
         return Action::Resume;
     }
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("run");
@@ -53,10 +54,14 @@ pub fn read_json(path: &Path) -> Option<serde_json::Value> {
 }
 
 /// Whether the experiment's `--resume` can continue `dir`: the adding problem's comparison
-/// needs its `comparison.json` (it restarts a network that has no checkpoint itself); a
-/// single run needs `config.json` and a complete checkpoint before its last epoch.
-fn resumable(exp: &Experiment, dir: &Path) -> bool {
-    if !exp.networks.is_empty() {
+/// (a sweep's run of it included) needs its `comparison.json` (it restarts a network that has
+/// no checkpoint itself); a single run, a pixel sweep's among them, needs `config.json` and a
+/// complete checkpoint before its last epoch: what the binary itself writes, so that a run
+/// started by hand in the sweep's place is adopted.
+fn resumable(unit: &Unit, dir: &Path) -> bool {
+    let exp = unit.exp;
+    let single = matches!(unit.task(), Some(Task::Pixels { .. }));
+    if !exp.networks.is_empty() && !single {
         return dir.join("comparison.json").is_file();
     }
     let Ok(run) = RunDir::open(dir, exp.program()) else {
@@ -123,14 +128,4 @@ pub fn progress(unit: &Unit, dir: &Path) -> Option<Progress> {
         epoch,
         test,
     })
-}
-
-/// Training steps per epoch of the run whose `config.json` is `config` (the adding
-/// problem's: its training set, or with `limit_train` part of it, in batches).
-pub fn steps_per_epoch(config: &serde_json::Value) -> Option<f64> {
-    let c = &config["config"];
-    let size = c["data"]["train_size"].as_u64()?;
-    let limit = c["training"]["limit_train"].as_u64().unwrap_or(size);
-    let batch = c["training"]["batch_size"].as_u64()?.max(1);
-    Some(size.min(limit).div_ceil(batch) as f64)
 }

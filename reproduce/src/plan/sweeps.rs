@@ -1,6 +1,6 @@
-//! The long adding problem's sweeps over sequence lengths ([`PAPER_SWEEP`],
-//! [`MODERN_SWEEP`]): what their sources report for each length and network, and how long
-//! their runs are expected to take.
+//! The sweeps ([`Sweep`]): the long adding problem's over sequence lengths ([`PAPER_SWEEP`],
+//! [`MODERN_SWEEP`]) and pixel MNIST's over networks (`super::pixels`); what their sources
+//! report for each length and network, and how long their runs are expected to take.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -8,16 +8,21 @@ use std::process::{Command, Stdio};
 use super::experiments::EXPERIMENTS;
 use super::units::Unit;
 
-/// The long adding problem's sweep: one run of the `adding-problem` binary per length,
-/// network and seed, each in `<out>/<experiment>/T<len>-<network>/seed-K/<network>/`.
+/// A sweep: one run of the task's binary per length, network and seed, each run in a
+/// directory of its own ([`Task`] says where).
 #[derive(Debug, PartialEq)]
 pub struct Sweep {
+    /// What is trained, and by which binary.
+    pub task: Task,
     /// The binary's `--preset`.
     pub preset: &'static str,
-    /// The lengths T swept (`--lengths` picks some).
+    /// The lengths T swept (`--lengths` picks some of the adding problem's; pixel MNIST has
+    /// one, its 784 pixels).
     pub lengths: &'static [usize],
     /// The lengths `--quick` runs.
     pub quick_lengths: &'static [usize],
+    /// The networks `--quick` runs; empty: every network of the experiment.
+    pub quick_networks: &'static [&'static str],
     /// Where the reference outcomes come from (`Le et al. (2015), Fig. 2`).
     pub source: &'static str,
     /// What the reference shows, per length and network.
@@ -27,6 +32,61 @@ pub struct Sweep {
     pub seconds_per_step_and_t: &'static [(&'static str, f64)],
     /// The CPU those seconds were measured on.
     pub machine: &'static str,
+}
+
+/// What a sweep trains, and how its runs lie under `--out`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// The long adding problem (`adding-problem --seq-len T`): each run in
+    /// `<out>/<experiment>/T<len>-<network>/seed-K/<network>/`, beside the binary's
+    /// `comparison.json`.
+    Adding,
+    /// Pixel-by-pixel MNIST (`irnn-mnist`), its pixels in scanline order or (`permuted`,
+    /// `--permuted`) in one fixed random order: each run directory is
+    /// `<out>/<experiment>/<network>/seed-K/` itself.
+    Pixels { permuted: bool },
+}
+
+/// MNIST's training images (the file `--limit-train` takes the first of).
+pub const MNIST_TRAIN_IMAGES: u64 = 60_000;
+
+impl Task {
+    /// The binary that trains it.
+    pub fn program(self) -> &'static str {
+        match self {
+            Task::Adding => "adding-problem",
+            Task::Pixels { .. } => "irnn-mnist",
+        }
+    }
+
+    /// The training examples of an epoch before `limit_train`, from a run's configuration
+    /// (the `config` of its `config.json`): the adding problem's generated set, or MNIST's
+    /// training file.
+    pub fn train_size(self, config: &serde_json::Value) -> Option<u64> {
+        match self {
+            Task::Adding => config["data"]["train_size"].as_u64(),
+            Task::Pixels { .. } => Some(MNIST_TRAIN_IMAGES),
+        }
+    }
+
+    /// `sequential` or `permuted` pixels; `None` for the adding problem.
+    pub fn view(self) -> Option<&'static str> {
+        match self {
+            Task::Adding => None,
+            Task::Pixels { permuted: false } => Some("sequential"),
+            Task::Pixels { permuted: true } => Some("permuted"),
+        }
+    }
+}
+
+/// Training steps per epoch of a run of `task` whose configuration (the `config` of its
+/// `config.json`, or what `--print-config` prints) is `config`: its training set, or with
+/// `limit_train` part of it, in batches.
+pub fn steps_per_epoch(task: Task, config: &serde_json::Value) -> Option<f64> {
+    let size = task.train_size(config)?;
+    let limit = config["training"]["limit_train"].as_u64().unwrap_or(size);
+    let batch = config["training"]["batch_size"].as_u64()?.max(1);
+    Some(size.min(limit).div_ceil(batch) as f64)
 }
 
 /// The test MSE at or under which the adding problem counts as solved (Keller et al.'s
@@ -43,20 +103,26 @@ pub struct Reference {
     pub note: &'static str,
 }
 
-/// What the source reports for a network at one length: whether it solves the problem.
+/// What the source reports for a network at one length: whether it solves the adding
+/// problem, or its final test accuracy on pixel MNIST.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Reported {
     /// Reaches MSE ≤ 0.05, after about this many steps where the source says.
     Solved(Option<f64>),
     /// Stays near the baseline for as long as the source trains.
     Fails,
+    /// Pixel MNIST: the final test accuracy (a fraction); `None` where the source's number
+    /// was not read (no number is made up for it).
+    Accuracy(Option<f64>),
 }
 
 /// The long adding problem of Le, Jaitly & Hinton (2015), as its Fig. 2 shows it.
 pub static PAPER_SWEEP: Sweep = Sweep {
+    task: Task::Adding,
     preset: "paper",
     lengths: &[150, 200, 300, 400],
     quick_lengths: &[150],
+    quick_networks: &[],
     source: "Le et al. (2015), Fig. 2",
     reference: &[
         Reference {
@@ -161,9 +227,11 @@ pub static PAPER_SWEEP: Sweep = Sweep {
 
 /// Keller et al. (2024)'s protocol: the IRNN solves T = 100, 200, 400 in 14k, 22k, 30k steps.
 pub static MODERN_SWEEP: Sweep = Sweep {
+    task: Task::Adding,
     preset: "modern",
     lengths: &[100, 200, 400],
     quick_lengths: &[100],
+    quick_networks: &[],
     source: "Keller et al. (2024), iRNN",
     reference: &[
         Reference {
@@ -222,18 +290,15 @@ pub fn estimate(bin: &Path, unit: &Unit, quick: bool) -> f64 {
 pub fn sweep_steps(bin: &Path, sweep: &Sweep, network: &str, quick: bool) -> Option<f64> {
     let exp = EXPERIMENTS.iter().find(|e| e.sweep == Some(sweep))?;
     let mut args = vec!["--preset", sweep.preset, "--model", network];
+    if sweep.task == (Task::Pixels { permuted: true }) {
+        args.push("--permuted");
+    }
     if quick {
         args.extend(exp.quick_args.iter().copied());
     }
     let config = print_config(bin, &args)?;
-    let field = |path: &[&str]| {
-        let value = path.iter().try_fold(&config, |v, key| v.get(key))?;
-        value.as_u64().map(|n| n as usize)
-    };
-    let epochs = field(&["training", "epochs"])?;
-    let batch = field(&["training", "batch_size"])?;
-    let train = field(&["data", "train_size"])?;
-    Some((epochs * train.div_ceil(batch.max(1))) as f64)
+    let epochs = config["training"]["epochs"].as_u64()?;
+    Some(epochs as f64 * steps_per_epoch(sweep.task, &config)?)
 }
 
 /// The configuration `bin args --print-config` prints (the one a run with `args` saves).

@@ -1,5 +1,6 @@
 use std::path::Path;
 
+use super::pixels::{MODERN_PIXEL_STEP_SECONDS, PIXELS};
 use super::sweeps::{MODERN_STEP_SECONDS, MODERN_SWEEP, PAPER_SWEEP, print_config, sweep_steps};
 use super::*;
 
@@ -139,9 +140,14 @@ fn arguments_and_names() {
 
 /// The adding-problem binary beside the test's (`target/release/`), built by `just test`.
 fn adding_problem_binary() -> std::path::PathBuf {
+    sibling_binary("adding-problem")
+}
+
+/// The experiment binary `name` beside the test's (`target/release/`), built by `just test`.
+fn sibling_binary(name: &str) -> std::path::PathBuf {
     let me = std::env::current_exe().unwrap();
     let release = me.parent().and_then(|deps| deps.parent()).unwrap();
-    let bin = release.join(format!("adding-problem{}", std::env::consts::EXE_SUFFIX));
+    let bin = release.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.is_file(),
         "{} is missing: build the binaries first (`cargo build --release --workspace`, as `just test` does)",
@@ -226,7 +232,155 @@ fn a_sweep_runs_each_length_and_network_on_its_own() {
     assert!(Unit::parse("adding-paper").unwrap_err().contains("sweep"));
     assert_eq!(Unit::parse("lstm-mnist").unwrap().setting, None);
 
-    let config = serde_json::json!({"config": {"data": {"train_size": 100_000},
-        "training": {"batch_size": 16, "limit_train": null}}});
-    assert_eq!(steps_per_epoch(&config), Some(6250.0));
+    let config = serde_json::json!({"data": {"train_size": 100_000},
+        "training": {"batch_size": 16, "limit_train": null}});
+    assert_eq!(steps_per_epoch(Task::Adding, &config), Some(6250.0));
+}
+
+const PIXEL_SWEEPS: [&str; 4] = [
+    "smnist-paper",
+    "psmnist-paper",
+    "smnist-modern",
+    "psmnist-modern",
+];
+
+#[test]
+fn the_pixel_sweeps_are_the_binarys_presets() {
+    let bin = sibling_binary("irnn-mnist");
+    // Steps per run: paper 267 epochs of 60 000 / 16 = 3 750 steps; modern 120 (sequential)
+    // and 250 (permuted) epochs of ceil(57 000 / 128) = 446 steps.
+    let steps = [1_001_250.0, 1_001_250.0, 53_520.0, 111_500.0];
+    for (name, steps) in PIXEL_SWEEPS.into_iter().zip(steps) {
+        let exp = experiment(name).unwrap();
+        let sweep = exp.sweep.unwrap();
+        assert_eq!(exp.program(), "irnn-mnist");
+        assert_eq!(exp.networks, ["lstm", "rnn", "relu", "irnn"], "{name}");
+        let permuted = sweep.task == (Task::Pixels { permuted: true });
+        assert_eq!(permuted, name.starts_with('p'), "{name}");
+        for &network in exp.networks {
+            // The configuration a run of the sweep trains with is the one it asks for.
+            let unit = Unit::parse(&format!("{name}/{network}")).unwrap();
+            let args = arguments(&unit, 1, Path::new("d"), false, false);
+            let tail: Vec<&str> = args[5..].iter().map(String::as_str).collect();
+            let config = print_config(&bin, &tail).unwrap();
+            assert_eq!(config["model"]["network"], network, "{name}");
+            let view = &config["view"];
+            assert_eq!(
+                view.get("permuted-pixel").is_some(),
+                permuted,
+                "{name}: {view}"
+            );
+            assert!(permuted || view == "pixel", "{name}: {view}");
+            assert_eq!(
+                sweep_steps(&bin, sweep, network, false),
+                Some(steps),
+                "{name}"
+            );
+            assert_eq!(sweep_steps(&bin, sweep, network, true), Some(1.0), "{name}");
+        }
+        // Every reference names a network the sweep runs; only the IRNN and the tanh RNN have
+        // a number.
+        let numbers: Vec<&str> = (sweep.reference.iter())
+            .filter(|r| r.outcome != Reported::Accuracy(None))
+            .map(|r| r.network)
+            .collect();
+        assert_eq!(numbers, ["rnn", "irnn"], "{name}");
+        assert!(
+            sweep
+                .reference
+                .iter()
+                .all(|r| exp.networks.contains(&r.network))
+        );
+    }
+    let unit = Unit::parse("smnist-modern/irnn").unwrap();
+    let secs = estimate(&bin, &unit, false);
+    let expected = 53_520.0 * PIXELS as f64 * MODERN_PIXEL_STEP_SECONDS[1];
+    assert!((secs - expected).abs() < 1e-6, "{secs}");
+    assert!((expected / 53_520.0 - 0.042).abs() < 1e-9, "42 ms per step");
+}
+
+#[test]
+fn a_pixel_sweep_runs_each_network_in_the_binarys_own_directory() {
+    let exp = experiment("psmnist-modern").unwrap();
+    let names: Vec<String> = exp.units(false, &[]).iter().map(Unit::name).collect();
+    assert_eq!(names[0], "psmnist-modern/lstm");
+    assert_eq!(names[3], "psmnist-modern/irnn");
+    // --lengths picks the adding problem's lengths; a pixel sweep has its one.
+    assert_eq!(exp.units(false, &[150]).len(), 4);
+    let quick: Vec<String> = exp.units(true, &[]).iter().map(Unit::name).collect();
+    assert_eq!(quick, ["psmnist-modern/relu"]);
+    // The four sweeps' quick runs cover the four networks between them.
+    let mut covered: Vec<&str> = PIXEL_SWEEPS
+        .iter()
+        .flat_map(|e| experiment(e).unwrap().units(true, &[]))
+        .map(|u| u.setting.unwrap().1)
+        .collect();
+    covered.sort();
+    assert_eq!(covered, ["irnn", "lstm", "relu", "rnn"]);
+
+    let unit = Unit::parse("psmnist-modern/irnn").unwrap();
+    assert_eq!(unit.setting, Some((PIXELS, "irnn")));
+    let dir = run_path(Path::new("out"), &unit, 2);
+    assert_eq!(dir, Path::new("out/psmnist-modern/irnn/seed-2"));
+    let dirs = model_dirs(&unit, &dir);
+    assert_eq!(dirs, [("psmnist-modern/irnn".to_string(), dir.clone())]);
+    let args = arguments(&unit, 2, &dir, false, false);
+    assert_eq!(
+        args[5..],
+        ["--preset", "modern", "--model", "irnn", "--permuted"]
+    );
+    let unit = Unit::parse("smnist-paper/lstm").unwrap();
+    let args = arguments(&unit, 1, &dir, false, true);
+    let tail = ["--preset", "paper", "--model", "lstm", "--epochs", "1"];
+    assert_eq!(args[5..11], tail);
+    assert_eq!(arguments(&unit, 1, &dir, true, false).len(), 3);
+    assert!(Unit::parse("smnist-paper/T784-irnn").is_err());
+    assert!(Unit::parse("smnist-paper/gru").is_err());
+
+    let config = serde_json::json!({"training": {"batch_size": 128, "limit_train": 57_000}});
+    let pixels = Task::Pixels { permuted: false };
+    assert_eq!(steps_per_epoch(pixels, &config), Some(446.0));
+    let config = serde_json::json!({"training": {"batch_size": 16, "limit_train": null}});
+    assert_eq!(steps_per_epoch(pixels, &config), Some(3750.0));
+}
+
+/// A pixel sweep's run directory is the binary's own: one started by hand where the sweep
+/// puts it (`irnn-mnist --preset modern --model irnn --seed 1 --out DIR`) is resumed or, when
+/// finished, kept; the adding sweeps still need their comparison.json.
+#[test]
+fn a_pixel_run_started_by_hand_is_adopted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let irnn = &Unit::parse("smnist-modern/irnn").unwrap();
+    let dir = run_path(tmp.path(), irnn, 1);
+    let config = CONFIG
+        .replace("lstm-mnist", "irnn-mnist")
+        .replace("\"epochs\": 3", "\"epochs\": 120");
+    write(&dir.join("config.json"), &config);
+    assert!(
+        matches!(decide(irnn, &dir), Action::MoveAside(_)),
+        "no checkpoint yet"
+    );
+    checkpoint(&dir, 7);
+    assert_eq!(decide(irnn, &dir), Action::Resume);
+    write(&dir.join("summary.json"), r#"{"completed": true}"#);
+    assert_eq!(decide(irnn, &dir), Action::Done);
+    let p = progress(irnn, &dir).unwrap();
+    assert_eq!((p.planned, p.network), (120, Some("irnn")));
+
+    // Another binary's run in its place is not resumed as irnn-mnist's.
+    let other = run_path(tmp.path(), &Unit::parse("smnist-modern/rnn").unwrap(), 1);
+    write(&other.join("config.json"), CONFIG);
+    checkpoint(&other, 1);
+    let rnn = &Unit::parse("smnist-modern/rnn").unwrap();
+    assert!(matches!(decide(rnn, &other), Action::MoveAside(_)));
+
+    // The adding sweep: a network's checkpoint is not enough without comparison.json.
+    let adding = &Unit::parse("adding-paper/T150-irnn").unwrap();
+    let dir = run_path(tmp.path(), adding, 1);
+    let config = CONFIG.replace("lstm-mnist", "adding-problem");
+    write(&dir.join("irnn/config.json"), &config);
+    checkpoint(&dir.join("irnn"), 1);
+    assert!(matches!(decide(adding, &dir), Action::MoveAside(_)));
+    write(&dir.join("comparison.json"), "{}");
+    assert_eq!(decide(adding, &dir), Action::Resume);
 }

@@ -3,11 +3,12 @@
 
 use serde_json::{Value, json};
 
+use super::pixels::pixel_json;
 use super::read::Entry;
 use super::stats::stats;
 use super::verdict::{reference, steps_to_solve, sweep_verdict};
 use super::{Context, Failure};
-use crate::plan::SOLVED_MSE;
+use crate::plan::{SOLVED_MSE, Task};
 
 fn entry_json(e: &Entry) -> Value {
     let s = stats(&e.values);
@@ -29,7 +30,10 @@ fn entry_json(e: &Entry) -> Value {
         "runs": e.runs,
         "seeds": e.seeds,
     });
-    if let Some((t, network)) = e.setting {
+    let pixels = e.exp.sweep.filter(|s| s.task != Task::Adding);
+    if let Some(sweep) = pixels {
+        pixel_json(sweep, e, &mut v);
+    } else if let Some((t, network)) = e.setting {
         v["seq_len"] = json!(t);
         v["network"] = json!(network);
         v["steps_curve"] = json!(curves);

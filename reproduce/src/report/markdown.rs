@@ -4,11 +4,12 @@
 
 use std::fmt::Write as _;
 
+use super::pixels::{paper_accuracy, pixel_section};
 use super::read::Entry;
 use super::stats::{duration, show, stats, steps};
 use super::verdict::{gru_lowest, reference, steps_to_solve, sweep_verdict, verdict};
 use super::{Context, Failure};
-use crate::plan::{self, Metric, SOLVED_MSE};
+use crate::plan::{self, Metric, SOLVED_MSE, Task};
 
 /// `report.md`; `plots` are the PNG file names, one per group (`None`: nothing drawn).
 pub fn markdown(
@@ -68,7 +69,9 @@ fn table_row(e: &Entry) -> String {
     let tutorial = match (e.exp.baseline, e.exp.tutorial) {
         (Some(b), _) => format!("< {b} (baseline)"),
         (None, Some(t)) => show(m, t),
-        (None, None) => "—".into(),
+        (None, None) => {
+            paper_accuracy(e).map_or("—".into(), |p| format!("{} (paper)", show(m, p)))
+        }
     };
     let per_seed: Vec<String> = e.values.iter().map(|&v| show(m, v)).collect();
     let (mean_sd, range, secs) = match stats(&e.values) {
@@ -104,7 +107,10 @@ fn section(ctx: &Context, group: &[Entry], pngs: &[String]) -> String {
         md += "Quick run: the comparison below is of the machinery only.\n\n";
     }
     if let Some(sweep) = group[0].exp.sweep {
-        md += &sweep_section(sweep, group, pngs);
+        md += &match sweep.task {
+            Task::Adding => sweep_section(sweep, group, pngs),
+            Task::Pixels { .. } => pixel_section(sweep, group, pngs),
+        };
         return md;
     }
     for e in group {
@@ -163,7 +169,7 @@ fn unfinished(ctx: &Context, failures: &[Failure]) -> String {
     md
 }
 
-/// A sweep's part of `report.md`: one table row per length and network against the
+/// An adding sweep's part of `report.md`: one table row per length and network against the
 /// reference, and one plot per length.
 pub(super) fn sweep_section(sweep: &plan::Sweep, group: &[Entry], pngs: &[String]) -> String {
     let mut md = format!(

@@ -1,15 +1,17 @@
 //! The report's plots: for each experiment every seed's per-epoch test curve against the
-//! tutorial's values and final number (`<experiment>.png`), and for a sweep one plot per
-//! length of every seed's test MSE against training steps (`<experiment>-T<len>.png`).
+//! tutorial's values and final number (`<experiment>.png`), for an adding sweep one plot per
+//! length of every seed's test MSE against training steps (`<experiment>-T<len>.png`), and
+//! for a pixel sweep one of test accuracy (`super::pixels`).
 
 use std::path::Path;
 
 use rnn_train::report::plot::{BLACK_LINE, COLORS};
 
 use super::figure::{Figure, HLine, Line, draw};
+use super::pixels::plot_pixels;
 use super::read::Entry;
 use super::stats::show;
-use crate::plan::{Metric, SOLVED_MSE};
+use crate::plan::{Metric, SOLVED_MSE, Task};
 
 /// Draws one plot per length of a sweep, `<out>/<experiment>-T<len>.png`: every seed's test
 /// curve against training steps, one colour per network, the baseline and the solved line.
@@ -69,16 +71,18 @@ fn plot_sweep(
     Ok(names)
 }
 
-/// Draws `<out>/<experiment>.png` for one group (a sweep: one per length); returns the file
-/// names of what was drawn.
+/// Draws `<out>/<experiment>.png` for one group (an adding sweep: one per length); returns the
+/// file names of what was drawn.
 pub fn plot_group(
     out: &Path,
     group: &[Entry],
     quick: bool,
 ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let exp = group[0].exp;
-    if exp.sweep.is_some() {
-        return plot_sweep(out, group, quick);
+    match exp.sweep.map(|s| s.task) {
+        Some(Task::Adding) => return plot_sweep(out, group, quick),
+        Some(Task::Pixels { .. }) => return plot_pixels(out, group, quick),
+        None => {}
     }
     let figure = epoch_figure(group, quick);
     if figure.lines.iter().all(|l| l.bold) {

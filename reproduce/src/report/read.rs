@@ -117,9 +117,9 @@ fn read_run(entry: &mut Entry, seed: u64, dir: PathBuf) {
     };
     if entry.setting.is_some() {
         let config = plan::read_json(&dir.join("config.json"));
-        let per_epoch = config
-            .as_ref()
-            .and_then(plan::steps_per_epoch)
+        let task = exp.sweep.map(|s| s.task);
+        let per_epoch = (config.as_ref().zip(task))
+            .and_then(|(c, task)| plan::steps_per_epoch(task, &c["config"]))
             .unwrap_or(1.0);
         let epochs = config
             .as_ref()

@@ -2,7 +2,8 @@ use serde_json::{Value, json};
 
 use super::json::json_report;
 use super::markdown::{markdown, sweep_section};
-use super::read::Entry;
+use super::pixels::{pixel_section, pixel_verdict, plot_pixels};
+use super::read::{Entry, collect};
 use super::stats::stats;
 use super::verdict::{gru_lowest, steps_to_solve, sweep_verdict, verdict};
 use super::*;
@@ -165,6 +166,190 @@ fn sweep_verdicts_compare_each_network_with_the_paper() {
     );
     assert!(
         md.contains("![adding-paper-T150.png](adding-paper-T150.png)"),
+        "{md}"
+    );
+}
+
+const METRICS_HEADER: &str = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,\
+    learning_rate,train_seconds,test_seconds\n";
+
+/// Writes the files irnn-mnist leaves in a run directory of `exp`'s network `network`, seed
+/// `seed`, under `out`: config.json (`epochs` planned, the preset's batches) and
+/// metrics.csv with one row per test accuracy; with `finished`, a summary.json that says so.
+fn pixel_run(
+    out: &std::path::Path,
+    exp: &str,
+    network: &str,
+    seed: u64,
+    epochs: usize,
+    tests: &[&str],
+    finished: bool,
+) {
+    let dir = out.join(format!("{exp}/{network}/seed-{seed}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (batch, limit) = match exp.ends_with("paper") {
+        true => (json!(16), Value::Null),
+        false => (json!(128), json!(57_000)),
+    };
+    let config = json!({"experiment": "irnn-mnist", "version": "0", "config": {
+        "view": "pixel", "training": {"epochs": epochs, "batch_size": batch, "limit_train": limit}}});
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let rows: String = (tests.iter().enumerate())
+        .map(|(i, t)| format!("{},1.0,0.5,1.0,{t},0.0001,30.0,2.0\n", i + 1))
+        .collect();
+    std::fs::write(dir.join("metrics.csv"), format!("{METRICS_HEADER}{rows}")).unwrap();
+    if finished {
+        let summary = json!({"completed": true, "epochs": epochs, "epochs_configured": epochs});
+        std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
+    }
+}
+
+/// The row of `network` in a pixel sweep's section.
+fn pixel_row<'a>(md: &'a str, network: &str) -> &'a str {
+    let start = format!("| {network} |");
+    md.lines()
+        .find(|l| l.starts_with(&start))
+        .unwrap_or_else(|| panic!("{md}"))
+}
+
+#[test]
+fn a_pixel_sweep_reads_its_runs_against_their_planned_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let exp = plan::experiment("smnist-modern").unwrap();
+    // The IRNN three epochs into 120, the tanh RNN finished (3 of 3 epochs) in two seeds, the
+    // LSTM (no number read from the paper) finished, the ReLU RNN not started.
+    pixel_run(
+        out,
+        "smnist-modern",
+        "irnn",
+        1,
+        120,
+        &["0.30", "0.52", "0.61"],
+        false,
+    );
+    pixel_run(
+        out,
+        "smnist-modern",
+        "rnn",
+        1,
+        3,
+        &["0.2", "0.3", "0.36"],
+        true,
+    );
+    pixel_run(
+        out,
+        "smnist-modern",
+        "rnn",
+        2,
+        3,
+        &["0.2", "0.3", "0.33"],
+        true,
+    );
+    pixel_run(
+        out,
+        "smnist-modern",
+        "lstm",
+        1,
+        3,
+        &["0.5", "0.9", "0.98"],
+        true,
+    );
+    let group = collect(exp, out, &[1, 2], &[], false);
+    let [lstm, rnn, relu, irnn] = &group[..] else {
+        panic!("four networks");
+    };
+    assert_eq!(irnn.steps, [(1338.0, 53_520.0)]);
+    assert_eq!(irnn.curves[0][0], (446.0, 0.30));
+    assert_eq!(irnn.values, [0.61]);
+    assert_eq!(pixel_verdict(irnn), "unfinished (1.3k of 54k steps)");
+    assert_eq!(rnn.seeds, [1, 2]);
+    assert_eq!(rnn.steps, [(1338.0, 1338.0); 2]);
+    // Mean 34.5 % against the paper's 35.0 %.
+    assert_eq!(
+        pixel_verdict(rnn),
+        "short by 0.50 points; 1 of 2 seeds at or above it"
+    );
+    assert_eq!(pixel_verdict(lstm), "no reference");
+    assert_eq!(pixel_verdict(relu), "no run yet");
+
+    let md = pixel_section(exp.sweep.unwrap(), &group, &["smnist-modern.png".into()]);
+    assert!(pixel_row(&md, "irnn").starts_with(
+        "| irnn | sequential | modern | 1 | 1.3k / 54k | 61.00 % | 97.0 % | unfinished (1.3k of 54k steps) |"
+    ), "{md}");
+    assert!(
+        pixel_row(&md, "rnn").contains(
+            "| 2 | 1.3k / 1.3k, 1.3k / 1.3k | 34.50 % [33.00 %, 36.00 %] | 35.0 % (“RNN + tanh”) |"
+        ),
+        "{md}"
+    );
+    assert!(
+        pixel_row(&md, "lstm").contains("| 98.00 % | not read | no reference |"),
+        "{md}"
+    );
+    assert!(
+        pixel_row(&md, "relu").ends_with("| 0 | — | — | not read | no run yet |"),
+        "{md}"
+    );
+
+    let ctx = Context {
+        date: "d".into(),
+        machine: "m".into(),
+        seeds: vec![1, 2],
+        quick: false,
+        command: "c".into(),
+        missing: vec![],
+    };
+    let json = json_report(&ctx, std::slice::from_ref(&group), &[]);
+    let irnn = &json["experiments"]["smnist-modern/irnn"];
+    assert_eq!(irnn["reference"], 0.97);
+    assert_eq!(irnn["task"], "sequential");
+    assert_eq!(irnn["steps_planned"], json!([53_520.0]));
+    assert_eq!(
+        json["experiments"]["smnist-modern/lstm"]["reference"],
+        Value::Null
+    );
+    let md = markdown(&ctx, std::slice::from_ref(&group), &[vec![]], &[]);
+    assert!(
+        md.contains("| smnist-modern/irnn | test_accuracy | 97.00 % (paper) | 1 |"),
+        "{md}"
+    );
+
+    assert_eq!(
+        plot_pixels(out, &group, false).unwrap(),
+        ["smnist-modern.png"]
+    );
+    assert!(out.join("smnist-modern.png").is_file());
+}
+
+#[test]
+fn a_pixel_run_that_reaches_the_paper_says_so_and_nan_is_no_number() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let exp = plan::experiment("psmnist-paper").unwrap(); // IRNN 82.0 %
+    pixel_run(out, "psmnist-paper", "irnn", 1, 2, &["0.7", "0.83"], true);
+    pixel_run(out, "psmnist-paper", "rnn", 1, 2, &["0.3", "NaN"], true);
+    let group = collect(exp, out, &[1], &[], false);
+    let (rnn, irnn) = (&group[1], &group[3]);
+    assert_eq!(
+        irnn.steps,
+        [(7500.0, 7500.0)],
+        "paper: 3 750 steps per epoch"
+    );
+    assert_eq!(pixel_verdict(irnn), "reaches the paper (+1.00 points)");
+    assert!(rnn.values[0].is_nan());
+    let v = pixel_verdict(rnn);
+    assert_eq!(v, "no verdict: a seed's test accuracy is not a number");
+    let md = pixel_section(exp.sweep.unwrap(), &group, &[]);
+    assert!(pixel_row(&md, "rnn").contains("| NaN % | 35.0 %"), "{md}");
+    // Beside a good seed, a NaN one still spoils the mean and the range.
+    pixel_run(out, "psmnist-paper", "rnn", 2, 2, &["0.3", "0.5"], true);
+    let group = collect(exp, out, &[1, 2], &[], false);
+    let v = pixel_verdict(&group[1]);
+    assert_eq!(v, "no verdict: a seed's test accuracy is not a number");
+    let md = pixel_section(exp.sweep.unwrap(), &group, &[]);
+    assert!(
+        pixel_row(&md, "rnn").contains("| NaN % [NaN %, NaN %] |"),
         "{md}"
     );
 }

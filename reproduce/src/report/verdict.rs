@@ -76,8 +76,8 @@ pub fn reference(entry: &Entry) -> Option<&'static Reference> {
         .find(|r| r.seq_len == t && r.network == n)
 }
 
-/// How one network at one length compares with the reference: whether each seed solved the
-/// problem (test MSE ≤ 0.05), how soon, and whether the runs trained as long as the reference.
+/// How one network at one length of the adding problem compares with the reference (a pixel
+/// sweep's: `super::pixels::pixel_verdict`): whether each seed solved the problem (test MSE ≤ 0.05), how soon, and whether the runs trained as long as the reference.
 pub fn sweep_verdict(entry: &Entry) -> String {
     let n = entry.seeds.len();
     if n == 0 {
@@ -142,10 +142,11 @@ pub fn sweep_verdict(entry: &Entry) -> String {
             }
         ),
         Some(Reported::Solved(_)) => format!("falls short: solved{seeds} in {} steps", steps(run)),
-        None if solved.is_empty() => {
+        // A pixel sweep's accuracies are judged by `super::pixels`, not here.
+        None | Some(Reported::Accuracy(_)) if solved.is_empty() => {
             format!("not solved in {} steps (no reference reading)", steps(run))
         }
-        None => format!(
+        None | Some(Reported::Accuracy(_)) => format!(
             "solved{seeds} by {} steps (no reference reading)",
             steps(slowest)
         ),
