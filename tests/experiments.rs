@@ -914,3 +914,19 @@ fn only_the_mnist_experiments_take_the_mnist_flags() {
     assert_eq!(code, 0);
     assert!(!o.stdout().contains("--data-dir") && !o.stdout().contains("--offline"));
 }
+
+#[test]
+fn a_forget_bias_without_the_lstm_is_refused_before_any_run_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let args = ["--preset", "paper", "--forget-bias", "2", "--out", dir.to_str().unwrap()];
+    let (code, out) = run("irnn-mnist", &args);
+    assert_eq!(code, 2, "{}", out.stderr());
+    assert!(
+        out.stderr().contains("forget_bias is the LSTM's, but the network is irnn")
+            && out.stderr().contains("hint: add --model lstm"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!dir.exists(), "no run directory for a refused command");
+}

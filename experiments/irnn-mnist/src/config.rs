@@ -67,6 +67,15 @@ impl ExperimentConfig for IrnnMnistConfig {
                 None,
             ));
         }
+        if m.forget_bias.is_some() && self.network() != Network::Lstm {
+            return Err(RunError::usage(
+                format!(
+                    "forget_bias is the LSTM's, but the network is {}",
+                    self.network()
+                ),
+                Some("add --model lstm, or leave out --forget-bias".into()),
+            ));
+        }
         self.training.validate()
     }
 }
