@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::figure::{Figure, HLine, Line, draw};
 use super::read::Entry;
 use super::stats::{largest, show, smallest, stats, steps};
-use super::verdict::reference;
+use super::verdict::{reference, stopped_verdict};
 use crate::plan::{Metric, Reported, Sweep};
 
 /// The final test accuracy (a fraction) the sweep's source reports for `entry`'s network;
@@ -32,13 +32,8 @@ pub fn pixel_verdict(entry: &Entry) -> String {
     let Some(s) = stats(&entry.values) else {
         return "no run yet".into();
     };
-    let stopped: Vec<&String> = entry.stopped.iter().flatten().collect();
-    if let Some(why) = stopped.first() {
-        let runs = match n {
-            1 => "the run".to_string(),
-            _ => format!("{} of {n} runs", stopped.len()),
-        };
-        return format!("stopped: {runs} ended early ({why})");
+    if let Some(stopped) = stopped_verdict(entry) {
+        return stopped;
     }
     // `stats` spreads a NaN or infinite seed into the mean and the range.
     if !(s.mean.is_finite() && s.min.is_finite() && s.max.is_finite()) {

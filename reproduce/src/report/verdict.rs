@@ -98,13 +98,8 @@ pub fn sweep_verdict(entry: &Entry) -> String {
     } else {
         format!(" in {} of {n} seeds", solved.len())
     };
-    let stopped: Vec<&String> = entry.stopped.iter().flatten().collect();
-    if let Some(why) = stopped.first() {
-        let runs = match n {
-            1 => "the run".to_string(),
-            _ => format!("{} of {n} runs", stopped.len()),
-        };
-        return format!("stopped: {runs} ended early ({why})");
+    if let Some(stopped) = stopped_verdict(entry) {
+        return stopped;
     }
     let outcome = reference(entry).map(|r| r.outcome);
     match outcome {
@@ -151,4 +146,16 @@ pub fn sweep_verdict(entry: &Entry) -> String {
             steps(slowest)
         ),
     }
+}
+
+/// "stopped: ..." when any seed's run ended early, with the first reason given.
+pub fn stopped_verdict(entry: &Entry) -> Option<String> {
+    let n = entry.seeds.len();
+    let stopped: Vec<&String> = entry.stopped.iter().flatten().collect();
+    let why = stopped.first()?;
+    let runs = match n {
+        1 => "the run".to_string(),
+        _ => format!("{} of {n} runs", stopped.len()),
+    };
+    Some(format!("stopped: {runs} ended early ({why})"))
 }
