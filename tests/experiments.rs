@@ -260,9 +260,23 @@ fn the_paper_s_tanh_rnn_and_lstm_learn_on_rows_and_export_to_pytorch() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join(network);
         let args = [
-            "--preset", "modern", "--model", network, "--view", "row", "--lr", lr,
-            "--batch-size", "32", "--epochs", "2", "--limit-train", "2000", "--limit-test",
-            "500", "--out",
+            "--preset",
+            "modern",
+            "--model",
+            network,
+            "--view",
+            "row",
+            "--lr",
+            lr,
+            "--batch-size",
+            "32",
+            "--epochs",
+            "2",
+            "--limit-train",
+            "2000",
+            "--limit-test",
+            "500",
+            "--out",
         ];
         let mut argv: Vec<&str> = args.to_vec();
         argv.push(dir.to_str().unwrap());
@@ -271,7 +285,10 @@ fn the_paper_s_tanh_rnn_and_lstm_learn_on_rows_and_export_to_pytorch() {
         let accuracy = assert_learned(&dir, 0.35);
         eprintln!("irnn-mnist --model {network} (row view, 126 steps): test accuracy {accuracy}");
         let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
-        assert!(config.contains(&format!("\"network\": \"{network}\"")), "{config}");
+        assert!(
+            config.contains(&format!("\"network\": \"{network}\"")),
+            "{config}"
+        );
         the_exported_state_dict_computes_what_the_run_computes(&dir);
     }
 }
@@ -919,11 +936,19 @@ fn only_the_mnist_experiments_take_the_mnist_flags() {
 fn a_forget_bias_without_the_lstm_is_refused_before_any_run_starts() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let args = ["--preset", "paper", "--forget-bias", "2", "--out", dir.to_str().unwrap()];
+    let args = [
+        "--preset",
+        "paper",
+        "--forget-bias",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ];
     let (code, out) = run("irnn-mnist", &args);
     assert_eq!(code, 2, "{}", out.stderr());
     assert!(
-        out.stderr().contains("forget_bias is the LSTM's, but the network is irnn")
+        out.stderr()
+            .contains("forget_bias is the LSTM's, but the network is irnn")
             && out.stderr().contains("hint: add --model lstm"),
         "{}",
         out.stderr()

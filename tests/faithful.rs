@@ -552,12 +552,18 @@ fn pixel_network_is_the_papers(c: &irnn_mnist::IrnnMnistConfig, network: irnn_mn
         let model = c.model.init_lstm(d, &device());
         let (list, total) = listing(&model);
         let names: Vec<&str> = list.iter().map(|(n, _)| n.as_str()).collect();
-        assert!(!names.iter().any(|n| n.ends_with("b_hh")), "one bias: {names:?}");
+        assert!(
+            !names.iter().any(|n| n.ends_with("b_hh")),
+            "one bias: {names:?}"
+        );
         assert_eq!(total, 4 * 100 * (1 + 100 + 1) + 100 * 10 + 10);
         let v = values(&model);
         let b = get(&v, "lstm.layers.0.b_ih");
         assert!(b[100..200].iter().all(|&x| x == 1.0), "forget bias 1");
-        assert!(b[..100].iter().all(|&x| x.abs() <= 0.1), "the rest U(-0.1, 0.1)");
+        assert!(
+            b[..100].iter().all(|&x| x.abs() <= 0.1),
+            "the rest U(-0.1, 0.1)"
+        );
         return;
     }
     assert_eq!(c.model.forget_bias, None);
@@ -578,7 +584,10 @@ fn pixel_network_is_the_papers(c: &irnn_mnist::IrnnMnistConfig, network: irnn_mn
     let v = values(&model);
     assert_zeros("b_ih", get(&v, "irnn.layers.0.b_ih"));
     let (_, s) = moments(get(&v, "irnn.layers.0.w_ih"));
-    assert!((s / 1e-3 - 1.0).abs() < 0.3, "{network}: input weight std {s}");
+    assert!(
+        (s / 1e-3 - 1.0).abs() < 0.3,
+        "{network}: input weight std {s}"
+    );
     let w_hh = get(&v, "irnn.layers.0.w_hh");
     if network == Network::Irnn {
         for (k, &w) in w_hh.iter().enumerate() {

@@ -184,8 +184,7 @@ impl ExperimentCli for Cli {
     /// The preset's configuration (the tutorial's by default) for the network and pixel
     /// order typed.
     fn base(&self) -> IrnnMnistConfig {
-        let permuted =
-            self.permuted || matches!(self.view, SequenceView::PermutedPixel { .. });
+        let permuted = self.permuted || matches!(self.view, SequenceView::PermutedPixel { .. });
         self.preset.config(self.model, permuted)
     }
 

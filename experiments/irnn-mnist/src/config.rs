@@ -182,7 +182,8 @@ pub mod paper {
 
     /// `network`'s run in this setting (sequential pixels).
     pub fn config(network: Network) -> IrnnMnistConfig {
-        let training = TrainingConfig::new(EPOCHS, BATCH, lr(network)).with_clip_norm(Some(CLIP_NORM));
+        let training =
+            TrainingConfig::new(EPOCHS, BATCH, lr(network)).with_clip_norm(Some(CLIP_NORM));
         IrnnMnistConfig::new()
             .with_model(paper_model(network))
             .with_optimizer(OptimizerConfig::sgd())

@@ -56,7 +56,11 @@ pub fn state_dict(run: &RunDir) -> Result<StateDict, RunError> {
         state.insert("fc.bias", bias.val());
     }
     let (module, cell, nonlinearity) = match network {
-        Network::Lstm => ("rnn: nn.LSTM(batch_first=True); fc: nn.Linear", "lstm", "none"),
+        Network::Lstm => (
+            "rnn: nn.LSTM(batch_first=True); fc: nn.Linear",
+            "lstm",
+            "none",
+        ),
         Network::Rnn => (
             "rnn: nn.RNN(nonlinearity='tanh', batch_first=True); fc: nn.Linear",
             "rnn",

@@ -9,8 +9,7 @@ use burn::prelude::*;
 use burn::train::ClassificationOutput;
 use rnn_data::MnistBatch;
 use rnn_models::{
-    ElmanStack, ElmanStackConfig, LstmStack, Nonlinearity, Recurrence, RecurrentInit,
-    paper_start,
+    ElmanStack, ElmanStackConfig, LstmStack, Nonlinearity, Recurrence, RecurrentInit, paper_start,
 };
 use rnn_train::{TaskModel, cross_entropy, layer};
 use serde::{Deserialize, Serialize};

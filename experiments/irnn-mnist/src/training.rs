@@ -29,13 +29,19 @@ pub fn run(parsed: Parsed<Cli>, console: &Console) -> Result<Summary, RunError> 
     let trained = match mnist.config.network() {
         Network::Lstm => {
             let lstm = |config: &IrnnMnistConfig, device: &_, recurrence| {
-                config.model.init_lstm(d_input, device).with_recurrence(recurrence)
+                config
+                    .model
+                    .init_lstm(d_input, device)
+                    .with_recurrence(recurrence)
             };
             mnist.train(lstm, |_, _| {})?.summary
         }
         Network::Irnn | Network::Rnn | Network::Relu => {
             let elman = |config: &IrnnMnistConfig, device: &_, recurrence| {
-                config.model.init(d_input, device).with_recurrence(recurrence)
+                config
+                    .model
+                    .init(d_input, device)
+                    .with_recurrence(recurrence)
             };
             mnist.train(elman, |_, _| {})?.summary
         }
