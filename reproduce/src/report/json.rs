@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::pixels::pixel_json;
+use super::pixels::{pixel_json, preset_json};
 use super::read::Entry;
 use super::stats::stats;
 use super::verdict::{reference, steps_to_solve, sweep_verdict};
@@ -84,6 +84,7 @@ pub fn json_report(ctx: &Context, groups: &[Vec<Entry>], failures: &[Failure]) -
     json!({
         "date": ctx.date, "machine": ctx.machine, "seeds": ctx.seeds, "quick": ctx.quick,
         "command": ctx.command, "sd": "sample standard deviation (n - 1); null with one seed",
-        "experiments": experiments, "failed": failed, "missing": ctx.missing,
+        "experiments": experiments, "presets": preset_json(groups), "failed": failed,
+        "missing": ctx.missing,
     })
 }

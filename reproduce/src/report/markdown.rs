@@ -1,10 +1,10 @@
 //! `report.md`: how the report was made, a table of every experiment's seeds against its
 //! tutorial, then a section per experiment with its verdicts and plots (a sweep: a table
-//! against its reference), and the runs that failed or have not finished.
+//! against its reference), the pixel presets side by side, and the runs that failed or have not finished.
 
 use std::fmt::Write as _;
 
-use super::pixels::{paper_accuracy, pixel_section};
+use super::pixels::{paper_accuracy, pixel_section, preset_section};
 use super::read::Entry;
 use super::stats::{duration, show, stats, steps};
 use super::verdict::{gru_lowest, reference, steps_to_solve, sweep_verdict, verdict};
@@ -23,6 +23,7 @@ pub fn markdown(
     for (group, pngs) in groups.iter().zip(plots) {
         md += &section(ctx, group, pngs);
     }
+    md += &preset_section(groups);
     md += &unfinished(ctx, failures);
     md
 }

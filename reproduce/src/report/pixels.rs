@@ -1,7 +1,8 @@
 //! The report of a pixel-MNIST sweep: each network's seeds against the paper's final test
 //! accuracy ([`pixel_verdict`]), its table in `report.md` ([`pixel_section`]), its fields in
 //! `report.json` ([`pixel_json`]) and its plot of test accuracy against training steps
-//! ([`plot_pixels`]).
+//! ([`plot_pixels`]); and the two presets side by side, per task and network
+//! ([`preset_pairs`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,7 +14,7 @@ use super::figure::{Figure, HLine, Line, draw};
 use super::read::Entry;
 use super::stats::{largest, show, smallest, stats, steps};
 use super::verdict::{reference, stopped_verdict};
-use crate::plan::{Metric, Reported, Sweep};
+use crate::plan::{Metric, Reported, Sweep, Task};
 
 /// The final test accuracy (a fraction) the sweep's source reports for `entry`'s network;
 /// `None` where it was not read.
@@ -130,6 +131,137 @@ pub fn pixel_json(sweep: &Sweep, e: &Entry, v: &mut Value) {
     v["reference_note"] = json!(reference(e).map(|r| r.note));
     v["reference_source"] = json!(sweep.source);
     v["outcome"] = json!(pixel_verdict(e));
+}
+
+/// One task and network that a paper and a modern sweep of the report both ran.
+pub struct PresetPair<'a> {
+    /// `sequential` or `permuted`.
+    pub task: &'static str,
+    pub network: &'static str,
+    pub paper: &'a Entry,
+    pub modern: &'a Entry,
+}
+
+impl PresetPair<'_> {
+    /// Whether the modern preset's final test accuracy (the seeds' mean) is at or above the
+    /// paper preset's, once both have finished every seed; no verdict where a seed's accuracy
+    /// is not a number.
+    pub fn outcome(&self) -> String {
+        let number = |e: &Entry| {
+            stats(&e.values)
+                .is_some_and(|s| s.mean.is_finite() && s.min.is_finite() && s.max.is_finite())
+        };
+        if !(number(self.paper) && number(self.modern)) {
+            return "no verdict: a test accuracy is not a number".into();
+        }
+        match (finished_mean(self.paper), finished_mean(self.modern)) {
+            (Some(paper), Some(modern)) if modern >= paper => {
+                format!(
+                    "modern at or above ({:+.2} points)",
+                    (modern - paper) * 100.0
+                )
+            }
+            (Some(paper), Some(modern)) => {
+                format!("modern short by {:.2} points", (paper - modern) * 100.0)
+            }
+            _ => "not both finished".into(),
+        }
+    }
+}
+
+/// The seeds' mean final test accuracy of a network whose every seed finished its planned
+/// steps with a finite accuracy; `None` otherwise.
+fn finished_mean(e: &Entry) -> Option<f64> {
+    let s = stats(&e.values)?;
+    let finished = e.steps.iter().all(|&(done, planned)| done >= planned)
+        && e.stopped.iter().all(Option::is_none);
+    (finished && s.mean.is_finite() && s.min.is_finite() && s.max.is_finite()).then_some(s.mean)
+}
+
+/// The pairs of `groups` (the report's experiments): every network with a run in both a
+/// paper and a modern pixel sweep of the same task, in the modern sweep's order.
+pub fn preset_pairs(groups: &[Vec<Entry>]) -> Vec<PresetPair<'_>> {
+    let sweep_of = |g: &[Entry], preset: &str| {
+        let sweep = g.first()?.exp.sweep?;
+        (matches!(sweep.task, Task::Pixels { .. }) && sweep.preset == preset).then_some(sweep.task)
+    };
+    let mut pairs = Vec::new();
+    for modern in groups {
+        let Some(task) = sweep_of(modern, "modern") else {
+            continue;
+        };
+        let Some(paper) = groups.iter().find(|g| sweep_of(g, "paper") == Some(task)) else {
+            continue;
+        };
+        for m in modern.iter().filter(|m| !m.values.is_empty()) {
+            let network = m.setting.map(|s| s.1);
+            let p = paper.iter().find(|p| p.setting.map(|s| s.1) == network);
+            if let (Some(p), Some(network)) = (p.filter(|p| !p.values.is_empty()), network) {
+                pairs.push(PresetPair {
+                    task: task.view().unwrap_or("?"),
+                    network,
+                    paper: p,
+                    modern: m,
+                });
+            }
+        }
+    }
+    pairs
+}
+
+/// `report.md`'s table of [`preset_pairs`] (empty without any pair).
+pub fn preset_section(groups: &[Vec<Entry>]) -> String {
+    let pairs = preset_pairs(groups);
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "\n## The two presets side by side\n\nFinal test accuracy, the seeds' mean, of each \
+         network that both presets ran on a task; an unfinished run is marked with the steps \
+         it has trained.\n\n| task | network | `--preset paper` | `--preset modern` | outcome |\n\
+         |---|---|---|---|---|\n",
+    );
+    for pair in &pairs {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            pair.task,
+            pair.network,
+            final_accuracy(pair.paper),
+            final_accuracy(pair.modern),
+            pair.outcome()
+        );
+    }
+    md
+}
+
+/// `94.39 %`, or `61.00 % (1.3k of 54k steps)` for a run not finished.
+fn final_accuracy(e: &Entry) -> String {
+    let Some(s) = stats(&e.values) else {
+        return "—".into();
+    };
+    let accuracy = show(Metric::Accuracy, s.mean);
+    if finished_mean(e).is_some() || !s.mean.is_finite() {
+        return accuracy;
+    }
+    let done = smallest(e.steps.iter().map(|s| s.0), f64::INFINITY);
+    let planned = largest(e.steps.iter().map(|s| s.1), 0.0);
+    format!("{accuracy} ({} of {} steps)", steps(done), steps(planned))
+}
+
+/// `report.json`'s list of [`preset_pairs`].
+pub fn preset_json(groups: &[Vec<Entry>]) -> Value {
+    let pairs: Vec<Value> = preset_pairs(groups)
+        .iter()
+        .map(|p| {
+            json!({
+                "task": p.task, "network": p.network,
+                "paper": finished_mean(p.paper), "modern": finished_mean(p.modern),
+                "outcome": p.outcome(),
+            })
+        })
+        .collect();
+    json!(pairs)
 }
 
 /// Draws `<out>/<experiment>.png`: every seed's test accuracy (%) against training steps, one

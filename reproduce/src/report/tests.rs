@@ -2,7 +2,9 @@ use serde_json::{Value, json};
 
 use super::json::json_report;
 use super::markdown::{markdown, sweep_section};
-use super::pixels::{pixel_section, pixel_verdict, plot_pixels};
+use super::pixels::{
+    pixel_section, pixel_verdict, plot_pixels, preset_json, preset_pairs, preset_section,
+};
 use super::read::{Entry, collect};
 use super::stats::stats;
 use super::verdict::{gru_lowest, steps_to_solve, sweep_verdict, verdict};
@@ -352,4 +354,77 @@ fn a_pixel_run_that_reaches_the_paper_says_so_and_nan_is_no_number() {
         pixel_row(&md, "rnn").contains("| NaN % [NaN %, NaN %] |"),
         "{md}"
     );
+}
+
+#[test]
+fn the_presets_side_by_side_compare_finished_runs_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    // IRNN: both finished, modern above; tanh RNN: both finished, modern below; LSTM: the
+    // modern run unfinished; ReLU RNN: only the modern preset ran it.
+    pixel_run(out, "smnist-paper", "irnn", 1, 2, &["0.8", "0.90"], true);
+    pixel_run(out, "smnist-modern", "irnn", 1, 2, &["0.9", "0.95"], true);
+    pixel_run(out, "smnist-paper", "rnn", 1, 2, &["0.3", "0.40"], true);
+    pixel_run(out, "smnist-modern", "rnn", 1, 2, &["0.3", "0.35"], true);
+    pixel_run(out, "smnist-paper", "lstm", 1, 2, &["0.5", "0.6"], true);
+    pixel_run(out, "smnist-modern", "lstm", 1, 120, &["0.7"], false);
+    pixel_run(out, "smnist-modern", "relu", 1, 2, &["0.5", "0.6"], true);
+    let groups: Vec<Vec<Entry>> = ["smnist-paper", "smnist-modern"]
+        .iter()
+        .map(|name| collect(plan::experiment(name).unwrap(), out, &[1], &[], false))
+        .collect();
+    let pairs = preset_pairs(&groups);
+    let outcomes: Vec<(&str, &str, String)> = pairs
+        .iter()
+        .map(|p| (p.task, p.network, p.outcome()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("sequential", "lstm", "not both finished".to_string()),
+            (
+                "sequential",
+                "rnn",
+                "modern short by 5.00 points".to_string()
+            ),
+            (
+                "sequential",
+                "irnn",
+                "modern at or above (+5.00 points)".to_string()
+            ),
+        ]
+    );
+    let md = preset_section(&groups);
+    assert!(
+        md.contains(
+            "| sequential | lstm | 60.00 % | 70.00 % (446 of 54k steps) | not both finished |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| sequential | irnn | 90.00 % | 95.00 % | modern at or above"),
+        "{md}"
+    );
+    let json = preset_json(&groups);
+    assert_eq!(json[2]["paper"], 0.9);
+    assert_eq!(
+        json[0]["modern"],
+        Value::Null,
+        "unfinished: no final accuracy"
+    );
+
+    // A NaN is no number, whichever preset has it.
+    pixel_run(out, "smnist-paper", "irnn", 1, 2, &["0.8", "NaN"], true);
+    let groups: Vec<Vec<Entry>> = ["smnist-paper", "smnist-modern"]
+        .iter()
+        .map(|name| collect(plan::experiment(name).unwrap(), out, &[1], &[], false))
+        .collect();
+    let irnn = preset_pairs(&groups).pop().unwrap();
+    assert_eq!(
+        irnn.outcome(),
+        "no verdict: a test accuracy is not a number"
+    );
+
+    // Without both presets of a task there is nothing to set side by side.
+    assert!(preset_section(&groups[1..]).is_empty());
 }
