@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::figure::{Figure, HLine, Line, draw};
 use super::read::Entry;
-use super::stats::{largest, show, smallest, stats, steps};
+use super::stats::{Stats, largest, show, smallest, stats, steps};
 use super::verdict::{reference, stopped_verdict};
 use crate::plan::{Metric, Reported, Sweep, Task};
 
@@ -36,14 +36,11 @@ pub fn pixel_verdict(entry: &Entry) -> String {
     if let Some(stopped) = stopped_verdict(entry) {
         return stopped;
     }
-    // `stats` spreads a NaN or infinite seed into the mean and the range.
-    if !(s.mean.is_finite() && s.min.is_finite() && s.max.is_finite()) {
+    if !finite(&s) {
         return "no verdict: a seed's test accuracy is not a number".into();
     }
-    if entry.steps.iter().any(|s| s.0 < s.1) {
-        let done = smallest(entry.steps.iter().map(|s| s.0), f64::INFINITY);
-        let planned = largest(entry.steps.iter().map(|s| s.1), 0.0);
-        return format!("unfinished ({} of {} steps)", steps(done), steps(planned));
+    if let Some(progress) = unfinished_steps(entry) {
+        return format!("unfinished ({progress})");
     }
     let Some(paper) = paper_accuracy(entry) else {
         return "no reference".into();
@@ -147,10 +144,7 @@ impl PresetPair<'_> {
     /// paper preset's, once both have finished every seed; no verdict where a seed's accuracy
     /// is not a number.
     pub fn outcome(&self) -> String {
-        let number = |e: &Entry| {
-            stats(&e.values)
-                .is_some_and(|s| s.mean.is_finite() && s.min.is_finite() && s.max.is_finite())
-        };
+        let number = |e: &Entry| stats(&e.values).is_some_and(|s| finite(&s));
         if !(number(self.paper) && number(self.modern)) {
             return "no verdict: a test accuracy is not a number".into();
         }
@@ -173,9 +167,27 @@ impl PresetPair<'_> {
 /// steps with a finite accuracy; `None` otherwise.
 fn finished_mean(e: &Entry) -> Option<f64> {
     let s = stats(&e.values)?;
-    let finished = e.steps.iter().all(|&(done, planned)| done >= planned)
-        && e.stopped.iter().all(Option::is_none);
-    (finished && s.mean.is_finite() && s.min.is_finite() && s.max.is_finite()).then_some(s.mean)
+    let finished = unfinished_steps(e).is_none() && e.stopped.iter().all(Option::is_none);
+    (finished && finite(&s)).then_some(s.mean)
+}
+
+/// Whether the seeds' mean and range are numbers (`stats` spreads a NaN or infinite seed
+/// into them).
+fn finite(s: &Stats) -> bool {
+    s.mean.is_finite() && s.min.is_finite() && s.max.is_finite()
+}
+
+/// `1.3k of 54k steps`: the fewest steps a seed has trained against the planned ones, where
+/// some seed has not trained all it planned; `None` once every seed has.
+fn unfinished_steps(e: &Entry) -> Option<String> {
+    e.steps
+        .iter()
+        .any(|&(done, planned)| done < planned)
+        .then(|| {
+            let done = smallest(e.steps.iter().map(|s| s.0), f64::INFINITY);
+            let planned = largest(e.steps.iter().map(|s| s.1), 0.0);
+            format!("{} of {} steps", steps(done), steps(planned))
+        })
 }
 
 /// The pairs of `groups` (the report's experiments): every network with a run in both a
@@ -241,12 +253,10 @@ fn final_accuracy(e: &Entry) -> String {
         return "—".into();
     };
     let accuracy = show(Metric::Accuracy, s.mean);
-    if finished_mean(e).is_some() || !s.mean.is_finite() {
-        return accuracy;
+    match unfinished_steps(e) {
+        Some(progress) if s.mean.is_finite() => format!("{accuracy} ({progress})"),
+        _ => accuracy,
     }
-    let done = smallest(e.steps.iter().map(|s| s.0), f64::INFINITY);
-    let planned = largest(e.steps.iter().map(|s| s.1), 0.0);
-    format!("{accuracy} ({} of {} steps)", steps(done), steps(planned))
 }
 
 /// `report.json`'s list of [`preset_pairs`].
