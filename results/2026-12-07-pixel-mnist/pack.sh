@@ -15,6 +15,8 @@ cp "$RUN/reproduce.json" "$DEST/"
 for d in "$RUN"/*/*/seed-*; do
   if [ ! -d "$d" ]; then continue; fi
   out="$DEST/${d#"$RUN"/}"
+  # Replace the run's earlier copy, so a checkpoint packed before the run finished goes.
+  rm -rf "$out"
   mkdir -p "$out"
   for f in config.json metrics.csv summary.json model.bpk model.bpk.sha256; do
     if [ -f "$d/$f" ]; then cp "$d/$f" "$out/"; fi
